@@ -1,0 +1,220 @@
+/**
+ * Tagged errors. Every failure a user can cause has its own class with a literal `_tag`, a message that
+ * starts with the subsystem and names the offending value, and typed fields. The CLI maps tags to exit
+ * codes; the server maps them to HTTP statuses.
+ *
+ * @example
+ * try { await storage.writeMetrics(cols) } catch (err) {
+ *   if (isVaultError(err, 'SealedRunError')) console.error(err.message)
+ * }
+ */
+
+export type VaultErrorTag =
+  | 'InvalidIdError'
+  | 'InvalidNameError'
+  | 'TaxonomyError'
+  | 'ManifestError'
+  | 'CorruptManifestError'
+  | 'DuplicateSpecimenError'
+  | 'NotFoundError'
+  | 'SealedRunError'
+  | 'MetricsSchemaError'
+  | 'TensorError'
+  | 'UnsupportedDtypeError'
+  | 'VaultNotFoundError'
+  | 'PathEscapeError'
+  | 'ConfigError';
+
+/** Base class of every error this library raises on purpose. */
+export abstract class VaultError extends Error {
+  abstract readonly _tag: VaultErrorTag;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A specimen or run ID breaks the naming rule. */
+export class InvalidIdError extends VaultError {
+  readonly _tag = 'InvalidIdError' as const;
+  constructor(
+    readonly kind: 'specimen' | 'run',
+    readonly value: string,
+    readonly reason: string,
+  ) {
+    super(`id: invalid ${kind} id ${JSON.stringify(value)}: ${reason}`);
+  }
+}
+
+/** A tensor, artifact or file name could escape its directory or is otherwise unusable. */
+export class InvalidNameError extends VaultError {
+  readonly _tag = 'InvalidNameError' as const;
+  constructor(
+    readonly kind: string,
+    readonly value: string,
+    readonly reason: string,
+  ) {
+    super(`name: invalid ${kind} name ${JSON.stringify(value)}: ${reason}`);
+  }
+}
+
+/** A domain/method pair is not in the vault's taxonomy. */
+export class TaxonomyError extends VaultError {
+  readonly _tag = 'TaxonomyError' as const;
+  constructor(
+    message: string,
+    readonly domain: string,
+    readonly method: string | undefined,
+    readonly allowed: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/** A manifest decodes but breaks the schema; `field` is a dotted path such as `taxonomy.domain`. */
+export class ManifestError extends VaultError {
+  readonly _tag = 'ManifestError' as const;
+  constructor(
+    message: string,
+    readonly field: string,
+    readonly file?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A manifest file cannot be decoded at all (truncated, not msgpack, not a map). */
+export class CorruptManifestError extends VaultError {
+  readonly _tag = 'CorruptManifestError' as const;
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`manifest: cannot decode ${file}: ${reason}`, options);
+  }
+}
+
+/** `createSpecimen` was asked for an ID that already exists. */
+export class DuplicateSpecimenError extends VaultError {
+  readonly _tag = 'DuplicateSpecimenError' as const;
+  constructor(readonly specimenId: string) {
+    super(
+      `specimen: ${JSON.stringify(specimenId)} already exists; choose another ID or open it with SpecimenStorage.open()`,
+    );
+  }
+}
+
+/** A specimen, run, tensor or metrics file does not exist. `suggestions` lists the closest names. */
+export class NotFoundError extends VaultError {
+  readonly _tag = 'NotFoundError' as const;
+  constructor(
+    readonly kind: string,
+    readonly value: string,
+    readonly suggestions: readonly string[] = [],
+    detail?: string,
+  ) {
+    const hint =
+      suggestions.length > 0 ? `; did you mean ${suggestions.map((s) => JSON.stringify(s)).join(', ')}?` : '';
+    super(`${kind}: ${JSON.stringify(value)} not found${detail ? ` (${detail})` : ''}${hint}`);
+  }
+}
+
+/** A write was attempted on a run that `finish()` has sealed. */
+export class SealedRunError extends VaultError {
+  readonly _tag = 'SealedRunError' as const;
+  constructor(
+    readonly specimenId: string,
+    readonly runId: string,
+    readonly action: string,
+  ) {
+    super(
+      `run: cannot ${action}: run ${runId} of ${specimenId} is sealed; start a new run with SpecimenStorage.open() instead`,
+    );
+  }
+}
+
+/** Metrics data is malformed: ragged columns, a column mixing strings and numbers, and so on. */
+export class MetricsSchemaError extends VaultError {
+  readonly _tag = 'MetricsSchemaError' as const;
+  constructor(
+    message: string,
+    readonly column?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Tensor data does not fit its declared shape, chunks or compressor. */
+export class TensorError extends VaultError {
+  readonly _tag = 'TensorError' as const;
+}
+
+/** A dtype that the Zarr layer cannot store. */
+export class UnsupportedDtypeError extends VaultError {
+  readonly _tag = 'UnsupportedDtypeError' as const;
+  constructor(
+    readonly dtype: string,
+    readonly allowed: readonly string[],
+  ) {
+    super(`tensor: unsupported dtype ${JSON.stringify(dtype)}; supported: ${allowed.join(', ')}`);
+  }
+}
+
+/** No vault could be located from the given directory. */
+export class VaultNotFoundError extends VaultError {
+  readonly _tag = 'VaultNotFoundError' as const;
+  constructor(readonly from: string) {
+    super(
+      `vault: no vault found at or above ${from} (looked for a specimens/ directory or specimen-vault.json); ` +
+        'create one with `specimen init`, or pass --vault DIR or set SPECIMEN_VAULT',
+    );
+  }
+}
+
+/** A path built from user input would leave the vault. */
+export class PathEscapeError extends VaultError {
+  readonly _tag = 'PathEscapeError' as const;
+  constructor(
+    readonly value: string,
+    readonly root: string,
+  ) {
+    super(`path: ${JSON.stringify(value)} resolves outside ${root}; refusing to touch it`);
+  }
+}
+
+/** The vault config file is malformed. */
+export class ConfigError extends VaultError {
+  readonly _tag = 'ConfigError' as const;
+  constructor(
+    message: string,
+    readonly file: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Type guard: is `err` a VaultError, optionally one of the given tags? */
+export function isVaultError<T extends VaultErrorTag>(
+  err: unknown,
+  ...tags: T[]
+): err is Extract<AnyVaultError, { _tag: T }> {
+  if (!(err instanceof VaultError)) return false;
+  return tags.length === 0 || (tags as string[]).includes(err._tag);
+}
+
+export type AnyVaultError =
+  | InvalidIdError
+  | InvalidNameError
+  | TaxonomyError
+  | ManifestError
+  | CorruptManifestError
+  | DuplicateSpecimenError
+  | NotFoundError
+  | SealedRunError
+  | MetricsSchemaError
+  | TensorError
+  | UnsupportedDtypeError
+  | VaultNotFoundError
+  | PathEscapeError
+  | ConfigError;
