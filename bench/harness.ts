@@ -1,0 +1,62 @@
+/**
+ * Benchmark harness. Every benchmark measures its own baseline in the same process run (raw DuckDB, raw
+ * file I/O) and reports a ratio against it, because machines here are noisy; absolute times are printed
+ * for context only.
+ */
+export interface BenchResult {
+  /** Short name, e.g. "metrics.stream.10M". */
+  name: string;
+  /** What the ratio means, e.g. "rows/s of log() vs raw DuckDB data-chunk path". */
+  description: string;
+  /** The measured figure for our code (in `unit`). */
+  value: number;
+  /** The baseline figure measured in the same run (in `unit`). */
+  baseline: number;
+  unit: string;
+  /** value/baseline (or baseline/value for "lower is better" units, so that higher is always better when `higherIsBetter`). */
+  ratio: number;
+  /** The target the ratio must meet, as text ("≥ 0.70", "≤ 2.0"). */
+  target: string;
+  pass: boolean;
+  /** Extra figures (peak RSS, bytes, row counts…). */
+  details?: Record<string, number | string>;
+}
+
+export interface BenchOptions {
+  /** Smaller sizes for a quick smoke run (`npm run bench -- --quick`). */
+  quick: boolean;
+}
+
+export type BenchModule = { run(options: BenchOptions): Promise<BenchResult[]> };
+
+/** Wall time of `fn` in milliseconds. */
+export async function time<T>(fn: () => Promise<T> | T): Promise<{ ms: number; result: T }> {
+  const t0 = performance.now();
+  const result = await fn();
+  return { ms: performance.now() - t0, result };
+}
+
+/** Best (minimum) of `n` timings, after an optional warm-up. */
+export async function bestOf(n: number, fn: () => Promise<unknown> | unknown): Promise<number> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const { ms } = await time(fn);
+    best = Math.min(best, ms);
+  }
+  return best;
+}
+
+/** Tracks peak RSS by sampling every few milliseconds while `fn` runs. */
+export async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peakRssBytes: number }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 5);
+  try {
+    const result = await fn();
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { result, peakRssBytes: peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
