@@ -1,2 +1,63 @@
 #!/usr/bin/env node
-console.log('specimen');
+/**
+ * `specimen`: the command-line interface. This file only declares commands; each command's code (and with
+ * it DuckDB, Arrow and Zarr) is imported when that command runs, so `specimen --help` starts fast.
+ *
+ * @example
+ * specimen demo ./demo-vault
+ * specimen --vault ./demo-vault show example_2024_12_19_synthetic_demo
+ */
+import { Command, Option } from 'commander';
+import { EXIT, reportError } from './exit.js';
+
+const program = new Command();
+program
+  .name('specimen')
+  .description('Specimen Vault: a local-first archive for machine-learning experiments')
+  .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+  .addOption(
+    new Option(
+      '--vault <dir>',
+      'vault root (default: nearest vault above the working directory, or $SPECIMEN_VAULT)',
+    ),
+  )
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText(
+    'after',
+    `
+Exit codes: 0 success, 1 check failed, 2 bad input, 3 not found, 4 conflict, 70 internal error.
+Colour is used only on a terminal and never when NO_COLOR is set.`,
+  );
+
+/** Adds the global --vault option to a subcommand so it is accepted after the command name too. */
+function command(name: string, description: string): Command {
+  return program.command(name).description(description).addOption(new Option('--vault <dir>', 'vault root'));
+}
+
+/** Runs a lazily imported command module, mapping errors to exit codes. */
+function run<A extends unknown[]>(
+  load: () => Promise<{ default: (...args: A) => Promise<number | undefined> }>,
+) {
+  return async (...args: A): Promise<void> => {
+    try {
+      const mod = await load();
+      const code = await mod.default(...args);
+      process.exitCode = code ?? EXIT.ok;
+    } catch (err) {
+      process.exitCode = reportError(err);
+    }
+  };
+}
+
+/** The --vault given before or after the command name. */
+export function vaultOption(cmd: Command): string | undefined {
+  return (cmd.optsWithGlobals() as { vault?: string }).vault;
+}
+
+command('init', 'create a vault (specimens/ and specimen-vault.json)')
+  .argument('[dir]', 'directory of the new vault', '.')
+  .action(run(() => import('./commands/init.js')));
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  process.exitCode = reportError(err);
+});

@@ -2,7 +2,7 @@
  * Identifier rules. New specimen IDs look like `2025_12_22_vn_experiments`; existing directories with other
  * names (the Python implementation's `example_2024_12_19_synthetic_demo`) are still read, so reading only
  * requires a *safe* name while creating requires the full rule. Run IDs sort by time: `20251222_201718`,
- * with a `_2`, `_3`… suffix when two runs start in the same second.
+ * with a `_001`, `_002`… suffix when several runs start in the same second, so plain string order is time order.
  *
  * @example
  * assertNewSpecimenId('2025_01_02_grokking_sweep') // ok
@@ -13,7 +13,7 @@ import { InvalidIdError, InvalidNameError } from '../errors.js';
 /** Pattern every newly created specimen ID must match. */
 export const SPECIMEN_ID_PATTERN = /^\d{4}_\d{2}_\d{2}_[A-Za-z0-9_]+$/;
 /** Pattern of run IDs: UTC `YYYYMMDD_HHMMSS` plus an optional collision suffix. */
-export const RUN_ID_PATTERN = /^\d{8}_\d{6}(?:_\d+)?$/;
+export const RUN_ID_PATTERN = /^\d{8}_\d{6}(?:_\d{3,})?$/;
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const MAX_NAME_LENGTH = 200;
 

@@ -48,7 +48,7 @@ function checkPlain(v: unknown, at: string): void {
     for (let i = 0; i < v.length; i++) checkPlain(v[i], `${at}[${i}]`);
     return;
   }
-  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+  if (typeof v === 'object' && isPlainObject(v)) {
     for (const [k, x] of Object.entries(v as object)) checkPlain(x, at ? `${at}.${k}` : k);
     return;
   }
@@ -98,4 +98,9 @@ export async function readManifestFile(file: string): Promise<PlainObject> {
 /** Encodes and atomically writes a manifest file. */
 export async function writeManifestFile(file: string, value: PlainObject): Promise<void> {
   await writeFileAtomic(file, encodeManifest(value));
+}
+
+function isPlainObject(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }

@@ -1,0 +1,61 @@
+/**
+ * Exit codes and the single place where errors become messages. A user mistake prints one clear line on
+ * stderr, never a stack trace; an unexpected failure prints its message and asks for SPECIMEN_DEBUG=1 to
+ * show the stack.
+ *
+ * | code | meaning |
+ * |------|---------|
+ * | 0 | success |
+ * | 1 | the command ran but its check failed (verify found changes, nothing could be indexed, run failed) |
+ * | 2 | bad input: invalid ID, taxonomy, arguments, SQL error |
+ * | 3 | not found: vault, specimen, run, tensor |
+ * | 4 | conflict: duplicate specimen, sealed run |
+ * | 70 | internal error |
+ */
+import { isVaultError, type VaultErrorTag } from '../errors.js';
+import { painter } from './output.js';
+
+export const EXIT = { ok: 0, failed: 1, badInput: 2, notFound: 3, conflict: 4, internal: 70 } as const;
+
+const CODE_BY_TAG: Record<VaultErrorTag, number> = {
+  InvalidIdError: EXIT.badInput,
+  InvalidNameError: EXIT.badInput,
+  TaxonomyError: EXIT.badInput,
+  ManifestError: EXIT.badInput,
+  CorruptManifestError: EXIT.failed,
+  DuplicateSpecimenError: EXIT.conflict,
+  NotFoundError: EXIT.notFound,
+  SealedRunError: EXIT.conflict,
+  MetricsSchemaError: EXIT.badInput,
+  TensorError: EXIT.badInput,
+  UnsupportedDtypeError: EXIT.badInput,
+  VaultNotFoundError: EXIT.notFound,
+  PathEscapeError: EXIT.badInput,
+  ConfigError: EXIT.badInput,
+};
+
+/** Error raised by commands for a bad argument combination. */
+export class UsageError extends Error {}
+
+/** Prints `err` for a user and returns the exit code. */
+export function reportError(err: unknown): number {
+  const paint = painter(process.stderr);
+  const prefix = paint('red', 'error:');
+  if (isVaultError(err)) {
+    process.stderr.write(`${prefix} ${err.message}\n`);
+    return CODE_BY_TAG[err._tag];
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`${prefix} ${err.message}\n`);
+    return EXIT.badInput;
+  }
+  const e = err as Error & { _tag?: string; exitCode?: number };
+  if (e && typeof e._tag === 'string' && typeof e.exitCode === 'number') {
+    process.stderr.write(`${prefix} ${e.message}\n`);
+    return e.exitCode;
+  }
+  process.stderr.write(`${prefix} ${e?.message ?? String(err)}\n`);
+  if (process.env.SPECIMEN_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+  else process.stderr.write('(unexpected failure; set SPECIMEN_DEBUG=1 to see the stack trace)\n');
+  return EXIT.internal;
+}

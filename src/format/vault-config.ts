@@ -1,0 +1,135 @@
+/**
+ * Locating a vault and reading its config. The vault root is the nearest ancestor directory (starting at
+ * the working directory) that holds `specimens/` or the config file `specimen-vault.json`; `--vault DIR` and
+ * the `SPECIMEN_VAULT` environment variable override the search.
+ *
+ * @example
+ * const root = findVaultRoot({ explicit: opts.vault })   // throws VaultNotFoundError with what to do
+ * const config = await readVaultConfig(root)              // defaults when the file is absent
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, VaultNotFoundError } from '../errors.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { DEFAULT_TAXONOMY, mergeTaxonomy, type Taxonomy } from './taxonomy.js';
+
+/** Name of the vault config file at the vault root. */
+export const CONFIG_FILE = 'specimen-vault.json';
+/** Directory of specimens under the vault root. */
+export const SPECIMENS_DIR = 'specimens';
+/** The catalog database at the vault root. */
+export const CATALOG_FILE = 'vault.duckdb';
+/** Version of the on-disk format this library writes. */
+export const FORMAT_VERSION = 1;
+
+const configSchema = z
+  .object({
+    format_version: z.number().int().positive().optional(),
+    name: z.string().optional(),
+    taxonomy: z
+      .object({
+        domains: z.record(
+          z.string().regex(/^[a-z][a-z0-9_]*$/),
+          z.array(z.string().regex(/^[a-z][a-z0-9_]*$/)),
+        ),
+      })
+      .optional(),
+  })
+  .loose();
+
+/** The parsed vault config. `taxonomy` is the built-in table merged with the file's extension. */
+export interface VaultConfig {
+  /** Format version the vault was created with. */
+  formatVersion: number;
+  /** Optional display name. */
+  name?: string;
+  /** Effective taxonomy (defaults plus extensions). */
+  taxonomy: Taxonomy;
+  /** The raw file contents (unknown fields kept). */
+  raw: Record<string, unknown>;
+}
+
+/** Returns the vault root for `explicit` (flag), else SPECIMEN_VAULT, else the nearest qualifying ancestor of `cwd`. */
+export function findVaultRoot(
+  options: { explicit?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): string {
+  const env = options.env ?? process.env;
+  const given = options.explicit ?? (env.SPECIMEN_VAULT || undefined);
+  if (given) {
+    const abs = path.resolve(options.cwd ?? process.cwd(), given);
+    if (!isVaultDir(abs)) throw new VaultNotFoundError(abs);
+    return abs;
+  }
+  let dir = path.resolve(options.cwd ?? process.cwd());
+  for (;;) {
+    if (isVaultDir(dir)) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new VaultNotFoundError(path.resolve(options.cwd ?? process.cwd()));
+    dir = parent;
+  }
+}
+
+/** True when `dir` holds `specimens/` or the config file. */
+export function isVaultDir(dir: string): boolean {
+  const isKind = (p: string, dirWanted: boolean): boolean => {
+    try {
+      const st = fs.statSync(p);
+      return dirWanted ? st.isDirectory() : st.isFile();
+    } catch {
+      return false;
+    }
+  };
+  return isKind(path.join(dir, SPECIMENS_DIR), true) || isKind(path.join(dir, CONFIG_FILE), false);
+}
+
+/** Reads the config at `root`; a missing file yields the defaults, a malformed one a ConfigError naming the field. */
+export async function readVaultConfig(root: string): Promise<VaultConfig> {
+  const file = path.join(root, CONFIG_FILE);
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      return { formatVersion: FORMAT_VERSION, taxonomy: DEFAULT_TAXONOMY, raw: {} };
+    throw err;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config: ${file} is not valid JSON: ${(err as Error).message}`, file);
+  }
+  const parsed = configSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`config: ${file}: field "${issue.path.join('.')}" ${issue.message}`, file);
+  }
+  const data = parsed.data;
+  const result: VaultConfig = {
+    formatVersion: data.format_version ?? FORMAT_VERSION,
+    taxonomy: mergeTaxonomy(DEFAULT_TAXONOMY, data.taxonomy?.domains),
+    raw: json as Record<string, unknown>,
+  };
+  if (data.name !== undefined) result.name = data.name;
+  return result;
+}
+
+/** Creates a vault at `root` (config file and `specimens/`); leaves an existing vault's files untouched. */
+export async function initVault(
+  root: string,
+  options: { name?: string } = {},
+): Promise<{ root: string; created: boolean }> {
+  const abs = path.resolve(root);
+  await fsp.mkdir(path.join(abs, SPECIMENS_DIR), { recursive: true });
+  const file = path.join(abs, CONFIG_FILE);
+  if (fs.existsSync(file)) return { root: abs, created: false };
+  const config = {
+    format_version: FORMAT_VERSION,
+    name: options.name ?? path.basename(abs),
+    taxonomy: { domains: {} },
+  };
+  await writeFileAtomic(file, `${JSON.stringify(config, null, 2)}\n`);
+  return { root: abs, created: true };
+}
