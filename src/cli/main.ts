@@ -34,14 +34,23 @@ function command(name: string, description: string): Command {
   return program.command(name).description(description).addOption(new Option('--vault <dir>', 'vault root'));
 }
 
-/** Runs a lazily imported command module, mapping errors to exit codes. */
-function run<A extends unknown[]>(
-  load: () => Promise<{ default: (...args: A) => Promise<number | undefined> }>,
-) {
-  return async (...args: A): Promise<void> => {
+/** The signature of every command module: positional arguments, then options (global --vault merged in). */
+type CommandModule = { default: (...args: never[]) => Promise<number | undefined> };
+
+/**
+ * Action that imports the command module only when the command runs, passes positionals and merged options
+ * (so `--vault` works before or after the command name), and maps errors to exit codes.
+ */
+function run(load: () => Promise<CommandModule>) {
+  return async (...args: unknown[]): Promise<void> => {
+    const cmd = args.at(-1) as Command;
+    const positionals = args.slice(0, -2);
     try {
       const mod = await load();
-      const code = await mod.default(...args);
+      const code = await (mod.default as (...a: unknown[]) => Promise<number | undefined>)(
+        ...positionals,
+        cmd.optsWithGlobals(),
+      );
       process.exitCode = code ?? EXIT.ok;
     } catch (err) {
       process.exitCode = reportError(err);
@@ -49,14 +58,22 @@ function run<A extends unknown[]>(
   };
 }
 
-/** The --vault given before or after the command name. */
-export function vaultOption(cmd: Command): string | undefined {
-  return (cmd.optsWithGlobals() as { vault?: string }).vault;
-}
-
 command('init', 'create a vault (specimens/ and specimen-vault.json)')
   .argument('[dir]', 'directory of the new vault', '.')
   .action(run(() => import('./commands/init.js')));
+
+command('new', 'scaffold a specimen: manifest, protocol template and field notes')
+  .argument('<id>', 'specimen ID, YYYY_MM_DD_descriptor')
+  .requiredOption(
+    '--domain <domain>',
+    'taxonomy domain (interpretability, training, benchmarking, alignment, …)',
+  )
+  .requiredOption('--method <method>', 'taxonomy method allowed for the domain')
+  .option('--tags <a,b>', 'comma-separated tags')
+  .option('--model <name>', 'model under study')
+  .option('--description <text>', 'one-paragraph description')
+  .option('--protocol <ts|js|py>', 'write a protocol template in this language')
+  .action(run(() => import('./commands/new.js')));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err);
