@@ -1,0 +1,255 @@
+/**
+ * Reading Zarr arrays, v2 or v3, from this library or from zarr-python. Opening reads only the metadata.
+ * Plain arrays (uncompressed, little-endian, C order) are read straight from the chunk files: each chunk
+ * the selection touches is read with one positional read of just the byte span it needs, directly into the
+ * output when that span is contiguous there too. Everything else (Blosc, Zstd, GZip, Zlib, LZ4,
+ * big-endian, F order, filters, sharding) goes through zarrita with a store that fetches only the chunk
+ * files the selection intersects.
+ *
+ * @example
+ * const t = await openTensor(path.join(runDir, 'activations.zarr'))
+ * t.shape                                         // [100, 512]
+ * const { data, shape } = await t.read([3, null]) // row 3: shape [512]
+ * const rows = await t.read([[0, 10], [0, 512, 2]]) // shape [10, 256]
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import * as zarr from 'zarrita';
+import { NotFoundError, TensorError } from '../../errors.js';
+import { dtypeInfo, halfBitsToFloat32 } from './dtypes.js';
+import { forEachConcurrently, readFully } from './io.js';
+import {
+  chunkParts,
+  copyWithPlan,
+  cStrides,
+  type DimSelection,
+  type Flat,
+  normalizeSelection,
+  offsetOf,
+  planCopy,
+  product,
+} from './layout.js';
+import { type ArrayMeta, parseMetadata } from './metadata.js';
+import type { Dtype, OpenTensorOptions, Selection, TensorHandle, TypedArrayOut } from './types.js';
+
+/** Chunk reads in flight at once for the direct path. */
+const READ_LANES = 8;
+
+/**
+ * Opens the Zarr array at `dir` (v3 `zarr.json` or v2 `.zarray`). Throws NotFoundError when neither
+ * exists, UnsupportedDtypeError for dtypes outside DTYPES and TensorError for malformed metadata.
+ */
+export async function openTensor(dir: string, options: OpenTensorOptions = {}): Promise<TensorHandle> {
+  const root = path.resolve(dir);
+  const store = new DirStore(root, options.onRead);
+  for (const key of ['zarr.json', '.zarray'] as const) {
+    const bytes = await store.read(key);
+    if (!bytes) continue;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    } catch (err) {
+      throw new TensorError(`tensor: invalid Zarr metadata in ${path.join(root, key)}: not JSON`, {
+        cause: err,
+      });
+    }
+    const meta = parseMetadata(key, doc, path.join(root, key));
+    // zarrita asks for the metadata again: answer from memory, in the form it can handle.
+    store.overrides.set(key, Buffer.from(JSON.stringify(meta.zarritaDocument)));
+    return new ZarrTensor(root, meta, store);
+  }
+  throw new NotFoundError('tensor', dir, [], 'no zarr.json or .zarray in it');
+}
+
+/** Files of one array directory, for zarrita (get/getRange) and for the direct path (readInto). */
+class DirStore {
+  readonly overrides = new Map<string, Uint8Array>();
+
+  constructor(
+    readonly root: string,
+    readonly onRead?: (key: string) => void,
+  ) {}
+
+  #file(key: string): string {
+    const file = path.join(this.root, key);
+    // Keys come from metadata we parsed; still, never read outside the array directory.
+    if (!file.startsWith(this.root + path.sep))
+      throw new TensorError(`tensor: chunk key ${JSON.stringify(key)} escapes the array`);
+    return file;
+  }
+
+  /** Whole file, or undefined when it does not exist. */
+  async read(key: string): Promise<Uint8Array | undefined> {
+    const override = this.overrides.get(key);
+    if (override) return override;
+    this.onRead?.(key);
+    return fsp.readFile(this.#file(key)).catch(missingAsUndefined);
+  }
+
+  /** Reads from `position` into `target`; bytes read, or undefined when the file does not exist. */
+  async readInto(key: string, position: number, target: Uint8Array): Promise<number | undefined> {
+    this.onRead?.(key);
+    const fh = await fsp.open(this.#file(key), 'r').catch(missingAsUndefined);
+    if (!fh) return undefined;
+    try {
+      return await readFully(fh, target, position);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  // zarrita's AsyncReadable: keys are absolute ("/c/0/0").
+  get = (key: zarr.AbsolutePath): Promise<Uint8Array | undefined> => this.read(key.slice(1));
+
+  getRange = async (key: zarr.AbsolutePath, range: zarr.RangeQuery): Promise<Uint8Array | undefined> => {
+    const rel = key.slice(1);
+    if ('suffixLength' in range) {
+      const whole = await this.read(rel);
+      return whole?.subarray(Math.max(0, whole.length - range.suffixLength));
+    }
+    const out = new Uint8Array(range.length);
+    const n = await this.readInto(rel, range.offset, out);
+    return n === undefined ? undefined : out.subarray(0, n);
+  };
+}
+
+function missingAsUndefined(err: NodeJS.ErrnoException): undefined {
+  if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+  throw err;
+}
+
+class ZarrTensor implements TensorHandle {
+  readonly shape: readonly number[];
+  readonly dtype: Dtype;
+  readonly chunks: readonly number[];
+  readonly zarrFormat: 2 | 3;
+  readonly path: string;
+  /** Compressor name(s) as recorded in the metadata, `'none'` when uncompressed. */
+  readonly compressor: string;
+  readonly #meta: ArrayMeta;
+  readonly #store: DirStore;
+  #zarrita: Promise<zarr.Array<zarr.DataType, DirStore>> | undefined;
+
+  constructor(root: string, meta: ArrayMeta, store: DirStore) {
+    this.path = root;
+    this.#meta = meta;
+    this.#store = store;
+    this.shape = Object.freeze([...meta.shape]);
+    this.chunks = Object.freeze([...meta.chunks]);
+    this.dtype = meta.dtype;
+    this.zarrFormat = meta.zarrFormat;
+    this.compressor = meta.compressor;
+  }
+
+  async read(selection?: Selection): Promise<{ data: TypedArrayOut; shape: number[] }> {
+    const dims = normalizeSelection(selection, this.#meta.shape);
+    const counts = dims.map((d) => d.count);
+    const shape = dims.filter((d) => !d.drop).map((d) => d.count);
+    const raw = this.#meta.plain
+      ? await this.#readDirect(dims, counts)
+      : await this.#readZarrita(dims, counts);
+    const data = this.dtype === 'float16' ? halfBitsToFloat32(raw as Uint16Array) : raw;
+    return { data, shape };
+  }
+
+  readAll(): Promise<{ data: TypedArrayOut; shape: number[] }> {
+    return this.read();
+  }
+
+  /** Storage-typed output (half bits for float16, 0/1 bytes for bool), prefilled with the fill value. */
+  #allocate(n: number): TypedArrayOut {
+    const Storage = dtypeInfo(this.dtype).storage;
+    const out = new Storage(n);
+    const fill = this.#meta.fill;
+    if (fill !== 0 && fill !== 0n) (out as unknown as Flat).fill(fill);
+    return out;
+  }
+
+  async #readDirect(dims: DimSelection[], counts: number[]): Promise<TypedArrayOut> {
+    const meta = this.#meta;
+    const out = this.#allocate(product(counts));
+    if (out.length === 0) return out;
+    const Storage = dtypeInfo(this.dtype).storage;
+    const bpe = Storage.BYTES_PER_ELEMENT;
+    const outBytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    const outStrides = cStrides(counts);
+    const chunkStrides = cStrides(meta.chunks);
+    const chunkBytes = product(meta.chunks) * bpe;
+    const stepped = chunkStrides.map((s, d) => s * dims[d]!.step);
+    const parts = chunkParts(dims, meta.shape, meta.chunks);
+    await forEachConcurrently(parts.length, READ_LANES, async (i) => {
+      const part = parts[i]!;
+      const key = meta.chunkKey(part.coords);
+      const plan = planCopy(part.counts, stepped, outStrides);
+      const src = offsetOf(part.local, chunkStrides);
+      const dst = offsetOf(part.out, outStrides);
+      const last = src + part.counts.reduce((acc, c, d) => acc + (c - 1) * stepped[d]!, 0);
+      const spanBytes = (last - src + 1) * bpe;
+      const truncated = (got: number) =>
+        new TensorError(
+          `tensor: chunk ${key} of ${this.path} is truncated: needed bytes up to ${src * bpe + spanBytes} of ${chunkBytes}, file has ${got}`,
+        );
+      if (plan.counts.length === 0 && plan.run * plan.innerCount * bpe === spanBytes) {
+        // One contiguous span on both sides: read it straight into the output, no copy.
+        const target = outBytes.subarray(dst * bpe, dst * bpe + spanBytes);
+        const got = await this.#store.readInto(key, src * bpe, target);
+        if (got !== undefined && got < spanBytes) throw truncated(src * bpe + got);
+        return;
+      }
+      const tmp = new Storage(spanBytes / bpe);
+      const got = await this.#store.readInto(key, src * bpe, new Uint8Array(tmp.buffer));
+      if (got === undefined) return; // missing chunk: the output already holds the fill value
+      if (got < spanBytes) throw truncated(src * bpe + got);
+      copyWithPlan(plan, tmp as unknown as Flat, 0, out as unknown as Flat, dst);
+    });
+    return out;
+  }
+
+  async #readZarrita(dims: DimSelection[], counts: number[]): Promise<TypedArrayOut> {
+    const n = product(counts);
+    if (n === 0) return this.#allocate(0);
+    this.#zarrita ??= this.#openZarrita();
+    const arr = await this.#zarrita;
+    let result: unknown;
+    try {
+      if (dims.length === 0) {
+        result = await zarr.get(arr, null);
+      } else {
+        const sel = dims.map((d) => zarr.slice(d.start, d.start + (d.count - 1) * d.step + 1, d.step));
+        result = await zarr.get(arr, sel);
+      }
+    } catch (err) {
+      throw new TensorError(`tensor: cannot read ${this.path}: ${(err as Error).message}`, { cause: err });
+    }
+    if (dims.length === 0) {
+      // zarrita returns a 0-d array's element as a scalar.
+      const out = this.#allocate(1);
+      (out as unknown as Flat)[0] = result as number | bigint;
+      return out;
+    }
+    const chunk = result as { data: TypedArrayOut; shape: number[]; stride: number[] };
+    const want = cStrides(counts);
+    if (chunk.stride.every((s, d) => s === want[d] || counts[d] === 1)) return chunk.data;
+    // F-order arrays come back in F order: transpose to C.
+    const out = this.#allocate(n);
+    copyWithPlan(
+      planCopy(counts, chunk.stride, want),
+      chunk.data as unknown as Flat,
+      0,
+      out as unknown as Flat,
+      0,
+    );
+    return out;
+  }
+
+  async #openZarrita(): Promise<zarr.Array<zarr.DataType, DirStore>> {
+    const location = zarr.root(this.#store);
+    try {
+      return this.zarrFormat === 2
+        ? await zarr.open.v2(location, { kind: 'array', attrs: false })
+        : await zarr.open.v3(location, { kind: 'array' });
+    } catch (err) {
+      throw new TensorError(`tensor: cannot open ${this.path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
