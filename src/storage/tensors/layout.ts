@@ -233,6 +233,11 @@ export function planCopy(
   return { counts: c, srcStrides: ss, dstStrides: ds, run: 1, innerSrc, innerDst, innerCount };
 }
 
+/** Whether a plan is one contiguous run on both sides (of `plan.run` elements). */
+export function isSingleRun(plan: CopyPlan): boolean {
+  return plan.counts.length === 0 && plan.innerCount === 1;
+}
+
 /** Total elements a plan moves. */
 export function planSize(plan: CopyPlan): number {
   return product(plan.counts) * plan.run * plan.innerCount;

@@ -24,6 +24,7 @@ import {
   cStrides,
   type DimSelection,
   type Flat,
+  isSingleRun,
   normalizeSelection,
   offsetOf,
   planCopy,
@@ -189,7 +190,7 @@ class ZarrTensor implements TensorHandle {
         new TensorError(
           `tensor: chunk ${key} of ${this.path} is truncated: needed bytes up to ${src * bpe + spanBytes} of ${chunkBytes}, file has ${got}`,
         );
-      if (plan.counts.length === 0 && plan.run * plan.innerCount * bpe === spanBytes) {
+      if (isSingleRun(plan)) {
         // One contiguous span on both sides: read it straight into the output, no copy.
         const target = outBytes.subarray(dst * bpe, dst * bpe + spanBytes);
         const got = await this.#store.readInto(key, src * bpe, target);
@@ -205,40 +206,40 @@ class ZarrTensor implements TensorHandle {
     return out;
   }
 
+  /**
+   * Everything that is not plain: zarrita decodes each chunk the selection needs (codecs, byte order,
+   * transpose, shards); the indexing and copy into the output are ours, so chunks that hold no selected
+   * element (a step wider than a chunk) are never fetched.
+   */
   async #readZarrita(dims: DimSelection[], counts: number[]): Promise<TypedArrayOut> {
-    const n = product(counts);
-    if (n === 0) return this.#allocate(0);
+    const out = this.#allocate(product(counts));
+    if (out.length === 0) return out;
     this.#zarrita ??= this.#openZarrita();
     const arr = await this.#zarrita;
-    let result: unknown;
-    try {
-      if (dims.length === 0) {
-        result = await zarr.get(arr, null);
-      } else {
-        const sel = dims.map((d) => zarr.slice(d.start, d.start + (d.count - 1) * d.step + 1, d.step));
-        result = await zarr.get(arr, sel);
+    const outStrides = cStrides(counts);
+    const parts = chunkParts(dims, this.#meta.shape, arr.chunks);
+    await forEachConcurrently(parts.length, READ_LANES, async (i) => {
+      const part = parts[i]!;
+      let chunk: { data: unknown; stride: number[] };
+      try {
+        chunk = await arr.getChunk(part.coords);
+      } catch (err) {
+        throw new TensorError(
+          `tensor: cannot decode chunk ${this.#meta.chunkKey(part.coords)} of ${this.path}: ${(err as Error).message}`,
+          { cause: err },
+        );
       }
-    } catch (err) {
-      throw new TensorError(`tensor: cannot read ${this.path}: ${(err as Error).message}`, { cause: err });
-    }
-    if (dims.length === 0) {
-      // zarrita returns a 0-d array's element as a scalar.
-      const out = this.#allocate(1);
-      (out as unknown as Flat)[0] = result as number | bigint;
-      return out;
-    }
-    const chunk = result as { data: TypedArrayOut; shape: number[]; stride: number[] };
-    const want = cStrides(counts);
-    if (chunk.stride.every((s, d) => s === want[d] || counts[d] === 1)) return chunk.data;
-    // F-order arrays come back in F order: transpose to C.
-    const out = this.#allocate(n);
-    copyWithPlan(
-      planCopy(counts, chunk.stride, want),
-      chunk.data as unknown as Flat,
-      0,
-      out as unknown as Flat,
-      0,
-    );
+      // Strides come from the chunk: F-order chunks are transposed to C order by the copy itself.
+      const stepped = chunk.stride.map((s, d) => s * dims[d]!.step);
+      const plan = planCopy(part.counts, stepped, outStrides);
+      copyWithPlan(
+        plan,
+        chunk.data as Flat,
+        offsetOf(part.local, chunk.stride),
+        out as unknown as Flat,
+        offsetOf(part.out, outStrides),
+      );
+    });
     return out;
   }
 

@@ -27,6 +27,7 @@ import {
   defaultChunks,
   type Flat,
   gridShape,
+  isSingleRun,
   offsetOf,
   planCopy,
   product,
@@ -212,7 +213,7 @@ async function writeChunks(
     const plan = planCopy(counts, arrayStrides, chunkStrides);
     const start = offsetOf(origin, arrayStrides);
     const whole = counts.every((c, d) => c === chunks[d]);
-    if (whole && plan.counts.length === 0 && plan.run * plan.innerCount === chunkElems)
+    if (whole && isSingleRun(plan) && plan.run === chunkElems)
       return { bytes: bytesOf(array.subarray(start, start + chunkElems)), owned: false };
     // Edge chunks are stored full size; the padding is the fill value 0 a new typed array already holds.
     const buf = new Storage(chunkElems);
