@@ -1,0 +1,104 @@
+/**
+ * The on-disk layout of a run's metrics while it is being written: every flush is a complete Parquet file
+ * `metrics.parts/part-000001.parquet` (written to a temp file, then renamed), so a crash loses at most the
+ * rows not yet flushed. Closing merges the parts into `metrics.parquet` and removes the folder.
+ *
+ * @example
+ * const parts = await listParts(runDir) // absolute paths in write order
+ * const info = await mergeParts(runDir) // writes runDir/metrics.parquet, removes metrics.parts/
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { tempPathFor } from '../format/atomic-write.js';
+import { quoteIdent, quoteLiteral } from './duckdb.js';
+import { concatParquetFiles, readParquetFooter } from './parquet-concat.js';
+import { connectShared, type ParquetFileInfo, parquetFileInfo, readParquetSql } from './parquet-read.js';
+import { getField } from './thrift-compact.js';
+
+export const METRICS_FILE = 'metrics.parquet';
+export const PARTS_DIR = 'metrics.parts';
+const PART_RE = /^part-(\d+)\.parquet$/;
+
+/** The path of part number `n` of a run. */
+export function partPath(runDir: string, n: number): string {
+  return path.join(runDir, PARTS_DIR, `part-${String(n).padStart(6, '0')}.parquet`);
+}
+
+/** Finished part files of a run (absolute, in write order); temp files of unfinished writes are skipped. */
+export async function listParts(runDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(path.join(runDir, PARTS_DIR));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  return names
+    .map((name) => ({ name, m: PART_RE.exec(name) }))
+    .filter((x): x is { name: string; m: RegExpExecArray } => x.m !== null)
+    .sort((a, b) => Number(a.m[1]) - Number(b.m[1]))
+    .map((x) => path.resolve(runDir, PARTS_DIR, x.name));
+}
+
+/** The highest part number present (0 if none), so a writer resuming a run appends after it. */
+export async function lastPartNumber(runDir: string): Promise<number> {
+  const parts = await listParts(runDir);
+  const last = parts.at(-1);
+  return last ? Number(PART_RE.exec(path.basename(last))![1]) : 0;
+}
+
+/** Below this many rows per part on average, re-encoding gives better row groups than concatenation. */
+const MIN_ROWS_TO_CONCAT = 65_536;
+
+/**
+ * Merges the run's parts into `metrics.parquet` (atomically) with `lastColumn` moved last, then removes the
+ * parts folder. Parts with one schema are concatenated row group by row group; parts whose schemas differ
+ * (a column widened or appeared mid-run) are merged by DuckDB with `union_by_name`. Returns undefined when
+ * there are no parts.
+ */
+export async function mergeParts(
+  runDir: string,
+  lastColumn = 'run_id',
+): Promise<ParquetFileInfo | undefined> {
+  const parts = await listParts(runDir);
+  const target = path.join(runDir, METRICS_FILE);
+  if (parts.length === 0) return undefined;
+  if (parts.length === 1) {
+    await fs.rename(parts[0]!, target);
+  } else {
+    let rows = 0;
+    for (const p of parts)
+      rows += Number((getField((await readParquetFooter(p)).meta, 3)?.value as bigint) ?? 0n);
+    const concatenated =
+      rows / parts.length >= MIN_ROWS_TO_CONCAT ? await concatParquetFiles(parts, target) : undefined;
+    if (!concatenated) await reencode(parts, target, lastColumn);
+  }
+  await fs.rm(path.join(runDir, PARTS_DIR), { recursive: true, force: true });
+  return parquetFileInfo(target);
+}
+
+async function reencode(parts: readonly string[], target: string, lastColumn: string): Promise<void> {
+  const tmp = tempPathFor(target);
+  const con = await connectShared();
+  try {
+    const source = readParquetSql(parts);
+    const cols = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+    const hasLast = cols.getRowObjectsJS().some((r) => r.column_name === lastColumn);
+    const select = hasLast ? `* EXCLUDE (${quoteIdent(lastColumn)}), ${quoteIdent(lastColumn)}` : '*';
+    await con.run(
+      `COPY (SELECT ${select} FROM ${source}) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    const fh = await fs.open(tmp, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, target);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  } finally {
+    con.closeSync();
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * Streaming metrics writer for training loops. `log()` is synchronous and cheap: it stores the row's values
+ * in typed-array column buffers. A full buffer is handed to a worker thread (transferred, not copied) that
+ * writes it as one Parquet part file; `close()` merges the parts into `runDir/metrics.parquet`.
+ *
+ * The loop calling log() may never yield to the event loop, so nothing here depends on it: back-pressure is
+ * a shared counter of batches in flight (at most two; log() blocks in Atomics.wait beyond that), worker
+ * replies are read with receiveMessageOnPort, and the flush interval is a flag the worker raises in shared
+ * memory. A crash loses at most the rows not yet handed over; every finished part stays readable
+ * (readRunMetrics reads them when metrics.parquet is missing).
+ *
+ * @example
+ * const w = new MetricsWriter({ runDir, runId: '20250101_120000' })
+ * for (let step = 0; step < 1e6; step++) w.log({ step, loss: 1 / (step + 1) })
+ * const info = await w.close() // { path: `${runDir}/metrics.parquet`, rows: 1000000, ... }
+ */
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
+import {
+  ATTENTION_REPLY,
+  ATTENTION_TICK,
+  CTL_ATTENTION,
+  CTL_BYTES,
+  CTL_DEAD,
+  CTL_INFLIGHT,
+  type FlushWorkerData,
+  type FromWorker,
+  type ToWorker,
+  type WireColumn,
+} from '../../engine/metrics-flush-protocol.js';
+import { startFlushWorker } from '../../engine/metrics-flush-start.js';
+import { MetricsSchemaError } from '../../errors.js';
+import { type MetricsValue, RowBuffer } from './columns.js';
+import type { MetricsFileInfo } from './types.js';
+
+export interface MetricsWriterOptions {
+  runDir: string;
+  runId: string;
+  /** Rows per part file (default 262,144: large enough for good row groups, small enough for memory). */
+  flushRows?: number;
+  /** A row logged is on disk within about this time of the next log() call (default 5000). */
+  flushIntervalMs?: number;
+}
+
+/** Batches posted to the worker and not yet written; log() waits beyond this. */
+const MAX_IN_FLIGHT = 2;
+export const DEFAULT_FLUSH_ROWS = 1 << 18;
+
+/** Streams metrics rows to Parquet part files through a worker thread; see the module comment. */
+export class MetricsWriter {
+  private readonly buffer: RowBuffer;
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(CTL_BYTES));
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly flushIntervalMs: number;
+  private readonly timer: NodeJS.Timeout;
+  private readonly pool = new Map<number, ArrayBuffer[]>();
+  private logged = 0;
+  private seq = 0;
+  private doneSeq = 0;
+  private batchStart = 0;
+  private failure: Error | undefined;
+  private closing: Promise<MetricsFileInfo | undefined> | undefined;
+  private closed = false;
+  private reffed = false;
+  private waiters: { until: number; resolve: () => void; reject: (err: Error) => void }[] = [];
+  private closeWaiter:
+    | { resolve: (info: MetricsFileInfo | undefined) => void; reject: (e: Error) => void }
+    | undefined;
+
+  constructor(private readonly options: MetricsWriterOptions) {
+    const flushRows = options.flushRows ?? DEFAULT_FLUSH_ROWS;
+    if (!Number.isInteger(flushRows) || flushRows < 1) {
+      throw new RangeError(`metrics: flushRows must be a positive integer, got ${flushRows}`);
+    }
+    this.flushIntervalMs = options.flushIntervalMs ?? 5000;
+    this.buffer = new RowBuffer(flushRows, (bytes) => this.allocate(bytes), 'run_id');
+    const { port1, port2 } = new MessageChannel();
+    this.port = port2;
+    const data: FlushWorkerData = {
+      runDir: options.runDir,
+      runId: options.runId,
+      ctl: this.ctl.buffer as SharedArrayBuffer,
+      tickMs: Math.max(10, Math.min(1000, this.flushIntervalMs / 4)),
+      port: port1,
+      syncParts: true,
+    };
+    this.worker = startFlushWorker({ workerData: data, transferList: [port1] });
+    // Idle, the writer must not keep the process alive: a script that forgets close() still exits.
+    this.worker.unref();
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', () => {
+      if (!this.closed) this.fail(new Error('metrics: the flush worker exited unexpectedly'));
+    });
+    this.port.on('message', (msg: FromWorker) => this.onReply(msg));
+    this.port.unref();
+    this.timer = setInterval(() => this.onTimer(), Math.max(10, this.flushIntervalMs / 4));
+    this.timer.unref();
+  }
+
+  /** Rows accepted by log() so far. */
+  get rowsLogged(): number {
+    return this.logged;
+  }
+
+  /**
+   * Buffers one row. Synchronous; blocks only when two earlier batches are still being written. Throws
+   * MetricsSchemaError (and keeps nothing of the row) for a value whose type conflicts with its column.
+   */
+  log(row: Record<string, MetricsValue>): void {
+    if (this.closing) throw new Error('metrics: log() after close()');
+    if (this.failure) throw this.failure;
+    const buf = this.buffer;
+    buf.append(row);
+    this.logged++;
+    if (buf.rows === 1) this.batchStart = Date.now();
+    if (buf.rows >= buf.capacity) this.handOff();
+    else if (Atomics.load(this.ctl, CTL_ATTENTION) !== 0) this.attention();
+  }
+
+  /** Writes buffered rows now and waits until everything logged so far is on disk. */
+  async flush(): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.closed) return;
+    if (this.buffer.rows > 0) {
+      while (Atomics.load(this.ctl, CTL_INFLIGHT) >= MAX_IN_FLIGHT) await this.waitFor(this.doneSeq + 1);
+      this.handOff();
+    }
+    await this.waitFor(this.seq);
+  }
+
+  /**
+   * Flushes, waits for pending writes, produces runDir/metrics.parquet and removes the part files.
+   * Idempotent; resolves undefined when nothing was ever logged.
+   */
+  close(): Promise<MetricsFileInfo | undefined> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<MetricsFileInfo | undefined> {
+    clearInterval(this.timer);
+    try {
+      if (this.buffer.rows > 0) {
+        while (Atomics.load(this.ctl, CTL_INFLIGHT) >= MAX_IN_FLIGHT) await this.waitFor(this.doneSeq + 1);
+        this.handOff(false);
+      }
+      await this.waitFor(this.seq);
+      const info = await new Promise<MetricsFileInfo | undefined>((resolve, reject) => {
+        this.closeWaiter = { resolve, reject };
+        this.updateRef();
+        this.post({ type: 'close' });
+      });
+      return info;
+    } finally {
+      this.closed = true;
+      this.closeWaiter = undefined;
+      this.pool.clear();
+      this.port.close();
+      await this.worker.terminate();
+    }
+  }
+
+  /** Transfers the current batch to the worker, first waiting (synchronously) for a free slot. */
+  private handOff(next = true): void {
+    const ctl = this.ctl;
+    for (;;) {
+      this.drain();
+      if (this.failure) throw this.failure;
+      const inflight = Atomics.load(ctl, CTL_INFLIGHT);
+      if (inflight < MAX_IN_FLIGHT) break;
+      if (Atomics.load(ctl, CTL_DEAD) !== 0) {
+        this.fail(new Error('metrics: the flush worker exited unexpectedly'));
+        throw this.failure;
+      }
+      Atomics.wait(ctl, CTL_INFLIGHT, inflight, 1000);
+    }
+    const batch = this.buffer.take(next);
+    const transfer: ArrayBuffer[] = [];
+    const columns: WireColumn[] = batch.columns.map((c) => {
+      let values: WireColumn['values'];
+      if (Array.isArray(c.values)) values = c.values as (string | null)[];
+      else {
+        values = (c.values as Float64Array).buffer as ArrayBuffer;
+        transfer.push(values);
+      }
+      const nulls = c.nulls ? (c.nulls.buffer as ArrayBuffer) : undefined;
+      if (nulls) transfer.push(nulls);
+      return { name: c.name, type: c.type, storage: c.storage, values, ...(nulls ? { nulls } : {}) };
+    });
+    Atomics.add(ctl, CTL_INFLIGHT, 1);
+    this.seq++;
+    this.post({ type: 'part', seq: this.seq, rows: batch.rows, columns }, transfer);
+    this.updateRef();
+  }
+
+  private post(msg: ToWorker, transfer: ArrayBuffer[] = []): void {
+    this.port.postMessage(msg, transfer);
+  }
+
+  /** Called from log() when the worker raised a flag: a reply to read, or the flush interval elapsed. */
+  private attention(): void {
+    const bits = Atomics.exchange(this.ctl, CTL_ATTENTION, 0);
+    if (bits & ATTENTION_REPLY) {
+      this.drain();
+      if (this.failure) throw this.failure;
+    }
+    if (
+      bits & ATTENTION_TICK &&
+      this.buffer.rows > 0 &&
+      Date.now() - this.batchStart >= this.flushIntervalMs
+    ) {
+      this.handOff();
+    }
+  }
+
+  /** The event-loop side of the interval: flushes an idle writer without blocking. */
+  private onTimer(): void {
+    if (this.closing || this.failure || this.buffer.rows === 0) return;
+    if (Date.now() - this.batchStart < this.flushIntervalMs) return;
+    if (Atomics.load(this.ctl, CTL_INFLIGHT) >= MAX_IN_FLIGHT) return;
+    try {
+      this.handOff();
+    } catch {
+      // The failure is kept and surfaces on the next log()/flush()/close().
+    }
+  }
+
+  /** Reads every reply already queued, without waiting for the event loop. */
+  private drain(): void {
+    for (;;) {
+      const m = receiveMessageOnPort(this.port);
+      if (!m) return;
+      this.onReply(m.message as FromWorker);
+    }
+  }
+
+  private onReply(msg: FromWorker): void {
+    switch (msg.type) {
+      case 'done':
+        this.doneSeq = Math.max(this.doneSeq, msg.seq);
+        for (const b of msg.buffers) this.recycle(b);
+        this.waiters = this.waiters.filter((w) => {
+          if (w.until > this.doneSeq) return true;
+          w.resolve();
+          return false;
+        });
+        break;
+      case 'error': {
+        const err = new Error(`metrics: writing ${this.options.runDir} failed: ${msg.message}`);
+        if (msg.name === 'MetricsSchemaError') Object.assign(err, { name: msg.name });
+        this.fail(err);
+        break;
+      }
+      case 'closed':
+        this.closeWaiter?.resolve(msg.info);
+        this.closeWaiter = undefined;
+        break;
+    }
+    this.updateRef();
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const w of this.waiters) w.reject(this.failure);
+    this.waiters = [];
+    this.closeWaiter?.reject(this.failure);
+    this.closeWaiter = undefined;
+    this.updateRef();
+  }
+
+  /** Resolves once batch `seq` is written (rejects on a worker failure). */
+  private waitFor(seq: number): Promise<void> {
+    this.drain();
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.doneSeq >= seq) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ until: seq, resolve, reject });
+      this.updateRef();
+    });
+  }
+
+  /** Keeps the process alive only while a batch is being written or someone awaits the worker. */
+  private updateRef(): void {
+    const busy =
+      !this.closed &&
+      (Atomics.load(this.ctl, CTL_INFLIGHT) > 0 || this.waiters.length > 0 || this.closeWaiter !== undefined);
+    if (busy === this.reffed) return;
+    this.reffed = busy;
+    if (busy) this.worker.ref();
+    else this.worker.unref();
+  }
+
+  private allocate(bytes: number): ArrayBuffer {
+    return this.pool.get(bytes)?.pop() ?? new ArrayBuffer(bytes);
+  }
+
+  private recycle(buffer: ArrayBuffer): void {
+    if (this.closing) return;
+    let list = this.pool.get(buffer.byteLength);
+    if (!list) {
+      list = [];
+      this.pool.set(buffer.byteLength, list);
+    }
+    // Enough for every column of one batch; more would only hold memory.
+    if (list.length < this.buffer.columns.length * 2) list.push(buffer);
+  }
+}
+
+/** Re-exported for callers that catch schema errors from log(). */
+export { MetricsSchemaError };

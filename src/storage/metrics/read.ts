@@ -1,0 +1,39 @@
+/**
+ * Reading metrics back as apache-arrow Tables, and Parquet footer information.
+ *
+ * @example
+ * const table = await readRunMetrics(runDir, '20250101_120000')
+ * table?.getChild('loss')?.get(0)
+ * const info = await parquetInfo(`${runDir}/metrics.parquet`)
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Table } from 'apache-arrow';
+import { listParts, METRICS_FILE } from '../../engine/metrics-parts.js';
+import { parquetFileInfo, readParquetFiles } from '../../engine/parquet-read.js';
+import type { MetricsFileInfo } from './types.js';
+
+/**
+ * Reads a run's metrics into an Arrow Table: metrics.parquet if present, else the flushed parts of an
+ * unfinished writer (so a crashed run's flushed rows are readable). Adds run_id if the file lacks it
+ * (legacy files). Returns undefined if the run has no metrics.
+ */
+export async function readRunMetrics(runDir: string, runId: string): Promise<Table | undefined> {
+  const file = path.join(runDir, METRICS_FILE);
+  const addMissing = [{ name: 'run_id', value: runId }];
+  if (fs.existsSync(file)) return readParquetFiles([file], { addMissing });
+  const parts = await listParts(runDir);
+  if (parts.length === 0) return undefined;
+  // Parts gain columns as a run goes on; union_by_name appends those after run_id, so move it back last.
+  return readParquetFiles(parts, { addMissing, last: ['run_id'] });
+}
+
+/** Reads several Parquet files (union by column name) into one Arrow Table. */
+export function readParquetTable(files: readonly string[]): Promise<Table> {
+  return readParquetFiles(files);
+}
+
+/** Row count and column names/types from the Parquet footer only. */
+export function parquetInfo(file: string): Promise<MetricsFileInfo> {
+  return parquetFileInfo(file);
+}
