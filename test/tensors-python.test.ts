@@ -199,6 +199,36 @@ print(json.dumps(out))
       }
     }
   });
+
+  it('large zarr-python arrays (decoded in the codec workers) read back exactly', async () => {
+    const script = `
+import json, sys, zarr, numpy as np
+from numcodecs import Blosc, Zstd, GZip, LZ4
+root = sys.argv[1]
+v = ((np.arange(1536 * 1024) * 7919) % 100003).reshape(1536, 1024).astype('<f8') / 8
+out = {}
+for name, comp in [('big_blosc', Blosc()), ('big_zstd', Zstd(level=3)), ('big_gzip', GZip(level=1)), ('big_lz4', LZ4())]:
+    a = zarr.open(root + '/' + name + '.zarr', mode='w', shape=v.shape, chunks=(200, 1024), dtype='<f8', compressor=comp)
+    a[...] = v
+    out[name] = {'sum': float(v.sum()), 'picks': [float(v[i, j]) for i, j in [(0, 0), (777, 1023), (1535, 5)]]}
+print(json.dumps(out))
+`;
+    const written = JSON.parse(await runPython(script, [root])) as Record<
+      string,
+      { sum: number; picks: number[] }
+    >;
+    expect(Object.keys(written)).toHaveLength(4);
+    for (const [name, want] of Object.entries(written)) {
+      const { data, shape } = await (await openTensor(path.join(root, `${name}.zarr`))).readAll();
+      expect(shape, name).toEqual([1536, 1024]);
+      const a = data as Float64Array;
+      let sum = 0;
+      for (let i = 0; i < a.length; i++) sum += a[i]!;
+      // Every value is a multiple of 1/8 below 12501, so both sums are exact and must agree.
+      expect(sum, name).toBe(want.sum);
+      expect([a[0], a[777 * 1024 + 1023], a[1535 * 1024 + 5]], name).toEqual(want.picks);
+    }
+  });
 });
 
 function pythonFloatOrInt(dtype: Dtype, v: number | bigint): string {

@@ -1,6 +1,6 @@
 /**
- * A small pool of codec workers (one per core, at most 8), started on first use and shared by every write
- * in the process. Idle workers are unref'd, so the pool never keeps a finished program alive; a worker is
+ * A small pool of codec workers (one per core, at most 8), started on first use and shared by every large
+ * write and read in the process. Idle workers are unref'd, so the pool never keeps a finished program alive; a worker is
  * ref'd again while it has chunks in flight, so a pending write does.
  *
  * @example
@@ -13,8 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { TensorError } from '../../errors.js';
 import { startWorker } from '../../util/worker.js';
-import type { EncodeReply, EncodeRequest } from './codec-worker.js';
-import type { CodecSpec } from './codecs.js';
+import type { CodecReply, CodecRequest } from './codec-worker.js';
+import type { CodecSpec, DecoderId } from './codecs.js';
 
 interface Pending {
   resolve(data: Uint8Array): void;
@@ -37,13 +37,21 @@ export class CodecPool {
 
   /** Compresses `data` in a worker. Its buffer is transferred, so the caller must not use it afterwards. */
   encode(spec: CodecSpec, data: Uint8Array): Promise<Uint8Array> {
+    return this.#send((id) => ({ id, op: 'encode', spec, data }), data);
+  }
+
+  /** Decompresses `data` in a worker. Its buffer is transferred, so the caller must not use it afterwards. */
+  decode(codec: DecoderId, data: Uint8Array): Promise<Uint8Array> {
+    return this.#send((id) => ({ id, op: 'decode', codec, data }), data);
+  }
+
+  #send(request: (id: number) => CodecRequest, data: Uint8Array): Promise<Uint8Array> {
     const slot = this.#leastBusy();
     const id = this.#nextId++;
     return new Promise<Uint8Array>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       if (slot.pending.size === 1) slot.worker.ref();
-      const req: EncodeRequest = { id, spec, data };
-      slot.worker.postMessage(req, [data.buffer as ArrayBuffer]);
+      slot.worker.postMessage(request(id), [data.buffer as ArrayBuffer]);
     });
   }
 
@@ -68,12 +76,12 @@ export class CodecPool {
     const worker = spawnCodecWorker();
     const slot: Slot = { worker, pending: new Map() };
     worker.unref();
-    worker.on('message', (reply: EncodeReply) => {
+    worker.on('message', (reply: CodecReply) => {
       const p = slot.pending.get(reply.id);
       if (!p) return;
       slot.pending.delete(reply.id);
       if (slot.pending.size === 0) worker.unref();
-      if ('error' in reply) p.reject(new TensorError(`tensor: compression failed: ${reply.error}`));
+      if ('error' in reply) p.reject(new TensorError(`tensor: codec failed: ${reply.error}`));
       else p.resolve(reply.data);
     });
     const fail = (err: Error) => {

@@ -1,11 +1,12 @@
 /**
- * Chunk compressors: option parsing, encoding (shared by the main thread and the codec workers) and the
- * Zarr v2 / v3 metadata that describes them. gzip and zlib use node:zlib; zstd and blosc use the numcodecs
- * WebAssembly builds, which is also what zarrita decodes them with.
+ * Chunk compressors: option parsing, encoding and decoding (shared by the main thread and the codec
+ * workers) and the Zarr v2 / v3 metadata that describes them. gzip and zlib use node:zlib; zstd, blosc and
+ * lz4 use the numcodecs WebAssembly builds, which is also what zarrita decodes them with.
  *
  * @example
  * const spec = parseCompressor({ id: 'zstd', level: 3 }) // { id: 'zstd', level: 3 }
- * const bytes = await encodeChunk(spec, raw, 4)
+ * const bytes = await encodeChunk(spec, raw)
+ * const back = await decodeChunk('zstd', bytes)
  */
 import zlib from 'node:zlib';
 import { TensorError } from '../../errors.js';
@@ -46,7 +47,10 @@ export function parseCompressor(c: Compressor | undefined): CodecSpec | null {
   return { id: codec, level };
 }
 
-type Encoder = { encode(data: Uint8Array): Uint8Array | Promise<Uint8Array> };
+type Encoder = {
+  encode(data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  decode(data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+};
 const wasmEncoders = new Map<string, Promise<Encoder>>();
 
 /** numcodecs modules load their WebAssembly lazily; keep one encoder per configuration. */
@@ -75,6 +79,27 @@ export async function encodeChunk(spec: CodecSpec, raw: Uint8Array): Promise<Uin
     default:
       // numcodecs copies its result out of the WebAssembly heap, so the bytes stay valid after the next call.
       return (await wasmEncoder(spec)).encode(raw);
+  }
+}
+
+/** Compressors whose chunks `decodeChunk` can decode (the ones zarr-python uses by default and ours). */
+export type DecoderId = CodecId | 'lz4';
+export const DECODERS: readonly DecoderId[] = ['gzip', 'zlib', 'zstd', 'blosc', 'lz4'];
+
+let lz4: Promise<Encoder> | undefined;
+
+/** Decompresses one chunk; the compressor's own framing says how (levels and shuffles are not needed). */
+export async function decodeChunk(id: DecoderId, bytes: Uint8Array): Promise<Uint8Array> {
+  switch (id) {
+    case 'gzip':
+      return zlib.gunzipSync(bytes);
+    case 'zlib':
+      return zlib.inflateSync(bytes);
+    case 'lz4':
+      lz4 ??= import('numcodecs/lz4').then((m) => m.default.fromConfig({ id: 'lz4' }));
+      return (await lz4).decode(bytes);
+    default:
+      return (await wasmEncoder({ id, level: DEFAULT_LEVEL[id] })).decode(bytes);
   }
 }
 

@@ -9,7 +9,7 @@
  */
 import os from 'node:os';
 import { TensorError } from '../../errors.js';
-import { type CodecSpec, v2CompressorConfig, v3CodecConfig } from './codecs.js';
+import { type CodecSpec, DECODERS, type DecoderId, v2CompressorConfig, v3CodecConfig } from './codecs.js';
 import { assertDtype, dtypeInfo, parseV2Dtype, toHalfBits } from './dtypes.js';
 import type { Dtype } from './types.js';
 
@@ -75,6 +75,11 @@ export interface ArrayMeta {
   chunkKey: ChunkKeyFn;
   /** Uncompressed, little-endian, C order, no filters: chunk files hold the raw elements. */
   plain: boolean;
+  /**
+   * Set when the chunks are exactly one compressor away from plain (little-endian, C order, no filters) and
+   * that compressor is one `decodeChunk` knows: large reads then decode chunks in the codec workers.
+   */
+  decoder?: DecoderId;
   /** Compressor name(s), `'none'` when plain. */
   compressor: string;
   /**
@@ -119,12 +124,13 @@ function parseV2(m: Record<string, unknown>, where: string): ArrayMeta {
   const filters = m.filters;
   const compressor = m.compressor as { id?: unknown } | null | undefined;
   const fill = fillToStorage(dtype, m.fill_value, where);
-  const plain =
+  const rawLayout =
     HOST_LITTLE_ENDIAN &&
     !bigEndian &&
     order === 'C' &&
-    (compressor === null || compressor === undefined) &&
     (filters === null || filters === undefined || (Array.isArray(filters) && filters.length === 0));
+  const plain = rawLayout && (compressor === null || compressor === undefined);
+  const decoder = rawLayout && compressor ? knownDecoder(compressor.id) : undefined;
   const zarritaDocument = { ...m };
   if (dtype === 'float16' || dtype === 'bool') {
     const stored = dtype === 'float16' ? 'u2' : 'u1';
@@ -139,6 +145,7 @@ function parseV2(m: Record<string, unknown>, where: string): ArrayMeta {
     fill,
     chunkKey: (coords) => coords.join(sep) || '0',
     plain,
+    decoder,
     compressor: compressor ? String(compressor.id) : 'none',
     zarritaDocument,
   };
@@ -172,14 +179,15 @@ function parseV3(m: Record<string, unknown>, where: string): ArrayMeta {
     ? (m.codecs as { name?: unknown; configuration?: Record<string, unknown> }[])
     : [];
   const fill = fillToStorage(dtype, m.fill_value, where);
-  const only = codecs[0];
+  const first = codecs[0];
   const transformers = m.storage_transformers;
-  const plain =
+  const rawLayout =
     HOST_LITTLE_ENDIAN &&
-    codecs.length === 1 &&
-    only?.name === 'bytes' &&
-    (only.configuration?.endian ?? 'little') === 'little' &&
+    first?.name === 'bytes' &&
+    (dtypeInfo(dtype).itemsize === 1 || (first.configuration?.endian ?? 'little') === 'little') &&
     (transformers === undefined || (Array.isArray(transformers) && transformers.length === 0));
+  const plain = rawLayout && codecs.length === 1;
+  const decoder = rawLayout && codecs.length === 2 ? knownDecoder(codecs[1]?.name) : undefined;
   const compressors = codecs
     .filter((c) => c.name !== 'bytes' && c.name !== 'transpose')
     .map((c) => String(c.name).replace(/^numcodecs\./, ''));
@@ -196,9 +204,16 @@ function parseV3(m: Record<string, unknown>, where: string): ArrayMeta {
     fill,
     chunkKey,
     plain,
+    decoder,
     compressor: compressors.length > 0 ? compressors.join('+') : 'none',
     zarritaDocument,
   };
+}
+
+/** `zstd`, `numcodecs.zstd`… as a decoder we have, or undefined. */
+function knownDecoder(name: unknown): DecoderId | undefined {
+  const id = typeof name === 'string' ? name.replace(/^numcodecs\./, '') : '';
+  return (DECODERS as readonly string[]).includes(id) ? (id as DecoderId) : undefined;
 }
 
 /** A JSON fill value (number, "NaN", "Infinity", "-Infinity", v3 hex bits, boolean, null) in storage units. */

@@ -3,8 +3,9 @@
  * Plain arrays (uncompressed, little-endian, C order) are read straight from the chunk files: each chunk
  * the selection touches is read with one positional read of just the byte span it needs, directly into the
  * output when that span is contiguous there too. Everything else (Blosc, Zstd, GZip, Zlib, LZ4,
- * big-endian, F order, filters, sharding) goes through zarrita with a store that fetches only the chunk
- * files the selection intersects.
+ * big-endian, F order, filters, sharding) is decoded by zarrita, chunk by chunk, fetching only the chunk
+ * files holding selected elements. zarrita decodes on the main thread, so large reads (≥ 8 MiB) of arrays
+ * that are one common compressor away from plain decode their chunks in the codec worker pool instead.
  *
  * @example
  * const t = await openTensor(path.join(runDir, 'activations.zarr'))
@@ -16,6 +17,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as zarr from 'zarrita';
 import { NotFoundError, TensorError } from '../../errors.js';
+import { codecPool } from './codec-pool.js';
+import type { DecoderId } from './codecs.js';
 import { dtypeInfo, halfBitsToFloat32 } from './dtypes.js';
 import { forEachConcurrently, readFully } from './io.js';
 import {
@@ -35,6 +38,8 @@ import type { Dtype, OpenTensorOptions, Selection, TensorHandle, TypedArrayOut }
 
 /** Chunk reads in flight at once for the direct path. */
 const READ_LANES = 8;
+/** Reads of compressed arrays at least this large (uncompressed) decode in the codec workers. */
+const POOL_THRESHOLD_BYTES = 8 * 1024 * 1024;
 
 /**
  * Opens the Zarr array at `dir` (v3 `zarr.json` or v2 `.zarray`). Throws NotFoundError when neither
@@ -146,9 +151,13 @@ class ZarrTensor implements TensorHandle {
     const dims = normalizeSelection(selection, this.#meta.shape);
     const counts = dims.map((d) => d.count);
     const shape = dims.filter((d) => !d.drop).map((d) => d.count);
-    const raw = this.#meta.plain
+    const meta = this.#meta;
+    const large = product(counts) * dtypeInfo(this.dtype).itemsize >= POOL_THRESHOLD_BYTES;
+    const raw = meta.plain
       ? await this.#readDirect(dims, counts)
-      : await this.#readZarrita(dims, counts);
+      : meta.decoder && large
+        ? await this.#readDecoded(dims, counts, meta.decoder)
+        : await this.#readZarrita(dims, counts);
     const data = this.dtype === 'float16' ? halfBitsToFloat32(raw as Uint16Array) : raw;
     return { data, shape };
   }
@@ -202,6 +211,56 @@ class ZarrTensor implements TensorHandle {
       if (got === undefined) return; // missing chunk: the output already holds the fill value
       if (got < spanBytes) throw truncated(src * bpe + got);
       copyWithPlan(plan, tmp as unknown as Flat, 0, out as unknown as Flat, dst);
+    });
+    return out;
+  }
+
+  /**
+   * Large reads of arrays that are one known compressor away from plain: whole chunk files are read on the
+   * main thread and decoded in the codec workers, several at a time, then copied into the output.
+   */
+  async #readDecoded(dims: DimSelection[], counts: number[], decoder: DecoderId): Promise<TypedArrayOut> {
+    const meta = this.#meta;
+    const out = this.#allocate(product(counts));
+    const Storage = dtypeInfo(this.dtype).storage;
+    const chunkElems = product(meta.chunks);
+    const chunkBytes = chunkElems * Storage.BYTES_PER_ELEMENT;
+    const outStrides = cStrides(counts);
+    const chunkStrides = cStrides(meta.chunks);
+    const stepped = chunkStrides.map((s, d) => s * dims[d]!.step);
+    const parts = chunkParts(dims, meta.shape, meta.chunks);
+    const pool = codecPool();
+    await forEachConcurrently(parts.length, pool.size * 2 + 2, async (i) => {
+      const part = parts[i]!;
+      const key = meta.chunkKey(part.coords);
+      const file = await this.#store.read(key);
+      if (!file) return; // missing chunk: the output already holds the fill value
+      // The file's buffer is transferred to the worker, so it must own all of it.
+      const owned = file.byteOffset === 0 && file.byteLength === file.buffer.byteLength ? file : file.slice();
+      let decoded: Uint8Array;
+      try {
+        decoded = await pool.decode(decoder, owned);
+      } catch (err) {
+        throw new TensorError(
+          `tensor: cannot decode chunk ${key} of ${this.path}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      if (decoded.byteLength !== chunkBytes)
+        throw new TensorError(
+          `tensor: chunk ${key} of ${this.path} decodes to ${decoded.byteLength} bytes, expected ${chunkBytes}`,
+        );
+      const chunk = new Storage(decoded.buffer as ArrayBuffer, decoded.byteOffset, chunkElems);
+      const plan = planCopy(part.counts, stepped, outStrides);
+      copyWithPlan(
+        plan,
+        chunk as unknown as Flat,
+        offsetOf(part.local, chunkStrides),
+        out as unknown as Flat,
+        offsetOf(part.out, outStrides),
+      );
     });
     return out;
   }
