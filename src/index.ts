@@ -1,7 +1,22 @@
 /**
- * specimen-vault: a local-first archive for machine-learning experiments.
+ * specimen-vault: a local-first archive for machine-learning experiments. Each experiment is a specimen
+ * with immutable, sealed runs; metrics are Parquet, tensors are Zarr, manifests are msgpack.
+ *
+ * @example
+ * import { SpecimenStorage, Vault } from 'specimen-vault'
+ * const vault = await Vault.init('./vault')
+ * await vault.createSpecimen({ specimenId: '2025_01_02_probe', domain: 'interpretability', method: 'probe_training' })
+ * const storage = await SpecimenStorage.open('2025_01_02_probe', { vault })
+ * await storage.writeMetrics({ step: [0, 1], loss: [1.0, 0.5] })
+ * await storage.finish()
  */
+
+export { type DemoResult, runSyntheticDemo } from './demo/run-demo.js';
+// The synthetic demo specimen.
+export { DEMO_SPECIMEN_ID, type SyntheticDemoData, syntheticDemoData } from './demo/synthetic.js';
+// Errors.
 export * from './errors.js';
+// Format: identifiers, taxonomy, manifests.
 export {
   assertNewSpecimenId,
   assertSafeName,
@@ -9,3 +24,39 @@ export {
   RUN_ID_PATTERN,
   SPECIMEN_ID_PATTERN,
 } from './format/ids.js';
+export {
+  RUN_STATUSES,
+  type RunManifest,
+  type RunStatus,
+  SPECIMEN_STATUSES,
+  type SpecimenManifest,
+  type SpecimenStatus,
+  validateRunManifest,
+  validateSpecimenManifest,
+} from './format/manifest.js';
+export { decodeManifest, encodeManifest, type PlainObject, type PlainValue } from './format/msgpack.js';
+export { DEFAULT_TAXONOMY, type Taxonomy } from './format/taxonomy.js';
+export { CATALOG_FILE, CONFIG_FILE, findVaultRoot, type VaultConfig } from './format/vault-config.js';
+export {
+  type MetricsFileInfo,
+  type MetricsInput,
+  MetricsWriter,
+  type MetricsWriterOptions,
+} from './storage/metrics/index.js';
+export type { EffectiveRunStatus, RunInfo } from './storage/runs.js';
+export { type FinishOptions, sealRunDir } from './storage/seal.js';
+export { SpecimenStorage, type StartRunOptions } from './storage/specimen-storage.js';
+export {
+  type Compressor,
+  DTYPES,
+  type Dtype,
+  openTensor,
+  type Selection,
+  type TensorData,
+  type TensorHandle,
+  type TensorInfo,
+  type WriteTensorOptions,
+  writeZarr,
+} from './storage/tensors/index.js';
+// Storage: vaults, specimens, runs.
+export { type NewSpecimen, type SpecimenEntry, type SpecimenProblem, Vault } from './storage/vault.js';

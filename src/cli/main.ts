@@ -75,6 +75,14 @@ command('new', 'scaffold a specimen: manifest, protocol template and field notes
   .option('--protocol <ts|js|py>', 'write a protocol template in this language')
   .action(run(() => import('./commands/new.js')));
 
+command(
+  'demo',
+  'create a demo vault, run the synthetic demo specimen as a sealed run, and show what was stored',
+)
+  .argument('[dir]', 'directory of the demo vault', './demo-vault')
+  .option('--no-serve', 'stop after printing results instead of serving the web UI')
+  .action(run(() => import('./commands/demo.js')));
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err);
 });

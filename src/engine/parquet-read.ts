@@ -72,6 +72,32 @@ export interface ReadParquetOptions {
   addMissing?: readonly { name: string; value: string }[];
   /** Columns to move to the end, in this order, if present (e.g. run_id). */
   last?: readonly string[];
+  /**
+   * A VARCHAR column whose value is given per file (`values[i]` for `files[i]`) where that file lacks it;
+   * files that have the column keep their own values. Used to tell runs apart when legacy files lack run_id.
+   */
+  perFile?: { name: string; values: readonly string[] };
+}
+
+/** The FROM source for `files`: one read_parquet, or a UNION ALL BY NAME adding per-file constants. */
+async function sourceSql(
+  con: DuckDBConnection,
+  files: readonly string[],
+  perFile: ReadParquetOptions['perFile'],
+): Promise<string> {
+  if (!perFile) return readParquetSql(files);
+  const parts: string[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const one = `read_parquet(${quoteLiteral(path.resolve(files[i]!))})`;
+    const has = (await describeQuery(con, `SELECT * FROM ${one}`)).some((c) => c.name === perFile.name);
+    const value = perFile.values[i] ?? '';
+    parts.push(
+      has
+        ? `SELECT * FROM ${one}`
+        : `SELECT *, ${quoteLiteral(value)}::VARCHAR AS ${quoteIdent(perFile.name)} FROM ${one}`,
+    );
+  }
+  return `(${parts.join(' UNION ALL BY NAME ')})`;
 }
 
 /** How a DuckDB type is carried into Arrow. */
@@ -226,7 +252,8 @@ export async function readParquetFiles(
   const duckdb = await loadBindings();
   const con = await connectShared();
   try {
-    const source = `SELECT * FROM ${readParquetSql(files)}`;
+    const from = await sourceSql(con, files, options.perFile);
+    const source = `SELECT * FROM ${from}`;
     let columns = await describeQuery(con, source);
     const names = new Set(columns.map((c) => c.name));
     const added = (options.addMissing ?? []).filter((m) => !names.has(m.name));
@@ -244,14 +271,14 @@ export async function readParquetFiles(
           : p.select,
       )
       .join(', ');
-    const countReader = await con.runAndReadAll(`SELECT count(*) FROM ${readParquetSql(files)}`);
+    const countReader = await con.runAndReadAll(`SELECT count(*) FROM ${from}`);
     const total = Number(countReader.getRowsJS()[0]?.[0] ?? 0);
 
     const outs = plans.map((p) => p.makeArray(p.kind === 'string' ? 0 : total));
     const strings: (string | null)[][] = plans.map(() => []);
     const bitmaps: (Uint8Array | undefined)[] = plans.map(() => undefined);
     const nullCounts = plans.map(() => 0);
-    const result = await con.stream(`SELECT ${selectList} FROM ${readParquetSql(files)}`);
+    const result = await con.stream(`SELECT ${selectList} FROM ${from}`);
     let offset = 0;
     for (;;) {
       const chunk = await result.fetchChunk();

@@ -161,10 +161,16 @@ export class Vault {
 
   /**
    * Creates a specimen directory with its manifest. Validates the ID and the taxonomy first; nothing is
-   * written when either is wrong, and an existing ID is refused.
+   * written when either is wrong, and an existing ID is refused. `allowLegacyId` accepts any safe directory
+   * name instead of the `YYYY_MM_DD_descriptor` rule.
    */
-  async createSpecimen(input: NewSpecimen): Promise<SpecimenEntry> {
-    assertNewSpecimenId(input.specimenId);
+  async createSpecimen(
+    input: NewSpecimen,
+    options: { allowLegacyId?: boolean } = {},
+  ): Promise<SpecimenEntry> {
+    // Legacy IDs (the Python implementation's example_… names) are allowed only on request, for re-creating them.
+    if (options.allowLegacyId) assertSpecimenId(input.specimenId);
+    else assertNewSpecimenId(input.specimenId);
     assertTaxonomy(this.config.taxonomy, input.domain, input.method);
     const dir = this.specimenDir(input.specimenId);
     const manifest: PlainObject = {

@@ -28,9 +28,16 @@ export async function readRunMetrics(runDir: string, runId: string): Promise<Tab
   return readParquetFiles(parts, { addMissing, last: ['run_id'] });
 }
 
-/** Reads several Parquet files (union by column name) into one Arrow Table. */
-export function readParquetTable(files: readonly string[]): Promise<Table> {
-  return readParquetFiles(files);
+/**
+ * Reads several Parquet files (union by column name) into one Arrow Table. With `runIds`, files lacking a
+ * run_id column get `runIds[i]`, and run_id is moved last.
+ */
+export function readParquetTable(
+  files: readonly string[],
+  options: { runIds?: readonly string[] } = {},
+): Promise<Table> {
+  if (!options.runIds) return readParquetFiles(files);
+  return readParquetFiles(files, { perFile: { name: 'run_id', values: options.runIds }, last: ['run_id'] });
 }
 
 /** Row count and column names/types from the Parquet footer only. */

@@ -1,0 +1,106 @@
+/**
+ * Sealing a run: every file is inventoried (size and sha256), artifacts are described (Parquet rows and
+ * columns, Zarr shape/dtype/chunks), the final manifest is written atomically and the files are made
+ * read-only. Used by `SpecimenStorage.finish()` and by the runner.
+ *
+ * @example
+ * const manifest = await sealRunDir(runDir, runningManifest, { status: 'succeeded', summary: { loss: 0.1 } })
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Artifact, RunManifest, RunStatus } from '../format/manifest.js';
+import { validateRunManifest } from '../format/manifest.js';
+import { type PlainObject, writeManifestFile } from '../format/msgpack.js';
+import { digestOfEntries, type FileEntry, inventory } from './hashing.js';
+import { parquetInfo } from './metrics/index.js';
+import { MANIFEST_FILE } from './runs.js';
+import { openTensor } from './tensors/index.js';
+
+/** Name of a run's metrics file. */
+export const METRICS_FILE = 'metrics.parquet';
+
+/** Options of `finish`. */
+export interface FinishOptions {
+  /** Final status; `succeeded` unless given. */
+  status?: Exclude<RunStatus, 'running'>;
+  /** Summary figures (final loss, best accuracy…), stored in the run manifest. */
+  summary?: PlainObject;
+}
+
+const SKIP_IN_INVENTORY = (rel: string): boolean =>
+  rel === MANIFEST_FILE || rel.split('/').some((p) => p.startsWith('.tmp-'));
+
+/**
+ * Seals a run directory: inventories every file, describes artifacts, writes the final manifest atomically
+ * and makes the files read-only. Shared by `finish()` and the runner.
+ */
+export async function sealRunDir(
+  dir: string,
+  manifest: RunManifest,
+  options: FinishOptions = {},
+): Promise<RunManifest> {
+  const files = await inventory(dir, SKIP_IN_INVENTORY);
+  const artifacts: Record<string, Artifact> = { ...(manifest.artifacts ?? {}) };
+  if (files[METRICS_FILE]) {
+    const info = await parquetInfo(path.join(dir, METRICS_FILE));
+    artifacts.metrics = {
+      path: METRICS_FILE,
+      format: 'parquet',
+      bytes: files[METRICS_FILE].bytes,
+      sha256: files[METRICS_FILE].sha256,
+      rows: info.rows,
+      columns: info.columns.map((c) => c.name),
+      column_types: Object.fromEntries(info.columns.map((c) => [c.name, c.type])),
+    };
+  }
+  const zarrDirs = new Set(
+    Object.keys(files)
+      .map((f) => f.split('/')[0]!)
+      .filter((f) => f.endsWith('.zarr')),
+  );
+  for (const z of zarrDirs) {
+    const entries: Record<string, FileEntry> = {};
+    for (const [p, e] of Object.entries(files)) if (p.startsWith(`${z}/`)) entries[p] = e;
+    const digest = digestOfEntries(entries);
+    const handle = await openTensor(path.join(dir, z));
+    artifacts[z.slice(0, -'.zarr'.length)] = {
+      path: z,
+      format: 'zarr',
+      bytes: digest.bytes,
+      sha256: digest.sha256,
+      shape: [...handle.shape],
+      dtype: handle.dtype,
+      chunks: [...handle.chunks],
+      zarr_format: handle.zarrFormat,
+    };
+  }
+  for (const [p, e] of Object.entries(files)) {
+    if (p === METRICS_FILE || p.split('/')[0]!.endsWith('.zarr')) continue;
+    const name = p.replaceAll('/', '_');
+    if (!(name in artifacts))
+      artifacts[name] = {
+        path: p,
+        format: path.extname(p).slice(1) || 'file',
+        bytes: e.bytes,
+        sha256: e.sha256,
+      };
+  }
+  const now = new Date().toISOString();
+  const sealed: PlainObject = {
+    ...manifest,
+    status: options.status ?? 'succeeded',
+    ended: (manifest.ended as string | null) ?? now,
+    summary: { ...((manifest.summary as PlainObject) ?? {}), ...(options.summary ?? {}) },
+    artifacts: artifacts as PlainObject,
+    files: files as unknown as PlainObject,
+    sealed_at: now,
+  };
+  if (options.status === undefined && manifest.status !== 'running') sealed.status = manifest.status;
+  validateRunManifest(sealed);
+  await writeManifestFile(path.join(dir, MANIFEST_FILE), sealed);
+  await Promise.all(
+    Object.keys(files).map((f) => fsp.chmod(path.join(dir, ...f.split('/')), 0o444).catch(() => {})),
+  );
+  await fsp.chmod(path.join(dir, MANIFEST_FILE), 0o444).catch(() => {});
+  return sealed as RunManifest;
+}
