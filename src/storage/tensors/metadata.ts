@@ -80,8 +80,6 @@ export interface ArrayMeta {
    * that compressor is one `decodeChunk` knows: large reads then decode chunks in the codec workers.
    */
   decoder?: DecoderId;
-  /** Compressor name(s), `'none'` when plain. */
-  compressor: string;
   /**
    * The metadata document as zarrita should see it: float16 shown as uint16 and bool as uint8 (zarrita has
    * no float16 without Float16Array, and its bool arrays are not plain bytes); the reader converts.
@@ -146,7 +144,6 @@ function parseV2(m: Record<string, unknown>, where: string): ArrayMeta {
     chunkKey: (coords) => coords.join(sep) || '0',
     plain,
     decoder,
-    compressor: compressor ? String(compressor.id) : 'none',
     zarritaDocument,
   };
 }
@@ -188,9 +185,6 @@ function parseV3(m: Record<string, unknown>, where: string): ArrayMeta {
     (transformers === undefined || (Array.isArray(transformers) && transformers.length === 0));
   const plain = rawLayout && codecs.length === 1;
   const decoder = rawLayout && codecs.length === 2 ? knownDecoder(codecs[1]?.name) : undefined;
-  const compressors = codecs
-    .filter((c) => c.name !== 'bytes' && c.name !== 'transpose')
-    .map((c) => String(c.name).replace(/^numcodecs\./, ''));
   const zarritaDocument = { ...m };
   if (dtype === 'float16' || dtype === 'bool') {
     zarritaDocument.data_type = dtype === 'float16' ? 'uint16' : 'uint8';
@@ -205,7 +199,6 @@ function parseV3(m: Record<string, unknown>, where: string): ArrayMeta {
     chunkKey,
     plain,
     decoder,
-    compressor: compressors.length > 0 ? compressors.join('+') : 'none',
     zarritaDocument,
   };
 }

@@ -130,8 +130,6 @@ class ZarrTensor implements TensorHandle {
   readonly chunks: readonly number[];
   readonly zarrFormat: 2 | 3;
   readonly path: string;
-  /** Compressor name(s) as recorded in the metadata, `'none'` when uncompressed. */
-  readonly compressor: string;
   readonly #meta: ArrayMeta;
   readonly #store: DirStore;
   #zarrita: Promise<zarr.Array<zarr.DataType, DirStore>> | undefined;
@@ -144,7 +142,6 @@ class ZarrTensor implements TensorHandle {
     this.chunks = Object.freeze([...meta.chunks]);
     this.dtype = meta.dtype;
     this.zarrFormat = meta.zarrFormat;
-    this.compressor = meta.compressor;
   }
 
   async read(selection?: Selection): Promise<{ data: TypedArrayOut; shape: number[] }> {
