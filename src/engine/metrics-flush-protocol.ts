@@ -42,7 +42,10 @@ export interface WireColumn {
   nulls?: ArrayBuffer;
 }
 
-export type ToWorker = { type: 'part'; seq: number; rows: number; columns: WireColumn[] } | { type: 'close' };
+export type ToWorker =
+  | { type: 'part'; seq: number; rows: number; columns: WireColumn[] }
+  /** `columns`: every column logged, in log order, with its final type. */
+  | { type: 'close'; columns: { name: string; type: MetricsType }[] };
 
 export type FromWorker =
   | { type: 'done'; seq: number; buffers: ArrayBuffer[] }

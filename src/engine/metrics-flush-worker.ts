@@ -93,9 +93,9 @@ async function writePart(msg: Extract<ToWorker, { type: 'part' }>): Promise<void
   }
 }
 
-async function close(): Promise<void> {
+async function close(columns: { name: string; type: string }[]): Promise<void> {
   try {
-    const info = await mergeParts(runDir);
+    const info = await mergeParts(runDir, columns);
     post({ type: 'closed', info });
   } catch (err) {
     postError(err);
@@ -107,7 +107,7 @@ async function close(): Promise<void> {
 
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (msg: ToWorker) => {
-  queue = queue.then(() => (msg.type === 'part' ? writePart(msg) : close()));
+  queue = queue.then(() => (msg.type === 'part' ? writePart(msg) : close(msg.columns)));
 });
 
 // Tells log() that the flush interval has passed; unref'd so it never keeps the thread alive by itself.

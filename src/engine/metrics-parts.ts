@@ -51,40 +51,62 @@ export async function lastPartNumber(runDir: string): Promise<number> {
 const MIN_ROWS_TO_CONCAT = 65_536;
 
 /**
- * Merges the run's parts into `metrics.parquet` (atomically) with `lastColumn` moved last, then removes the
- * parts folder. Parts with one schema are concatenated row group by row group; parts whose schemas differ
- * (a column widened or appeared mid-run) are merged by DuckDB with `union_by_name`. Returns undefined when
- * there are no parts.
+ * Merges the run's parts into `metrics.parquet` (atomically) and removes the parts folder. `columns` is
+ * the writer's schema in log order; columns no part holds (only ever null) are added as nulls, and
+ * `run_id` goes last. Parts that already have exactly that schema are concatenated row group by row
+ * group (or renamed, if there is one); otherwise (a column widened or appeared mid-run) DuckDB merges them
+ * with `union_by_name`. Returns undefined when there are no parts.
  */
 export async function mergeParts(
   runDir: string,
-  lastColumn = 'run_id',
+  columns: readonly { name: string; type: string }[] = [],
 ): Promise<ParquetFileInfo | undefined> {
   const parts = await listParts(runDir);
   const target = path.join(runDir, METRICS_FILE);
   if (parts.length === 0) return undefined;
-  if (parts.length === 1) {
+  const wanted = [...columns.map((c) => c.name).filter((n) => n !== RUN_ID), RUN_ID];
+  const first = await parquetFileInfo(parts[0]!);
+  const sameSchema =
+    first.columns.length === wanted.length && first.columns.every((c, i) => c.name === wanted[i]);
+  let done = false;
+  if (sameSchema && parts.length === 1) {
     await fs.rename(parts[0]!, target);
-  } else {
+    done = true;
+  } else if (sameSchema) {
     let rows = 0;
     for (const p of parts)
       rows += Number((getField((await readParquetFooter(p)).meta, 3)?.value as bigint) ?? 0n);
-    const concatenated =
-      rows / parts.length >= MIN_ROWS_TO_CONCAT ? await concatParquetFiles(parts, target) : undefined;
-    if (!concatenated) await reencode(parts, target, lastColumn);
+    if (rows / parts.length >= MIN_ROWS_TO_CONCAT)
+      done = (await concatParquetFiles(parts, target)) !== undefined;
   }
+  if (!done) await reencode(parts, target, columns);
   await fs.rm(path.join(runDir, PARTS_DIR), { recursive: true, force: true });
   return parquetFileInfo(target);
 }
 
-async function reencode(parts: readonly string[], target: string, lastColumn: string): Promise<void> {
+const RUN_ID = 'run_id';
+
+async function reencode(
+  parts: readonly string[],
+  target: string,
+  columns: readonly { name: string; type: string }[],
+): Promise<void> {
   const tmp = tempPathFor(target);
   const con = await connectShared();
   try {
     const source = readParquetSql(parts);
-    const cols = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
-    const hasLast = cols.getRowObjectsJS().some((r) => r.column_name === lastColumn);
-    const select = hasLast ? `* EXCLUDE (${quoteIdent(lastColumn)}), ${quoteIdent(lastColumn)}` : '*';
+    const described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+    const present = described.getRowObjectsJS().map((r) => String(r.column_name));
+    const have = new Set(present);
+    const listed = new Set(columns.map((c) => c.name));
+    const select = [
+      ...columns
+        .filter((c) => c.name !== RUN_ID)
+        .map((c) => (have.has(c.name) ? quoteIdent(c.name) : `NULL::${c.type} AS ${quoteIdent(c.name)}`)),
+      // Columns of parts left by an earlier writer on the same run that this writer never logged.
+      ...present.filter((n) => !listed.has(n) && n !== RUN_ID).map(quoteIdent),
+      ...(have.has(RUN_ID) ? [quoteIdent(RUN_ID)] : []),
+    ].join(', ');
     await con.run(
       `COPY (SELECT ${select} FROM ${source}) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
     );

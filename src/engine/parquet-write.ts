@@ -45,6 +45,7 @@ export interface WriteColumnsOptions {
 }
 
 const CHUNK = 2048;
+const utf8 = new TextEncoder();
 
 const SQL_STORAGE: Record<StorageKind, string> = {
   f64: 'DOUBLE',
@@ -70,11 +71,15 @@ export async function writeColumnsParquet(
   const { duckdb } = session;
   const T = duckdb.Type;
   const table = `_sv_cols_${process.pid}_${++tableCounter}`;
-  const defs = columns.map((c, i) => `c${i} ${SQL_STORAGE[c.storage]}`).join(', ');
+  // Rows without any data column (only constants) still count: the table then has a placeholder column.
+  const defs =
+    columns.length > 0 ? columns.map((c, i) => `c${i} ${SQL_STORAGE[c.storage]}`).join(', ') : 'c0 BOOLEAN';
   await session.run(`CREATE TEMP TABLE ${table} (${defs})`);
   const tmp = tempPathFor(file);
   try {
-    if (rows > 0) {
+    if (rows > 0 && columns.length === 0) {
+      await session.run(`INSERT INTO temp.main.${table} SELECT NULL FROM range(${rows})`);
+    } else if (rows > 0) {
       const appender = duckdb.appender_create_ext(session.con, 'temp', 'main', table);
       try {
         const typeIds = { f64: T.DOUBLE, i64: T.BIGINT, i32: T.INTEGER, bool: T.BOOLEAN, string: T.VARCHAR };
@@ -93,8 +98,10 @@ export async function writeColumnsParquet(
               const strings = values as readonly (string | null)[];
               for (let j = 0; j < n; j++) {
                 const s = strings[off + j];
-                if (typeof s === 'string' && !col.nulls?.[off + j])
-                  duckdb.vector_assign_string_element(vec, j, s);
+                // By bytes, not as a C string: a string may contain NUL.
+                if (typeof s === 'string' && !col.nulls?.[off + j]) {
+                  duckdb.vector_assign_string_element_len(vec, j, utf8.encode(s));
+                }
               }
             } else {
               const typed = values as Float64Array | BigInt64Array | Int32Array | Uint8Array;
@@ -122,7 +129,7 @@ export async function writeColumnsParquet(
         duckdb.appender_close_sync(appender);
       }
     }
-    const select = [
+    const selectList = [
       ...columns.map((c, i) =>
         c.storage === 'f64' && c.type === 'BIGINT'
           ? `CAST(c${i} AS BIGINT) AS ${quoteIdent(c.name)}`
@@ -131,7 +138,9 @@ export async function writeColumnsParquet(
             : `c${i} AS ${quoteIdent(c.name)}`,
       ),
       ...(options.constants ?? []).map((k) => `${quoteLiteral(k.value)}::VARCHAR AS ${quoteIdent(k.name)}`),
-    ].join(', ');
+    ];
+    if (selectList.length === 0) selectList.push('c0 AS "value"');
+    const select = selectList.join(', ');
     await session.run(
       `COPY (SELECT ${select} FROM ${table}) TO ${quoteLiteral(tmp)} ` +
         `(FORMAT parquet, COMPRESSION ${options.compression ?? 'zstd'})`,

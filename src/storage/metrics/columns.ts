@@ -253,6 +253,11 @@ export class Column {
   }
 }
 
+/** Name and type of every column seen so far, in first-seen order (all-null columns as DOUBLE). */
+export function schemaOf(buffer: RowBuffer): { name: string; type: MetricsType }[] {
+  return buffer.columns.map((c) => ({ name: c.name, type: c.type }));
+}
+
 /** A batch ready to write: `rows` rows of `columns` in first-seen order. */
 export interface Batch {
   rows: number;
@@ -320,11 +325,17 @@ export class RowBuffer {
 
   /**
    * The current batch (every known column, nulls filled in) and a fresh, empty one in its place (`next`
-   * false: the last batch, no new buffers).
+   * false: the last batch, no new buffers). `keepUntyped` false leaves out columns that hold only nulls.
    */
-  take(next = true): Batch {
+  take(next = true, keepUntyped = true): Batch {
     const rows = this.rows;
-    const columns = this.columns.map((c) => c.take(rows, next));
+    const columns: ColumnData[] = [];
+    for (const c of this.columns) {
+      // A column with only nulls so far has no type yet; a part writing it as DOUBLE would clash with the
+      // BOOLEAN or VARCHAR it turns out to be, so streaming parts leave it out (union_by_name fills nulls).
+      if (!keepUntyped && c.kind === UNSET) c.take(rows, next);
+      else columns.push(c.take(rows, next));
+    }
     this.rows = 0;
     return { rows, columns };
   }

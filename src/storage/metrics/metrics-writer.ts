@@ -29,7 +29,7 @@ import {
 } from '../../engine/metrics-flush-protocol.js';
 import { startFlushWorker } from '../../engine/metrics-flush-start.js';
 import { MetricsSchemaError } from '../../errors.js';
-import { type MetricsValue, RowBuffer } from './columns.js';
+import { type MetricsValue, RowBuffer, schemaOf } from './columns.js';
 import type { MetricsFileInfo } from './types.js';
 
 export interface MetricsWriterOptions {
@@ -148,7 +148,7 @@ export class MetricsWriter {
       const info = await new Promise<MetricsFileInfo | undefined>((resolve, reject) => {
         this.closeWaiter = { resolve, reject };
         this.updateRef();
-        this.post({ type: 'close' });
+        this.post({ type: 'close', columns: schemaOf(this.buffer) });
       });
       return info;
     } finally {
@@ -174,7 +174,7 @@ export class MetricsWriter {
       }
       Atomics.wait(ctl, CTL_INFLIGHT, inflight, 1000);
     }
-    const batch = this.buffer.take(next);
+    const batch = this.buffer.take(next, false);
     const transfer: ArrayBuffer[] = [];
     const columns: WireColumn[] = batch.columns.map((c) => {
       let values: WireColumn['values'];
