@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { connectShared } from '../src/engine/parquet-read.js';
 import { isVaultError } from '../src/errors.js';
 import {
+  type MetricsInput,
   parquetInfo,
   readParquetTable,
   readRunMetrics,
@@ -194,7 +195,8 @@ describe('writeMetricsFile', () => {
 
   it('rejects empty inputs', async () => {
     const file = path.join(dir(), 'm.parquet');
-    for (const data of [{}, [], { a: [] }, [{}, {}], { run_id: ['r'] }]) {
+    const empties: MetricsInput[] = [{}, [], { a: [] }, [{}, {}], { run_id: ['r'] }];
+    for (const data of empties) {
       const err = await writeMetricsFile(file, data, 'r').catch((e) => e);
       expect(isVaultError(err, 'MetricsSchemaError'), JSON.stringify(data)).toBe(true);
       expect(err.message).toContain('empty');
