@@ -765,6 +765,18 @@ describe('bad input', () => {
     expect(Array.from((await (await openTensor(dir)).readAll()).data as Float32Array)).toEqual([1, 2]);
   });
 
+  it('a write that fails midway leaves neither the array nor its temporary directory', async () => {
+    const dir = target('midway');
+    const data = new Float32Array(64 * 1024).fill(1);
+    const pending = writeZarr(dir, data, { shape: [64, 1024], chunks: [1, 1024], compressor: 'none' });
+    // Detaching the caller's buffer while chunks are being written makes the next chunk fail.
+    await new Promise((r) => setTimeout(r, 1));
+    structuredClone(data.buffer, { transfer: [data.buffer] });
+    await expect(pending).rejects.toThrow();
+    expect(fs.existsSync(dir)).toBe(false);
+    expect(fs.readdirSync(root).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+  });
+
   it('unsafe names and missing parents', async () => {
     for (const name of ['.hidden.zarr', 'a b.zarr', '-x.zarr']) {
       const err = await writeZarr(path.join(root, name), new Float32Array(1), { shape: [1] }).catch(

@@ -84,13 +84,13 @@ export async function writeZarr(
   const tmp = tempPathFor(target);
   await fsp.mkdir(tmp);
   try {
-    const key = metadataKey(zarrFormat);
-    await writeFile(
-      path.join(tmp, key),
-      Buffer.from(buildMetadata({ zarrFormat, shape, chunks, dtype, codec })),
-      fsync,
-    );
-    await writeChunks(tmp, array, shape, chunks, zarrFormat, codec, fsync);
+    const metadata = Buffer.from(buildMetadata({ zarrFormat, shape, chunks, dtype, codec }));
+    // allSettled, not all: cleanup below must not start while the other write is still creating files.
+    const settled = await Promise.allSettled([
+      writeFile(path.join(tmp, metadataKey(zarrFormat)), metadata, fsync),
+      writeChunks(tmp, array, shape, chunks, zarrFormat, codec, fsync),
+    ]);
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
     if (fsync) await syncDir(tmp);
     try {
       await fsp.rename(tmp, target);
