@@ -230,17 +230,27 @@ describe('Python reads what we write', () => {
     const m = {
       specimen_id: '2025_01_02_x',
       tags: ['a', 'b'],
-      nested: { big: 2n ** 62n, f: 0.1, neg: -3, ok: true, nil: null },
+      nested: {
+        big: 2n ** 62n,
+        f: 0.1,
+        neg: -3,
+        ok: true,
+        nil: null,
+        bytes: 25_276_502_016,
+        ms: -1_700_000_000_000,
+      },
       list: [1, 'two', [3]],
     };
     fs.writeFileSync(file, encodeManifest(m as PlainObject));
     const out = await runPython(
-      'import msgpack,sys,json\nd=msgpack.unpack(open(sys.argv[1],"rb"))\nprint(json.dumps({"d":d,"big":str(d["nested"]["big"]),"types":[type(d["nested"]["big"]).__name__,type(d["nested"]["f"]).__name__]}))',
+      'import msgpack,sys,json\nd=msgpack.unpack(open(sys.argv[1],"rb"))\nprint(json.dumps({"d":d,"big":str(d["nested"]["big"]),"types":[type(d["nested"][k]).__name__ for k in ["big","f","bytes","ms"]]}))',
       [file],
     );
     const parsed = JSON.parse(out);
     expect(parsed.big).toBe(String(2n ** 62n));
-    expect(parsed.types).toEqual(['int', 'float']);
+    expect(parsed.types).toEqual(['int', 'float', 'int', 'int']);
+    expect(parsed.d.nested.bytes).toBe(25_276_502_016);
+    expect(parsed.d.nested.ms).toBe(-1_700_000_000_000);
     expect(parsed.d.tags).toEqual(['a', 'b']);
     expect(parsed.d.nested.nil).toBeNull();
     expect(parsed.d.list).toEqual([1, 'two', [3]]);

@@ -83,6 +83,37 @@ command(
   .option('--no-serve', 'stop after printing results instead of serving the web UI')
   .action(run(() => import('./commands/demo.js')));
 
+command('run', "execute a specimen's protocol in a new run, recording provenance, logs, metrics and tensors")
+  .argument('<id>', 'specimen ID')
+  .argument('[command...]', 'command to run instead of the protocol file (after --)')
+  .option('--seed <n>', 'seed, passed as SPECIMEN_SEED (default 0)')
+  .option(
+    '--set <key=value>',
+    'config value (JSON; repeatable; dots nest: opt.lr=0.1)',
+    (v: string, acc: string[] = []) => [...acc, v],
+  )
+  .option('--python <path>', 'Python interpreter for protocol.py (default python3)')
+  .addHelpText('after', "\nExit status: the protocol's exit code; 130 when interrupted.")
+  .action(run(() => import('./commands/run.js')));
+
+command('reproduce', 're-execute a run with its recorded seed and config and compare the outputs')
+  .argument('<id>', 'specimen ID')
+  .option('--run <run>', 'run to reproduce (default: latest sealed run)')
+  .option('--rtol <x>', 'relative tolerance (default 0)')
+  .option('--atol <y>', 'absolute tolerance (default 0)')
+  .option('--ignore <cols>', 'comma-separated metric columns or tensors expected to differ')
+  .option('--python <path>', 'Python interpreter for protocol.py')
+  .option('--json', 'print the comparison as JSON')
+  .addHelpText('after', '\nExit status: 0 identical or within tolerance, 1 differs.')
+  .action(run(() => import('./commands/reproduce.js')));
+
+command('supersede', 'mark a run as superseded by another (the sealed run is not modified)')
+  .argument('<id>', 'specimen ID')
+  .argument('<run>', 'run that is superseded')
+  .requiredOption('--by <run>', 'run that supersedes it')
+  .option('--reason <text>', 'why')
+  .action(run(() => import('./commands/supersede.js')));
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err);
 });

@@ -36,21 +36,23 @@ const decoder = new Decoder({ useBigInt64: true });
 
 /** Encodes a manifest. Throws TypeError on values msgpack-python could not read back as plain data. */
 export function encodeManifest(value: PlainObject): Uint8Array {
-  checkPlain(value, '');
-  return encoder.encode(value);
+  return encoder.encode(toEncodable(value, ''));
 }
 
-function checkPlain(v: unknown, at: string): void {
-  if (v === null || typeof v === 'boolean' || typeof v === 'string' || typeof v === 'bigint') return;
-  if (typeof v === 'number') return;
-  if (v === undefined) return; // dropped by ignoreUndefined
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) checkPlain(v[i], `${at}[${i}]`);
-    return;
-  }
+/**
+ * Checks that `v` is plain data and returns a copy where integers beyond 32 bits are bigints: with int64
+ * support on, @msgpack/msgpack would otherwise write them as float64, and Python would read `4294967296.0`.
+ */
+function toEncodable(v: unknown, at: string): unknown {
+  if (v === null || typeof v === 'boolean' || typeof v === 'string' || typeof v === 'bigint') return v;
+  if (typeof v === 'number')
+    return Number.isSafeInteger(v) && (v > 0xffffffff || v < -0x80000000) ? BigInt(v) : v;
+  if (v === undefined) return v; // dropped by ignoreUndefined
+  if (Array.isArray(v)) return v.map((x, i) => toEncodable(x, `${at}[${i}]`));
   if (typeof v === 'object' && isPlainObject(v)) {
-    for (const [k, x] of Object.entries(v as object)) checkPlain(x, at ? `${at}.${k}` : k);
-    return;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as object)) out[k] = toEncodable(x, at ? `${at}.${k}` : k);
+    return out;
   }
   const kind =
     v instanceof Date

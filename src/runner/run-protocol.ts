@@ -1,0 +1,275 @@
+/**
+ * `specimen run`: executes a specimen's protocol as a child process inside a new run and seals the run with
+ * full provenance. Output streams live to the terminal and into `stdout.log`/`stderr.log`; metrics written
+ * as JSON lines and tensors saved as `.npy` are converted to Parquet and Zarr; SIGINT/SIGTERM stop the child
+ * and seal the run as `interrupted`. If the runner itself is killed, the run stays `running` with a dead
+ * owner, which readers show as incomplete.
+ *
+ * @example
+ * const r = await runProtocol({ vault, specimenId: '2025_01_02_x', seed: 3, config: { lr: 0.1 } })
+ * r.status     // 'succeeded' | 'failed' | 'interrupted'
+ * r.exitCode   // the protocol's exit code
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NotFoundError } from '../errors.js';
+import type { RunManifest, RunStatus } from '../format/manifest.js';
+import { type PlainObject, writeManifestFile } from '../format/msgpack.js';
+import { claimRunDir, MANIFEST_FILE, RUNS_DIR } from '../storage/runs.js';
+import { sealRunDir } from '../storage/seal.js';
+import type { Vault } from '../storage/vault.js';
+import { type ConversionReport, convertRunOutputs } from './convert.js';
+import { captureProvenance } from './provenance.js';
+
+/** Options of runProtocol. */
+export interface RunProtocolOptions {
+  vault: Vault;
+  specimenId: string;
+  /** Seed passed as SPECIMEN_SEED and recorded as `seeds.global`. */
+  seed?: number;
+  /** Configuration passed as SPECIMEN_CONFIG (JSON) and recorded as `config`. */
+  config?: PlainObject;
+  /** Explicit command (`-- COMMAND ARGS…`); otherwise the specimen's protocol file. */
+  command?: readonly string[];
+  /** Python interpreter for protocol.py (default `python3`). */
+  python?: string;
+  /** Extra run-manifest fields (e.g. `reproduction`). */
+  extra?: PlainObject;
+  /** Where the child's output is echoed (default: this process's stdout/stderr; null to silence). */
+  echo?: { stdout: NodeJS.WritableStream | null; stderr: NodeJS.WritableStream | null };
+  /** Receives conversion warnings (malformed metric lines…). */
+  onWarning?: (message: string) => void;
+  /** Called after the protocol's outputs are converted and before sealing; returns extra manifest fields. */
+  beforeSeal?: (runDir: string, runId: string) => Promise<PlainObject>;
+}
+
+/** Outcome of a run. */
+export interface RunProtocolResult {
+  runId: string;
+  runDir: string;
+  status: Exclude<RunStatus, 'running'>;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  durationS: number;
+  manifest: RunManifest;
+  conversion: ConversionReport;
+}
+
+/** The error raised when the protocol or its interpreter cannot be started. */
+export class ProtocolStartError extends Error {
+  readonly _tag = 'ProtocolStartError' as const;
+  readonly exitCode = 2;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ext = fs.existsSync(path.join(here, 'protocol-hooks.js')) ? 'js' : 'ts';
+/** The Python helper package shipped with this library (python/specimen_vault). */
+export const PYTHON_HELPER_DIR = path.resolve(here, '..', '..', 'python');
+
+/** The command that runs `specimenDir`'s protocol, or a NotFoundError saying what was looked for. */
+export function protocolCommand(
+  specimenDir: string,
+  python = 'python3',
+): { command: string[]; protocol: string; language: string } {
+  const hooks = path.join(here, `protocol-hooks.${ext}`);
+  const node = [process.execPath, '--import', hooks];
+  const candidates: [string, () => string[], string][] = [
+    [
+      'protocol.ts',
+      () => [process.execPath, '--import', import.meta.resolve('tsx'), '--import', hooks],
+      'typescript',
+    ],
+    ['protocol.mjs', () => node, 'javascript'],
+    ['protocol.js', () => node, 'javascript'],
+    ['protocol.py', () => [python, '-u'], 'python'],
+  ];
+  for (const [file, cmd, language] of candidates) {
+    if (fs.existsSync(path.join(specimenDir, file)))
+      return { command: [...cmd(), file], protocol: file, language };
+  }
+  throw new NotFoundError(
+    'protocol',
+    path.basename(specimenDir),
+    [],
+    `no protocol.ts, protocol.js, protocol.mjs or protocol.py in ${specimenDir}; add one (\`specimen new --protocol ts|js|py\` writes a template) or give the command after --`,
+  );
+}
+
+/** Runs the protocol (or `command`) of a specimen in a new run; resolves when the run is sealed. */
+export async function runProtocol(options: RunProtocolOptions): Promise<RunProtocolResult> {
+  const { vault, specimenId } = options;
+  const specimenDir = await vault.assertSpecimenExists(specimenId);
+  const python = options.python ?? 'python3';
+  const resolved = options.command?.length
+    ? { command: [...options.command], protocol: null, language: 'command' }
+    : protocolCommand(specimenDir, python);
+  const seed = options.seed ?? 0;
+  const config = options.config ?? {};
+
+  const { runId, dir } = await claimRunDir(path.join(specimenDir, RUNS_DIR));
+  const started = new Date();
+  const manifest: PlainObject = {
+    run_id: runId,
+    run_timestamp: started.toISOString(),
+    started: started.toISOString(),
+    ended: null,
+    status: 'running',
+    seeds: { global: seed },
+    config,
+    summary: {},
+    artifacts: {},
+    owner: { pid: process.pid, host: os.hostname() },
+    command: resolved.command,
+    protocol: resolved.protocol,
+    language: resolved.language,
+    cwd: '.',
+    ...(options.extra ?? {}),
+  };
+  await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest);
+
+  // Provenance is gathered while the protocol runs, so it adds nothing to the run's wall time.
+  const provenance = captureProvenance({
+    cwd: specimenDir,
+    ...(resolved.language === 'python' ? { python } : {}),
+  });
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    SPECIMEN_VAULT: vault.root,
+    SPECIMEN_ID: specimenId,
+    SPECIMEN_RUN_ID: runId,
+    SPECIMEN_RUN_DIR: dir,
+    SPECIMEN_SEED: String(seed),
+    SPECIMEN_CONFIG: JSON.stringify(config),
+    PYTHONPATH: [PYTHON_HELPER_DIR, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+  };
+  const stdoutLog = fs.createWriteStream(path.join(dir, 'stdout.log'));
+  const stderrLog = fs.createWriteStream(path.join(dir, 'stderr.log'));
+  const echo = options.echo ?? { stdout: process.stdout, stderr: process.stderr };
+
+  const [cmd, ...args] = resolved.command as [string, ...string[]];
+  let child: ChildProcess;
+  let interruptedBy: NodeJS.Signals | null = null;
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; startError?: Error }>(
+    (resolve) => {
+      // Its own process group, so a stop signal reaches the protocol's whole process tree (a shell and
+      // its children), not only the direct child.
+      child = spawn(cmd, args, { cwd: specimenDir, env, stdio: ['inherit', 'pipe', 'pipe'], detached: true });
+      child.stdout?.on('data', (d: Buffer) => {
+        stdoutLog.write(d);
+        echo.stdout?.write(d);
+      });
+      child.stderr?.on('data', (d: Buffer) => {
+        stderrLog.write(d);
+        echo.stderr?.write(d);
+      });
+      const onSignal = (sig: NodeJS.Signals): void => {
+        interruptedBy ??= sig;
+        signalGroup(child, sig);
+        // A protocol that ignores the signal is killed after a grace period; the run is still sealed.
+        setTimeout(() => signalGroup(child, 'SIGKILL'), 10_000).unref();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      child.once('error', (err) => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        resolve({ code: null, signal: null, startError: err });
+      });
+      child.once('close', (code, signal) => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        resolve({ code, signal });
+      });
+    },
+  );
+  await Promise.all([new Promise<void>((r) => stdoutLog.end(r)), new Promise<void>((r) => stderrLog.end(r))]);
+  const ended = new Date();
+
+  if (exit.startError) {
+    const err = exit.startError as NodeJS.ErrnoException;
+    const what =
+      err.code === 'ENOENT'
+        ? `cannot start ${JSON.stringify(cmd)}: no such program${resolved.language === 'python' ? ' (pass --python PATH to choose the interpreter)' : ''}`
+        : `cannot start ${JSON.stringify(cmd)}: ${err.message}`;
+    await fsp.appendFile(path.join(dir, 'stderr.log'), `${what}\n`);
+    await sealRunDir(
+      dir,
+      {
+        ...manifest,
+        ended: ended.toISOString(),
+        exit_code: null,
+        start_error: what,
+      } as unknown as RunManifest,
+      {
+        status: 'failed',
+      },
+    );
+    throw new ProtocolStartError(`run: ${what}; run ${runId} recorded as failed`);
+  }
+
+  const conversion = await convertRunOutputs(dir, runId, options.onWarning);
+  const prov = await provenance;
+  const status: Exclude<RunStatus, 'running'> =
+    interruptedBy || exit.signal === 'SIGINT' || exit.signal === 'SIGTERM'
+      ? 'interrupted'
+      : exit.code === 0
+        ? 'succeeded'
+        : 'failed';
+  const exitCode = exit.code ?? (exit.signal ? 128 + (os.constants.signals[exit.signal] ?? 0) : null);
+  const durationS = (ended.getTime() - started.getTime()) / 1000;
+  const final: PlainObject = {
+    ...manifest,
+    ended: ended.toISOString(),
+    duration_s: durationS,
+    exit_code: exitCode,
+    signal: exit.signal ?? interruptedBy,
+    git: prov.git,
+    host: prov.host,
+    runtime: prov.runtime,
+    dependencies: prov.dependencies,
+  };
+  if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;
+  if (options.beforeSeal) Object.assign(final, await options.beforeSeal(dir, runId));
+  const summaryFile = path.join(dir, 'summary.msgpack');
+  const sealed = await sealRunDir(dir, final as RunManifest, {
+    status,
+    summary: await readSummary(summaryFile),
+  });
+  return {
+    runId,
+    runDir: dir,
+    status,
+    exitCode,
+    signal: exit.signal,
+    durationS,
+    manifest: sealed,
+    conversion,
+  };
+}
+
+/** Signals the child's process group, falling back to the child alone. */
+function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, sig);
+    else child.kill(sig);
+  } catch {
+    child.kill(sig);
+  }
+}
+
+/** A protocol using SpecimenStorage.finish({summary}) inside the runner leaves its summary here. */
+async function readSummary(file: string): Promise<PlainObject> {
+  try {
+    const { readManifestFile } = await import('../format/msgpack.js');
+    const s = await readManifestFile(file);
+    await fsp.rm(file);
+    return s;
+  } catch {
+    return {};
+  }
+}
