@@ -22,6 +22,7 @@ import {
   type WireColumn,
 } from './metrics-flush-protocol.js';
 import { lastPartNumber, mergeParts, PARTS_DIR, partPath } from './metrics-parts.js';
+import { closeShared } from './parquet-read.js';
 import { type ColumnData, writeColumnsParquet } from './parquet-write.js';
 
 const { runDir, runId, ctl, tickMs, port, syncParts } = workerData as FlushWorkerData;
@@ -100,8 +101,13 @@ async function close(columns: { name: string; type: string }[]): Promise<void> {
   } catch (err) {
     postError(err);
   } finally {
+    // Release DuckDB and the port so the thread ends by itself: terminating a thread that still holds
+    // native DuckDB handles can abort the whole process during teardown.
     if (session) (await session.catch(() => undefined))?.close();
     session = undefined;
+    await closeShared().catch(() => {});
+    clearInterval(tick);
+    port.close();
   }
 }
 
@@ -111,4 +117,5 @@ port.on('message', (msg: ToWorker) => {
 });
 
 // Tells log() that the flush interval has passed; unref'd so it never keeps the thread alive by itself.
-setInterval(() => Atomics.or(flags, CTL_ATTENTION, ATTENTION_TICK), tickMs).unref();
+const tick = setInterval(() => Atomics.or(flags, CTL_ATTENTION, ATTENTION_TICK), tickMs);
+tick.unref();

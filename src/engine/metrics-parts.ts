@@ -110,12 +110,6 @@ async function reencode(
     await con.run(
       `COPY (SELECT ${select} FROM ${source}) TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
     );
-    const fh = await fs.open(tmp, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
     await fs.rename(tmp, target);
   } catch (err) {
     await fs.rm(tmp, { force: true });

@@ -57,13 +57,14 @@ export async function readParquetFooter(file: string): Promise<ParquetFooter> {
 }
 
 /**
- * Writes `target` (atomically: temp file, fsync, rename) holding every row group of `files` in order.
+ * Writes `target` (atomically: temp file, rename; fsync first with `sync`) holding every row group of `files` in order.
  * Returns the row count, or `undefined` without writing anything when the files cannot be concatenated
  * as they are (different schemas, encryption, external column chunks); callers then re-encode instead.
  */
 export async function concatParquetFiles(
   files: readonly string[],
   target: string,
+  options: { sync?: boolean } = {},
 ): Promise<{ rows: number; bytes: number } | undefined> {
   if (files.length === 0) return undefined;
   const footers: ParquetFooter[] = [];
@@ -122,7 +123,7 @@ export async function concatParquetFiles(
     tail.set(MAGIC, 4);
     await out.write(footerBytes);
     await out.write(tail);
-    await out.sync();
+    if (options.sync) await out.sync();
     await out.close();
     await fsp.rename(tmp, target);
     return { rows: Number(rows), bytes: pos + footerBytes.length + 8 };

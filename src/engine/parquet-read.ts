@@ -38,6 +38,14 @@ export async function connectShared(): Promise<DuckDBConnection> {
   return (await instance).connect();
 }
 
+/** Closes this thread's shared DuckDB, if open (a worker thread does so before it exits). */
+export async function closeShared(): Promise<void> {
+  const pending = instance;
+  instance = undefined;
+  const db = await pending?.catch(() => undefined);
+  db?.closeSync();
+}
+
 /** `read_parquet([...], union_by_name = true)` over `files`. */
 export function readParquetSql(files: readonly string[]): string {
   return `read_parquet([${files.map((f) => quoteLiteral(path.resolve(f))).join(', ')}], union_by_name = true)`;

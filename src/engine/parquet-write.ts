@@ -38,7 +38,10 @@ export interface ColumnData {
 export interface WriteColumnsOptions {
   /** Constant VARCHAR columns appended after the data columns (e.g. run_id). */
   constants?: readonly { name: string; value: string }[];
-  /** fsync the file before renaming it into place (default true). */
+  /**
+   * fsync the file before renaming it into place (default false). The rename alone makes the write atomic
+   * against process crashes; fsync adds durability against power loss at about the cost of the write itself.
+   */
   sync?: boolean;
   /** Parquet compression codec (default zstd). */
   compression?: string;
@@ -145,7 +148,7 @@ export async function writeColumnsParquet(
       `COPY (SELECT ${select} FROM ${table}) TO ${quoteLiteral(tmp)} ` +
         `(FORMAT parquet, COMPRESSION ${options.compression ?? 'zstd'})`,
     );
-    if (options.sync ?? true) {
+    if (options.sync ?? false) {
       const fh = await fsp.open(tmp, 'r');
       try {
         await fh.sync();

@@ -82,7 +82,7 @@ export class MetricsWriter {
       ctl: this.ctl.buffer as SharedArrayBuffer,
       tickMs: Math.max(10, Math.min(1000, this.flushIntervalMs / 4)),
       port: port1,
-      syncParts: true,
+      syncParts: false,
     };
     this.worker = startFlushWorker({ workerData: data, transferList: [port1] });
     // Idle, the writer must not keep the process alive: a script that forgets close() still exits.
@@ -155,8 +155,16 @@ export class MetricsWriter {
       this.closed = true;
       this.closeWaiter = undefined;
       this.pool.clear();
+      // After 'closed' the worker has released DuckDB and ends by itself; terminate only a stuck one.
+      const exited = new Promise<boolean>((resolve) => {
+        if (this.worker.threadId < 0) resolve(true);
+        this.worker.once('exit', () => resolve(true));
+        setTimeout(() => resolve(false), this.failure ? 0 : 5000).unref();
+      });
+      this.worker.ref();
+      if (!(await exited)) await this.worker.terminate();
+      this.worker.unref();
       this.port.close();
-      await this.worker.terminate();
     }
   }
 
