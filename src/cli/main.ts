@@ -114,6 +114,16 @@ command('supersede', 'mark a run as superseded by another (the sealed run is not
   .option('--reason <text>', 'why')
   .action(run(() => import('./commands/supersede.js')));
 
+command('verify', 'recompute the hashes of sealed runs and list every changed, missing or extra file')
+  .argument('[ids...]', 'specimen IDs (default: all)')
+  .option('--json', 'machine-readable report')
+  .addHelpText('after', '\nExit status: 0 all sealed runs intact, 1 some run was modified.')
+  .action(run(() => import('./commands/verify.js')));
+
+command('migrate', 'move legacy strata/ runs to the runs/ layout, verifying every byte before and after')
+  .option('--dry-run', 'show what would move without changing anything')
+  .action(run(() => import('./commands/migrate.js')));
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err);
 });

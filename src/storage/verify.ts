@@ -1,0 +1,62 @@
+/**
+ * Verification of sealed runs: every file's sha256 and size is recomputed and compared with the inventory
+ * recorded at sealing. Changed, missing and extra files are all listed.
+ *
+ * @example
+ * const report = await verifyVault(vault)            // or verifyVault(vault, ['2025_01_02_x'])
+ * report.ok   // false when any sealed run changed
+ */
+import { diffInventories, type FileEntry, type InventoryDiff, inventory } from './hashing.js';
+import { listRunInfos, MANIFEST_FILE } from './runs.js';
+import type { Vault } from './vault.js';
+
+/** Verification of one run. */
+export interface RunVerification extends InventoryDiff {
+  specimenId: string;
+  runId: string;
+  /** `verified`, `modified` (changed/missing/extra files) or `unsealed` (nothing recorded to check against). */
+  result: 'verified' | 'modified' | 'unsealed';
+  files: number;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  runs: RunVerification[];
+}
+
+const skip = (rel: string): boolean =>
+  rel === MANIFEST_FILE || rel.split('/').some((p) => p.startsWith('.tmp-'));
+
+/** Verifies every sealed run of the given specimens (all when `ids` is empty). */
+export async function verifyVault(vault: Vault, ids: readonly string[] = []): Promise<VerifyReport> {
+  const specimenIds = ids.length > 0 ? ids : await vault.specimenIds();
+  const out: RunVerification[] = [];
+  for (const id of specimenIds) {
+    const dir = await vault.assertSpecimenExists(id);
+    for (const run of await listRunInfos(id, dir)) {
+      const recorded = run.manifest?.files as Record<string, FileEntry> | undefined;
+      if (!run.sealed || !recorded) {
+        out.push({
+          specimenId: id,
+          runId: run.runId,
+          result: 'unsealed',
+          files: 0,
+          changed: [],
+          missing: [],
+          extra: [],
+        });
+        continue;
+      }
+      const diff = diffInventories(recorded, await inventory(run.path, skip));
+      const modified = diff.changed.length + diff.missing.length + diff.extra.length > 0;
+      out.push({
+        specimenId: id,
+        runId: run.runId,
+        result: modified ? 'modified' : 'verified',
+        files: Object.keys(recorded).length,
+        ...diff,
+      });
+    }
+  }
+  return { ok: out.every((r) => r.result !== 'modified'), runs: out };
+}
