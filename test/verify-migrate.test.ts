@@ -40,7 +40,7 @@ describe('specimen migrate', () => {
     expect(runs.map((x) => x.runId)).toEqual(['20251222_194653', '20251222_201718', '20251222_201819']);
     expect(runs[0]?.sealed).toBe(true);
     expect(runs[0]?.manifest?.sealed_at).toBeTruthy();
-    expect((runs[0]?.manifest?.summary_statistics as { total_cases: number }).total_cases).toBe(75);
+    expect((runs[0]!.manifest!.summary_statistics as { total_cases: number }).total_cases).toBe(75);
     expect((await s.readMetrics('20251222_194653')).numRows).toBe(75);
     // The demo specimen's manifest now points at the moved file.
     const demo = await SpecimenStorage.open('example_2024_12_19_synthetic_demo', { vault });
