@@ -1,6 +1,8 @@
 /**
- * Starts a worker thread from a module beside the caller. From the built package the module is `name.js`;
- * when the sources run directly (tests, `tsx`), it is `name.ts`, loaded through tsx's ESM hook.
+ * Starts a worker thread from a module beside the caller. From the built package the module is `name.js`.
+ * When the sources run directly (tests, `tsx`) it is `name.ts`; Node 20 does not apply `--import tsx` from a
+ * worker's execArgv to the worker's entry module, so a small bootstrap registers tsx inside the thread and
+ * then imports the entry.
  *
  * @example
  * const w = startWorker(import.meta.url, './codec-worker')
@@ -13,5 +15,7 @@ export function startWorker(callerUrl: string, relativeBase: string, options: Wo
   const js = new URL(`${relativeBase}.js`, callerUrl);
   if (fs.existsSync(fileURLToPath(js))) return new Worker(js, options);
   const ts = new URL(`${relativeBase}.ts`, callerUrl);
-  return new Worker(ts, { ...options, execArgv: [...(options.execArgv ?? []), '--import', 'tsx'] });
+  const bootstrap = `import('tsx/esm/api').then((tsx) => tsx.register()).then(() => import(${JSON.stringify(ts.href)}))
+    .catch((err) => { setImmediate(() => { throw err; }); });`;
+  return new Worker(bootstrap, { ...options, eval: true });
 }
