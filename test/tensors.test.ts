@@ -369,6 +369,15 @@ describe('round trips', () => {
     const { data } = await (await openTensor(dir)).readAll();
     expect(data).toBeInstanceOf(Float32Array);
     expect(plain(data)).toEqual([1, -2, Number.NaN, 2 ** -24]);
+    // Float32Array data given as float16 is rounded to half precision (70000 overflows to infinity).
+    const rounded = target('half-rounded');
+    await writeZarr(rounded, new Float32Array([1.5, 70000, 0.1]), { shape: [3], dtype: 'float16' });
+    expect(plain((await (await openTensor(rounded)).readAll()).data)).toEqual([
+      1.5,
+      Number.POSITIVE_INFINITY,
+      halfToNumber(toHalfBits(0.1)),
+    ]);
+    expect(halfToNumber(toHalfBits(0.1))).toBeCloseTo(0.1, 3);
   });
 });
 

@@ -53,7 +53,12 @@ type Encoder = {
 };
 const wasmEncoders = new Map<string, Promise<Encoder>>();
 
-/** numcodecs modules load their WebAssembly lazily; keep one encoder per configuration. */
+/**
+ * numcodecs modules load their WebAssembly lazily; keep one encoder per configuration. The numcodecs.js
+ * Blosc build always shuffles with a 4-byte element size (its header records that, and every Blosc
+ * decoder follows the header), so blosc chunks of 1-, 2- and 8-byte dtypes are valid but compress a little
+ * worse than zarr-python's would.
+ */
 function wasmEncoder(spec: CodecSpec): Promise<Encoder> {
   const key = `${spec.id}:${spec.level}`;
   let enc = wasmEncoders.get(key);
