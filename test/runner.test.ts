@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { validateRunManifest } from '../src/format/manifest.js';
 import { readManifestFile } from '../src/format/msgpack.js';
 import { SpecimenStorage } from '../src/storage/specimen-storage.js';
 import { readSupersessions } from '../src/storage/supersede.js';

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { syntheticDemoData } from '../src/demo/synthetic.js';
 import { isVaultError } from '../src/errors.js';
 import { RUN_ID_PATTERN } from '../src/format/ids.js';
+import { validateRunManifest } from '../src/format/manifest.js';
 import { sha256File } from '../src/storage/hashing.js';
 import { SpecimenStorage } from '../src/storage/specimen-storage.js';
 import { Vault } from '../src/storage/vault.js';
@@ -46,6 +47,7 @@ describe('SpecimenStorage: runs', () => {
     await s.writeTensors('w', new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [2, 3] });
     const m = await s.finish({ summary: { final_loss: 0.5 } });
     expect(m?.status).toBe('succeeded');
+    expect(validateRunManifest(m)).toBe(m);
     expect(m?.summary).toEqual({ final_loss: 0.5 });
     expect(m?.seeds).toEqual({ global: 7 });
     const files = m?.files as Record<string, { bytes: number; sha256: string }>;
@@ -197,7 +199,8 @@ describe('SpecimenStorage: bad input writes nothing', () => {
     const s = await SpecimenStorage.open('2025_01_02_toy', { vault });
     const id = await s.startRun();
     await s.finish();
-    await expect(s.readMetrics(`${id.slice(0, -1)}9`)).rejects.toThrow(new RegExp(`did you mean "${id}"`));
+    const near = `${id.slice(0, -1)}${id.endsWith('9') ? '8' : '9'}`;
+    await expect(s.readMetrics(near)).rejects.toThrow(new RegExp(`did you mean "${id}"`));
   });
 });
 

@@ -1,36 +1,31 @@
 /**
- * Builds the demo vault: creates the vault, the synthetic demo specimen (with its protocol and field notes)
- * and one sealed run of it.
+ * The demo: `runSyntheticDemo` records one run of the synthetic demo specimen (it is also that specimen's
+ * protocol), and `buildDemoVault` creates a vault with every example specimen and runs their protocols
+ * through the runner.
  *
  * @example
- * const result = await createDemoVault('./demo-vault')
- * result.runId   // e.g. 20261121_160512
+ * const report = await buildDemoVault('./demo-vault')
+ * report.runs.map((r) => r.runId)   // e.g. ['20261121_160512', …]
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../format/atomic-write.js';
 import type { RunManifest } from '../format/manifest.js';
+import { runProtocol } from '../runner/run-protocol.js';
+import { listRunInfos } from '../storage/runs.js';
 import { fieldNotesTemplate } from '../storage/scaffold.js';
 import { SpecimenStorage } from '../storage/specimen-storage.js';
 import { Vault } from '../storage/vault.js';
+import { EXAMPLES, type ExampleSpecimen } from './examples.js';
 import { DEMO_SEED, DEMO_SPECIMEN_ID, syntheticDemoData } from './synthetic.js';
 
 export interface DemoResult {
   vault: Vault;
   specimenId: string;
   runId: string;
-  manifest: RunManifest;
+  /** The sealed run manifest; undefined inside `specimen run`, where the runner seals the run. */
+  manifest: RunManifest | undefined;
 }
-
-/** The protocol file stored with the demo specimen: the code that produced its runs. */
-const DEMO_PROTOCOL = `/**
- * Protocol of ${DEMO_SPECIMEN_ID}: synthetic training curves and activations from a seeded generator.
- * Run it with \`specimen run ${DEMO_SPECIMEN_ID}\`; the same seed gives identical metrics and tensor bytes.
- */
-import { runSyntheticDemo } from 'specimen-vault';
-
-await runSyntheticDemo({ seed: Number(process.env.SPECIMEN_SEED ?? ${DEMO_SEED}) });
-`;
 
 /** Creates (or reuses) the demo specimen in `vault` and records one sealed run of it. */
 export async function runSyntheticDemo(
@@ -39,10 +34,7 @@ export async function runSyntheticDemo(
   const vault = options.vault instanceof Vault ? options.vault : await Vault.open(options.vault);
   const seed = options.seed ?? DEMO_SEED;
   const dir = vault.specimenDir(DEMO_SPECIMEN_ID);
-  if (!fs.existsSync(path.join(dir, 'manifest.msgpack'))) {
-    const created = await createDemoSpecimen(vault);
-    await writeFileAtomic(path.join(created, 'protocol.ts'), DEMO_PROTOCOL);
-  }
+  if (!fs.existsSync(path.join(dir, 'manifest.msgpack'))) await createExampleSpecimen(vault, EXAMPLES[0]!);
   const storage = await SpecimenStorage.open(DEMO_SPECIMEN_ID, { vault });
   const data = syntheticDemoData(seed);
   await storage.startRun({
@@ -59,23 +51,63 @@ export async function runSyntheticDemo(
       min_loss: Math.min(...m.loss),
     },
   });
-  return { vault, specimenId: DEMO_SPECIMEN_ID, runId: storage.runId!, manifest: manifest! };
+  return { vault, specimenId: DEMO_SPECIMEN_ID, runId: storage.runId!, manifest };
 }
 
-async function createDemoSpecimen(vault: Vault): Promise<string> {
-  // The demo keeps the Python implementation's ID, which predates the YYYY_MM_DD_ rule.
-  const entry = await vault.createSpecimen(
-    {
-      specimenId: DEMO_SPECIMEN_ID,
-      domain: 'interpretability',
-      method: 'sae_analysis',
-      model: 'synthetic',
-      tags: ['demo', 'example', 'synthetic'],
-      description: 'Pedagogical example demonstrating the Specimen Vault pattern with synthetic data',
-      dependencies: { node: '>=20', 'specimen-vault': '>=0.1' },
-    },
-    { allowLegacyId: true },
-  );
-  await writeFileAtomic(path.join(entry.path, 'field_notes.md'), fieldNotesTemplate(entry.manifest));
-  return entry.path;
+/** Creates an example specimen with its field notes and protocol file. */
+async function createExampleSpecimen(vault: Vault, ex: ExampleSpecimen): Promise<void> {
+  const entry = await vault.createSpecimen(ex.specimen, { allowLegacyId: ex.legacyId ?? false });
+  const notes = fieldNotesTemplate(entry.manifest).replace('What you saw while it ran.', ex.notes);
+  await writeFileAtomic(path.join(entry.path, 'field_notes.md'), notes);
+  await writeFileAtomic(path.join(entry.path, ex.protocolFile), ex.protocol);
+}
+
+/** What `buildDemoVault` did. */
+export interface DemoVaultReport {
+  vault: Vault;
+  /** Runs recorded now: specimen, run, status, protocol output. */
+  runs: { specimenId: string; runId: string; status: string; output: string }[];
+  /** Specimens that already had runs and were left as they were. */
+  kept: string[];
+}
+
+/**
+ * Creates the demo vault at `dir` with every example specimen (protocol, field notes) and records their runs
+ * through the runner, exactly as `specimen run` would. Specimens that already have a successful run are left
+ * as they are, so running the demo twice is quick and adds nothing.
+ */
+export async function buildDemoVault(
+  dir: string,
+  options: { onRun?: (run: DemoVaultReport['runs'][number] & { seed: number }) => void } = {},
+): Promise<DemoVaultReport> {
+  const vault = await Vault.init(dir);
+  const report: DemoVaultReport = { vault, runs: [], kept: [] };
+  for (const ex of EXAMPLES) {
+    const id = ex.specimen.specimenId;
+    const specimenDir = vault.specimenDir(id);
+    if (!fs.existsSync(path.join(specimenDir, 'manifest.msgpack'))) await createExampleSpecimen(vault, ex);
+    const existing = await listRunInfos(id, specimenDir);
+    if (existing.some((r) => r.status === 'succeeded')) {
+      report.kept.push(id);
+      continue;
+    }
+    for (const r of ex.runs) {
+      let output = '';
+      const sink = {
+        write: (d: string | Uint8Array) => ((output += d.toString()), true),
+      } as unknown as NodeJS.WritableStream;
+      const result = await runProtocol({
+        vault,
+        specimenId: id,
+        seed: r.seed,
+        config: r.config ?? {},
+        echo: { stdout: sink, stderr: sink },
+      });
+      const done = { specimenId: id, runId: result.runId, status: result.status, output: output.trim() };
+      report.runs.push(done);
+      options.onRun?.({ ...done, seed: r.seed });
+      if (result.status !== 'succeeded') throw new Error(`demo: run of ${id} ${result.status}:\n${output}`);
+    }
+  }
+  return report;
 }

@@ -8,7 +8,8 @@
  * const m = validateSpecimenManifest(decoded, { file, taxonomy })   // throws ManifestError / TaxonomyError
  * const run = normalizeRunManifest(decoded, '20251222_201718')        // legacy Python runs too
  */
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type * as Z from 'zod';
 import { ManifestError } from '../errors.js';
 import type { PlainObject, PlainValue } from './msgpack.js';
 import { assertTaxonomy, type Taxonomy } from './taxonomy.js';
@@ -21,84 +22,95 @@ export type SpecimenStatus = (typeof SPECIMEN_STATUSES)[number];
 export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-const isoDate = z
-  .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO-8601 date-time' });
-const plain: z.ZodType<PlainValue> = z.lazy(() =>
-  z.union([
-    z.null(),
-    z.boolean(),
-    z.number(),
-    z.bigint(),
-    z.string(),
-    z.array(plain),
-    z.record(z.string(), plain),
-  ]),
-);
-const plainMap = z.record(z.string(), plain);
+/**
+ * Schemas are built on first use: zod costs ~70 ms to load, which commands such as `specimen --help` and
+ * `specimen run` must not pay before they do anything. `createRequire` keeps the load synchronous.
+ */
+function buildSchemas(z: ZodModule) {
+  const isoDate = z
+    .string()
+    .refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO-8601 date-time' });
+  const plain: Z.ZodType<PlainValue> = z.lazy(() =>
+    z.union([
+      z.null(),
+      z.boolean(),
+      z.number(),
+      z.bigint(),
+      z.string(),
+      z.array(plain),
+      z.record(z.string(), plain),
+    ]),
+  );
+  const plainMap = z.record(z.string(), plain);
+  const artifact = z
+    .object({
+      path: z.string(),
+      format: z.string(),
+      bytes: z.number().int().nonnegative().optional(),
+      sha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .optional(),
+      rows: z.number().int().nonnegative().optional(),
+      columns: z.array(z.union([z.string(), plainMap])).optional(),
+      shape: z.array(z.number().int().nonnegative()).optional(),
+      dtype: z.string().optional(),
+      chunks: z.array(z.number().int().positive()).optional(),
+    })
+    .loose();
+  const specimen = z
+    .object({
+      specimen_id: z.string().min(1),
+      created: isoDate,
+      taxonomy: z.object({ domain: z.string(), method: z.string() }).loose(),
+      model: z.string().nullable().optional(),
+      status: z.enum(SPECIMEN_STATUSES),
+      tags: z.array(z.string()),
+      description: z.string().optional(),
+      dependencies: plainMap.optional(),
+      artifacts: z.record(z.string(), artifact).optional(),
+    })
+    .loose();
+  const fileEntry = z.object({
+    bytes: z.number().int().nonnegative(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  });
+  const run = z
+    .object({
+      run_id: z.string().min(1),
+      run_timestamp: isoDate,
+      started: isoDate,
+      ended: isoDate.nullable(),
+      status: z.enum(RUN_STATUSES),
+      seeds: plainMap,
+      config: plainMap,
+      summary: plainMap,
+      artifacts: z.record(z.string(), artifact),
+      /** Every file of a sealed run: relative path → size and sha256. */
+      files: z.record(z.string(), fileEntry).optional(),
+      sealed_at: isoDate.optional(),
+    })
+    .loose();
+  // Readers are lenient where older writers were: any status string, possibly missing timestamps.
+  const specimenRead = specimen.extend({ status: z.string() });
+  const runRead = run.extend({ started: isoDate.nullable(), run_timestamp: isoDate.nullable() });
+  return { artifact, specimen, run, specimenRead, runRead };
+}
 
-/** Description of one artifact of a run or specimen. */
-export const artifactSchema = z
-  .object({
-    /** Path relative to the run (or specimen) directory. */
-    path: z.string(),
-    /** `parquet`, `zarr`, or another file format name. */
-    format: z.string(),
-    bytes: z.number().int().nonnegative().optional(),
-    sha256: z
-      .string()
-      .regex(/^[0-9a-f]{64}$/)
-      .optional(),
-    rows: z.number().int().nonnegative().optional(),
-    columns: z.array(z.union([z.string(), plainMap])).optional(),
-    shape: z.array(z.number().int().nonnegative()).optional(),
-    dtype: z.string().optional(),
-    chunks: z.array(z.number().int().positive()).optional(),
-  })
-  .loose();
-export type Artifact = z.infer<typeof artifactSchema>;
+type ZodModule = typeof Z;
+type Schemas = ReturnType<typeof buildSchemas>;
+let cached: Schemas | undefined;
+function schemas(): Schemas {
+  cached ??= buildSchemas(createRequire(import.meta.url)('zod') as ZodModule);
+  return cached;
+}
 
-const specimenSchema = z
-  .object({
-    specimen_id: z.string().min(1),
-    created: isoDate,
-    taxonomy: z.object({ domain: z.string(), method: z.string() }).loose(),
-    model: z.string().nullable().optional(),
-    status: z.enum(SPECIMEN_STATUSES),
-    tags: z.array(z.string()),
-    description: z.string().optional(),
-    dependencies: plainMap.optional(),
-    artifacts: z.record(z.string(), artifactSchema).optional(),
-  })
-  .loose();
-
+/** Description of one artifact of a run or specimen: path, format, bytes, sha256, and format-specific fields. */
+export type Artifact = Z.infer<Schemas['artifact']>;
 /** A specimen manifest. Unknown fields are kept in the object as they were. */
-export type SpecimenManifest = z.infer<typeof specimenSchema> & PlainObject;
-
-const fileEntry = z.object({
-  bytes: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-});
-
-const runSchema = z
-  .object({
-    run_id: z.string().min(1),
-    run_timestamp: isoDate,
-    started: isoDate,
-    ended: isoDate.nullable(),
-    status: z.enum(RUN_STATUSES),
-    seeds: plainMap,
-    config: plainMap,
-    summary: plainMap,
-    artifacts: z.record(z.string(), artifactSchema),
-    /** Every file of a sealed run: relative path → size and sha256. */
-    files: z.record(z.string(), fileEntry).optional(),
-    sealed_at: isoDate.optional(),
-  })
-  .loose();
-
+export type SpecimenManifest = Z.infer<Schemas['specimen']> & PlainObject;
 /** A run manifest as this library writes it. Unknown fields are kept. */
-export type RunManifest = z.infer<typeof runSchema> & PlainObject;
+export type RunManifest = Z.infer<Schemas['run']> & PlainObject;
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
@@ -119,7 +131,7 @@ function valueAt(obj: unknown, p: readonly PropertyKey[]): unknown {
   return cur;
 }
 
-function fail(kind: string, error: z.ZodError, input: unknown, file?: string): never {
+function fail(kind: string, error: Z.ZodError, input: unknown, file?: string): never {
   const issue = error.issues[0]!;
   const field = issue.path.map(String).join('.') || '(root)';
   const got = valueAt(input, issue.path);
@@ -143,7 +155,7 @@ export function validateSpecimenManifest(
   input: unknown,
   options: { file?: string; taxonomy?: Taxonomy } = {},
 ): SpecimenManifest {
-  const r = specimenSchema.safeParse(input);
+  const r = schemas().specimen.safeParse(input);
   if (!r.success) fail('specimen', r.error, input, options.file);
   if (options.taxonomy) assertTaxonomy(options.taxonomy, r.data.taxonomy.domain, r.data.taxonomy.method);
   return input as SpecimenManifest;
@@ -151,7 +163,7 @@ export function validateSpecimenManifest(
 
 /** Validates a run manifest as written by this library. Returns the same object. */
 export function validateRunManifest(input: unknown, options: { file?: string } = {}): RunManifest {
-  const r = runSchema.safeParse(input);
+  const r = schemas().run.safeParse(input);
   if (!r.success) fail('run', r.error, input, options.file);
   return input as RunManifest;
 }
@@ -172,7 +184,7 @@ export function normalizeSpecimenManifest(
   m.status ??= 'active';
   m.created ??= '1970-01-01T00:00:00Z';
   m.taxonomy ??= { domain: 'unknown', method: 'unknown' };
-  const r = specimenSchema.extend({ status: z.string() }).safeParse(m);
+  const r = schemas().specimenRead.safeParse(m);
   if (!r.success) fail('specimen', r.error, m, file);
   return m as SpecimenManifest;
 }
@@ -205,7 +217,7 @@ export function normalizeRunManifest(
     m.config = { value: m.config };
   if (typeof m.summary !== 'object' || m.summary === null || Array.isArray(m.summary))
     m.summary = { value: m.summary };
-  const r = runSchema.extend({ started: isoDate.nullable(), run_timestamp: isoDate.nullable() }).safeParse(m);
+  const r = schemas().runRead.safeParse(m);
   if (!r.success) fail('run', r.error, m, file);
   const out = m as RunManifest & { legacy?: boolean };
   if (legacy) Object.defineProperty(out, 'legacy', { value: true, enumerable: false });

@@ -10,7 +10,6 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
 import { ConfigError, VaultNotFoundError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { DEFAULT_TAXONOMY, mergeTaxonomy, type Taxonomy } from './taxonomy.js';
@@ -24,20 +23,42 @@ export const CATALOG_FILE = 'vault.duckdb';
 /** Version of the on-disk format this library writes. */
 export const FORMAT_VERSION = 1;
 
-const configSchema = z
-  .object({
-    format_version: z.number().int().positive().optional(),
-    name: z.string().optional(),
-    taxonomy: z
-      .object({
-        domains: z.record(
-          z.string().regex(/^[a-z][a-z0-9_]*$/),
-          z.array(z.string().regex(/^[a-z][a-z0-9_]*$/)),
-        ),
-      })
-      .optional(),
-  })
-  .loose();
+const SNAKE = /^[a-z][a-z0-9_]*$/;
+
+/**
+ * Checks the config's known fields (the file is small and read by every command, so this is plain code
+ * rather than a schema library that would add to start-up). Returns the first problem as
+ * [field, message], or undefined.
+ */
+function configProblem(json: unknown): [string, string] | undefined {
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    return ['(root)', 'must be a JSON object'];
+  const c = json as Record<string, unknown>;
+  if (
+    c.format_version !== undefined &&
+    !(Number.isInteger(c.format_version) && (c.format_version as number) > 0)
+  )
+    return ['format_version', `must be a positive integer, got ${JSON.stringify(c.format_version)}`];
+  if (c.name !== undefined && typeof c.name !== 'string')
+    return ['name', `must be a string, got ${JSON.stringify(c.name)}`];
+  if (c.taxonomy === undefined) return undefined;
+  const t = c.taxonomy as Record<string, unknown>;
+  if (t === null || typeof t !== 'object' || Array.isArray(t))
+    return ['taxonomy', 'must be an object with "domains"'];
+  const domains = t.domains as Record<string, unknown> | undefined;
+  if (domains === undefined) return undefined;
+  if (domains === null || typeof domains !== 'object' || Array.isArray(domains))
+    return ['taxonomy.domains', 'must map domain names to lists of methods'];
+  for (const [d, methods] of Object.entries(domains)) {
+    if (!SNAKE.test(d)) return [`taxonomy.domains.${d}`, 'is not a lowercase snake_case domain name'];
+    if (!Array.isArray(methods))
+      return [`taxonomy.domains.${d}`, `must be a list of methods, got ${JSON.stringify(methods)}`];
+    for (const m of methods)
+      if (typeof m !== 'string' || !SNAKE.test(m))
+        return [`taxonomy.domains.${d}`, `method ${JSON.stringify(m)} is not a lowercase snake_case name`];
+  }
+  return undefined;
+}
 
 /** The parsed vault config. `taxonomy` is the built-in table merged with the file's extension. */
 export interface VaultConfig {
@@ -101,12 +122,13 @@ export async function readVaultConfig(root: string): Promise<VaultConfig> {
   } catch (err) {
     throw new ConfigError(`config: ${file} is not valid JSON: ${(err as Error).message}`, file);
   }
-  const parsed = configSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigError(`config: ${file}: field "${issue.path.join('.')}" ${issue.message}`, file);
-  }
-  const data = parsed.data;
+  const problem = configProblem(json);
+  if (problem) throw new ConfigError(`config: ${file}: field "${problem[0]}" ${problem[1]}`, file);
+  const data = json as {
+    format_version?: number;
+    name?: string;
+    taxonomy?: { domains?: Record<string, string[]> };
+  };
   const result: VaultConfig = {
     formatVersion: data.format_version ?? FORMAT_VERSION,
     taxonomy: mergeTaxonomy(DEFAULT_TAXONOMY, data.taxonomy?.domains),

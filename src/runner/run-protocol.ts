@@ -22,7 +22,7 @@ import { type PlainObject, writeManifestFile } from '../format/msgpack.js';
 import { claimRunDir, MANIFEST_FILE, RUNS_DIR } from '../storage/runs.js';
 import { sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
-import { type ConversionReport, convertRunOutputs } from './convert.js';
+import type { ConversionReport } from './convert.js';
 import { captureProvenance } from './provenance.js';
 
 /** Options of runProtocol. */
@@ -212,7 +212,11 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
     throw new ProtocolStartError(`run: ${what}; run ${runId} recorded as failed`);
   }
 
-  const conversion = await convertRunOutputs(dir, runId, options.onWarning);
+  // The converters (and with them DuckDB and the Zarr codecs) load only when there is something to convert.
+  const pending = (await fsp.readdir(dir)).some((f) => f === 'metrics.jsonl' || f.endsWith('.npy'));
+  const conversion: ConversionReport = pending
+    ? await (await import('./convert.js')).convertRunOutputs(dir, runId, options.onWarning)
+    : { rows: 0, rejectedLines: 0, rejected: [], tensors: [] };
   const prov = await provenance;
   const status: Exclude<RunStatus, 'running'> =
     interruptedBy || exit.signal === 'SIGINT' || exit.signal === 'SIGTERM'
