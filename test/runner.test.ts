@@ -55,6 +55,7 @@ describe('specimen run', () => {
       expect(run?.status).toBe('succeeded');
       expect(run?.sealed).toBe(true);
       const m = run!.manifest!;
+      expect(validateRunManifest({ ...m })).toBeTruthy();
       expect(m.seeds).toEqual({ global: 7 });
       expect(m.config).toEqual({ steps: 50, lr: 0.1 });
       expect(m.exit_code).toBe(0);

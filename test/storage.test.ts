@@ -269,8 +269,8 @@ describe('the synthetic demo specimen', () => {
     for (const c of ['step', 'loss', 'accuracy', 'entropy']) {
       expect([...(ta.getChild(c)?.toArray() ?? [])]).toEqual([...(tb.getChild(c)?.toArray() ?? [])]);
     }
-    const fa = a.manifest.files as Record<string, { sha256: string }>;
-    const fb = b.manifest.files as Record<string, { sha256: string }>;
+    const fa = a.manifest!.files as Record<string, { sha256: string }>;
+    const fb = b.manifest!.files as Record<string, { sha256: string }>;
     const tensorFiles = Object.keys(fa).filter((f) => f.startsWith('activations.zarr/'));
     expect(tensorFiles.length).toBeGreaterThan(0);
     for (const f of tensorFiles) expect(fb[f]?.sha256).toBe(fa[f]?.sha256);

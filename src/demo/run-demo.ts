@@ -94,7 +94,10 @@ export async function buildDemoVault(
     for (const r of ex.runs) {
       let output = '';
       const sink = {
-        write: (d: string | Uint8Array) => ((output += d.toString()), true),
+        write: (d: string | Uint8Array): boolean => {
+          output += d.toString();
+          return true;
+        },
       } as unknown as NodeJS.WritableStream;
       const result = await runProtocol({
         vault,
