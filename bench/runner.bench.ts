@@ -1,0 +1,111 @@
+/**
+ * Runner benchmarks.
+ * - Overhead: `specimen run <ID> -- true` against running `true` directly (median of N each, same run).
+ * - JSON lines → Parquet: rows/s converting step + 4 floats, against DuckDB's own read_json → Parquet COPY.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { convertMetricsJsonl } from '../dist/runner/convert.js';
+import { type BenchOptions, type BenchResult, time } from './harness.js';
+
+const CLI = path.resolve(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function wall(cmd: string, args: string[], cwd: string): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { cwd, stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+  return performance.now() - t0;
+}
+
+export async function run(options: BenchOptions): Promise<BenchResult[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sv-bench-runner-'));
+  execFileSync(process.execPath, [CLI, 'init', dir], { stdio: 'ignore' });
+  execFileSync(
+    process.execPath,
+    [CLI, 'new', '2025_01_01_noop', '--domain', 'training', '--method', 'fine_tuning', '--vault', dir],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const n = options.quick ? 5 : 15;
+  const direct: number[] = [];
+  const viaRunner: number[] = [];
+  wall(process.execPath, [CLI, 'run', '2025_01_01_noop', '--vault', dir, '--', 'true'], dir); // warm the file cache
+  for (let i = 0; i < n; i++) {
+    direct.push(wall('true', [], dir));
+    viaRunner.push(
+      wall(process.execPath, [CLI, 'run', '2025_01_01_noop', '--vault', dir, '--', 'true'], dir),
+    );
+  }
+  const d = median(direct);
+  const r = median(viaRunner);
+  const results: BenchResult[] = [
+    {
+      name: 'runner.overhead',
+      description: '`specimen run -- true` minus running `true` directly (median wall time)',
+      value: r - d,
+      baseline: 200,
+      unit: 'ms',
+      ratio: r / Math.max(d, 0.001),
+      target: 'difference ≤ 200 ms',
+      pass: r - d <= 200,
+      details: {
+        specimen_run_ms: r,
+        direct_ms: d,
+        node_e_0_ms: median(Array.from({ length: 5 }, () => wall(process.execPath, ['-e', '0'], dir))),
+      },
+    },
+  ];
+
+  // JSON lines → Parquet.
+  const rows = options.quick ? 200_000 : 1_000_000;
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sv-bench-jsonl-'));
+  const lines: string[] = [];
+  for (let i = 0; i < rows; i++)
+    lines.push(
+      JSON.stringify({
+        step: i,
+        loss: 1 / (i + 1),
+        acc: i / rows,
+        lr: 0.001 * Math.cos(i / 1000),
+        grad_norm: Math.sin(i) + 2,
+      }),
+    );
+  const text = `${lines.join('\n')}\n`;
+  fs.writeFileSync(path.join(runDir, 'metrics.jsonl'), text);
+  fs.writeFileSync(path.join(os.tmpdir(), 'sv-bench-baseline.jsonl'), text);
+  const ours = await time(() => convertMetricsJsonl(runDir, 'bench'));
+  if (ours.result.rows !== rows) throw new Error(`converted ${ours.result.rows} rows, expected ${rows}`);
+  const { openMemory } = await import('../dist/engine/duckdb.js');
+  const db = await openMemory();
+  const base = await time(() =>
+    db.connection.run(
+      `COPY (SELECT * FROM read_json('${path.join(os.tmpdir(), 'sv-bench-baseline.jsonl')}', format = 'newline_delimited')) TO '${path.join(os.tmpdir(), 'sv-bench-baseline.parquet')}' (FORMAT parquet)`,
+    ),
+  );
+  db.close();
+  const ourRate = rows / (ours.ms / 1000);
+  const baseRate = rows / (base.ms / 1000);
+  results.push({
+    name: 'runner.jsonl_to_parquet',
+    description:
+      'metrics.jsonl (step + 4 floats) → metrics.parquet rows/s; baseline: DuckDB read_json COPY (no per-line error reporting)',
+    value: ourRate,
+    baseline: baseRate,
+    unit: 'rows/s',
+    ratio: ourRate / baseRate,
+    target: '≥ 1,000,000 rows/s',
+    pass: ourRate >= 1_000_000,
+    details: { rows, ours_ms: ours.ms, duckdb_ms: base.ms },
+  });
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(runDir, { recursive: true, force: true });
+  return results;
+}
