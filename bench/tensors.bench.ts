@@ -35,7 +35,7 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
   const bytes = data.byteLength;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sv-bench-tensors-'));
   const results: BenchResult[] = [];
-  const repeats = options.quick ? 5 : 3;
+  const repeats = 5;
   let n = 0;
   const fresh = (name: string) => path.join(work, `${name}-${++n}.zarr`);
   const rawFile = path.join(work, 'raw.bin');

@@ -201,15 +201,19 @@ async function writeChunks(
   const keyOf = (coords: number[]) =>
     zarrFormat === 2 ? coords.join('.') || '0' : coords.length === 0 ? 'c' : `c/${coords.join('/')}`;
 
-  if (zarrFormat === 3 && shape.length > 0) {
-    // v3 keys are nested directories (c/0/0): create each parent once, up front.
-    const parents = new Set<string>();
-    for (let i = 0; i < count; i++) parents.add(path.dirname(keyOf(coordsOf(i))));
-    const dirs = [...parents].sort();
-    await forEachConcurrently(dirs.length, IO_LANES, (i) =>
-      fsp.mkdir(path.join(root, dirs[i]!), { recursive: true }).then(() => undefined),
-    );
-  }
+  // v3 keys are nested directories (c/0/0): each parent is created once, by the first chunk that needs it,
+  // so directory creation overlaps with chunk writes instead of preceding them.
+  const parents = new Map<string, Promise<unknown>>();
+  const ensureParent = (key: string): Promise<unknown> | undefined => {
+    const dir = path.dirname(key);
+    if (dir === '.') return undefined;
+    let made = parents.get(dir);
+    if (!made) {
+      made = fsp.mkdir(path.join(root, dir), { recursive: true });
+      parents.set(dir, made);
+    }
+    return made;
+  };
 
   /** The raw bytes of chunk `i`: a view of the caller's data when contiguous and whole, else a padded copy. */
   const rawChunk = (i: number): { bytes: Uint8Array; owned: boolean } => {
@@ -238,7 +242,10 @@ async function writeChunks(
   };
   const lanes = pool ? pool.size * 2 + IO_LANES : IO_LANES;
   await forEachConcurrently(count, lanes, async (i) => {
-    const bytes = await encode(i);
-    await writeFile(path.join(root, keyOf(coordsOf(i))), bytes, fsync);
+    const key = keyOf(coordsOf(i));
+    const parent = ensureParent(key);
+    // Settle the mkdir before failing, so cleanup never races a directory still being created.
+    const bytes = await encode(i).finally(() => parent);
+    await writeFile(path.join(root, key), bytes, fsync);
   });
 }
