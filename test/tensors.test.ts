@@ -352,6 +352,20 @@ describe('round trips', () => {
     }
   });
 
+  it('accepts Node Buffers as uint8 data, including ragged edge chunks', async () => {
+    const dir = target('buffer');
+    const info = await writeZarr(dir, Buffer.from([1, 2, 3, 4, 5]), {
+      shape: [5],
+      chunks: [2],
+      compressor: 'none',
+    });
+    expect(info.dtype).toBe('uint8');
+    const { data } = await (await openTensor(dir)).readAll();
+    expect(data).toBeInstanceOf(Uint8Array);
+    expect(Array.from(data as Uint8Array)).toEqual([1, 2, 3, 4, 5]);
+    expect(fs.statSync(path.join(dir, 'c', '2')).size).toBe(2); // the edge chunk is stored full size
+  });
+
   it('float16 rounds to nearest even and reads back as Float32Array', async () => {
     expect(toHalfBits(1)).toBe(0x3c00);
     expect(toHalfBits(65504)).toBe(0x7bff);

@@ -1,7 +1,7 @@
 /**
  * A small pool of codec workers (one per core, at most 8), started on first use and shared by every large
- * write and read in the process. Idle workers are unref'd, so the pool never keeps a finished program alive; a worker is
- * ref'd again while it has chunks in flight, so a pending write does.
+ * write and read in the process. Idle workers are unref'd, so the pool never keeps a finished program
+ * alive; a worker is ref'd again while it has chunks in flight, so a pending write or read does.
  *
  * @example
  * const compressed = await codecPool().encode({ id: 'zstd', level: 1 }, chunkBytes) // chunkBytes is detached

@@ -33,7 +33,7 @@ import {
   product,
 } from './layout.js';
 import { buildMetadata, metadataKey } from './metadata.js';
-import type { TensorData, TensorInfo, TypedArrayOut, WriteTensorOptions } from './types.js';
+import type { Dtype, TensorData, TensorInfo, TypedArrayOut, WriteTensorOptions } from './types.js';
 
 /** Below this many uncompressed bytes, compressing on the main thread beats starting workers. */
 const POOL_THRESHOLD_BYTES = 8 * 1024 * 1024;
@@ -88,7 +88,7 @@ export async function writeZarr(
     // allSettled, not all: cleanup below must not start while the other write is still creating files.
     const settled = await Promise.allSettled([
       writeFile(path.join(tmp, metadataKey(zarrFormat)), metadata, fsync),
-      writeChunks(tmp, array, shape, chunks, zarrFormat, codec, fsync),
+      writeChunks(tmp, array, dtype, shape, chunks, zarrFormat, codec, fsync),
     ]);
     for (const r of settled) if (r.status === 'rejected') throw r.reason;
     if (fsync) await syncDir(tmp);
@@ -183,6 +183,7 @@ function bytesOf(a: TypedArrayOut): Uint8Array {
 async function writeChunks(
   root: string,
   array: TypedArrayOut,
+  dtype: Dtype,
   shape: readonly number[],
   chunks: readonly number[],
   zarrFormat: 2 | 3,
@@ -192,7 +193,8 @@ async function writeChunks(
   const grid = gridShape(shape, chunks);
   const count = product(grid);
   if (count === 0) return;
-  const Storage = array.constructor as new (n: number) => TypedArrayOut;
+  // The dtype's own storage class, not array.constructor: a Buffer is a Uint8Array but `new Buffer(n)` is deprecated.
+  const Storage = dtypeInfo(dtype).storage;
   const arrayStrides = cStrides(shape);
   const chunkStrides = cStrides(chunks);
   const chunkElems = product(chunks);
