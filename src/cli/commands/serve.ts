@@ -1,0 +1,79 @@
+/**
+ * `specimen serve [--port N] [--host H] [--open] [--token T]`: serves the web app and its JSON API over the
+ * vault until interrupted (Ctrl+C or SIGTERM closes it cleanly and exits 0). Binds 127.0.0.1 unless --host
+ * says otherwise; beyond loopback an access token is required (given with --token or generated) and
+ * printed with the URL.
+ */
+import { spawn } from 'node:child_process';
+import { findVaultRoot } from '../../format/vault-config.js';
+import { DEFAULT_PORT, startServer } from '../../server/index.js';
+import { UsageError } from '../exit.js';
+import { painter } from '../output.js';
+
+/** Opens `url` in the desktop's browser, if there is one; failures are ignored. */
+function openBrowser(url: string): void {
+  const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'cmd' : 'xdg-open';
+  const args = process.platform === 'win32' ? ['/c', 'start', '', url] : [url];
+  try {
+    const child = spawn(cmd, args, { stdio: 'ignore', detached: true });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // No browser launcher: the URL is printed anyway.
+  }
+}
+
+export default async function serve(opts: {
+  port?: string;
+  host?: string;
+  open?: boolean;
+  token?: string;
+  vault?: string;
+}): Promise<number> {
+  const port = opts.port === undefined ? DEFAULT_PORT : Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(
+      `serve: --port must be an integer between 0 and 65535, got ${JSON.stringify(opts.port)}`,
+    );
+  const root = findVaultRoot(opts.vault === undefined ? {} : { explicit: opts.vault });
+  const paint = painter(process.stderr);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer({
+      vaultRoot: root,
+      port,
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+      ...(opts.token !== undefined ? { token: opts.token } : {}),
+      onWarning: (m) => process.stderr.write(`${paint('yellow', 'warning:')} ${m}\n`),
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      throw new UsageError(`serve: port ${port} is in use; choose another with --port`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      throw new UsageError(`serve: cannot bind ${opts.host}: no such address on this machine`);
+    if (err instanceof RangeError) throw new UsageError(err.message);
+    throw err;
+  }
+  const openUrl = server.token ? `${server.url}?token=${encodeURIComponent(server.token)}` : server.url;
+  console.log(`Specimen Vault is serving ${root}`);
+  console.log(`  open ${openUrl}`);
+  if (server.token) {
+    console.log(`  access token: ${server.token}`);
+    console.log(
+      '  (required on every request: the link above sets it as a cookie; API clients send Authorization: Bearer <token>)',
+    );
+  }
+  console.log('Press Ctrl+C to stop.');
+  if (opts.open) openBrowser(openUrl);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      server.close().then(resolve, resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
+}

@@ -1,0 +1,189 @@
+/**
+ * Shapes of the JSON API's responses (see docs/api.md). Shared, as types only, with the web app.
+ */
+
+/** Any JSON value. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface HealthResponse {
+  ok: true;
+  name: string;
+  version: string;
+  /** True when the server requires an access token. */
+  tokenRequired: boolean;
+}
+
+/** Columns of `GET /api/catalog` rows, in order. */
+export const CATALOG_COLUMNS = [
+  'specimen_id',
+  'created',
+  'domain',
+  'method',
+  'model',
+  'tags',
+  'status',
+  'run_count',
+  'latest_run',
+  'latest_status',
+  'description',
+] as const;
+
+export interface CatalogResponse {
+  columns: typeof CATALOG_COLUMNS;
+  /** One array per specimen, values in `columns` order (`tags` is a string array). */
+  rows: Json[][];
+  total: number;
+  /** Distinct values with counts, for the filter menus. */
+  facets: {
+    tags: [string, number][];
+    domains: [string, number][];
+    methods: [string, number][];
+    statuses: [string, number][];
+  };
+  /** Milliseconds the catalog query took on the server. */
+  queryMs: number;
+}
+
+/** One run as the specimen and compare pages show it. */
+export interface RunSummary {
+  specimen_id: string;
+  run_id: string;
+  status: string;
+  sealed: boolean;
+  started: string | null;
+  ended: string | null;
+  duration_s: number | null;
+  git_commit: string | null;
+  seed: Json;
+  superseded_by: string | null;
+  supersede_reason: string | null;
+  reproduces: string | null;
+  reproduce_verdict: string | null;
+  command: string | null;
+  exit_code: number | null;
+}
+
+export interface SpecimenResponse {
+  specimen_id: string;
+  manifest: Record<string, Json>;
+  /** Raw Markdown of field_notes.md (rendered and sanitized by the client), or null. */
+  field_notes: string | null;
+  protocol_file: string | null;
+  /** The protocol's source (at most 200 kB), or null. */
+  protocol: string | null;
+  runs: RunSummary[];
+}
+
+export interface MetricColumnInfo {
+  name: string;
+  type: string;
+  numeric: boolean;
+}
+
+export interface TensorInfo {
+  name: string;
+  shape: number[];
+  dtype: string;
+  chunks: number[];
+  zarr_format: number;
+  bytes: number | null;
+}
+
+export interface RunResponse {
+  run: RunSummary & { config: Json; summary: Json; manifest: Json };
+  metrics: { rows: number; has_step: boolean; columns: MetricColumnInfo[] } | null;
+  tensors: TensorInfo[];
+}
+
+export interface MetricsPage {
+  columns: MetricColumnInfo[];
+  rows: Json[][];
+  offset: number;
+  total: number;
+}
+
+export interface SeriesEntry {
+  specimen_id: string;
+  run_id: string;
+  metric: string;
+  status: string;
+  steps: number[];
+  values: (number | null)[];
+  /** Points of the run inside the requested step range. */
+  total: number;
+  downsampled: boolean;
+  /** Step range of the whole run. */
+  min_step: number | null;
+  max_step: number | null;
+  /** Set when the run has no such metric (or no metrics). */
+  missing?: boolean;
+}
+
+export interface SeriesResponse {
+  width: number;
+  from: number | null;
+  to: number | null;
+  series: SeriesEntry[];
+}
+
+export interface MetricSummaryRow {
+  specimen_id: string;
+  run_id: string;
+  metric: string;
+  count: number | null;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  first: number | null;
+  last: number | null;
+  step_of_min: number | null;
+  step_of_max: number | null;
+  /** `catalog` (metric_summaries) or `live` (computed now: the run is not indexed or still running). */
+  source: 'catalog' | 'live';
+}
+
+export interface CompareResponse {
+  runs: (RunSummary & { config: Json; summary: Json; domain: string | null; method: string | null })[];
+  /** Numeric metrics of the runs (union), each with the runs that have it. */
+  metrics: { name: string; runs: string[] }[];
+  summaries: MetricSummaryRow[];
+}
+
+export interface ValuesAtResponse {
+  step: number;
+  runs: { specimen_id: string; run_id: string; step: number | null; values: Record<string, number | null> }[];
+}
+
+export interface RunListEntry {
+  specimen_id: string;
+  run_id: string;
+  status: string;
+  started: string | null;
+  domain: string | null;
+  method: string | null;
+  model: string | null;
+}
+
+export interface RunListResponse {
+  runs: RunListEntry[];
+  total: number;
+  truncated: boolean;
+}
+
+export interface QueryResponse {
+  columns: { name: string; type: string }[];
+  rows: Json[][];
+  truncated: boolean;
+  elapsedMs: number;
+}
+
+export interface IndexResponse {
+  specimens: { total: number; indexed: number; unchanged: number; skipped: number; removed: number };
+  runs: { total: number; indexed: number; unchanged: number; removed: number };
+  warnings: string[];
+  durationMs: number;
+}
+
+export interface ApiError {
+  error: { tag: string; message: string; position?: number; line?: number; column?: number };
+}

@@ -1,0 +1,167 @@
+/**
+ * What every route shares: the vault, a read-only catalog session, the metrics and tensor caches, and the
+ * checks that confine every path built from a request to the vault. Lexical confinement (`within()`) is not
+ * enough against a symlink inside the vault that points out of it, so every specimen, run, tensor and
+ * metrics path is also resolved with `realpath` and must stay under the vault's real root.
+ *
+ * @example
+ * const { storage, run } = await ctx.run('2025_01_02_x', '20250102_101010')
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { type IndexReport, indexVault, VaultQuery } from '../catalog/index.js';
+import { NotFoundError, PathEscapeError } from '../errors.js';
+import { assertRunId, assertSafeName, assertSpecimenId } from '../format/ids.js';
+import { within } from '../format/paths.js';
+import type { RunInfo } from '../storage/runs.js';
+import { SpecimenStorage } from '../storage/specimen-storage.js';
+import { openTensor, type TensorHandle } from '../storage/tensors/index.js';
+import { Vault } from '../storage/vault.js';
+import { HttpError } from './http.js';
+import { MetricsCache } from './metrics-cache.js';
+
+/** A run reference as the API spells it: `<specimen_id>/<run_id>`. */
+export interface RunRef {
+  specimenId: string;
+  runId: string;
+}
+
+/** Parses and validates `<specimen_id>/<run_id>`. */
+export function parseRunRef(text: string): RunRef {
+  const slash = text.indexOf('/');
+  if (slash <= 0 || slash === text.length - 1)
+    throw new HttpError(400, 'BadRequest', `run must be <specimen_id>/<run_id>, got ${JSON.stringify(text)}`);
+  const specimenId = text.slice(0, slash);
+  const runId = text.slice(slash + 1);
+  assertSpecimenId(specimenId);
+  assertRunId(runId);
+  return { specimenId, runId };
+}
+
+export class ServerContext {
+  readonly metrics = new MetricsCache();
+  private readonly tensors = new Map<string, { stamp: string; handle: Promise<TensorHandle> }>();
+  private catalogQuery: Promise<VaultQuery> | undefined;
+  private indexing: Promise<IndexReport> | undefined;
+
+  private constructor(
+    readonly vault: Vault,
+    /** The vault root with symlinks resolved. */
+    readonly realRoot: string,
+  ) {}
+
+  static async open(root: string): Promise<ServerContext> {
+    const vault = await Vault.open(root);
+    return new ServerContext(vault, await fsp.realpath(vault.root));
+  }
+
+  get root(): string {
+    return this.vault.root;
+  }
+
+  /** Absolute paths never shown in a response. */
+  get secretPaths(): string[] {
+    return [...new Set([this.vault.root, this.realRoot])];
+  }
+
+  /**
+   * Resolves `p` (which must exist) through symlinks and throws PathEscapeError unless it stays inside the
+   * vault; NotFoundError (`kind`, `label`) when it does not exist.
+   */
+  async confine(p: string, kind: string, label: string): Promise<string> {
+    let real: string;
+    try {
+      real = await fsp.realpath(p);
+    } catch (err) {
+      if (
+        (err as NodeJS.ErrnoException).code === 'ENOENT' ||
+        (err as NodeJS.ErrnoException).code === 'ENOTDIR'
+      )
+        throw new NotFoundError(kind, label);
+      throw err;
+    }
+    if (real !== this.realRoot && !real.startsWith(this.realRoot + path.sep))
+      throw new PathEscapeError(label, '<vault>');
+    return real;
+  }
+
+  /** Opens a specimen after validating its ID and confining its directory. */
+  async specimen(specimenId: string): Promise<SpecimenStorage> {
+    assertSpecimenId(specimenId);
+    const dir = within(this.vault.specimensDir, specimenId);
+    if (fs.existsSync(dir)) await this.confine(dir, 'specimen', specimenId);
+    return SpecimenStorage.open(specimenId, { vault: this.vault });
+  }
+
+  /** A specimen's run, validated and confined. */
+  async run(specimenId: string, runId: string): Promise<{ storage: SpecimenStorage; run: RunInfo }> {
+    assertRunId(runId);
+    const storage = await this.specimen(specimenId);
+    const run = await storage.getRun(runId);
+    await this.confine(run.path, `run of ${specimenId}`, runId);
+    return { storage, run };
+  }
+
+  /** Metrics of a run (cached; undefined when it has none), after confining the files read. */
+  async runMetrics(run: RunInfo) {
+    for (const f of ['metrics.parquet', 'metrics.parts']) {
+      const p = path.join(run.path, f);
+      if (fs.existsSync(p)) await this.confine(p, 'metrics', `${run.specimenId}/${run.runId}/${f}`);
+    }
+    return this.metrics.get(run.path, run.runId);
+  }
+
+  /** A lazily opened tensor of a run (handles are cached while the array directory is unchanged). */
+  async tensor(run: RunInfo, name: string): Promise<TensorHandle> {
+    assertSafeName('tensor', name);
+    const dir = within(run.path, `${name}.zarr`);
+    const real = await this.confine(dir, `tensor of ${run.specimenId}/${run.runId}`, name);
+    const st = await fsp.stat(real);
+    const stamp = `${st.mtimeMs}:${st.ino}`;
+    const hit = this.tensors.get(real);
+    if (hit && hit.stamp === stamp) return hit.handle;
+    const handle = openTensor(real);
+    handle.catch(() => this.tensors.delete(real));
+    if (this.tensors.size >= 64) this.tensors.delete(this.tensors.keys().next().value!);
+    this.tensors.set(real, { stamp, handle });
+    return handle;
+  }
+
+  /** Names of a run's tensors (`*.zarr` directories). */
+  async tensorNames(run: RunInfo): Promise<string[]> {
+    const entries = await fsp.readdir(run.path, { withFileTypes: true }).catch(() => []);
+    return entries
+      .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && e.name.endsWith('.zarr'))
+      .map((e) => e.name.slice(0, -'.zarr'.length))
+      .sort();
+  }
+
+  /** The read-only catalog session (opened on first use; it follows re-indexes by itself). */
+  catalog(): Promise<VaultQuery> {
+    this.catalogQuery ??= VaultQuery.open(this.root).catch((err: unknown) => {
+      this.catalogQuery = undefined;
+      throw err;
+    });
+    return this.catalogQuery;
+  }
+
+  /** Updates the catalog (incrementally); concurrent calls share one run. */
+  reindex(options: { full?: boolean } = {}): Promise<IndexReport> {
+    if (!this.indexing) {
+      this.indexing = indexVault(this.root, { full: options.full ?? false }).finally(() => {
+        this.indexing = undefined;
+      });
+    }
+    return this.indexing;
+  }
+
+  async close(): Promise<void> {
+    await this.indexing?.catch(() => {});
+    const q = await this.catalogQuery?.catch(() => undefined);
+    q?.close();
+    this.catalogQuery = undefined;
+    this.metrics.clear();
+    this.tensors.clear();
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The one place where errors become HTTP responses. Known errors keep their message (with the vault's
+ * absolute path shortened to `<vault>`), their `_tag`, and for SQL errors the position DuckDB pointed at;
+ * anything else is a 500 with a generic message, logged on the server's stderr only.
+ *
+ * | error | status |
+ * |---|---|
+ * | HttpError | its own |
+ * | InvalidIdError, InvalidNameError, TensorError, MetricsSchemaError, SqlError, … (bad input) | 400 |
+ * | PathEscapeError, QueryNotAllowedError | 403 |
+ * | NotFoundError, CatalogMissingError | 404 |
+ * | CatalogBusyError | 503 |
+ * | CorruptManifestError | 500, with its message (it names the broken file) |
+ * | anything else | 500 `internal error` |
+ *
+ * @example
+ * catch (err) { sendError(res, err, vaultRoot) }
+ */
+import type { ServerResponse } from 'node:http';
+import { isVaultError, type VaultErrorTag } from '../errors.js';
+import { HttpError, sendJson } from './http.js';
+
+const STATUS_BY_TAG: Record<VaultErrorTag, number> = {
+  InvalidIdError: 400,
+  InvalidNameError: 400,
+  TaxonomyError: 400,
+  ManifestError: 400,
+  CorruptManifestError: 500,
+  DuplicateSpecimenError: 409,
+  NotFoundError: 404,
+  SealedRunError: 409,
+  MetricsSchemaError: 400,
+  TensorError: 400,
+  UnsupportedDtypeError: 400,
+  VaultNotFoundError: 404,
+  PathEscapeError: 403,
+  ConfigError: 500,
+};
+
+/** Statuses of the catalog's errors (tagged, but not VaultErrors). */
+const CATALOG_STATUS: Record<string, number> = {
+  SqlError: 400,
+  QueryNotAllowedError: 403,
+  CatalogMissingError: 404,
+  CatalogBusyError: 503,
+};
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  error: {
+    tag: string;
+    message: string;
+    /** SqlError: 0-based offset into the query, and 1-based line/column. */
+    position?: number;
+    line?: number;
+    column?: number;
+    [key: string]: unknown;
+  };
+}
+
+/** Replaces every occurrence of the vault root (and its real path) in `text`. */
+function redact(text: string, roots: readonly string[]): string {
+  let out = text;
+  for (const r of roots) if (r.length > 1) out = out.split(r).join('<vault>');
+  return out;
+}
+
+/** Status and body for `err`. `roots` are absolute paths never to reveal. */
+export function errorResponse(err: unknown, roots: readonly string[]): { status: number; body: ErrorBody } {
+  if (err instanceof HttpError) {
+    return {
+      status: err.status,
+      body: { error: { ...err.details, tag: err.tag, message: redact(err.message, roots) } },
+    };
+  }
+  if (isVaultError(err)) {
+    return {
+      status: STATUS_BY_TAG[err._tag],
+      body: { error: { tag: err._tag, message: redact(err.message, roots) } },
+    };
+  }
+  const tagged = err as {
+    _tag?: unknown;
+    message?: unknown;
+    position?: unknown;
+    line?: unknown;
+    column?: unknown;
+  };
+  if (tagged && typeof tagged._tag === 'string' && CATALOG_STATUS[tagged._tag] !== undefined) {
+    const body: ErrorBody = { error: { tag: tagged._tag, message: redact(String(tagged.message), roots) } };
+    for (const k of ['position', 'line', 'column'] as const) {
+      if (typeof tagged[k] === 'number') body.error[k] = tagged[k];
+    }
+    return { status: CATALOG_STATUS[tagged._tag]!, body };
+  }
+  return { status: 500, body: { error: { tag: 'InternalError', message: 'internal error' } } };
+}
+
+/** Sends the response for `err`, logging unexpected failures (with their stack) to stderr. */
+export function sendError(res: ServerResponse, err: unknown, roots: readonly string[]): void {
+  const { status, body } = errorResponse(err, roots);
+  if (status === 500 && body.error.tag === 'InternalError') {
+    process.stderr.write(`specimen serve: ${(err as Error)?.stack ?? String(err)}\n`);
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, status, body);
+}

@@ -1,0 +1,188 @@
+/**
+ * Run metrics held in memory for charts and tables. A run's metrics are read once (`readRunMetrics`: the
+ * sealed `metrics.parquet`, or the flushed parts of a live run) and kept while the files are unchanged: the
+ * cache key includes the file's size and mtime, or the list of flushed parts, so a live run is re-read as
+ * soon as its writer flushes. Numeric columns become Float64Arrays (null → NaN) in step order. Least
+ * recently used runs are dropped beyond a byte budget.
+ *
+ * @example
+ * const m = await cache.get(runDir, runId)
+ * const loss = m?.numeric('loss')   // Float64Array aligned with m.steps
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Table } from 'apache-arrow';
+import { readRunMetrics } from '../storage/metrics/index.js';
+
+export const METRICS_FILE = 'metrics.parquet';
+export const PARTS_DIR = 'metrics.parts';
+
+/** A column of a run's metrics. */
+export interface MetricColumn {
+  name: string;
+  /** Arrow type text (`Float64`, `Int64`, `Utf8`, …). */
+  type: string;
+  /** Charted and summarized: integers and floats other than `step`. */
+  numeric: boolean;
+}
+
+/** One run's metrics, ready for charts. */
+export interface RunMetrics {
+  table: Table;
+  rows: number;
+  columns: MetricColumn[];
+  /** The `step` column (or the row number when there is none), ascending. */
+  steps: Float64Array;
+  /** True when the file has a numeric `step` column. */
+  hasStep: boolean;
+  /** Row order that sorts `steps` when the file is not in step order (undefined when it is). */
+  order: Uint32Array | undefined;
+  /** A numeric column as Float64Array in step order, null as NaN (cached). */
+  numeric(name: string): Float64Array | undefined;
+  /** Approximate bytes held. */
+  bytes: number;
+}
+
+/** Cache identity of a run's metrics files, or undefined when the run has none. */
+export async function metricsSignature(runDir: string): Promise<string | undefined> {
+  const st = await fsp.stat(path.join(runDir, METRICS_FILE)).catch(() => undefined);
+  if (st) return `f:${st.size}:${st.mtimeMs}:${st.ino}`;
+  const parts = await fsp.readdir(path.join(runDir, PARTS_DIR)).catch(() => undefined);
+  if (!parts) return undefined;
+  const names = parts.filter((p) => p.endsWith('.parquet')).sort();
+  if (names.length === 0) return undefined;
+  return `p:${names.join(',')}`;
+}
+
+function isNumericArrowType(typeId: number): boolean {
+  // apache-arrow Type enum: Int = 2, Float = 3, Decimal = 7.
+  return typeId === 2 || typeId === 3 || typeId === 7;
+}
+
+function toFloat64(table: Table, name: string, order: Uint32Array | undefined): Float64Array | undefined {
+  const col = table.getChild(name);
+  if (!col) return undefined;
+  const n = table.numRows;
+  const out = new Float64Array(n);
+  if (col.nullCount === 0) {
+    const arr = col.toArray() as ArrayLike<number | bigint>;
+    for (let i = 0; i < n; i++) out[i] = Number(arr[i]!);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = col.get(i) as number | bigint | null;
+      out[i] = v === null ? Number.NaN : Number(v);
+    }
+  }
+  if (!order) return out;
+  const sorted = new Float64Array(n);
+  for (let i = 0; i < n; i++) sorted[i] = out[order[i]!]!;
+  return sorted;
+}
+
+function build(table: Table): RunMetrics {
+  const columns: MetricColumn[] = table.schema.fields.map((f) => ({
+    name: f.name,
+    type: String(f.type),
+    numeric: f.name !== 'step' && f.name !== 'run_id' && isNumericArrowType(f.type.typeId),
+  }));
+  const stepField = table.schema.fields.find((f) => f.name === 'step');
+  const hasStep = stepField !== undefined && isNumericArrowType(stepField.type.typeId);
+  const n = table.numRows;
+  let steps = hasStep ? toFloat64(table, 'step', undefined)! : Float64Array.from({ length: n }, (_, i) => i);
+  let order: Uint32Array | undefined;
+  for (let i = 1; i < n; i++) {
+    if (!(steps[i]! >= steps[i - 1]!)) {
+      // Out of order (or a null step): sort rows by step, nulls last.
+      const key = (v: number) => (Number.isNaN(v) ? Number.POSITIVE_INFINITY : v);
+      const s = steps;
+      order = Uint32Array.from({ length: n }, (_, k) => k).sort((a, b) => key(s[a]!) - key(s[b]!) || a - b);
+      steps = Float64Array.from(order, (k) => s[k]!);
+      break;
+    }
+  }
+  const cache = new Map<string, Float64Array>();
+  const m: RunMetrics = {
+    table,
+    rows: n,
+    columns,
+    steps,
+    hasStep,
+    order,
+    bytes: n * 8 * (columns.length + 1),
+    numeric(name) {
+      if (!columns.some((c) => c.name === name && c.numeric)) return undefined;
+      let arr = cache.get(name);
+      if (!arr) {
+        arr = toFloat64(table, name, order);
+        if (arr) cache.set(name, arr);
+      }
+      return arr;
+    },
+  };
+  return m;
+}
+
+interface Entry {
+  signature: string;
+  value: Promise<RunMetrics | undefined>;
+  bytes: number;
+}
+
+/** LRU cache of run metrics keyed by run directory (see the module comment). */
+export class MetricsCache {
+  private readonly entries = new Map<string, Entry>();
+  private total = 0;
+
+  constructor(private readonly budgetBytes = 512 * 1024 * 1024) {}
+
+  /** The metrics of the run at `runDir`, or undefined when it has none. */
+  async get(runDir: string, runId: string): Promise<RunMetrics | undefined> {
+    const signature = await metricsSignature(runDir);
+    if (signature === undefined) return undefined;
+    const hit = this.entries.get(runDir);
+    if (hit && hit.signature === signature) {
+      this.entries.delete(runDir);
+      this.entries.set(runDir, hit);
+      return hit.value;
+    }
+    if (hit) this.drop(runDir, hit);
+    const entry: Entry = { signature, bytes: 0, value: Promise.resolve(undefined) };
+    entry.value = readRunMetrics(runDir, runId).then(
+      (table) => {
+        if (!table) return undefined;
+        const m = build(table);
+        entry.bytes = m.bytes;
+        this.total += m.bytes;
+        this.evict();
+        return m;
+      },
+      (err: unknown) => {
+        if (this.entries.get(runDir) === entry) this.entries.delete(runDir);
+        // A live run may rename its parts into metrics.parquet while we read them: read again once.
+        if (signature.startsWith('p:') && !fs.existsSync(path.join(runDir, PARTS_DIR)))
+          return this.get(runDir, runId);
+        throw err;
+      },
+    );
+    this.entries.set(runDir, entry);
+    return entry.value;
+  }
+
+  private drop(key: string, entry: Entry): void {
+    this.entries.delete(key);
+    this.total -= entry.bytes;
+  }
+
+  private evict(): void {
+    for (const [key, entry] of this.entries) {
+      if (this.total <= this.budgetBytes || this.entries.size <= 1) break;
+      this.drop(key, entry);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.total = 0;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The catalog: `GET /api/catalog` (every specimen, with facets for the filter menus), `GET /api/runs`
+ * (runs of any specimen, for the compare page's picker) and `POST /api/index` (update the catalog).
+ */
+import {
+  CATALOG_COLUMNS,
+  type CatalogResponse,
+  type IndexResponse,
+  type Json,
+  type RunListResponse,
+} from '../api-types.js';
+import type { ServerContext } from '../context.js';
+import { intParam, readJsonBody, sendJson } from '../http.js';
+import type { Router } from '../router.js';
+
+function countInto(map: Map<string, number>, key: unknown): void {
+  if (typeof key !== 'string' || key === '') return;
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+function sortedCounts(map: Map<string, number>): [string, number][] {
+  return [...map].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+export function registerCatalogRoutes(router: Router, ctx: ServerContext): void {
+  router.get('/api/catalog', async ({ res }) => {
+    const q = await ctx.catalog();
+    const t0 = performance.now();
+    const result = await q.query(
+      `SELECT ${CATALOG_COLUMNS.join(', ')} FROM catalog ORDER BY created DESC, specimen_id`,
+    );
+    const queryMs = performance.now() - t0;
+    const tags = new Map<string, number>();
+    const domains = new Map<string, number>();
+    const methods = new Map<string, number>();
+    const statuses = new Map<string, number>();
+    const rows: Json[][] = result.rows.map((r) => {
+      countInto(domains, r.domain);
+      countInto(methods, r.method);
+      countInto(statuses, r.status);
+      if (Array.isArray(r.tags)) for (const t of r.tags) countInto(tags, t);
+      return CATALOG_COLUMNS.map((c) => r[c] ?? null);
+    });
+    const body: CatalogResponse = {
+      columns: CATALOG_COLUMNS,
+      rows,
+      total: rows.length,
+      facets: {
+        tags: sortedCounts(tags),
+        domains: sortedCounts(domains),
+        methods: sortedCounts(methods),
+        statuses: sortedCounts(statuses),
+      },
+      queryMs,
+    };
+    sendJson(res, 200, body);
+  });
+
+  router.get('/api/runs', async ({ query, res }) => {
+    const limit = intParam(query, 'limit', 500, 1, 5000);
+    const text = (query.get('q') ?? '').trim();
+    const specimen = query.get('specimen') ?? '';
+    const q = await ctx.catalog();
+    const where = `($1 = '' OR r.specimen_id = $1) AND ($2 = '' OR r.specimen_id ILIKE '%' || $2 || '%'
+      OR r.run_id ILIKE '%' || $2 || '%' OR coalesce(c.model, '') ILIKE '%' || $2 || '%'
+      OR coalesce(c.domain, '') ILIKE '%' || $2 || '%' OR coalesce(c.method, '') ILIKE '%' || $2 || '%'
+      OR array_to_string(c.tags, ' ') ILIKE '%' || $2 || '%')`;
+    const rows = await q.rows(
+      `SELECT r.specimen_id, r.run_id, r.status, r.started, c.domain, c.method, c.model
+       FROM runs r LEFT JOIN catalog c USING (specimen_id)
+       WHERE ${where}
+       ORDER BY r.started DESC NULLS LAST, r.specimen_id, r.run_id LIMIT ${limit + 1}`,
+      [specimen, text],
+    );
+    const totalRows = await q.rows(
+      `SELECT count(*) AS n FROM runs r LEFT JOIN catalog c USING (specimen_id) WHERE ${where}`,
+      [specimen, text],
+    );
+    const body: RunListResponse = {
+      runs: rows.slice(0, limit).map((r) => ({
+        specimen_id: String(r.specimen_id),
+        run_id: String(r.run_id),
+        status: String(r.status ?? ''),
+        started: (r.started as string | null) ?? null,
+        domain: (r.domain as string | null) ?? null,
+        method: (r.method as string | null) ?? null,
+        model: (r.model as string | null) ?? null,
+      })),
+      total: Number(totalRows[0]?.n ?? 0),
+      truncated: rows.length > limit,
+    };
+    sendJson(res, 200, body);
+  });
+
+  router.post('/api/index', async ({ raw, res }) => {
+    const body = await readJsonBody(raw);
+    const report = await ctx.reindex({ full: body.full === true });
+    const out: IndexResponse = {
+      specimens: report.specimens,
+      runs: report.runs,
+      warnings: report.warnings.map((w) => ctx.secretPaths.reduce((s, p) => s.split(p).join('<vault>'), w)),
+      durationMs: report.durationMs,
+    };
+    sendJson(res, 200, out);
+  });
+}

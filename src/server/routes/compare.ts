@@ -1,0 +1,232 @@
+/**
+ * Charts and comparison across runs of any specimens:
+ *
+ * - `GET /api/series?run=<specimen>/<run>&metric=<name>&width=<px>[&from=<step>&to=<step>]` — each run's
+ *   series, downsampled on the server to at most two points (min and max) per pixel column of the step
+ *   range, so spikes survive; a zoomed chart asks again with its new range.
+ * - `GET /api/compare?run=…` — the runs' status, config and summary, their numeric metrics, and per metric
+ *   final/min/max with the steps of min and max (from the catalog's `metric_summaries`, computed live for
+ *   runs the catalog does not hold yet or that are still running).
+ * - `GET /api/values?run=…&step=<n>` — every metric of every run at the row nearest to a step.
+ */
+import { isCatalogError } from '../../catalog/index.js';
+import { readSupersessions } from '../../storage/supersede.js';
+import type {
+  CompareResponse,
+  MetricSummaryRow,
+  SeriesEntry,
+  SeriesResponse,
+  ValuesAtResponse,
+} from '../api-types.js';
+import { parseRunRef, type RunRef, type ServerContext } from '../context.js';
+import { downsampleMinMax, lowerBound } from '../downsample.js';
+import { HttpError, intParam, numberParam, sendJson } from '../http.js';
+import type { RunMetrics } from '../metrics-cache.js';
+import type { Router } from '../router.js';
+import { runConfig, runSummary, runSummaryFigures } from './runs-common.js';
+
+/** Most runs one request may name. */
+export const MAX_RUNS = 50;
+/** Widest chart served, in pixel buckets (so at most ~4,000 points per run). */
+export const MAX_WIDTH = 2000;
+
+function runRefs(query: URLSearchParams): RunRef[] {
+  const refs = query.getAll('run');
+  if (refs.length === 0)
+    throw new HttpError(400, 'BadRequest', 'name at least one run: run=<specimen_id>/<run_id>');
+  if (refs.length > MAX_RUNS) throw new HttpError(400, 'BadRequest', `at most ${MAX_RUNS} runs per request`);
+  const seen = new Set<string>();
+  const out: RunRef[] = [];
+  for (const r of refs) {
+    if (seen.has(r)) continue;
+    seen.add(r);
+    out.push(parseRunRef(r));
+  }
+  return out;
+}
+
+/** Summary of one numeric column, computed from the data in memory. */
+export function liveSummary(ref: RunRef, name: string, m: RunMetrics): MetricSummaryRow {
+  const ys = m.numeric(name)!;
+  let count = 0;
+  let sum = 0;
+  let minI = -1;
+  let maxI = -1;
+  let first: number | null = null;
+  let last: number | null = null;
+  for (let i = 0; i < ys.length; i++) {
+    const y = ys[i]!;
+    if (Number.isNaN(y)) continue;
+    count++;
+    sum += y;
+    first ??= y;
+    last = y;
+    if (minI < 0 || y < ys[minI]!) minI = i;
+    if (maxI < 0 || y > ys[maxI]!) maxI = i;
+  }
+  const fin = (v: number | null) => (v !== null && Number.isFinite(v) ? v : null);
+  return {
+    specimen_id: ref.specimenId,
+    run_id: ref.runId,
+    metric: name,
+    count,
+    min: minI >= 0 ? fin(ys[minI]!) : null,
+    max: maxI >= 0 ? fin(ys[maxI]!) : null,
+    mean: count > 0 ? fin(sum / count) : null,
+    first: fin(first),
+    last: fin(last),
+    step_of_min: minI >= 0 && m.hasStep ? m.steps[minI]! : null,
+    step_of_max: maxI >= 0 && m.hasStep ? m.steps[maxI]! : null,
+    source: 'live',
+  };
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+export function registerCompareRoutes(router: Router, ctx: ServerContext): void {
+  router.get('/api/series', async ({ query, res }) => {
+    const refs = runRefs(query);
+    const metrics = [...new Set(query.getAll('metric'))];
+    if (metrics.length === 0)
+      throw new HttpError(400, 'BadRequest', 'name at least one metric: metric=<column>');
+    if (metrics.length * refs.length > 200)
+      throw new HttpError(400, 'BadRequest', 'at most 200 series (runs × metrics) per request');
+    const width = intParam(query, 'width', 800, 16, MAX_WIDTH);
+    const from = numberParam(query, 'from');
+    const to = numberParam(query, 'to');
+    if (from !== undefined && to !== undefined && to < from)
+      throw new HttpError(400, 'BadRequest', 'to must not be less than from');
+    const series: SeriesEntry[] = [];
+    const loaded = await Promise.all(
+      refs.map(async (ref) => {
+        const { run } = await ctx.run(ref.specimenId, ref.runId);
+        return { ref, run, m: await ctx.runMetrics(run) };
+      }),
+    );
+    for (const metric of metrics) {
+      for (const { ref, run, m } of loaded) {
+        const ys = m?.numeric(metric);
+        const base = {
+          specimen_id: ref.specimenId,
+          run_id: ref.runId,
+          metric,
+          status: run.status,
+          min_step: m && m.rows > 0 ? m.steps[0]! : null,
+          max_step: m && m.rows > 0 ? m.steps[m.rows - 1]! : null,
+        };
+        if (!m || !ys) {
+          series.push({ ...base, steps: [], values: [], total: 0, downsampled: false, missing: true });
+          continue;
+        }
+        series.push({ ...base, ...downsampleMinMax(m.steps, ys, { from, to, width }) });
+      }
+    }
+    const body: SeriesResponse = { width, from: from ?? null, to: to ?? null, series };
+    sendJson(res, 200, body);
+  });
+
+  router.get('/api/compare', async ({ query, res }) => {
+    const refs = runRefs(query);
+    const loaded = await Promise.all(
+      refs.map(async (ref) => {
+        const { storage, run } = await ctx.run(ref.specimenId, ref.runId);
+        const supersessions = await readSupersessions(storage.path);
+        return { ref, storage, run, supersessions, m: await ctx.runMetrics(run) };
+      }),
+    );
+    const metricRuns = new Map<string, string[]>();
+    for (const { ref, m } of loaded) {
+      for (const c of m?.columns ?? []) {
+        if (!c.numeric) continue;
+        const list = metricRuns.get(c.name) ?? [];
+        list.push(`${ref.specimenId}/${ref.runId}`);
+        metricRuns.set(c.name, list);
+      }
+    }
+    // Sealed runs: the catalog's summaries; the rest (running, not yet indexed) are computed now.
+    const fromCatalog = new Map<string, MetricSummaryRow[]>();
+    const sealed = loaded.filter((l) => l.run.sealed);
+    if (sealed.length > 0) {
+      try {
+        const q = await ctx.catalog();
+        const params: string[] = [];
+        const conds = sealed.map(({ ref }) => {
+          params.push(ref.specimenId, ref.runId);
+          return `(specimen_id = $${params.length - 1} AND run_id = $${params.length})`;
+        });
+        const rows = await q.rows(
+          `SELECT * FROM metric_summaries WHERE ${conds.join(' OR ')} ORDER BY specimen_id, run_id, metric`,
+          params,
+        );
+        for (const r of rows) {
+          const key = `${r.specimen_id}/${r.run_id}`;
+          const list = fromCatalog.get(key) ?? [];
+          list.push({
+            specimen_id: String(r.specimen_id),
+            run_id: String(r.run_id),
+            metric: String(r.metric),
+            count: num(r.count),
+            min: num(r.min),
+            max: num(r.max),
+            mean: num(r.mean),
+            first: num(r.first),
+            last: num(r.last),
+            step_of_min: num(r.step_of_min),
+            step_of_max: num(r.step_of_max),
+            source: 'catalog',
+          });
+          fromCatalog.set(key, list);
+        }
+      } catch (err) {
+        if (!isCatalogError(err, 'CatalogMissingError')) throw err;
+      }
+    }
+    const summaries: MetricSummaryRow[] = [];
+    for (const { ref, m } of loaded) {
+      const cat = fromCatalog.get(`${ref.specimenId}/${ref.runId}`);
+      if (cat && cat.length > 0) summaries.push(...cat);
+      else if (m) for (const c of m.columns) if (c.numeric) summaries.push(liveSummary(ref, c.name, m));
+    }
+    const body: CompareResponse = {
+      runs: loaded.map(({ storage, run, supersessions }) => ({
+        ...runSummary(run, supersessions),
+        config: runConfig(run),
+        summary: runSummaryFigures(run),
+        domain: storage.manifest.taxonomy?.domain ?? null,
+        method: storage.manifest.taxonomy?.method ?? null,
+      })),
+      metrics: [...metricRuns]
+        .sort((a, b) => a[0].localeCompare(b[0]))
+        .map(([name, runs]) => ({ name, runs })),
+      summaries,
+    };
+    sendJson(res, 200, body);
+  });
+
+  router.get('/api/values', async ({ query, res }) => {
+    const refs = runRefs(query);
+    const step = numberParam(query, 'step');
+    if (step === undefined) throw new HttpError(400, 'BadRequest', 'step is required');
+    const out: ValuesAtResponse = { step, runs: [] };
+    for (const ref of refs) {
+      const { run } = await ctx.run(ref.specimenId, ref.runId);
+      const m = await ctx.runMetrics(run);
+      const values: Record<string, number | null> = {};
+      if (!m || m.rows === 0) {
+        out.runs.push({ specimen_id: ref.specimenId, run_id: ref.runId, step: null, values });
+        continue;
+      }
+      let i = Math.min(lowerBound(m.steps, step), m.rows - 1);
+      if (i > 0 && Math.abs(m.steps[i - 1]! - step) <= Math.abs(m.steps[i]! - step)) i--;
+      for (const c of m.columns) {
+        if (!c.numeric) continue;
+        const v = m.numeric(c.name)![i]!;
+        values[c.name] = Number.isFinite(v) ? v : null;
+      }
+      out.runs.push({ specimen_id: ref.specimenId, run_id: ref.runId, step: m.steps[i]!, values });
+    }
+    sendJson(res, 200, out);
+  });
+}

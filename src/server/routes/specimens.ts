@@ -1,0 +1,116 @@
+/**
+ * A specimen and its runs: `GET /api/specimens/:id` (manifest, field notes, protocol, runs),
+ * `GET /api/specimens/:id/runs/:run` (one run: config, summary, metric columns, tensors) and
+ * `GET /api/specimens/:id/runs/:run/metrics` (its metrics table, a page of rows at a time).
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { readSupersessions } from '../../storage/supersede.js';
+import type { Json, MetricsPage, RunResponse, SpecimenResponse, TensorInfo } from '../api-types.js';
+import type { ServerContext } from '../context.js';
+import { intParam, sendJson } from '../http.js';
+import type { Router } from '../router.js';
+import { jsonSafe, runConfig, runSummary, runSummaryFigures } from './runs-common.js';
+
+const PROTOCOL_FILES = ['protocol.ts', 'protocol.js', 'protocol.mjs', 'protocol.py'];
+const MAX_TEXT_BYTES = 200_000;
+
+/** Reads a small text file of a specimen, confined to the vault; null when absent. */
+async function readText(ctx: ServerContext, file: string, label: string): Promise<string | null> {
+  const exists = await fsp.stat(file).catch(() => undefined);
+  if (!exists) return null;
+  const real = await ctx.confine(file, 'file', label);
+  const handle = await fsp.open(real, 'r');
+  try {
+    const buf = Buffer.alloc(Math.min(MAX_TEXT_BYTES, (await handle.stat()).size));
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+export function registerSpecimenRoutes(router: Router, ctx: ServerContext): void {
+  router.get('/api/specimens/:id', async ({ params, res }) => {
+    const storage = await ctx.specimen(params.id!);
+    const [runs, supersessions] = await Promise.all([storage.listRunInfo(), readSupersessions(storage.path)]);
+    let protocolFile: string | null = null;
+    let protocol: string | null = null;
+    for (const f of PROTOCOL_FILES) {
+      protocol = await readText(ctx, path.join(storage.path, f), `${params.id}/${f}`);
+      if (protocol !== null) {
+        protocolFile = f;
+        break;
+      }
+    }
+    const body: SpecimenResponse = {
+      specimen_id: storage.specimenId,
+      manifest: jsonSafe(storage.manifest) as Record<string, Json>,
+      field_notes: await readText(
+        ctx,
+        path.join(storage.path, 'field_notes.md'),
+        `${params.id}/field_notes.md`,
+      ),
+      protocol_file: protocolFile,
+      protocol,
+      runs: runs.map((r) => runSummary(r, supersessions)),
+    };
+    sendJson(res, 200, body);
+  });
+
+  router.get('/api/specimens/:id/runs/:run', async ({ params, res }) => {
+    const { storage, run } = await ctx.run(params.id!, params.run!);
+    const supersessions = await readSupersessions(storage.path);
+    const metrics = await ctx.runMetrics(run);
+    const artifacts = (run.manifest?.artifacts ?? {}) as Record<string, { bytes?: unknown }>;
+    const tensors: TensorInfo[] = [];
+    for (const name of await ctx.tensorNames(run)) {
+      try {
+        const t = await ctx.tensor(run, name);
+        const bytes = artifacts[name]?.bytes;
+        tensors.push({
+          name,
+          shape: [...t.shape],
+          dtype: t.dtype,
+          chunks: [...t.chunks],
+          zarr_format: t.zarrFormat,
+          bytes: typeof bytes === 'number' ? bytes : null,
+        });
+      } catch {
+        // A tensor still being written (or unreadable) is left out of the list.
+      }
+    }
+    const body: RunResponse = {
+      run: {
+        ...runSummary(run, supersessions),
+        config: runConfig(run),
+        summary: runSummaryFigures(run),
+        manifest: jsonSafe(run.manifest ?? null),
+      },
+      metrics: metrics ? { rows: metrics.rows, has_step: metrics.hasStep, columns: metrics.columns } : null,
+      tensors,
+    };
+    sendJson(res, 200, body);
+  });
+
+  router.get('/api/specimens/:id/runs/:run/metrics', async ({ params, query, res }) => {
+    const { run } = await ctx.run(params.id!, params.run!);
+    const metrics = await ctx.runMetrics(run);
+    const offset = intParam(query, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    const limit = intParam(query, 'limit', 200, 1, 5000);
+    if (!metrics) {
+      const empty: MetricsPage = { columns: [], rows: [], offset, total: 0 };
+      sendJson(res, 200, empty);
+      return;
+    }
+    const end = Math.min(metrics.rows, offset + limit);
+    const cols = metrics.columns.map((c) => metrics.table.getChild(c.name));
+    const rows: Json[][] = [];
+    for (let i = offset; i < end; i++) {
+      const row = metrics.order ? metrics.order[i]! : i;
+      rows.push(cols.map((col) => jsonSafe(col?.get(row) ?? null)));
+    }
+    const body: MetricsPage = { columns: metrics.columns, rows, offset, total: metrics.rows };
+    sendJson(res, 200, body);
+  });
+}

@@ -1,0 +1,103 @@
+/**
+ * A 2-D heatmap of a slice on a canvas, one canvas pixel per element (scaled up with crisp pixels), with a
+ * colour-scale legend. Hover shows the element's index in the full tensor and its value.
+ */
+import { useEffect, useRef } from 'preact/hooks';
+import { fmtNumber } from '../format.js';
+import { type ColormapName, cssGradient, lut } from './colormap.js';
+
+export interface HeatmapProps {
+  data: Float32Array | Float64Array;
+  rows: number;
+  cols: number;
+  /** Colour range. */
+  min: number;
+  max: number;
+  colormap: ColormapName;
+  /** Index in the full tensor of row `i` / column `j` of the slice, formatted for the tooltip. */
+  describe: (i: number, j: number) => string;
+  /** Largest displayed width in CSS pixels. */
+  maxWidth?: number;
+  testId?: string;
+}
+
+export function Heatmap(props: HeatmapProps) {
+  const { data, rows, cols, min, max, colormap, testId } = props;
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const tip = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    const c = canvas.current;
+    if (!c || rows === 0 || cols === 0) return;
+    c.width = cols;
+    c.height = rows;
+    const ctx = c.getContext('2d')!;
+    const img = ctx.createImageData(cols, rows);
+    const px = img.data;
+    const table = lut(colormap);
+    const span = max > min ? max - min : 1;
+    for (let k = 0; k < rows * cols; k++) {
+      const v = data[k]!;
+      const o = k * 4;
+      if (!Number.isFinite(v)) {
+        px[o] = 255;
+        px[o + 1] = 0;
+        px[o + 2] = 255;
+        px[o + 3] = 255;
+        continue;
+      }
+      const t = Math.max(0, Math.min(255, Math.round(((v - min) / span) * 255)));
+      px[o] = table[t * 3]!;
+      px[o + 1] = table[t * 3 + 1]!;
+      px[o + 2] = table[t * 3 + 2]!;
+      px[o + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+  }, [data, rows, cols, min, max, colormap]);
+
+  const maxWidth = props.maxWidth ?? 900;
+  const scale = Math.max(1, Math.min(maxWidth / Math.max(1, cols), 640 / Math.max(1, rows)));
+  const cssW = Math.max(1, Math.round(cols * Math.min(scale, maxWidth / Math.max(1, cols))));
+  const cssH = Math.max(1, Math.round(rows * (cssW / Math.max(1, cols))));
+
+  const onMove = (e: MouseEvent) => {
+    const c = canvas.current;
+    const t = tip.current;
+    if (!c || !t) return;
+    const r = c.getBoundingClientRect();
+    const j = Math.floor(((e.clientX - r.left) / r.width) * cols);
+    const i = Math.floor(((e.clientY - r.top) / r.height) * rows);
+    if (i < 0 || j < 0 || i >= rows || j >= cols) {
+      t.style.display = 'none';
+      return;
+    }
+    t.textContent = `${props.describe(i, j)} = ${fmtNumber(data[i * cols + j])}`;
+    t.style.display = 'block';
+    t.style.left = `${e.clientX - r.left + 14}px`;
+    t.style.top = `${e.clientY - r.top + 14}px`;
+  };
+
+  return (
+    <div class="heatmap" data-testid={testId}>
+      <div class="heatmap-plot">
+        <canvas
+          ref={canvas}
+          style={{ width: `${cssW}px`, height: `${cssH}px` }}
+          onMouseMove={onMove}
+          onMouseLeave={() => {
+            if (tip.current) tip.current.style.display = 'none';
+          }}
+        />
+        <div class="chart-tip heatmap-tip" ref={tip} data-testid={testId ? `${testId}-tip` : undefined} />
+      </div>
+      <div class="colorbar" style={{ width: `${Math.min(cssW, 360)}px` }}>
+        <div class="colorbar-ramp" style={{ background: cssGradient(colormap) }} />
+        <div class="colorbar-labels">
+          <span>{fmtNumber(min)}</span>
+          <span>{fmtNumber((min + max) / 2)}</span>
+          <span>{fmtNumber(max)}</span>
+        </div>
+      </div>
+    </div>
+  );
+}

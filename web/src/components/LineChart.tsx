@@ -1,0 +1,276 @@
+/**
+ * A line chart of one metric against step for one or more runs, drawn with uPlot on a canvas.
+ *
+ * - Runs with different steps are aligned with `uPlot.join` (alignment holes are spanned, real gaps — null
+ *   values — stay gaps).
+ * - Hover shows every run's value nearest to the cursor's step, in a tooltip.
+ * - Drag across the plot to zoom: `onZoom([from, to])` lets the caller fetch finer data for that range;
+ *   double-click resets (`onZoom(null)`).
+ * - Click pins a step (`onPick(step)`), drawn as a vertical line.
+ * - `smoothing` (0–0.99) applies a debiased exponential moving average; `log` uses a log10 y axis.
+ */
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { fmtNumber } from '../format.js';
+
+export interface ChartSeries {
+  label: string;
+  color: string;
+  steps: readonly number[];
+  values: readonly (number | null)[];
+}
+
+export interface LineChartProps {
+  series: readonly ChartSeries[];
+  title?: string;
+  height?: number;
+  log?: boolean;
+  smoothing?: number;
+  zoom?: readonly [number, number] | null;
+  onZoom?: (range: [number, number] | null) => void;
+  pinned?: number | null;
+  onPick?: (step: number) => void;
+  /** Report the plot's width in CSS pixels (for server-side downsampling). */
+  onWidth?: (px: number) => void;
+  xLabel?: string;
+  points?: boolean;
+  testId?: string;
+}
+
+/** Debiased exponential moving average, skipping gaps. */
+export function smooth(values: readonly (number | null)[], weight: number): (number | null)[] {
+  if (weight <= 0) return values.slice();
+  let last = 0;
+  let n = 0;
+  return values.map((v) => {
+    if (v === null || !Number.isFinite(v)) return null;
+    last = last * weight + (1 - weight) * v;
+    n++;
+    return last / (1 - weight ** n);
+  });
+}
+
+/** Index of the element of `xs` (ascending) nearest to `x`. */
+function nearest(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length - 1;
+  if (hi < 0) return -1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo > 0 && Math.abs(xs[lo - 1]! - x) <= Math.abs(xs[lo]! - x)) return lo - 1;
+  return lo;
+}
+
+export function LineChart(props: LineChartProps) {
+  const { series, height = 220, log = false, smoothing = 0, zoom, pinned, testId } = props;
+  const host = useRef<HTMLDivElement>(null);
+  const tip = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const [width, setWidth] = useState(0);
+  const latest = useRef(props);
+  latest.current = props;
+
+  const prepared = useMemo(
+    () =>
+      series.map((s) => {
+        let values = smooth(s.values, smoothing);
+        if (log) values = values.map((v) => (v !== null && v > 0 ? v : null));
+        return { ...s, values };
+      }),
+    [series, smoothing, log],
+  );
+  const data = useMemo(() => {
+    if (prepared.length === 0) return [[]] as unknown as uPlot.AlignedData;
+    const tables = prepared.map(
+      (s) => [s.steps as number[], s.values as (number | null)[]] as uPlot.AlignedData,
+    );
+    return (prepared.length === 1 ? tables[0]! : uPlot.join(tables)) as uPlot.AlignedData;
+  }, [prepared]);
+  const preparedRef = useRef(prepared);
+  preparedRef.current = prepared;
+
+  useLayoutEffect(() => {
+    const el = host.current;
+    if (!el) return;
+    const measure = () => setWidth(Math.max(200, Math.floor(el.clientWidth)));
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
+  useEffect(() => {
+    if (width > 0) props.onWidth?.(width);
+  }, [width]);
+
+  const configKey = `${prepared.map((s) => `${s.label}|${s.color}`).join(';')}|${log}|${height}|${props.points ? 1 : 0}`;
+
+  // (Re)create the plot when its series or axes change.
+  useEffect(() => {
+    const el = host.current;
+    if (!el || width === 0) return;
+    const opts: uPlot.Options = {
+      width,
+      height,
+      legend: { show: false },
+      cursor: {
+        drag: { x: true, y: false, setScale: false },
+        points: { size: 6 },
+        bind: { dblclick: () => () => null },
+      },
+      scales: { x: { time: false }, y: log ? { distr: 3, log: 10 } : {} },
+      axes: [
+        { label: props.xLabel ?? 'step', labelSize: 18, size: 36, stroke: '#555', grid: { stroke: '#eee' } },
+        {
+          size: 64,
+          stroke: '#555',
+          grid: { stroke: '#eee' },
+          values: (_u, vals) => vals.map((v) => fmtNumber(v)),
+        },
+      ],
+      series: [
+        {},
+        ...preparedRef.current.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 1.5,
+          points: { show: props.points ?? false, size: 4 },
+          spanGaps: false,
+        })),
+      ],
+      hooks: {
+        setSelect: [
+          (u) => {
+            if (u.select.width < 3) return;
+            const a = u.posToVal(u.select.left, 'x');
+            const b = u.posToVal(u.select.left + u.select.width, 'x');
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            latest.current.onZoom?.([a, b]);
+          },
+        ],
+        setCursor: [(u) => showTip(u)],
+        draw: [
+          (u) => {
+            const p = latest.current.pinned;
+            if (p === null || p === undefined) return;
+            const x = u.valToPos(p, 'x', true);
+            if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+            const c = u.ctx;
+            c.save();
+            c.strokeStyle = '#d33';
+            c.setLineDash([4, 3]);
+            c.lineWidth = 1.5 * devicePixelRatio;
+            c.beginPath();
+            c.moveTo(x, u.bbox.top);
+            c.lineTo(x, u.bbox.top + u.bbox.height);
+            c.stroke();
+            c.restore();
+          },
+        ],
+      },
+    };
+    const u = new uPlot(opts, data, el.querySelector<HTMLDivElement>('.chart-canvas')!);
+    plot.current = u;
+    const z = latest.current.zoom;
+    if (z) u.setScale('x', { min: z[0], max: z[1] });
+    const over = u.over;
+    const onClick = () => {
+      if (u.select.width > 2 || u.cursor.left === undefined || u.cursor.left < 0) return;
+      const x = u.posToVal(u.cursor.left, 'x');
+      // Snap to the nearest step any run has.
+      let best = x;
+      let dist = Number.POSITIVE_INFINITY;
+      for (const s of preparedRef.current) {
+        const i = nearest(s.steps, x);
+        if (i >= 0 && Math.abs(s.steps[i]! - x) < dist) {
+          dist = Math.abs(s.steps[i]! - x);
+          best = s.steps[i]!;
+        }
+      }
+      latest.current.onPick?.(best);
+    };
+    const onDbl = () => latest.current.onZoom?.(null);
+    const onLeave = () => {
+      if (tip.current) tip.current.style.display = 'none';
+    };
+    over.addEventListener('click', onClick);
+    over.addEventListener('dblclick', onDbl);
+    over.addEventListener('mouseleave', onLeave);
+    return () => {
+      over.removeEventListener('click', onClick);
+      over.removeEventListener('dblclick', onDbl);
+      over.removeEventListener('mouseleave', onLeave);
+      u.destroy();
+      plot.current = null;
+    };
+  }, [configKey, width]);
+
+  // New data (live refresh, zoom refinement, smoothing): keep the plot, swap the data.
+  useEffect(() => {
+    const u = plot.current;
+    if (!u) return;
+    u.setData(data, !zoom);
+    if (zoom) u.setScale('x', { min: zoom[0], max: zoom[1] });
+  }, [data, zoom?.[0], zoom?.[1]]);
+
+  useEffect(() => {
+    plot.current?.redraw(false, false);
+  }, [pinned]);
+
+  function showTip(u: uPlot): void {
+    const el = tip.current;
+    if (!el) return;
+    const left = u.cursor.left;
+    if (left === undefined || left < 0) {
+      el.style.display = 'none';
+      return;
+    }
+    const x = u.posToVal(left, 'x');
+    const lines: string[] = [];
+    for (const s of preparedRef.current) {
+      const i = nearest(s.steps, x);
+      if (i < 0) continue;
+      const v = s.values[i];
+      lines.push(
+        `<div><span class="swatch" style="background:${s.color}"></span>${escapeHtml(s.label)}: <b>${v === null || v === undefined ? '–' : fmtNumber(v)}</b> <span class="muted">@ ${fmtNumber(s.steps[i])}</span></div>`,
+      );
+    }
+    if (lines.length === 0) {
+      el.style.display = 'none';
+      return;
+    }
+    el.innerHTML = `<div class="muted">step ≈ ${fmtNumber(Math.round(x))}</div>${lines.join('')}`;
+    el.style.display = 'block';
+    const box = u.over.getBoundingClientRect();
+    const hostBox = host.current!.getBoundingClientRect();
+    const px = box.left - hostBox.left + left;
+    el.style.left = `${px + 12 + el.offsetWidth > hostBox.width ? px - el.offsetWidth - 12 : px + 12}px`;
+    el.style.top = `${box.top - hostBox.top + (u.cursor.top ?? 0) + 12}px`;
+  }
+
+  return (
+    <div class="chart" ref={host} data-testid={testId}>
+      {props.title ? <div class="chart-title">{props.title}</div> : null}
+      <div class="chart-canvas" />
+      <div class="chart-tip" ref={tip} />
+      {series.length > 1 || props.title === undefined ? (
+        <div class="chart-legend">
+          {series.map((s) => (
+            <span key={s.label} class="legend-item">
+              <span class="swatch" style={{ background: s.color }} />
+              {s.label}
+            </span>
+          ))}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,290 @@
+/**
+ * The tensor viewer: a 2-D heatmap of any slice of an N-D tensor. Two dimensions are the image's rows and
+ * columns; every other dimension has a slider. Each slice is fetched on its own (the server reads only the
+ * chunks it needs); dimensions longer than 1,024 are shown with a stride. Colour scale with legend; hover
+ * shows the element's full index and value. 1-D tensors are drawn as a line, 0-D as a value.
+ */
+import { useMemo } from 'preact/hooks';
+import { getJson, getSlice, runPath, type TensorInfo } from '../api.js';
+import type { ColormapName } from '../components/colormap.js';
+import { Card, ErrorBox, Loading, useData } from '../components/common.js';
+import { Heatmap } from '../components/Heatmap.js';
+import { LineChart } from '../components/LineChart.js';
+import { colorAt, fmtBytes, fmtNumber } from '../format.js';
+import { href, navigate, type Route } from '../router.js';
+
+/** Longest axis drawn at full resolution. */
+const MAX_AXIS = 1024;
+const MAX_LINE = 100_000;
+
+function axisSel(n: number, max: number): { text: string; step: number } {
+  if (n <= max) return { text: ':', step: 1 };
+  const step = Math.ceil(n / max);
+  return { text: `0:${n}:${step}`, step };
+}
+
+export function TensorPage({ route }: { route: Route }) {
+  const [, specimenId = '', runId = '', name = ''] = route.path;
+  const q = route.query;
+  const base = `${runPath(specimenId, runId)}/tensors/${encodeURIComponent(name)}`;
+  const { data: info, error } = useData(`tensor:${base}`, (signal) => getJson<TensorInfo>(base, {}, signal));
+
+  const update = (changes: Record<string, string | null>) => {
+    const next: Record<string, string> = {};
+    for (const [k, v] of q) next[k] = v;
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null) delete next[k];
+      else next[k] = v;
+    }
+    navigate(href(['tensor', specimenId, runId, name], next), true);
+  };
+
+  const header = (
+    <>
+      <div class="crumbs">
+        <a href={href([])}>Catalog</a> / <a href={href(['specimen', specimenId])}>{specimenId}</a> /{' '}
+        <a href={href(['specimen', specimenId, 'run', runId])}>{runId}</a> / <span class="mono">{name}</span>
+      </div>
+      <h1 class="mono">{name}</h1>
+    </>
+  );
+  if (error)
+    return (
+      <div class="page">
+        {header}
+        <ErrorBox error={error} />
+      </div>
+    );
+  if (!info)
+    return (
+      <div class="page">
+        {header}
+        <Loading what="tensor" />
+      </div>
+    );
+
+  const nd = info.shape.length;
+  const rowDim = clampDim(Number(q.get('r') ?? nd - 2), nd);
+  let colDim = clampDim(Number(q.get('c') ?? nd - 1), nd);
+  if (colDim === rowDim) colDim = rowDim === nd - 1 ? nd - 2 : nd - 1;
+  const at = info.shape.map((n, d) =>
+    Math.min(n - 1, Math.max(0, Number((q.get('at') ?? '').split(',')[d] ?? 0) || 0)),
+  );
+  const cmap = (q.get('cmap') ?? 'viridis') as ColormapName;
+  const symmetric = q.get('sym') === '1';
+  const setAt = (d: number, v: number) => {
+    const next = [...at];
+    next[d] = v;
+    update({ at: next.join(',') });
+  };
+
+  return (
+    <div class="page tensor-page">
+      {header}
+      <div class="facts">
+        <span>
+          <b>shape</b> <span class="mono">({info.shape.join(', ')})</span>
+        </span>
+        <span>
+          <b>dtype</b> {info.dtype}
+        </span>
+        <span>
+          <b>chunks</b> <span class="mono">({info.chunks.join(', ')})</span>
+        </span>
+        <span>
+          <b>zarr</b> v{info.zarr_format}
+        </span>
+        <span>
+          <b>size</b> {fmtBytes(info.bytes)}
+        </span>
+      </div>
+      {nd >= 2 ? (
+        <Card title="Slice">
+          <div class="controls">
+            <label>
+              rows
+              <select
+                value={String(rowDim)}
+                data-testid="row-dim"
+                onChange={(e) => update({ r: (e.currentTarget as HTMLSelectElement).value })}
+              >
+                {info.shape.map((n, d) => (
+                  <option key={d} value={String(d)}>
+                    dim {d} ({n})
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              columns
+              <select
+                value={String(colDim)}
+                data-testid="col-dim"
+                onChange={(e) => update({ c: (e.currentTarget as HTMLSelectElement).value })}
+              >
+                {info.shape.map((n, d) =>
+                  d === rowDim ? null : (
+                    <option key={d} value={String(d)}>
+                      dim {d} ({n})
+                    </option>
+                  ),
+                )}
+              </select>
+            </label>
+            <label>
+              colours
+              <select
+                value={cmap}
+                data-testid="colormap"
+                onChange={(e) => update({ cmap: (e.currentTarget as HTMLSelectElement).value })}
+              >
+                <option value="viridis">viridis</option>
+                <option value="magma">magma</option>
+                <option value="rdbu">blue–white–red</option>
+                <option value="gray">grey</option>
+              </select>
+            </label>
+            <label>
+              <input
+                type="checkbox"
+                checked={symmetric}
+                onChange={(e) => update({ sym: (e.currentTarget as HTMLInputElement).checked ? '1' : null })}
+              />
+              symmetric around 0
+            </label>
+          </div>
+          {info.shape.map((n, d) =>
+            d === rowDim || d === colDim ? null : (
+              <div class="slider" key={d}>
+                <span class="mono">dim {d}</span>
+                <input
+                  type="range"
+                  min="0"
+                  max={String(n - 1)}
+                  value={String(at[d])}
+                  data-testid={`slider-${d}`}
+                  onInput={(e) => setAt(d, Number((e.currentTarget as HTMLInputElement).value))}
+                />
+                <input
+                  type="number"
+                  min="0"
+                  max={String(n - 1)}
+                  value={String(at[d])}
+                  onChange={(e) => setAt(d, Number((e.currentTarget as HTMLInputElement).value))}
+                />
+                <span class="muted small">of {n}</span>
+              </div>
+            ),
+          )}
+          <SliceView
+            base={base}
+            info={info}
+            rowDim={rowDim}
+            colDim={colDim}
+            at={at}
+            cmap={cmap}
+            symmetric={symmetric}
+          />
+        </Card>
+      ) : nd === 1 ? (
+        <Card title="Values">
+          <VectorView base={base} n={info.shape[0]!} />
+        </Card>
+      ) : (
+        <Card title="Value">
+          <ScalarView base={base} />
+        </Card>
+      )}
+    </div>
+  );
+}
+
+function clampDim(d: number, nd: number): number {
+  return Number.isInteger(d) && d >= 0 && d < nd ? d : Math.max(0, nd - 1);
+}
+
+function SliceView(props: {
+  base: string;
+  info: TensorInfo;
+  rowDim: number;
+  colDim: number;
+  at: number[];
+  cmap: ColormapName;
+  symmetric: boolean;
+}) {
+  const { base, info, rowDim, colDim, at, cmap, symmetric } = props;
+  const r = axisSel(info.shape[rowDim]!, MAX_AXIS);
+  const c = axisSel(info.shape[colDim]!, MAX_AXIS);
+  const sel = info.shape
+    .map((_, d) => (d === rowDim ? r.text : d === colDim ? c.text : String(at[d])))
+    .join(',');
+  const { data, error, loading } = useData(`slice:${base}:${sel}`, (signal) =>
+    getSlice(`${base}/slice`, sel, signal),
+  );
+  const view = useMemo(() => {
+    if (!data) return undefined;
+    const [a = 1, b = 1] = data.shape;
+    if (rowDim < colDim) return { values: data.data, rows: a, cols: b };
+    // The slice comes in dimension order: transpose so the chosen row dimension runs down.
+    const out = new Float64Array(a * b);
+    for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) out[j * a + i] = data.data[i * b + j]!;
+    return { values: out, rows: b, cols: a };
+  }, [data, rowDim, colDim]);
+  if (error) return <ErrorBox error={error} />;
+  if (!data || !view) return <Loading what="slice" />;
+  let lo = Number.isFinite(data.min) ? data.min : 0;
+  let hi = Number.isFinite(data.max) ? data.max : 1;
+  if (symmetric) {
+    const m = Math.max(Math.abs(lo), Math.abs(hi));
+    lo = -m;
+    hi = m;
+  }
+  const describe = (i: number, j: number) =>
+    `[${info.shape.map((_, d) => (d === rowDim ? i * r.step : d === colDim ? j * c.step : at[d])).join(', ')}]`;
+  return (
+    <div class={loading ? 'stale' : ''}>
+      <div class="muted small">
+        slice <span class="mono">[{sel}]</span> · {view.rows} × {view.cols}
+        {r.step > 1 || c.step > 1
+          ? ` (every ${r.step > 1 ? `${r.step}th row` : ''}${r.step > 1 && c.step > 1 ? ', ' : ''}${c.step > 1 ? `${c.step}th column` : ''})`
+          : ''}{' '}
+        · min {fmtNumber(data.min)} · max {fmtNumber(data.max)}
+      </div>
+      <Heatmap
+        data={view.values}
+        rows={view.rows}
+        cols={view.cols}
+        min={lo}
+        max={hi}
+        colormap={cmap}
+        describe={describe}
+        testId="heatmap"
+      />
+    </div>
+  );
+}
+
+function VectorView({ base, n }: { base: string; n: number }) {
+  const s = axisSel(n, MAX_LINE);
+  const { data, error } = useData(`vec:${base}:${s.text}`, (signal) =>
+    getSlice(`${base}/slice`, s.text, signal),
+  );
+  if (error) return <ErrorBox error={error} />;
+  if (!data) return <Loading />;
+  const steps = Array.from({ length: data.data.length }, (_, i) => i * s.step);
+  const values = Array.from(data.data, (v) => (Number.isFinite(v) ? v : null));
+  return (
+    <LineChart
+      series={[{ label: 'value', color: colorAt(0), steps, values }]}
+      xLabel="index"
+      testId="vector-chart"
+    />
+  );
+}
+
+function ScalarView({ base }: { base: string }) {
+  const { data, error } = useData(`scalar:${base}`, (signal) => getSlice(`${base}/slice`, '', signal));
+  if (error) return <ErrorBox error={error} />;
+  if (!data) return <Loading />;
+  return <div class="scalar mono">{fmtNumber(data.data[0])}</div>;
+}
