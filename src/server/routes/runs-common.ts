@@ -54,7 +54,7 @@ export function runSummary(run: RunInfo, supersessions: Record<string, Supersess
     ended: run.ended,
     duration_s: run.durationS,
     git_commit: str(git?.commit),
-    seed: jsonSafe(seeds ? (seeds.global ?? seeds) : null),
+    seed: jsonSafe(seeds ? (seeds.global ?? (Object.keys(seeds).length > 0 ? seeds : null)) : null),
     superseded_by: sup ? String(sup.by) : null,
     supersede_reason: sup ? (sup.reason ?? null) : null,
     reproduces: str(rep?.of),

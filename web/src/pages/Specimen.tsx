@@ -208,14 +208,14 @@ function RunDetail({ specimenId, runId }: { specimenId: string; runId: string })
     <>
       <Card
         title={
-          <>
+          <span data-testid="run-heading">
             Run <span class="mono">{runId}</span> <StatusBadge status={run.status} />
             {run.status === LIVE ? (
               <span class="live" data-testid="live">
                 live · refreshing
               </span>
             ) : null}
-          </>
+          </span>
         }
         actions={<a href={href(['compare'], { run: `${specimenId}/${runId}` })}>Compare with other runs →</a>}
       >
@@ -236,7 +236,11 @@ function RunDetail({ specimenId, runId }: { specimenId: string; runId: string })
           </div>
         </div>
       </Card>
-      <Card title={`Metrics${data.metrics ? ` (${data.metrics.rows} rows)` : ''}`}>
+      <Card
+        title={
+          <span data-testid="metrics-heading">{`Metrics${data.metrics ? ` (${data.metrics.rows} rows)` : ''}`}</span>
+        }
+      >
         {!data.metrics ? (
           <p class="muted">This run has no metrics.</p>
         ) : (
