@@ -6,11 +6,8 @@
  * @example
  * const compressed = await codecPool().encode({ id: 'zstd', level: 1 }, chunkBytes) // chunkBytes is detached
  */
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { TensorError } from '../../errors.js';
 import { startWorker } from '../../util/worker.js';
 import type { CodecReply, CodecRequest } from './codec-worker.js';
@@ -73,7 +70,7 @@ export class CodecPool {
   }
 
   #spawn(): Slot {
-    const worker = spawnCodecWorker();
+    const worker = startWorker(import.meta.url, './codec-worker');
     const slot: Slot = { worker, pending: new Map() };
     worker.unref();
     worker.on('message', (reply: CodecReply) => {
@@ -95,24 +92,6 @@ export class CodecPool {
     this.#slots.push(slot);
     return slot;
   }
-}
-
-/**
- * From the built package this is plain startWorker. From the sources (tests, tsx) Node 20 does not apply
- * hooks given as `--import tsx` in a worker's execArgv to the worker's entry module, so the `.ts` entry
- * would fail to load; a two-line bootstrap registers tsx inside the worker first and then imports it.
- */
-function spawnCodecWorker(): Worker {
-  const built = new URL('./codec-worker.js', import.meta.url);
-  if (fs.existsSync(fileURLToPath(built))) return startWorker(import.meta.url, './codec-worker');
-  const entry = new URL('./codec-worker.ts', import.meta.url).href;
-  const tsxApi = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href;
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true });
 }
 
 let shared: CodecPool | undefined;
