@@ -34,7 +34,6 @@ if (!HAVE_CHROMIUM && process.env.CI) {
     });
   });
 }
-});
 
 describe.runIf(HAVE_CHROMIUM)('web app in Chromium', () => {
   let dir: string;
