@@ -15,7 +15,9 @@ export function startWorker(callerUrl: string, relativeBase: string, options: Wo
   const js = new URL(`${relativeBase}.js`, callerUrl);
   if (fs.existsSync(fileURLToPath(js))) return new Worker(js, options);
   const ts = new URL(`${relativeBase}.ts`, callerUrl);
-  const bootstrap = `import('tsx/esm/api').then((tsx) => tsx.register()).then(() => import(${JSON.stringify(ts.href)}))
+  // Resolved here, not in the thread: an eval'd worker resolves bare specifiers against the working directory.
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(ts.href)}))
     .catch((err) => { setImmediate(() => { throw err; }); });`;
   return new Worker(bootstrap, { ...options, eval: true });
 }
