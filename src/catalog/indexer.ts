@@ -1,0 +1,835 @@
+/**
+ * `indexVault` builds `vault.duckdb` at the vault root from the specimens on disk.
+ *
+ * - **Atomic swap.** DuckDB admits one writing process per file, and readers (a notebook, the web UI) may
+ *   hold the catalog open read-only. So the index is built into `vault.duckdb.build-<pid>-<random>` beside
+ *   it (a copy of the current catalog for an incremental index) and renamed over `vault.duckdb` when
+ *   complete: a reader keeps the snapshot it opened and sees the new one when it reopens (VaultQuery does
+ *   so by itself). A crash leaves the old catalog as it was.
+ * - **Lock.** `vault.duckdb.lock` (see lock.ts) serializes indexers; the second waits, then fails with
+ *   CatalogBusyError naming the holder.
+ * - **Incremental.** `index_state` keeps, per specimen, a signature of its directory entries and, per run, of
+ *   the run directory (see read-vault.ts). Only specimens whose signature moved are re-read, and within them
+ *   only the runs whose signature moved; `running` runs are re-checked for a writer that has gone.
+ *   `full: true` rebuilds from scratch, as does a catalog written with another schema version.
+ * - **Pipelined.** Specimens are read in batches on the main thread while DuckDB (on its own threads)
+ *   inserts the previous batch's rows and creates its views.
+ * - **Problems.** A missing or corrupt manifest is reported through `onWarning` and `report.warnings` and
+ *   the specimen is skipped; the index still completes. `report.nothingIndexable` tells when no specimen
+ *   could be indexed at all.
+ *
+ * @example
+ * const report = await indexVault('/vault', { onWarning: (m) => console.warn(m) })
+ * console.log(`${report.specimens.indexed} indexed, ${report.specimens.unchanged} unchanged`)
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { quoteIdent } from '../engine/duckdb.js';
+import { isVaultError, VaultNotFoundError } from '../errors.js';
+import { assertSpecimenId } from '../format/ids.js';
+import { isVaultDir, SPECIMENS_DIR } from '../format/vault-config.js';
+import { LEGACY_RUN_ID, RUNS_DIR } from '../storage/runs.js';
+import { type CatalogHandle, catalogPath, openCatalog } from './connection.js';
+import {
+  ARTIFACT_COLUMNS,
+  CATALOG_COLUMNS,
+  type ColumnSpec,
+  RowLoader,
+  RowSink,
+  RUN_COLUMNS,
+  STATE_COLUMNS,
+  SUMMARY_COLUMNS,
+} from './loader.js';
+import { acquireLock } from './lock.js';
+import {
+  type CatalogRow,
+  catalogRow,
+  listRunDirs,
+  METRICS_FILE,
+  type RunRead,
+  type RunState,
+  readRun,
+  readSpecimenManifest,
+  readSupersessions,
+  recheckRunning,
+  runSignature,
+  specimenLayout,
+  specimenSignature,
+  summaryRow,
+} from './read-vault.js';
+import {
+  branchesOfFile,
+  branchFilesMacro,
+  branchFilesMacroSql,
+  branchKey,
+  CATALOG_SCHEMA_VERSION,
+  expViewName,
+  expViewSql,
+  MACROS_SQL,
+  type MetricBranch,
+  metricsViewSql,
+  STUB_MACROS_SQL,
+  TABLES_SQL,
+} from './schema.js';
+import { inspectMetricsFile } from './summaries.js';
+
+/** Options of `indexVault`. */
+export interface IndexOptions {
+  /** Rebuild from scratch instead of updating what changed. */
+  full?: boolean;
+  /** Called as specimens are processed: `done` of `total` specimen directories. */
+  onProgress?: (done: number, total: number) => void;
+  /** Called once per problem (missing or corrupt manifest, unreadable file…), as it is found. */
+  onWarning?: (message: string) => void;
+  /** How long to wait for another indexer to finish, in milliseconds (default 60 s). */
+  lockTimeoutMs?: number;
+}
+
+/** What an index did. */
+export interface IndexReport {
+  /** Absolute path of the catalog written. */
+  catalogPath: string;
+  /** True when the catalog was rebuilt from scratch. */
+  full: boolean;
+  specimens: {
+    /** Specimen directories found. */
+    total: number;
+    /** Read (new or changed) and indexed. */
+    indexed: number;
+    /** Unchanged since the last index and not re-read. */
+    unchanged: number;
+    /** Skipped because of a missing or corrupt manifest (see `warnings`). */
+    skipped: number;
+    /** Indexed before, gone now (or no longer indexable). */
+    removed: number;
+  };
+  runs: {
+    /** Runs in the catalog now. */
+    total: number;
+    /** Read (new or changed). */
+    indexed: number;
+    /** Carried over without re-reading. */
+    unchanged: number;
+    /** Indexed before, gone now. */
+    removed: number;
+  };
+  /** Every problem found, in order. */
+  warnings: string[];
+  /** True when not a single specimen could be indexed (the CLI exits 1). */
+  nothingIndexable: boolean;
+  durationMs: number;
+}
+
+/** What `index_state` holds for one specimen directory. */
+interface SpecimenState {
+  signature: string;
+  indexed: boolean;
+  warning: string | null;
+  runs: Record<string, RunState>;
+}
+
+/** The outcome of one specimen in this index. */
+interface SpecimenWork {
+  specimenId: string;
+  state: SpecimenState;
+  /** Unchanged specimens are carried over as they are. */
+  unchanged: boolean;
+  /** Indexed before this index. */
+  wasIndexed: boolean;
+  /** Set for a (re)indexed specimen. */
+  catalog?: CatalogRow;
+  /** Runs read this time. */
+  reads: RunRead[];
+  /** Runs kept from the last index, whose is_latest/superseded_by are set again. */
+  keptRuns: { specimen_id: string; run_id: string; is_latest: boolean; superseded_by: string | null }[];
+  /** Run IDs whose rows go: changed or removed runs, or all of the last index's when it is no longer indexed. */
+  dropRuns: string[];
+  /** Run IDs in order (an indexed specimen), for its exp_ view. */
+  order?: string[];
+  /** Vault-relative metrics files of dropped runs, for the metrics view. */
+  droppedFiles: string[];
+  /** Its view name clashes with another specimen's (see clashingIds): it gets no view. */
+  viewClash: boolean;
+}
+
+const BATCH = 250;
+
+/** DuckDB statements run one after another on the connection while the main thread reads ahead. */
+class SerialQueue {
+  private tail: Promise<void> = Promise.resolve();
+  private error: unknown;
+
+  push(task: () => Promise<void>): void {
+    this.tail = this.tail.then(async () => {
+      if (this.error === undefined) await task();
+    });
+    // Keep the first failure; the chain itself never rejects, so no rejection goes unhandled.
+    this.tail = this.tail.catch((err: unknown) => {
+      this.error ??= err;
+    });
+  }
+
+  /** Waits for everything queued; throws the first failure. */
+  async drain(): Promise<void> {
+    await this.tail;
+    if (this.error !== undefined) throw this.error;
+  }
+}
+
+/** Builds or updates the catalog of the vault at `root`; see the module comment. */
+export async function indexVault(root: string, options: IndexOptions = {}): Promise<IndexReport> {
+  const t0 = performance.now();
+  const absRoot = path.resolve(root);
+  if (!isVaultDir(absRoot)) throw new VaultNotFoundError(absRoot);
+  const target = catalogPath(absRoot);
+  const release = await acquireLock(`${target}.lock`, { timeoutMs: options.lockTimeoutMs ?? 60_000 });
+  const build = `${target}.build-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    options.onWarning?.(message);
+  };
+  let db: CatalogHandle | undefined;
+  try {
+    removeLeftovers(target);
+    let full = options.full === true || !fs.existsSync(target);
+    let previous = new Map<string, SpecimenState>();
+    if (!full) {
+      try {
+        fs.copyFileSync(target, build);
+        db = await openCatalog(absRoot, { file: build });
+        previous = await loadState(db.connection);
+      } catch (err) {
+        warn(`catalog: ${target} could not be updated (${(err as Error).message}); rebuilding it`);
+        db?.close();
+        db = undefined;
+        removeBuild(build);
+        full = true;
+      }
+    }
+    if (!db) {
+      db = await openCatalog(absRoot, { file: build });
+      await db.connection.run(TABLES_SQL);
+      await db.connection.run(MACROS_SQL);
+    }
+    const con = db.connection;
+    const loader = new RowLoader(`${build}.rows`);
+    const queue = new SerialQueue();
+    await con.run('BEGIN TRANSACTION');
+    await con.run(STUB_MACROS_SQL);
+
+    const ids = listSpecimenDirs(absRoot, warn);
+    const clashes = clashingIds(ids, warn);
+    const present = new Set(ids);
+    const removed = [...previous.entries()].filter(([id]) => !present.has(id));
+    const sinks = new Sinks(`${build}.rows`);
+    const metricsFiles = new MetricsFiles();
+    for (const [id, s] of removed) metricsFiles.drop(filesOf(id, s));
+    const tally = new Tally();
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const batch = ids
+        .slice(i, i + BATCH)
+        .map((id) => scanSpecimen(absRoot, id, full ? undefined : previous.get(id), clashes.has(id), warn));
+      const pending = batch.flatMap((w) => w.reads.filter((r) => r.inspect));
+      if (pending.length > 0) {
+        // Legacy and unsealed runs: their columns and summaries come from the files, before their rows.
+        queue.push(async () => {
+          for (const r of pending) await completeFromFile(con, r, warn);
+        });
+        await queue.drain();
+      }
+      for (const w of batch) {
+        tally.add(w);
+        metricsFiles.drop(w.droppedFiles);
+        for (const r of w.reads) metricsFiles.add(r);
+      }
+      const views = sinks.collect(batch.filter((w) => !w.unchanged));
+      // Views go many to a call: per statement, a round trip through the thread pool costs more than
+      // DuckDB's own work for one view.
+      if (views.length > 0) queue.push(async () => void (await con.run(views.join('\n'))));
+      options.onProgress?.(Math.min(ids.length, i + BATCH), ids.length);
+      // Reads are synchronous (see read-vault.ts); let queued DuckDB work and I/O callbacks run.
+      await new Promise((r) => setImmediate(r));
+    }
+    await queue.drain();
+    const dirty = removed.length > 0 || sinks.changed > 0 || metricsFiles.changed;
+    if (!dirty && !full) {
+      // Nothing moved: the catalog on disk is already up to date.
+      db.close();
+      db = undefined;
+      return tally.report(target, full, ids.length, removed, warnings, t0);
+    }
+    if (removed.length > 0) await dropRemoved(con, loader, removed);
+    if (!full) await sinks.deleteChanged(con, loader);
+    await sinks.insert(con, loader);
+    await con.run(MACROS_SQL);
+    if (full || metricsFiles.changed) await updateMetricsView(con, loader, full, metricsFiles);
+    await writeInfo(con, loader);
+    await con.run('COMMIT');
+    await con.run('CHECKPOINT');
+    db.close();
+    db = undefined;
+    fs.renameSync(build, target);
+    syncDir(path.dirname(target));
+    return tally.report(target, full, ids.length, removed, warnings, t0);
+  } finally {
+    db?.close();
+    removeBuild(build);
+    release();
+  }
+}
+
+/** Counts for the report, kept as specimens go by (their rows are not kept). */
+class Tally {
+  indexed = 0;
+  unchanged = 0;
+  skipped = 0;
+  noLongerIndexed = 0;
+  runsTotal = 0;
+  runsIndexed = 0;
+  runsRemoved = 0;
+
+  add(w: SpecimenWork): void {
+    if (!w.state.indexed) this.skipped++;
+    else if (w.unchanged) this.unchanged++;
+    else this.indexed++;
+    if (w.wasIndexed && !w.state.indexed) this.noLongerIndexed++;
+    if (w.state.indexed) this.runsTotal += Object.keys(w.state.runs).length;
+    if (!w.unchanged && w.state.indexed) this.runsIndexed += w.reads.length;
+    this.runsRemoved += w.dropRuns.filter((id) => !(w.state.indexed && id in w.state.runs)).length;
+  }
+
+  report(
+    target: string,
+    full: boolean,
+    total: number,
+    removed: [string, SpecimenState][],
+    warnings: string[],
+    t0: number,
+  ): IndexReport {
+    return {
+      catalogPath: target,
+      full,
+      specimens: {
+        total,
+        indexed: this.indexed,
+        unchanged: this.unchanged,
+        skipped: this.skipped,
+        removed: removed.filter(([, s]) => s.indexed).length + this.noLongerIndexed,
+      },
+      runs: {
+        total: this.runsTotal,
+        indexed: this.runsIndexed,
+        unchanged: this.runsTotal - this.runsIndexed,
+        removed:
+          this.runsRemoved +
+          removed.reduce((n, [, s]) => n + (s.indexed ? Object.keys(s.runs).length : 0), 0),
+      },
+      warnings,
+      nothingIndexable: this.indexed + this.unchanged === 0,
+      durationMs: performance.now() - t0,
+    };
+  }
+}
+/** Build files and scratch rows of indexers that died (we hold the lock, so none is in use). */
+function removeLeftovers(target: string): void {
+  const dir = path.dirname(target);
+  const base = `${path.basename(target)}.build-`;
+  for (const name of fs.readdirSync(dir)) {
+    if (name.startsWith(base)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function removeBuild(build: string): void {
+  fs.rmSync(build, { force: true });
+  fs.rmSync(`${build}.wal`, { force: true });
+  fs.rmSync(`${build}.rows`, { recursive: true, force: true });
+}
+
+/** Makes the rename durable; not every platform can open a directory, which is harmless. */
+function syncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // Windows cannot fsync a directory.
+  }
+}
+
+/** Specimen directory names, sorted; names that are not safe IDs are reported and left out. */
+function listSpecimenDirs(root: string, warn: (m: string) => void): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(path.join(root, SPECIMENS_DIR), { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const ids: string[] = [];
+  for (const e of entries) {
+    if (!e.isDirectory() || e.name.startsWith('.')) continue;
+    try {
+      assertSpecimenId(e.name);
+      ids.push(e.name);
+    } catch (err) {
+      if (!isVaultError(err)) throw err;
+      warn(`specimen ${path.join(root, SPECIMENS_DIR, e.name)}: ${err.message}; skipped`);
+    }
+  }
+  return ids.sort();
+}
+
+/**
+ * DuckDB names ignore case, so specimens whose IDs differ only in case would share a view name: the first
+ * in ID order gets the view, the others none (their rows are still catalogued).
+ */
+function clashingIds(ids: readonly string[], warn: (m: string) => void): Set<string> {
+  const first = new Map<string, string>();
+  const out = new Set<string>();
+  for (const id of ids) {
+    const key = id.toLowerCase();
+    const holder = first.get(key);
+    if (holder === undefined) first.set(key, id);
+    else {
+      out.add(id);
+      warn(
+        `specimen ${id}: view ${expViewName(id)} would clash with ${expViewName(holder)} (DuckDB names ignore case); not created`,
+      );
+    }
+  }
+  return out;
+}
+
+/** Reads `index_state` of the catalog being updated. */
+async function loadState(con: DuckDBConnection): Promise<Map<string, SpecimenState>> {
+  const info = await con.runAndReadAll(`SELECT "value" FROM catalog_info WHERE "key" = 'schema_version'`);
+  const version = info.getRowsJS()[0]?.[0];
+  if (String(version) !== String(CATALOG_SCHEMA_VERSION))
+    throw new Error(`schema version ${String(version)}, expected ${CATALOG_SCHEMA_VERSION}`);
+  const reader = await con.runAndReadAll(
+    'SELECT specimen_id, signature, indexed, warning, runs FROM index_state',
+  );
+  const out = new Map<string, SpecimenState>();
+  for (const [id, signature, indexed, warning, runs] of reader.getRowsJS()) {
+    out.set(String(id), {
+      signature: String(signature),
+      indexed: indexed === true,
+      warning: warning === null ? null : String(warning),
+      runs: JSON.parse(String(runs ?? '{}')) as Record<string, RunState>,
+    });
+  }
+  return out;
+}
+
+function runDirName(runId: string): string {
+  return runId === LEGACY_RUN_ID ? LEGACY_RUN_ID : `${RUNS_DIR}/${runId}`;
+}
+
+/** Vault-relative metrics file of a run. */
+function metricsPath(specimenId: string, runId: string): string {
+  return `${SPECIMENS_DIR}/${specimenId}/${runDirName(runId)}/${METRICS_FILE}`;
+}
+
+/** Metrics files of the runs recorded in a specimen state. */
+function filesOf(specimenId: string, state: SpecimenState, only?: readonly string[]): string[] {
+  const ids = only ?? Object.keys(state.runs);
+  return ids.filter((id) => (state.runs[id]?.metrics ?? 0) > 0).map((id) => metricsPath(specimenId, id));
+}
+
+/**
+ * True when none of the runs recorded in `prev` moved, for a specimen whose own signature did not: no run
+ * was added or removed (`runs/` did not change), sealed runs never change, so only unsealed runs are looked
+ * at, and `running` ones are checked for a writer that has gone.
+ */
+function runsUnchanged(specimenDir: string, prev: SpecimenState): boolean {
+  for (const [runId, rs] of Object.entries(prev.runs)) {
+    if (rs.sealed) continue;
+    if (runSignature(path.join(specimenDir, runDirName(runId)), false) !== rs.sig) return false;
+    if (rs.status === 'running' && recheckRunning(rs) !== 'running') return false;
+  }
+  return true;
+}
+
+/** Decides what to do with one specimen directory and reads whatever changed. */
+function scanSpecimen(
+  root: string,
+  specimenId: string,
+  prev: SpecimenState | undefined,
+  viewClash: boolean,
+  warn: (m: string) => void,
+): SpecimenWork {
+  const dir = path.join(root, SPECIMENS_DIR, specimenId);
+  const wasIndexed = prev?.indexed === true;
+  if (prev && prev.signature === specimenSignature(dir) && (!prev.indexed || runsUnchanged(dir, prev))) {
+    // Unchanged; a skipped specimen's problem is still a problem, so it is reported again.
+    if (!prev.indexed && prev.warning) warn(prev.warning);
+    return {
+      specimenId,
+      state: prev,
+      unchanged: true,
+      wasIndexed,
+      reads: [],
+      keptRuns: [],
+      dropRuns: [],
+      droppedFiles: [],
+      viewClash,
+    };
+  }
+  const manifest = readSpecimenManifest(specimenId, dir);
+  const signature = specimenSignature(dir, manifest.sig);
+  const base: SpecimenWork = {
+    specimenId,
+    state: { signature, indexed: false, warning: null, runs: {} },
+    unchanged: false,
+    wasIndexed,
+    reads: [],
+    keptRuns: [],
+    dropRuns: [],
+    droppedFiles: [],
+    viewClash,
+  };
+  if (!manifest.ok) {
+    warn(manifest.warning);
+    return {
+      ...base,
+      state: { ...base.state, warning: manifest.warning },
+      dropRuns: wasIndexed ? Object.keys(prev!.runs) : [],
+      droppedFiles: wasIndexed ? filesOf(specimenId, prev!) : [],
+    };
+  }
+  const problems: string[] = [];
+  const layout = specimenLayout(dir);
+  const runDirs = listRunDirs(dir, layout, problems);
+  const superseded = layout.hasSupersessions ? readSupersessions(dir, problems) : {};
+  for (const p of problems) warn(p);
+  const prevRuns = wasIndexed ? prev!.runs : {};
+  const runs: Record<string, RunState> = {};
+  const reads: RunRead[] = [];
+  const kept: string[] = [];
+  for (const rd of runDirs) {
+    const old = prevRuns[rd.runId];
+    if (old && runSignature(rd.dir, old.sealed) === old.sig && recheckRunning(old) === old.status) {
+      runs[rd.runId] = old;
+      kept.push(rd.runId);
+      continue;
+    }
+    const r = readRun(specimenId, root, rd);
+    if (r.warning) warn(r.warning);
+    runs[rd.runId] = r.state;
+    reads.push(r);
+  }
+  const keptSet = new Set(kept);
+  const dropRuns = Object.keys(prevRuns).filter((id) => !keptSet.has(id));
+  const order = runDirs.map((r) => r.runId);
+  const latest = order.at(-1) ?? null;
+  for (const r of reads) {
+    r.run.is_latest = r.run.run_id === latest;
+    r.run.superseded_by = superseded[r.run.run_id] ?? null;
+  }
+  const catalog = catalogRow(specimenId, manifest);
+  catalog.run_count = order.length;
+  catalog.latest_run = latest;
+  catalog.latest_status = latest ? (runs[latest]?.status ?? null) : null;
+  return {
+    ...base,
+    state: { signature, indexed: true, warning: null, runs },
+    catalog,
+    reads,
+    keptRuns: kept.map((run_id) => ({
+      specimen_id: specimenId,
+      run_id,
+      is_latest: run_id === latest,
+      superseded_by: superseded[run_id] ?? null,
+    })),
+    dropRuns,
+    order,
+    droppedFiles: wasIndexed ? filesOf(specimenId, prev!, dropRuns) : [],
+  };
+}
+
+/** Fills in what only the Parquet file can tell: columns, rows and, when not stored, the summaries. */
+async function completeFromFile(con: DuckDBConnection, r: RunRead, warn: (m: string) => void): Promise<void> {
+  const need = r.inspect!;
+  const metrics = r.artifacts.find((a) => a.kind === 'metrics');
+  try {
+    const facts = await inspectMetricsFile(con, need.file, need.summary);
+    if (metrics && need.facts) {
+      metrics.rows = facts.rows;
+      metrics.columns = facts.columns;
+      metrics.column_types = facts.columnTypes;
+    }
+    if (need.summary) r.summaries = facts.summary.map((s) => summaryRow(r.run.specimen_id, r.run.run_id, s));
+    r.state.metrics = facts.columns.includes('run_id') ? 2 : 1;
+  } catch (err) {
+    // An unreadable metrics file (being written, truncated) stays listed as an artifact, out of the views.
+    warn(`run ${r.run.specimen_id}/${r.run.run_id}: cannot read ${need.file}: ${(err as Error).message}`);
+    r.state.metrics = 0;
+    r.metricsFile = undefined;
+  }
+}
+
+/** Deletes everything of specimens that are gone. */
+async function dropRemoved(
+  con: DuckDBConnection,
+  loader: RowLoader,
+  removed: [string, SpecimenState][],
+): Promise<void> {
+  const src = loader.source(
+    [['specimen_id', 'VARCHAR']],
+    removed.map(([specimen_id]) => ({ specimen_id })),
+  );
+  await con.run(`CREATE OR REPLACE TEMP TABLE gone AS SELECT * FROM ${src}`);
+  for (const table of ['catalog', 'runs', 'artifacts', 'metric_summaries', 'index_state'])
+    await con.run(`DELETE FROM ${table} WHERE specimen_id IN (SELECT specimen_id FROM gone)`);
+  const drops = removed
+    .filter(([, s]) => s.indexed)
+    .map(([id]) => `DROP VIEW IF EXISTS ${quoteIdent(expViewName(id))};`);
+  if (drops.length > 0) await con.run(drops.join('\n'));
+}
+
+/** The rows of changed specimens, gathered batch by batch and written at the end. */
+class Sinks {
+  private readonly catalog: RowSink;
+  private readonly runs: RowSink;
+  private readonly artifacts: RowSink;
+  private readonly summaries: RowSink;
+  private readonly states: RowSink;
+  private readonly changedIds: { specimen_id: string }[] = [];
+  private readonly droppedRuns: { specimen_id: string; run_id: string }[] = [];
+  private readonly kept: {
+    specimen_id: string;
+    run_id: string;
+    is_latest: boolean;
+    superseded_by: string | null;
+  }[] = [];
+
+  constructor(dir: string) {
+    this.catalog = new RowSink(dir, 'catalog', CATALOG_COLUMNS);
+    this.runs = new RowSink(dir, 'runs', RUN_COLUMNS);
+    this.artifacts = new RowSink(dir, 'artifacts', ARTIFACT_COLUMNS);
+    this.summaries = new RowSink(dir, 'metric_summaries', SUMMARY_COLUMNS);
+    this.states = new RowSink(dir, 'index_state', STATE_COLUMNS);
+  }
+
+  /** Number of changed specimens collected. */
+  get changed(): number {
+    return this.changedIds.length;
+  }
+
+  /** Appends the rows of changed specimens; returns their view statements. */
+  collect(changed: SpecimenWork[]): string[] {
+    const catalogRows: object[] = [];
+    const runRows: object[] = [];
+    const artifactRows: object[] = [];
+    const summaryRows: object[] = [];
+    const stateRows: object[] = [];
+    const views: string[] = [];
+    for (const w of changed) {
+      this.changedIds.push({ specimen_id: w.specimenId });
+      for (const run_id of w.dropRuns) this.droppedRuns.push({ specimen_id: w.specimenId, run_id });
+      this.kept.push(...w.keptRuns);
+      if (w.catalog) catalogRows.push(w.catalog);
+      for (const r of w.reads) {
+        runRows.push(r.run);
+        artifactRows.push(...r.artifacts);
+        summaryRows.push(...r.summaries);
+      }
+      stateRows.push({
+        specimen_id: w.specimenId,
+        signature: w.state.signature,
+        indexed: w.state.indexed,
+        warning: w.state.warning,
+        runs: w.state.runs,
+      });
+      if (w.viewClash) continue;
+      if (w.order) {
+        const withMetrics = w.order.filter((id) => (w.state.runs[id]?.metrics ?? 0) > 0);
+        const anyRunId = withMetrics.some((id) => w.state.runs[id]?.metrics === 2);
+        views.push(
+          expViewSql(
+            w.specimenId,
+            withMetrics.map((id) => metricsPath(w.specimenId, id)),
+            anyRunId,
+          ),
+        );
+      } else if (w.wasIndexed) views.push(`DROP VIEW IF EXISTS ${quoteIdent(expViewName(w.specimenId))};`);
+    }
+    this.catalog.append(catalogRows);
+    this.runs.append(runRows);
+    this.artifacts.append(artifactRows);
+    this.summaries.append(summaryRows);
+    this.states.append(stateRows);
+    return views;
+  }
+
+  /** Deletes the old rows of changed specimens and of their changed or removed runs (incremental index). */
+  async deleteChanged(con: DuckDBConnection, loader: RowLoader): Promise<void> {
+    if (this.changedIds.length === 0) return;
+    const ids = loader.source([['specimen_id', 'VARCHAR']], this.changedIds);
+    await con.run(`CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM ${ids}`);
+    await con.run('DELETE FROM catalog WHERE specimen_id IN (SELECT specimen_id FROM changed)');
+    await con.run('DELETE FROM index_state WHERE specimen_id IN (SELECT specimen_id FROM changed)');
+    if (this.droppedRuns.length === 0) return;
+    const spec: ColumnSpec = [
+      ['specimen_id', 'VARCHAR'],
+      ['run_id', 'VARCHAR'],
+    ];
+    await con.run(
+      `CREATE OR REPLACE TEMP TABLE dropped AS SELECT * FROM ${loader.source(spec, this.droppedRuns)}`,
+    );
+    for (const table of ['runs', 'artifacts', 'metric_summaries'])
+      await con.run(
+        `DELETE FROM ${table} t WHERE EXISTS (SELECT 1 FROM dropped d ` +
+          'WHERE d.specimen_id = t.specimen_id AND d.run_id = t.run_id)',
+      );
+  }
+
+  /** Inserts every row collected, then sets is_latest and superseded_by of the runs carried over. */
+  async insert(con: DuckDBConnection, loader: RowLoader): Promise<void> {
+    for (const sink of [this.catalog, this.runs, this.artifacts, this.summaries, this.states])
+      await sink.insert(con);
+    if (this.kept.length === 0) return;
+    const spec: ColumnSpec = [
+      ['specimen_id', 'VARCHAR'],
+      ['run_id', 'VARCHAR'],
+      ['is_latest', 'BOOLEAN'],
+      ['superseded_by', 'VARCHAR'],
+    ];
+    await con.run(
+      `UPDATE runs SET is_latest = k.is_latest, superseded_by = k.superseded_by FROM ${loader.source(spec, this.kept)} k ` +
+        'WHERE runs.specimen_id = k.specimen_id AND runs.run_id = k.run_id',
+    );
+  }
+}
+
+/** The metrics files that entered or left the catalog in this index, by `metrics` view branch. */
+class MetricsFiles {
+  readonly added = new Map<string, { branch: Omit<MetricBranch, 'paths'>; paths: string[] }>();
+  readonly dropped = new Set<string>();
+  changed = false;
+
+  add(r: RunRead): void {
+    const m = r.artifacts.find((a) => a.kind === 'metrics');
+    if (!r.metricsFile || !m?.columns || !m.column_types) return;
+    this.changed = true;
+    for (const branch of branchesOfFile(r.metricsFile, m.columns, m.column_types)) {
+      const key = branchKey(branch);
+      const entry = this.added.get(key);
+      if (entry) entry.paths.push(r.metricsFile);
+      else this.added.set(key, { branch, paths: [r.metricsFile] });
+    }
+  }
+
+  drop(files: readonly string[]): void {
+    for (const f of files) this.dropped.add(f);
+    if (files.length > 0) this.changed = true;
+  }
+}
+
+/**
+ * Brings the `metrics` view up to date. Its file lists live in `metric_branches` and in one macro per
+ * branch; when the set of branches is unchanged only the macros whose lists changed are replaced, else the
+ * view is created again (against one-file lists, so creating it reads one footer per branch, not all).
+ */
+async function updateMetricsView(
+  con: DuckDBConnection,
+  loader: RowLoader,
+  full: boolean,
+  files: MetricsFiles,
+): Promise<void> {
+  const current: MetricBranch[] = [];
+  if (!full) {
+    const reader = await con.runAndReadAll(
+      'SELECT metric, type, layout, step_type, has_run_id, paths FROM metric_branches ORDER BY position',
+    );
+    for (const [metric, type, layout, stepType, hasRunId, paths] of reader.getRowsJS()) {
+      current.push({
+        metric: String(metric),
+        type: String(type),
+        layout: layout === 'runs' ? 'runs' : 'strata',
+        stepType: stepType === null ? null : String(stepType),
+        hasRunId: hasRunId === true,
+        paths: String(paths ?? '') === '' ? [] : String(paths).split(','),
+      });
+    }
+  }
+  const byKey = new Map(current.map((b) => [branchKey(b), b]));
+  const touched = new Set<string>();
+  if (files.dropped.size > 0) {
+    for (const [key, b] of byKey) {
+      const kept = b.paths.filter((p) => !files.dropped.has(p));
+      if (kept.length !== b.paths.length) {
+        b.paths = kept;
+        touched.add(key);
+      }
+    }
+  }
+  for (const [key, { branch, paths }] of files.added) {
+    const b = byKey.get(key);
+    if (b) b.paths.push(...paths);
+    else byKey.set(key, { ...branch, paths: [...paths] });
+    touched.add(key);
+  }
+  const next = [...byKey.entries()]
+    .filter(([, b]) => b.paths.length > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, b]) => b);
+  const sameShape =
+    !full && next.length === current.length && next.every((b, i) => branchKey(b) === branchKey(current[i]!));
+  const statements: string[] = [];
+  if (sameShape) {
+    next.forEach((b, i) => {
+      if (touched.has(branchKey(b))) statements.push(branchFilesMacroSql(i, b.paths));
+    });
+  } else {
+    for (const [i, b] of next.entries()) statements.push(branchFilesMacroSql(i, b.paths.slice(0, 1)));
+    statements.push(metricsViewSql(next));
+    for (const [i, b] of next.entries()) statements.push(branchFilesMacroSql(i, b.paths));
+    for (let i = next.length; i < current.length; i++)
+      statements.push(`DROP MACRO IF EXISTS ${branchFilesMacro(i)};`);
+  }
+  for (const sql of statements) await con.run(sql);
+  await con.run('DELETE FROM metric_branches');
+  const rows = next.map((b, position) => ({
+    position,
+    metric: b.metric,
+    type: b.type,
+    layout: b.layout,
+    step_type: b.stepType,
+    has_run_id: b.hasRunId,
+    paths: b.paths.join(','),
+  }));
+  if (rows.length > 0) {
+    const spec: ColumnSpec = [
+      ['position', 'INTEGER'],
+      ['metric', 'VARCHAR'],
+      ['type', 'VARCHAR'],
+      ['layout', 'VARCHAR'],
+      ['step_type', 'VARCHAR'],
+      ['has_run_id', 'BOOLEAN'],
+      ['paths', 'VARCHAR'],
+    ];
+    await con.run(`INSERT INTO metric_branches SELECT * FROM ${loader.source(spec, rows)}`);
+  }
+}
+
+/** `catalog_info`: schema version and when the index was built. */
+async function writeInfo(con: DuckDBConnection, loader: RowLoader): Promise<void> {
+  const rows = [
+    { key: 'schema_version', value: String(CATALOG_SCHEMA_VERSION) },
+    { key: 'indexed_at', value: new Date().toISOString() },
+    { key: 'writer', value: 'specimen-vault' },
+  ];
+  await con.run('DELETE FROM catalog_info');
+  const spec: ColumnSpec = [
+    ['key', 'VARCHAR'],
+    ['value', 'VARCHAR'],
+  ];
+  await con.run(`INSERT INTO catalog_info SELECT * FROM ${loader.source(spec, rows)}`);
+}

@@ -1,0 +1,188 @@
+/**
+ * Bulk loading of catalog rows. Rows are appended as newline-delimited JSON to a scratch file per table
+ * while specimens are read, and inserted at the end with one `read_json` statement per table under explicit
+ * column types: parsed in C++, where the appender would cost one N-API call per value (tens of thousands of
+ * rows × a dozen columns), and one statement per table, since each statement has a fixed cost of its own.
+ *
+ * @example
+ * const runs = new RowSink(scratchDir, 'runs', RUN_COLUMNS)
+ * runs.append(rows)            // as often as needed
+ * await runs.insert(con)       // INSERT INTO runs … FROM read_json(…)
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { quoteIdent, quoteLiteral } from '../engine/duckdb.js';
+import { jsonText } from './json.js';
+
+/** Column name and DuckDB type, in table order. */
+export type ColumnSpec = readonly (readonly [string, string])[];
+
+export const CATALOG_COLUMNS: ColumnSpec = [
+  ['specimen_id', 'VARCHAR'],
+  ['created', 'TIMESTAMP'],
+  ['domain', 'VARCHAR'],
+  ['method', 'VARCHAR'],
+  ['model', 'VARCHAR'],
+  ['tags', 'VARCHAR[]'],
+  ['status', 'VARCHAR'],
+  ['path', 'VARCHAR'],
+  ['description', 'VARCHAR'],
+  ['run_count', 'INTEGER'],
+  ['latest_run', 'VARCHAR'],
+  ['latest_status', 'VARCHAR'],
+  ['manifest', 'JSON'],
+];
+
+export const RUN_COLUMNS: ColumnSpec = [
+  ['specimen_id', 'VARCHAR'],
+  ['run_id', 'VARCHAR'],
+  ['started', 'TIMESTAMP'],
+  ['ended', 'TIMESTAMP'],
+  ['status', 'VARCHAR'],
+  ['duration_s', 'DOUBLE'],
+  ['superseded_by', 'VARCHAR'],
+  ['git_commit', 'VARCHAR'],
+  ['command', 'VARCHAR'],
+  ['exit_code', 'BIGINT'],
+  ['config', 'JSON'],
+  ['summary', 'JSON'],
+  ['path', 'VARCHAR'],
+  ['is_latest', 'BOOLEAN'],
+  ['reproduces', 'VARCHAR'],
+  ['reproduce_verdict', 'VARCHAR'],
+];
+
+export const ARTIFACT_COLUMNS: ColumnSpec = [
+  ['specimen_id', 'VARCHAR'],
+  ['run_id', 'VARCHAR'],
+  ['name', 'VARCHAR'],
+  ['kind', 'VARCHAR'],
+  ['path', 'VARCHAR'],
+  ['bytes', 'BIGINT'],
+  ['sha256', 'VARCHAR'],
+  ['rows', 'BIGINT'],
+  ['columns', 'VARCHAR[]'],
+  ['column_types', 'VARCHAR[]'],
+  ['shape', 'BIGINT[]'],
+  ['dtype', 'VARCHAR'],
+  ['chunks', 'BIGINT[]'],
+];
+
+export const SUMMARY_COLUMNS: ColumnSpec = [
+  ['specimen_id', 'VARCHAR'],
+  ['run_id', 'VARCHAR'],
+  ['metric', 'VARCHAR'],
+  ['count', 'BIGINT'],
+  ['min', 'DOUBLE'],
+  ['max', 'DOUBLE'],
+  ['mean', 'DOUBLE'],
+  ['first', 'DOUBLE'],
+  ['last', 'DOUBLE'],
+  ['step_of_min', 'BIGINT'],
+  ['step_of_max', 'BIGINT'],
+];
+
+export const STATE_COLUMNS: ColumnSpec = [
+  ['specimen_id', 'VARCHAR'],
+  ['signature', 'VARCHAR'],
+  ['indexed', 'BOOLEAN'],
+  ['warning', 'VARCHAR'],
+  ['runs', 'JSON'],
+];
+
+/** A function writing a row of `columns` as one JSON object. */
+export function rowEncoder(columns: ColumnSpec): (row: Record<string, unknown>) => string {
+  const parts = columns.map(([name, type]) => {
+    const key = JSON.stringify(name);
+    const write =
+      type === 'JSON' || type.endsWith('[]')
+        ? jsonText
+        : type === 'DOUBLE' || type === 'BIGINT' || type === 'INTEGER'
+          ? scalarNumber
+          : (v: unknown) => (v === undefined ? 'null' : JSON.stringify(v));
+    return { name, key, write };
+  });
+  return (row) => {
+    let out = '{';
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i]!;
+      out += `${i === 0 ? '' : ','}${p.key}:${p.write(row[p.name])}`;
+    }
+    return `${out}}`;
+  };
+}
+
+/** A number for a numeric column: non-finite as DuckDB's text form, bigint as digits. */
+function scalarNumber(v: unknown): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : JSON.stringify(String(v));
+  if (typeof v === 'bigint') return v.toString();
+  return v === null || v === undefined ? 'null' : JSON.stringify(v);
+}
+
+function readJsonSql(file: string, columns: ColumnSpec): string {
+  const spec = columns.map(([n, t]) => `${quoteLiteral(n)}: ${quoteLiteral(t)}`).join(', ');
+  return (
+    `read_json(${quoteLiteral(file)}, format = 'newline_delimited', auto_detect = false, columns = {${spec}}, ` +
+    `maximum_object_size = 268435456)`
+  );
+}
+
+/** Rows of one table, gathered in a scratch NDJSON file and inserted with one statement. */
+export class RowSink {
+  private readonly file: string;
+  private rows = 0;
+  /** One row as JSON, column by column: only JSON columns need the careful writer (see json.ts). */
+  private readonly encode: (row: Record<string, unknown>) => string;
+
+  constructor(
+    scratchDir: string,
+    private readonly table: string,
+    private readonly columns: ColumnSpec,
+  ) {
+    fs.mkdirSync(scratchDir, { recursive: true });
+    this.file = path.join(scratchDir, `${table}.ndjson`);
+    this.encode = rowEncoder(columns);
+    fs.writeFileSync(this.file, '');
+  }
+
+  /** Number of rows appended so far. */
+  get count(): number {
+    return this.rows;
+  }
+
+  append(rows: readonly object[]): void {
+    if (rows.length === 0) return;
+    let text = '';
+    for (const r of rows) text += `${this.encode(r as Record<string, unknown>)}\n`;
+    fs.appendFileSync(this.file, text);
+    this.rows += rows.length;
+  }
+
+  /** Inserts everything appended (nothing when there is nothing). */
+  async insert(con: DuckDBConnection): Promise<void> {
+    if (this.rows === 0) return;
+    const names = this.columns.map(([n]) => quoteIdent(n)).join(', ');
+    await con.run(
+      `INSERT INTO ${quoteIdent(this.table)} (${names}) SELECT ${names} FROM ${readJsonSql(this.file, this.columns)}`,
+    );
+  }
+}
+
+/** Writes small row sets to scratch NDJSON files, as a `FROM` source for one statement. */
+export class RowLoader {
+  private seq = 0;
+  constructor(private readonly scratchDir: string) {
+    fs.mkdirSync(scratchDir, { recursive: true });
+  }
+
+  /** The `FROM` source reading `rows` with the given columns (for INSERT … SELECT or UPDATE … FROM). */
+  source(columns: ColumnSpec, rows: readonly object[]): string {
+    const file = path.join(this.scratchDir, `rows-${++this.seq}.ndjson`);
+    const encode = rowEncoder(columns);
+    const lines: string[] = [];
+    for (const r of rows) lines.push(encode(r as Record<string, unknown>));
+    fs.writeFileSync(file, lines.length > 0 ? `${lines.join('\n')}\n` : '');
+    return readJsonSql(file, columns);
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Querying the catalog. `VaultQuery` keeps one read-only DuckDB session on `vault.duckdb` and notices when
+ * an index has swapped in a new file (it compares the file's inode, size and mtime before each query) and
+ * reopens it. `runUserQuery` runs one untrusted statement in a locked-down session: a single SELECT (by
+ * DuckDB's own statement type), no file access outside the vault, no extensions, no settings.
+ *
+ * Views read Parquet through relative paths, resolved against the vault root, so a moved or copied vault
+ * still answers (see connection.ts).
+ *
+ * @example
+ * const q = await VaultQuery.open('/vault')
+ * const table = await q.search('SELECT step, loss FROM exp_2025_01_02_x WHERE step >= $1', [50])
+ * const rows = await q.rows("SELECT specimen_id, run_id, min(value) AS best FROM metrics WHERE metric = 'loss' GROUP BY ALL")
+ * q.close()
+ *
+ * const { rows: safe } = await runUserQuery('/vault', 'SELECT * FROM catalog', { readOnly: true })
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DuckDBMaterializedResult, DuckDBPreparedStatement } from '@duckdb/node-api';
+import type { Table } from 'apache-arrow';
+import { loadDuckDB } from '../engine/duckdb.js';
+import { type CatalogHandle, catalogPath, openCatalog } from './connection.js';
+import { CatalogMissingError, QueryNotAllowedError, SqlError, toSqlError } from './errors.js';
+import { type JsonValue, type ResultColumn, resultColumns, resultToArrow, resultToRows } from './results.js';
+
+/** Values bound to `$1, $2, …` (an array) or `$name` (an object). */
+export type QueryParams =
+  | readonly (string | number | boolean | bigint | null)[]
+  | Readonly<Record<string, string | number | boolean | bigint | null>>;
+
+/** Options of `VaultQuery.open`. */
+export interface VaultQueryOptions {
+  /**
+   * Treat every query as untrusted: only single SELECT statements, and a session that cannot read files
+   * outside the vault, load extensions or change settings (what `runUserQuery` uses).
+   */
+  sandbox?: boolean;
+}
+
+/** A JSON-safe result: columns (name, DuckDB type) and rows. */
+export interface RowsResult {
+  columns: ResultColumn[];
+  rows: Record<string, JsonValue>[];
+  /** True when `maxRows` cut the result short. */
+  truncated: boolean;
+}
+
+function fileIdentity(file: string): string | undefined {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : undefined;
+}
+
+/** Read-only access to a vault's catalog; see the module comment. */
+export class VaultQuery {
+  private handle: CatalogHandle | undefined;
+  private identity: string | undefined;
+  /** Queries run one at a time, so a reopen never pulls the session from under another query. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    /** Absolute vault root. */
+    readonly root: string,
+    private readonly options: VaultQueryOptions,
+  ) {}
+
+  /** Opens the catalog of the vault at `root` read-only; CatalogMissingError when it was never indexed. */
+  static async open(root: string, options: VaultQueryOptions = {}): Promise<VaultQuery> {
+    const q = new VaultQuery(path.resolve(root), options);
+    await q.reopenIfSwapped();
+    return q;
+  }
+
+  /** Absolute path of `vault.duckdb`. */
+  get catalogPath(): string {
+    return catalogPath(this.root);
+  }
+
+  /** Runs `sql` and returns the result as an apache-arrow Table. */
+  search(sql: string, params?: QueryParams): Promise<Table> {
+    return this.run(sql, params, (r) => resultToArrow(r));
+  }
+
+  /** Specimens carrying `tag` (catalog rows, by specimen ID). */
+  findByTag(tag: string): Promise<Table> {
+    return this.search('SELECT * FROM catalog WHERE array_contains(tags, $1) ORDER BY specimen_id', [tag]);
+  }
+
+  /** Runs `sql` and returns JSON-safe row objects (see results.ts). */
+  async rows(sql: string, params?: QueryParams): Promise<Record<string, JsonValue>[]> {
+    return (await this.query(sql, params)).rows;
+  }
+
+  /** Runs `sql` and returns its columns and JSON-safe rows, at most `maxRows` of them. */
+  query(sql: string, params?: QueryParams, options: { maxRows?: number } = {}): Promise<RowsResult> {
+    return this.run(sql, params, (r) => resultToRows(r, options.maxRows));
+  }
+
+  /** Column names and DuckDB types of a query's result, without fetching its rows. */
+  describe(sql: string): Promise<ResultColumn[]> {
+    return this.run(`SELECT * FROM (${sql}) LIMIT 0`, undefined, async (r) => resultColumns(r));
+  }
+
+  /** Closes the session. */
+  close(): void {
+    this.handle?.close();
+    this.handle = undefined;
+  }
+
+  private run<T>(
+    sql: string,
+    params: QueryParams | undefined,
+    collect: (r: DuckDBMaterializedResult) => Promise<T>,
+  ): Promise<T> {
+    const next = this.queue.then(async () => {
+      await this.reopenIfSwapped();
+      const con = this.handle!.connection;
+      const values = params === undefined ? undefined : (params as Parameters<typeof con.run>[1]);
+      try {
+        if (!this.options.sandbox) return await collect(await con.run(sql, values));
+        // The statement that was checked is the one that runs (preparing twice would bind views twice).
+        const prepared = await prepareSingleSelect(con, sql);
+        if (values !== undefined) prepared.bind(values);
+        return await collect(await prepared.run());
+      } catch (err) {
+        throw toSqlError(err, sql);
+      }
+    });
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  /** Reopens the catalog when `vault.duckdb` is no longer the file this session opened. */
+  private async reopenIfSwapped(): Promise<void> {
+    const file = this.catalogPath;
+    const identity = fileIdentity(file);
+    if (identity === undefined) {
+      if (this.handle) return; // The open snapshot stays usable until a new catalog appears.
+      throw new CatalogMissingError(file);
+    }
+    if (this.handle && identity === this.identity) return;
+    this.close();
+    this.handle = await openCatalog(this.root, { readOnly: true, sandbox: this.options.sandbox === true });
+    this.identity = identity;
+  }
+}
+
+/**
+ * Prepares `sql`, throwing QueryNotAllowedError unless it is exactly one statement whose DuckDB statement type is SELECT
+ * (which includes `FROM t`, `WITH … SELECT`, `DESCRIBE`, `SHOW`, `PIVOT`). A statement DuckDB cannot prepare
+ * (syntax, unknown table, a file outside the vault) raises its SqlError here.
+ */
+async function prepareSingleSelect(
+  con: CatalogHandle['connection'],
+  sql: string,
+): Promise<DuckDBPreparedStatement> {
+  const { StatementType } = await loadDuckDB();
+  const extracted = await con.extractStatements(sql);
+  if (extracted.count === 0) throw new SqlError('no statement to run', sql, undefined, undefined, undefined);
+  if (extracted.count > 1) throw new QueryNotAllowedError(sql, 'MULTI');
+  const prepared = await extracted.prepare(0);
+  const type = prepared.statementType;
+  if (type !== StatementType.SELECT) throw new QueryNotAllowedError(sql, StatementType[type] ?? String(type));
+  return prepared;
+}
+
+/** Options of `runUserQuery`. */
+export interface UserQueryOptions {
+  /** Must be true: user queries only ever read. */
+  readOnly: true;
+  /** Values for `$1…` or `$name` placeholders. */
+  params?: QueryParams;
+  /** Stop after this many rows (`truncated` tells). */
+  maxRows?: number;
+}
+
+/**
+ * Runs one untrusted query against the catalog of the vault at `root`: a single SELECT, in a fresh
+ * read-only session that can read files only under the vault root (views keep working), cannot load
+ * extensions, attach databases, write files or change settings.
+ */
+export async function runUserQuery(
+  root: string,
+  sql: string,
+  options: UserQueryOptions,
+): Promise<RowsResult> {
+  if (options.readOnly !== true) throw new TypeError('runUserQuery: only read-only queries are supported');
+  const q = await VaultQuery.open(root, { sandbox: true });
+  try {
+    return await q.query(
+      sql,
+      options.params,
+      options.maxRows === undefined ? {} : { maxRows: options.maxRows },
+    );
+  } finally {
+    q.close();
+  }
+}

@@ -1,0 +1,638 @@
+/**
+ * Reading a vault for the catalog: change signatures from `stat`, and catalog rows from manifests. Files are
+ * read synchronously on purpose: indexing reads tens of thousands of small manifests, and one blocking read
+ * costs a few microseconds where an async one costs several thread-pool round trips (the indexer yields to
+ * the event loop between specimens).
+ *
+ * Run manifests are read leniently (the same field mapping as `normalizeRunManifest`, without its schema
+ * check): cataloguing is not verification, and a wrong type in one field becomes NULL in its column rather
+ * than hiding the run.
+ *
+ * @example
+ * const sig = specimenSignature('/vault/specimens/x')
+ * const runs = listRunDirs('/vault/specimens/x', warnings)
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isVaultError } from '../errors.js';
+import { assertRunId, compareRunIds } from '../format/ids.js';
+import { normalizeSpecimenManifest, type RunManifest } from '../format/manifest.js';
+import { decodeManifest, type PlainObject, type PlainValue } from '../format/msgpack.js';
+import {
+  type EffectiveRunStatus,
+  effectiveStatus,
+  LEGACY_RUN_ID,
+  MANIFEST_FILE,
+  RUNS_DIR,
+} from '../storage/runs.js';
+import { parseMetadata } from '../storage/tensors/metadata.js';
+import { secondsBetween, toTimestamp } from './json.js';
+import type { MetricColumnSummary } from './summaries.js';
+
+/** The specimen-level record of supersessions (see storage/supersede.ts, which writes it). */
+export const SUPERSESSIONS_FILE = 'supersessions.msgpack';
+/** A run's metrics file. */
+export const METRICS_FILE = 'metrics.parquet';
+
+/** What the index remembers about one run between runs of the indexer. */
+export interface RunState {
+  /** Change signature (see runSignature). */
+  sig: string;
+  /** Sealed runs never change; only their directory is checked. */
+  sealed: boolean;
+  /** Effective status at the last index. */
+  status: EffectiveRunStatus;
+  /** Writer of a `running` run, to notice when it has gone. */
+  pid?: number;
+  host?: string;
+  /** 0: no metrics file; 1: metrics without a run_id column; 2: with one. */
+  metrics: 0 | 1 | 2;
+}
+
+/** `mtime:size:inode` of a path, or `-` when it does not exist. */
+export function statSig(p: string): string {
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : '-';
+}
+
+function sigOf(st: fs.Stats): string {
+  return `${st.mtimeMs}:${st.size}:${st.ino}`;
+}
+
+/** A file's bytes and the `statSig` of the very version read (from the open descriptor); undefined if absent. */
+export function readWithSig(file: string): { bytes: Buffer; sig: string } | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    const bytes = Buffer.allocUnsafe(st.size);
+    let off = 0;
+    while (off < st.size) {
+      const n = fs.readSync(fd, bytes, off, st.size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return { bytes: off === st.size ? bytes : bytes.subarray(0, off), sig: sigOf(st) };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Signature of a specimen directory: the directory itself (its mtime moves when an entry is created,
+ * renamed or removed: every atomic manifest or supersessions write, a new `strata/` or `runs/`), the
+ * manifest (a writer may rewrite it in place) and `runs/` (a run added or removed).
+ */
+export function specimenSignature(
+  dir: string,
+  manifestSig: string = statSig(path.join(dir, MANIFEST_FILE)),
+): string {
+  return `${statSig(dir)}|${manifestSig}|${statSig(path.join(dir, RUNS_DIR))}`;
+}
+
+/** Which optional entries a specimen directory has (from two stats; cheaper than listing it). */
+export interface SpecimenLayout {
+  hasSupersessions: boolean;
+  hasStrata: boolean;
+}
+
+export function specimenLayout(dir: string): SpecimenLayout {
+  return {
+    hasSupersessions: fs.existsSync(path.join(dir, SUPERSESSIONS_FILE)),
+    hasStrata: fs.statSync(path.join(dir, LEGACY_RUN_ID), { throwIfNoEntry: false })?.isDirectory() === true,
+  };
+}
+
+/**
+ * Signature of a run. A sealed run is immutable (read-only files; a change is tampering, which
+ * `specimen verify` reports), so its manifest's stat is enough, and it moves if the run is replaced. Other
+ * runs (running, legacy) record their directory and every top-level entry, since a writer may rewrite a
+ * file in place.
+ */
+export function runSignature(dir: string, sealed: boolean, manifestRead?: string): string {
+  const manifest = manifestRead ?? statSig(path.join(dir, MANIFEST_FILE));
+  if (sealed) return manifest;
+  const own = statSig(dir);
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir).sort();
+  } catch {
+    // Gone: `own` is '-'.
+  }
+  // `read=` is the manifest version that was read: if the manifest was replaced between reading it and
+  // listing the directory, the listing shows the new one and the next check sees the difference.
+  return `${own}|${names.map((n) => `${n}=${statSig(path.join(dir, n))}`).join(',')}|read=${manifest}`;
+}
+
+/** A run directory found on disk. */
+export interface RunDir {
+  runId: string;
+  /** Absolute path. */
+  dir: string;
+  layout: 'runs' | 'strata';
+}
+
+/**
+ * Run directories of a specimen, legacy `strata/` first, then `runs/*` in run-ID (time) order. `sig` says
+ * whether `strata/` exists.
+ */
+export function listRunDirs(specimenDir: string, sig: SpecimenLayout, warnings: string[]): RunDir[] {
+  const out: RunDir[] = [];
+  const strata = path.join(specimenDir, LEGACY_RUN_ID);
+  if (sig.hasStrata) out.push({ runId: LEGACY_RUN_ID, dir: strata, layout: 'strata' });
+  let entries: fs.Dirent[] = [];
+  try {
+    entries = fs.readdirSync(path.join(specimenDir, RUNS_DIR), { withFileTypes: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
+  }
+  const names: string[] = [];
+  for (const e of entries) {
+    if (!e.isDirectory() || e.name.startsWith('.')) continue;
+    try {
+      assertRunId(e.name);
+    } catch (err) {
+      if (!isVaultError(err)) throw err;
+      warnings.push(`run ${path.join(specimenDir, RUNS_DIR, e.name)}: ${err.message}; skipped`);
+      continue;
+    }
+    if (e.name === LEGACY_RUN_ID && out.length > 0) {
+      warnings.push(
+        `run ${path.join(specimenDir, RUNS_DIR, e.name)}: clashes with the legacy strata/ run; skipped`,
+      );
+      continue;
+    }
+    names.push(e.name);
+  }
+  names.sort(compareRunIds);
+  for (const n of names) out.push({ runId: n, dir: path.join(specimenDir, RUNS_DIR, n), layout: 'runs' });
+  return out;
+}
+
+/** A row of the `catalog` table. */
+export interface CatalogRow {
+  specimen_id: string;
+  created: string | null;
+  domain: string | null;
+  method: string | null;
+  model: string | null;
+  tags: string[];
+  status: string | null;
+  path: string;
+  description: string | null;
+  run_count: number;
+  latest_run: string | null;
+  latest_status: string | null;
+  manifest: PlainObject;
+}
+
+/** A row of the `runs` table. */
+export interface RunRow {
+  specimen_id: string;
+  run_id: string;
+  started: string | null;
+  ended: string | null;
+  status: EffectiveRunStatus;
+  duration_s: number | null;
+  superseded_by: string | null;
+  git_commit: string | null;
+  command: string | null;
+  exit_code: number | bigint | null;
+  config: PlainValue;
+  summary: PlainValue;
+  path: string;
+  is_latest: boolean;
+  reproduces: string | null;
+  reproduce_verdict: string | null;
+}
+
+/** A row of the `artifacts` table. */
+export interface ArtifactRow {
+  specimen_id: string;
+  run_id: string;
+  name: string;
+  kind: 'metrics' | 'tensor' | 'file';
+  path: string;
+  bytes: number | null;
+  sha256: string | null;
+  rows: number | null;
+  columns: string[] | null;
+  column_types: string[] | null;
+  shape: number[] | null;
+  dtype: string | null;
+  chunks: number[] | null;
+}
+
+/** A row of the `metric_summaries` table. */
+export type SummaryRow = { specimen_id: string; run_id: string; metric: string } & Omit<
+  MetricColumnSummary,
+  'column'
+>;
+
+/** The outcome of reading one specimen manifest; `sig` is the statSig of the version read ('-' if none). */
+export type SpecimenManifestRead =
+  | { ok: true; manifest: PlainObject; normalized: PlainObject; sig: string }
+  | { ok: false; warning: string; sig: string };
+
+/** Reads and checks a specimen manifest; a missing or undecodable one becomes a warning naming the file. */
+export function readSpecimenManifest(specimenId: string, dir: string): SpecimenManifestRead {
+  const file = path.join(dir, MANIFEST_FILE);
+  let read: ReturnType<typeof readWithSig>;
+  try {
+    read = readWithSig(file);
+  } catch (err) {
+    return {
+      ok: false,
+      warning: `specimen ${specimenId}: cannot read ${file}: ${(err as Error).message}; skipped`,
+      sig: statSig(file),
+    };
+  }
+  if (!read)
+    return {
+      ok: false,
+      warning: `specimen ${specimenId}: no ${MANIFEST_FILE} in ${dir}; skipped (create one with \`specimen new\` or remove the directory)`,
+      sig: '-',
+    };
+  const { bytes, sig } = read;
+  try {
+    const raw = decodeManifest(bytes, file);
+    const normalized = normalizeSpecimenManifest({ ...raw }, specimenId, file) as PlainObject;
+    return { ok: true, manifest: raw, normalized, sig };
+  } catch (err) {
+    if (isVaultError(err))
+      return { ok: false, warning: `specimen ${specimenId}: ${err.message}; skipped`, sig };
+    throw err;
+  }
+}
+
+/** Reads `supersessions.msgpack` (run_id → {by, reason, at}); a broken one is a warning, not an error. */
+export function readSupersessions(dir: string, warnings: string[]): Record<string, string> {
+  const file = path.join(dir, SUPERSESSIONS_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch {
+    return {};
+  }
+  try {
+    const map = decodeManifest(bytes, file);
+    const out: Record<string, string> = {};
+    for (const [runId, rec] of Object.entries(map)) {
+      const by = (rec as { by?: unknown } | null)?.by;
+      if (typeof by === 'string') out[runId] = by;
+    }
+    return out;
+  } catch (err) {
+    warnings.push(`${(err as Error).message}; supersessions ignored`);
+    return {};
+  }
+}
+
+/** Builds the catalog row of a specimen (run figures are filled in once its runs are known). */
+export function catalogRow(
+  specimenId: string,
+  read: { manifest: PlainObject; normalized: PlainObject },
+): CatalogRow {
+  const m = read.normalized;
+  const taxonomy = (m.taxonomy ?? {}) as Record<string, PlainValue>;
+  const str = (v: PlainValue | undefined) => (typeof v === 'string' ? v : null);
+  return {
+    specimen_id: specimenId,
+    created: toTimestamp(read.manifest.created),
+    domain: str(taxonomy.domain),
+    method: str(taxonomy.method),
+    model: str(m.model),
+    tags: Array.isArray(m.tags) ? m.tags.filter((t): t is string => typeof t === 'string') : [],
+    status: str(m.status),
+    path: `specimens/${specimenId}`,
+    description: str(m.description),
+    run_count: 0,
+    latest_run: null,
+    latest_status: null,
+    manifest: read.manifest,
+  };
+}
+
+/** Everything the catalog holds about one run, as read from disk. */
+export interface RunRead {
+  run: RunRow;
+  artifacts: ArtifactRow[];
+  summaries: SummaryRow[];
+  state: RunState;
+  /** Vault-relative metrics file, when the run has one. */
+  metricsFile?: string;
+  /**
+   * Set when the metrics file needs DuckDB: `facts` for its columns and rows (not in the manifest),
+   * `summary` for summaries (a legacy or unsealed run, or a sealed one without a stored summary).
+   */
+  inspect?: { file: string; facts: boolean; summary: boolean };
+  warning?: string;
+}
+
+function asObject(v: PlainValue | undefined): PlainObject | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array)
+    ? (v as PlainObject)
+    : undefined;
+}
+
+function strOrNull(v: PlainValue | undefined): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+function intOrNull(v: PlainValue | undefined): number | bigint | null {
+  if (typeof v === 'bigint') return v;
+  return typeof v === 'number' && Number.isInteger(v) ? v : null;
+}
+
+function numList(v: PlainValue | undefined): number[] | null {
+  if (!Array.isArray(v)) return null;
+  const out: number[] = [];
+  for (const x of v) {
+    if (typeof x === 'number') out.push(x);
+    else if (typeof x === 'bigint') out.push(Number(x));
+    else return null;
+  }
+  return out;
+}
+
+/** Names and types of a Parquet artifact's columns, from `columns` (names or {name,type}) and `column_types`. */
+function columnsOf(a: PlainObject): { names: string[]; types: string[] } | undefined {
+  if (!Array.isArray(a.columns)) return undefined;
+  const names: string[] = [];
+  const types: (string | undefined)[] = [];
+  const declared = a.column_types;
+  for (let i = 0; i < a.columns.length; i++) {
+    const c = a.columns[i];
+    if (typeof c === 'string') {
+      names.push(c);
+      const t = Array.isArray(declared) ? declared[i] : asObject(declared)?.[c];
+      types.push(typeof t === 'string' ? t : undefined);
+    } else {
+      const o = asObject(c);
+      if (!o || typeof o.name !== 'string') return undefined;
+      names.push(o.name);
+      types.push(typeof o.type === 'string' ? o.type : undefined);
+    }
+  }
+  if (types.some((t) => t === undefined)) return undefined;
+  return { names, types: types as string[] };
+}
+
+function storedSummary(a: PlainObject): MetricColumnSummary[] | undefined {
+  if (!Array.isArray(a.summary)) return undefined;
+  const out: MetricColumnSummary[] = [];
+  const n = (v: PlainValue | undefined) =>
+    typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v) : null;
+  for (const s of a.summary) {
+    const o = asObject(s);
+    if (!o || typeof o.column !== 'string') return undefined;
+    out.push({
+      column: o.column,
+      count: n(o.count) ?? 0,
+      min: n(o.min),
+      max: n(o.max),
+      mean: n(o.mean),
+      first: n(o.first),
+      last: n(o.last),
+      step_of_min: n(o.step_of_min),
+      step_of_max: n(o.step_of_max),
+    });
+  }
+  return out;
+}
+
+const V2_DTYPES: Record<string, string> = {
+  f2: 'float16',
+  f4: 'float32',
+  f8: 'float64',
+  i1: 'int8',
+  i2: 'int16',
+  i4: 'int32',
+  i8: 'int64',
+  u1: 'uint8',
+  u2: 'uint16',
+  u4: 'uint32',
+  u8: 'uint64',
+  b1: 'bool',
+};
+
+/** Shape, dtype and chunks of a Zarr array directory (v3 `zarr.json` or v2 `.zarray`), if readable. */
+function zarrFacts(dir: string): { shape: number[]; dtype: string; chunks: number[] } | undefined {
+  for (const key of ['zarr.json', '.zarray'] as const) {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(dir, key), 'utf8');
+    } catch {
+      continue;
+    }
+    try {
+      const meta = parseMetadata(key, JSON.parse(text), dir);
+      return { shape: meta.shape, dtype: meta.dtype, chunks: meta.chunks };
+    } catch {
+      // A dtype this library cannot read is still worth listing with what the document says.
+      try {
+        const doc = JSON.parse(text) as Record<string, unknown>;
+        const raw = String(doc.dtype ?? doc.data_type ?? '');
+        const dtype = V2_DTYPES[raw.replace(/^[<>|=]/, '')] ?? raw;
+        const chunks = (doc.chunks ??
+          (doc.chunk_grid as { configuration?: { chunk_shape?: unknown } } | undefined)?.configuration
+            ?.chunk_shape) as number[] | undefined;
+        return { shape: (doc.shape as number[]) ?? [], dtype, chunks: chunks ?? [] };
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Reads one run: its manifest (if any), artifacts and what is still needed from DuckDB. */
+export function readRun(specimenId: string, root: string, rd: RunDir): RunRead {
+  const rel = path.relative(root, rd.dir).split(path.sep).join('/');
+  const file = path.join(rd.dir, MANIFEST_FILE);
+  let raw: PlainObject | undefined;
+  let warning: string | undefined;
+  let manifestSig = '-';
+  try {
+    const read = readWithSig(file);
+    if (read) {
+      manifestSig = read.sig;
+      raw = decodeManifest(read.bytes, file);
+    }
+  } catch (err) {
+    warning = `run ${specimenId}/${rd.runId}: ${(err as Error).message}`;
+  }
+  const legacy = raw !== undefined && raw.status === undefined;
+  const timing = asObject(raw?.timing) ?? {};
+  let started: PlainValue = raw?.started ?? timing.start ?? raw?.run_timestamp ?? null;
+  let ended: PlainValue = raw?.ended ?? timing.end ?? (legacy ? (raw?.run_timestamp ?? null) : null);
+  let status: EffectiveRunStatus;
+  if (warning) status = 'incomplete';
+  else if (!raw) {
+    // The legacy layout may hold data without a run manifest: a finished run all the same.
+    status = rd.layout === 'strata' ? 'succeeded' : 'incomplete';
+    if (rd.layout === 'strata') {
+      const mtime = fs.statSync(rd.dir).mtime.toISOString();
+      started = mtime;
+      ended = mtime;
+    }
+  } else if (legacy) status = 'succeeded';
+  else status = effectiveStatus({ status: raw.status, owner: raw.owner } as unknown as RunManifest);
+  const owner = asObject(raw?.owner);
+  const sealed = !legacy && raw !== undefined && raw.sealed_at !== undefined && raw.files !== undefined;
+  const command = raw?.command;
+  const git = asObject(raw?.git);
+  const reproduction = asObject(raw?.reproduction);
+  const startedTs = toTimestamp(started);
+  const endedTs = toTimestamp(ended);
+  const run: RunRow = {
+    specimen_id: specimenId,
+    run_id: rd.runId,
+    started: startedTs,
+    ended: endedTs,
+    status,
+    duration_s: secondsBetween(startedTs, endedTs),
+    superseded_by: null,
+    git_commit: strOrNull(git?.commit),
+    command: Array.isArray(command) ? command.map(String).join(' ') : strOrNull(command),
+    exit_code: intOrNull(raw?.exit_code),
+    config: asObject(raw?.config) ?? asObject(raw?.configuration) ?? {},
+    summary: asObject(raw?.summary) ?? asObject(raw?.summary_statistics) ?? {},
+    path: rel,
+    is_latest: false,
+    reproduces: strOrNull(reproduction?.of),
+    reproduce_verdict: strOrNull(reproduction?.verdict),
+  };
+  const out: RunRead = {
+    run,
+    artifacts: [],
+    summaries: [],
+    state: {
+      sig: runSignature(rd.dir, sealed, manifestSig),
+      sealed,
+      status,
+      metrics: 0,
+      ...(status === 'running' && typeof owner?.pid === 'number' && typeof owner.host === 'string'
+        ? { pid: owner.pid, host: owner.host }
+        : {}),
+    },
+  };
+  if (warning) out.warning = warning;
+  const artifactBase = { specimen_id: specimenId, run_id: rd.runId };
+  if (sealed) {
+    for (const [name, value] of Object.entries(asObject(raw?.artifacts) ?? {})) {
+      const a = asObject(value);
+      if (!a || typeof a.path !== 'string') continue;
+      const isMetrics = a.format === 'parquet' && a.path === METRICS_FILE;
+      const cols = isMetrics ? columnsOf(a) : undefined;
+      out.artifacts.push({
+        ...artifactBase,
+        name,
+        kind: isMetrics ? 'metrics' : a.format === 'zarr' ? 'tensor' : 'file',
+        path: `${rel}/${a.path}`,
+        bytes: typeof a.bytes === 'number' ? a.bytes : null,
+        sha256: strOrNull(a.sha256),
+        rows: typeof a.rows === 'number' ? a.rows : null,
+        columns: cols?.names ?? null,
+        column_types: cols?.types ?? null,
+        shape: numList(a.shape),
+        dtype: strOrNull(a.dtype),
+        chunks: numList(a.chunks),
+      });
+      if (isMetrics) {
+        out.metricsFile = `${rel}/${METRICS_FILE}`;
+        const summary = storedSummary(a);
+        if (cols) out.state.metrics = cols.names.includes('run_id') ? 2 : 1;
+        if (summary && cols) out.summaries = summary.map((s) => summaryRow(specimenId, rd.runId, s));
+        if (!summary || !cols)
+          out.inspect = { file: path.join(rd.dir, METRICS_FILE), facts: !cols, summary: !summary };
+      }
+    }
+    return out;
+  }
+  // Not sealed (running, interrupted before sealing, or legacy): look at what is on disk.
+  let entries: fs.Dirent[] = [];
+  try {
+    entries = fs.readdirSync(rd.dir, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const e of entries.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) {
+    if (e.name === MANIFEST_FILE || e.name.startsWith('.')) continue;
+    const full = path.join(rd.dir, e.name);
+    if (e.isDirectory()) {
+      if (!e.name.endsWith('.zarr')) continue;
+      const z = zarrFacts(full);
+      if (!z) continue;
+      out.artifacts.push({
+        ...artifactBase,
+        name: e.name.slice(0, -'.zarr'.length),
+        kind: 'tensor',
+        path: `${rel}/${e.name}`,
+        bytes: null,
+        sha256: null,
+        rows: null,
+        columns: null,
+        column_types: null,
+        shape: z.shape,
+        dtype: z.dtype,
+        chunks: z.chunks,
+      });
+    } else if (e.isFile()) {
+      const isMetrics = e.name === METRICS_FILE;
+      out.artifacts.push({
+        ...artifactBase,
+        name: isMetrics ? 'metrics' : e.name.replaceAll('/', '_'),
+        kind: isMetrics ? 'metrics' : 'file',
+        path: `${rel}/${e.name}`,
+        bytes: fs.statSync(full, { throwIfNoEntry: false })?.size ?? null,
+        sha256: null,
+        rows: null,
+        columns: null,
+        column_types: null,
+        shape: null,
+        dtype: null,
+        chunks: null,
+      });
+      if (isMetrics) {
+        out.metricsFile = `${rel}/${METRICS_FILE}`;
+        out.inspect = { file: full, facts: true, summary: true };
+      }
+    }
+  }
+  return out;
+}
+
+/** A metric_summaries row from a stored or computed summary. */
+export function summaryRow(specimenId: string, runId: string, s: MetricColumnSummary): SummaryRow {
+  return {
+    specimen_id: specimenId,
+    run_id: runId,
+    metric: s.column,
+    count: s.count,
+    min: s.min,
+    max: s.max,
+    mean: s.mean,
+    first: s.first,
+    last: s.last,
+    step_of_min: s.step_of_min,
+    step_of_max: s.step_of_max,
+  };
+}
+
+/** Effective status of a run recorded as `running`, checked again now (its writer may have exited). */
+export function recheckRunning(state: RunState): EffectiveRunStatus {
+  if (state.status !== 'running') return state.status;
+  if (state.pid === undefined || state.host !== os.hostname()) return 'incomplete';
+  return effectiveStatus({
+    status: 'running',
+    owner: { pid: state.pid, host: state.host },
+  } as unknown as RunManifest);
+}

@@ -1,0 +1,272 @@
+/**
+ * The catalog's tables, macros and views (see index.ts for what each holds), and the SQL that builds the
+ * per-specimen `exp_<id>` views and the cross-run `metrics` view.
+ *
+ * Paths are stored relative to the vault root. The views pass them, joined by commas, to two macros,
+ * `sv_paths` (prefixes the `sv_root` variable when a session set it, otherwise leaves them relative for
+ * `file_search_path`) and `sv_exp`, so each view's stored definition is one short macro call: DuckDB
+ * loads and saves every view definition on each open and checkpoint, and ten thousand long ones would
+ * make every open slow.
+ *
+ * @example
+ * await con.run(SCHEMA_SQL)
+ * await con.run(expViewSql('2025_01_02_x', ['specimens/2025_01_02_x/runs/20250102_101010/metrics.parquet'], true))
+ */
+import { quoteIdent, quoteLiteral } from '../engine/duckdb.js';
+import { ROOT_VARIABLE } from './connection.js';
+
+/** Version of the catalog layout; a catalog with another version is rebuilt rather than updated. */
+export const CATALOG_SCHEMA_VERSION = 1;
+
+/** Column written by `filename=` in read_parquet; no metrics column is expected to have this name. */
+export const PATH_COLUMN = '__sv_path';
+
+/** DuckDB types counted as numeric metrics. */
+export const NUMERIC_TYPES: ReadonlySet<string> = new Set([
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'BIGINT',
+  'HUGEINT',
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
+  'UHUGEINT',
+  'FLOAT',
+  'DOUBLE',
+]);
+
+/** True for a DuckDB type name that metric summaries and the `metrics` view cover. */
+export function isNumericType(type: string): boolean {
+  return NUMERIC_TYPES.has(type) || type.startsWith('DECIMAL');
+}
+
+/** Columns that are never metrics: the step index and the run ID. */
+export const NON_METRIC_COLUMNS: ReadonlySet<string> = new Set(['step', 'run_id']);
+
+/** Tables, in creation order. Kept as plain DDL so a reader of the catalog sees the same definitions. */
+export const TABLES_SQL = `
+CREATE TABLE catalog (
+  specimen_id VARCHAR PRIMARY KEY,
+  created TIMESTAMP,
+  domain VARCHAR,
+  method VARCHAR,
+  model VARCHAR,
+  tags VARCHAR[],
+  status VARCHAR,
+  path VARCHAR,
+  description VARCHAR,
+  run_count INTEGER,
+  latest_run VARCHAR,
+  latest_status VARCHAR,
+  manifest JSON
+);
+CREATE TABLE runs (
+  specimen_id VARCHAR,
+  run_id VARCHAR,
+  started TIMESTAMP,
+  ended TIMESTAMP,
+  status VARCHAR,
+  duration_s DOUBLE,
+  superseded_by VARCHAR,
+  git_commit VARCHAR,
+  command VARCHAR,
+  exit_code BIGINT,
+  config JSON,
+  summary JSON,
+  path VARCHAR,
+  is_latest BOOLEAN,
+  reproduces VARCHAR,
+  reproduce_verdict VARCHAR
+);
+CREATE TABLE artifacts (
+  specimen_id VARCHAR,
+  run_id VARCHAR,
+  name VARCHAR,
+  kind VARCHAR,
+  path VARCHAR,
+  bytes BIGINT,
+  sha256 VARCHAR,
+  "rows" BIGINT,
+  "columns" VARCHAR[],
+  column_types VARCHAR[],
+  shape BIGINT[],
+  dtype VARCHAR,
+  chunks BIGINT[]
+);
+CREATE TABLE metric_summaries (
+  specimen_id VARCHAR,
+  run_id VARCHAR,
+  metric VARCHAR,
+  "count" BIGINT,
+  "min" DOUBLE,
+  "max" DOUBLE,
+  "mean" DOUBLE,
+  "first" DOUBLE,
+  "last" DOUBLE,
+  step_of_min BIGINT,
+  step_of_max BIGINT
+);
+CREATE TABLE index_state (
+  specimen_id VARCHAR,
+  signature VARCHAR,
+  indexed BOOLEAN,
+  warning VARCHAR,
+  runs JSON
+);
+CREATE TABLE metric_branches (
+  position INTEGER,
+  metric VARCHAR,
+  type VARCHAR,
+  layout VARCHAR,
+  step_type VARCHAR,
+  has_run_id BOOLEAN,
+  paths VARCHAR
+);
+CREATE TABLE catalog_info (
+  "key" VARCHAR PRIMARY KEY,
+  "value" VARCHAR
+);
+`;
+
+/** Expression turning a comma-joined list of vault-relative paths into the paths read_parquet is given. */
+function pathsExpr(joined: string): string {
+  const prefix = `coalesce(getvariable(${quoteLiteral(ROOT_VARIABLE)}), '')`;
+  return `string_split(${prefix} || replace(${joined}, ',', ',' || ${prefix}), ',')`;
+}
+
+/**
+ * The macros behind the views. `sv_exp` reads a specimen's metrics files by column name and fills `run_id`
+ * from the run directory's name where a file lacks it (legacy files); `sv_exp_legacy` is the same for a
+ * specimen none of whose files has a run_id column (`* REPLACE` needs the column to exist).
+ */
+export const MACROS_SQL = `
+CREATE OR REPLACE MACRO sv_paths(files) AS ${pathsExpr('files')};
+CREATE OR REPLACE MACRO sv_exp(files) AS TABLE
+  SELECT * EXCLUDE (${PATH_COLUMN})
+    REPLACE (coalesce(run_id, string_split(${PATH_COLUMN}, '/')[-2]) AS run_id)
+  FROM read_parquet(sv_paths(files), union_by_name = true, filename = '${PATH_COLUMN}');
+CREATE OR REPLACE MACRO sv_exp_legacy(files) AS TABLE
+  SELECT * EXCLUDE (${PATH_COLUMN}), string_split(${PATH_COLUMN}, '/')[-2] AS run_id
+  FROM read_parquet(sv_paths(files), union_by_name = true, filename = '${PATH_COLUMN}');
+`;
+
+/**
+ * Stand-ins installed while exp_ views are created. DuckDB binds a view when it is created, which for these
+ * views means opening every Parquet file of the specimen, about a millisecond per view, longer than
+ * everything else indexing does for a specimen. The views are therefore created against macros that touch
+ * no file, and MACROS_SQL is installed again afterwards: DuckDB binds a view anew on every query, so
+ * queries read the files through the real macros. Until a session first queries a view, DuckDB's column
+ * metadata for it (`duckdb_columns()`, `information_schema.columns`) shows only `run_id`; `DESCRIBE` and
+ * queries always see the real columns.
+ */
+export const STUB_MACROS_SQL = `
+CREATE OR REPLACE MACRO sv_exp(files) AS TABLE SELECT NULL::VARCHAR AS run_id WHERE false;
+CREATE OR REPLACE MACRO sv_exp_legacy(files) AS TABLE SELECT NULL::VARCHAR AS run_id WHERE false;
+`;
+
+/** Name of the view over one specimen's metrics. */
+export function expViewName(specimenId: string): string {
+  return `exp_${specimenId}`;
+}
+
+/**
+ * `CREATE OR REPLACE VIEW exp_<id>` over `files` (vault-relative metrics files of all its runs).
+ * `anyRunId` tells whether at least one file has a run_id column. A specimen without metrics gets an empty
+ * view with just `run_id`, so the name always exists for an indexed specimen.
+ */
+export function expViewSql(specimenId: string, files: readonly string[], anyRunId: boolean): string {
+  const name = quoteIdent(expViewName(specimenId));
+  if (files.length === 0)
+    return `CREATE OR REPLACE VIEW ${name} AS SELECT NULL::VARCHAR AS run_id WHERE false;`;
+  for (const f of files) {
+    // Paths are built from validated IDs; a comma would split one path into two.
+    if (f.includes(',')) throw new Error(`catalog: path ${JSON.stringify(f)} contains a comma`);
+  }
+  const macro = anyRunId ? 'sv_exp' : 'sv_exp_legacy';
+  return `CREATE OR REPLACE VIEW ${name} AS FROM ${macro}(${quoteLiteral(files.join(','))});`;
+}
+
+/** One part of the `metrics` view: metrics files that share a column's type, layout and step/run_id columns. */
+export interface MetricBranch {
+  metric: string;
+  /** DuckDB type of the metric column in these files. */
+  type: string;
+  /** `runs` (specimens/<id>/runs/<run>/…) or `strata` (legacy specimens/<id>/strata/…). */
+  layout: 'runs' | 'strata';
+  /** Type of the `step` column, or null when these files have none. */
+  stepType: string | null;
+  hasRunId: boolean;
+  /** Vault-relative files. */
+  paths: string[];
+}
+
+/** Identity of a branch: the view changes shape only when the set of keys does. */
+export function branchKey(b: Omit<MetricBranch, 'paths'>): string {
+  return JSON.stringify([b.metric, b.type, b.layout, b.stepType, b.hasRunId]);
+}
+
+/** The branches a metrics file with these columns belongs to (one per numeric metric column). */
+export function branchesOfFile(
+  path: string,
+  columns: readonly string[],
+  types: readonly string[],
+): Omit<MetricBranch, 'paths'>[] {
+  const layout = path.includes('/runs/') ? 'runs' : 'strata';
+  const stepAt = columns.indexOf('step');
+  const stepType = stepAt >= 0 ? (types[stepAt] ?? null) : null;
+  const hasRunId = columns.includes('run_id');
+  const out: Omit<MetricBranch, 'paths'>[] = [];
+  for (let i = 0; i < columns.length; i++) {
+    const metric = columns[i]!;
+    const type = types[i]!;
+    if (NON_METRIC_COLUMNS.has(metric) || !isNumericType(type)) continue;
+    out.push({
+      metric,
+      type,
+      layout,
+      stepType: stepType && isNumericType(stepType) ? stepType : null,
+      hasRunId,
+    });
+  }
+  return out;
+}
+
+/** Name of the macro returning branch `i`'s comma-joined file list. */
+export function branchFilesMacro(i: number): string {
+  return `sv_metric_files_${i}`;
+}
+
+/** `CREATE OR REPLACE MACRO` for branch `i`'s file list. */
+export function branchFilesMacroSql(i: number, paths: readonly string[]): string {
+  return `CREATE OR REPLACE MACRO ${branchFilesMacro(i)}() AS ${quoteLiteral(paths.join(','))};`;
+}
+
+/**
+ * The `metrics` view: one row per (run, step, numeric metric) across the vault, in long format
+ * (specimen_id, run_id, step, metric, value DOUBLE). Each branch reads only the files that have its metric
+ * column, so DuckDB never needs `union_by_name` (which reads every footer when the view is bound), and a
+ * filter on `metric` removes the other branches before any file is opened. The file lists live in one
+ * macro per branch, so an index that only adds or removes files replaces those macros and leaves the view
+ * (whose creation reads a file per branch) as it is.
+ */
+export function metricsViewSql(branches: readonly Omit<MetricBranch, 'paths'>[]): string {
+  if (branches.length === 0) {
+    return `CREATE OR REPLACE VIEW metrics AS
+      SELECT NULL::VARCHAR AS specimen_id, NULL::VARCHAR AS run_id, NULL::BIGINT AS step,
+             NULL::VARCHAR AS metric, NULL::DOUBLE AS value WHERE false;`;
+  }
+  const p = quoteIdent(PATH_COLUMN);
+  const parts = branches.map((b, i) => {
+    const specimen = b.layout === 'runs' ? `string_split(${p}, '/')[-4]` : `string_split(${p}, '/')[-3]`;
+    const runId = b.hasRunId ? 'run_id' : `string_split(${p}, '/')[-2]`;
+    const step = b.stepType ? 'CAST(step AS BIGINT)' : 'NULL::BIGINT';
+    return (
+      `SELECT ${specimen} AS specimen_id, ${runId} AS run_id, ${step} AS step, ` +
+      `${quoteLiteral(b.metric)} AS metric, CAST(${quoteIdent(b.metric)} AS DOUBLE) AS value ` +
+      `FROM read_parquet(sv_paths(${branchFilesMacro(i)}()), filename = ${quoteLiteral(PATH_COLUMN)})`
+    );
+  });
+  return `CREATE OR REPLACE VIEW metrics AS\n${parts.join('\nUNION ALL\n')};`;
+}
