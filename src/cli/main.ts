@@ -124,6 +124,46 @@ command('migrate', 'move legacy strata/ runs to the runs/ layout, verifying ever
   .option('--dry-run', 'show what would move without changing anything')
   .action(run(() => import('./commands/migrate.js')));
 
+command(
+  'show',
+  'show a specimen: manifest, runs, metric summaries (with sparklines on a terminal), tensors, field notes',
+)
+  .argument('<id>', 'specimen ID')
+  .option('--run <run>', 'run to detail (default: the latest)')
+  .option('--json', 'machine-readable output')
+  .action(run(() => import('./commands/show.js')));
+
+command('index', 'update the catalog vault.duckdb (only what changed, or everything with --full)')
+  .option('--full', 'rebuild the catalog from scratch')
+  .option('--quiet', 'print warnings only')
+  .addHelpText(
+    'after',
+    '\nExit status: 0 indexed (warnings are printed for skipped specimens), 1 nothing could be indexed.',
+  )
+  .action(run(() => import('./commands/index.js')));
+
+command('query', 'run SQL against the catalog (read-only)')
+  .argument('<sql>', 'the query, e.g. "SELECT specimen_id FROM catalog WHERE array_contains(tags, \'gpt2\')"')
+  .option('--format <format>', 'table, json, csv or parquet', 'table')
+  .option('--out <file>', 'write the result to a file (required for parquet)')
+  .addHelpText('after', '\nExit status: 0 ok, 2 SQL error (DuckDB message with position).')
+  .action(run(() => import('./commands/query.js')));
+
+command('ls', 'list specimens from the catalog')
+  .option('--domain <domain>', 'only this domain')
+  .option('--method <method>', 'only this method')
+  .option('--tag <tag>', 'only specimens with this tag')
+  .option('--status <status>', 'specimen status or latest run status')
+  .option('--json', 'machine-readable output')
+  .action(run(() => import('./commands/ls.js')));
+
+command('serve', 'serve the web UI and its JSON API over the vault (127.0.0.1 by default)')
+  .option('--port <n>', 'port (0 picks a free one)', '7373')
+  .option('--host <host>', 'address to bind; beyond loopback an access token is required')
+  .option('--token <token>', 'access token (generated and printed when binding beyond loopback)')
+  .option('--open', 'open the browser')
+  .action(run(() => import('./commands/serve.js')));
+
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err);
 });

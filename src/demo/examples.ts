@@ -52,7 +52,8 @@ export const EXAMPLES: readonly ExampleSpecimen[] = [
  */
 import { runSyntheticDemo } from 'specimen-vault';
 
-await runSyntheticDemo({ seed: Number(process.env.SPECIMEN_SEED ?? ${DEMO_SEED}) });
+const result = await runSyntheticDemo({ seed: Number(process.env.SPECIMEN_SEED ?? ${DEMO_SEED}) });
+console.log(\`wrote 100 steps of loss/accuracy/entropy and activations (100, 512) into run \${result.runId}\`);
 `,
     runs: [{ seed: DEMO_SEED }],
     notes: 'Synthetic curves and activations; used by the documented example queries.',
@@ -98,7 +99,11 @@ for (let epoch = 0; epoch <= epochs; epoch += 50) {
 await storage.finish({ summary: { grokked_at: Math.round(grokAt) } });
 console.log(\`seed \${seed}: grokked near epoch \${Math.round(grokAt)}\`);
 `,
-    runs: [{ seed: 485 }, { seed: 999 }, { seed: 42, config: { weight_decay: 0.5 } }],
+    runs: [
+      { seed: 485, config: { weight_decay: 1.0 } },
+      { seed: 999, config: { weight_decay: 1.0 } },
+      { seed: 42, config: { weight_decay: 0.5 } },
+    ],
     notes: 'Compare seeds 485 and 999; weight decay 0.5 delays grokking.',
   },
   {

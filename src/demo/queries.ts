@@ -23,7 +23,7 @@ export const SEED_QUERIES: readonly SeedQuery[] = [
   },
   {
     title: "One specimen's metrics (the Python implementation's documented query)",
-    sql: 'SELECT step, loss, accuracy FROM exp_example_2024_12_19_synthetic_demo WHERE step >= 50 ORDER BY step LIMIT 5',
+    sql: 'SELECT run_id, step, loss, accuracy FROM exp_example_2024_12_19_synthetic_demo WHERE step >= 50 ORDER BY run_id, step LIMIT 5',
   },
   {
     title: 'Aggregates across specimens',
@@ -39,9 +39,13 @@ export const SEED_QUERIES: readonly SeedQuery[] = [
       'WHERE test_acc >= 0.95 GROUP BY ALL ORDER BY first_epoch_above_95',
   },
   {
+    title: 'One metric across every run of every specimen',
+    sql: "SELECT specimen_id, run_id, min(value) AS best_loss FROM metrics WHERE metric = 'loss' GROUP BY ALL ORDER BY best_loss LIMIT 5",
+  },
+  {
     title: 'Comparing specimens: final reconstruction error of every SAE run',
     sql:
-      "SELECT specimen_id, run_id, json_extract(config, '$.width') AS width, last AS final_mse, min AS best_mse, step_of_min " +
-      'FROM metric_summaries JOIN runs USING (specimen_id, run_id) WHERE "column" = \'mse\' ORDER BY width',
+      "SELECT specimen_id, run_id, CAST(json_extract(config, '$.width') AS INTEGER) AS width, last AS final_mse, min AS best_mse, step_of_min " +
+      "FROM metric_summaries JOIN runs USING (specimen_id, run_id) WHERE metric = 'mse' ORDER BY width",
   },
 ];

@@ -1,48 +1,75 @@
 /**
- * `specimen demo [DIR]`: creates a demo vault (default ./demo-vault), records a sealed run of the synthetic
- * demo specimen, and prints what was stored: the run's files with sizes and digests, the head of its metrics
- * and its tensor's shape, dtype and chunks.
+ * `specimen demo [DIR] [--no-serve]`: creates a demo vault (default ./demo-vault) with the example specimens,
+ * runs their protocols through the runner, proves the synthetic demo reproduces, indexes the vault and
+ * prints the seed queries with their results. Running it again reuses what is there.
  */
 import path from 'node:path';
-import { runSyntheticDemo } from '../../demo/run-demo.js';
-import { SpecimenStorage } from '../../storage/specimen-storage.js';
-import { Vault } from '../../storage/vault.js';
-import { formatBytes, painter } from '../output.js';
+import { indexVault, VaultQuery } from '../../catalog/index.js';
+import { SEED_QUERIES } from '../../demo/queries.js';
+import { buildDemoVault } from '../../demo/run-demo.js';
+import { DEMO_SPECIMEN_ID } from '../../demo/synthetic.js';
+import { reproduceRun } from '../../runner/reproduce.js';
+import { makeTable, painter } from '../output.js';
 
-export default async function demo(dir: string, _opts: { serve?: boolean }): Promise<number> {
+function cell(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+  if (Array.isArray(v)) return v.join(', ');
+  return String(v);
+}
+
+export default async function demo(dir: string, opts: { serve?: boolean }): Promise<number> {
   const paint = painter();
-  const vault = await Vault.init(path.resolve(dir));
-  console.log(`${paint('bold', 'Specimen Vault demo')} — vault at ${vault.root}\n`);
-  const result = await runSyntheticDemo({ vault });
-  const storage = await SpecimenStorage.open(result.specimenId, { vault });
-  const runs = await storage.listRunInfo();
+  const root = path.resolve(dir);
+  console.log(`${paint('bold', 'Specimen Vault demo')} — vault at ${root}\n`);
+  const report = await buildDemoVault(root, {
+    onRun: (r) =>
+      console.log(
+        `  specimen run ${r.specimenId} --seed ${r.seed}: run ${r.runId} ${paint('green', r.status)} — ${r.output.split('\n').at(-1)}`,
+      ),
+  });
+  if (report.kept.length > 0) console.log(`  kept the existing runs of ${report.kept.join(', ')}`);
+
+  // Reproduction is proven once, when the demo's runs are recorded; a rerun of the demo adds nothing.
+  if (!report.kept.includes(DEMO_SPECIMEN_ID)) {
+    const rep = await reproduceRun({
+      vault: report.vault,
+      specimenId: DEMO_SPECIMEN_ID,
+      echo: { stdout: null, stderr: null },
+    });
+    console.log(
+      `\nspecimen reproduce ${DEMO_SPECIMEN_ID}: ${rep.original} → ${rep.run.runId}: ${paint(rep.comparison.verdict === 'differs' ? 'red' : 'green', rep.comparison.verdict)} ` +
+        `(${rep.comparison.columnsCompared} metric columns × ${rep.comparison.rowsCompared} rows, tensors ${rep.comparison.tensorsCompared.join(', ') || 'none'})`,
+    );
+  }
+
+  const index = await indexVault(root);
   console.log(
-    `specimen ${paint('cyan', result.specimenId)}: ${runs.length} run(s); new run ${paint('cyan', result.runId)} ${paint('green', result.manifest.status)}`,
+    `specimen index: ${index.specimens.total} specimens, ${index.runs.total} runs → ${path.relative(process.cwd(), index.catalogPath) || index.catalogPath}\n`,
   );
-  console.log(`\nfiles of run ${result.runId} (sealed, read-only):`);
-  const files = result.manifest.files as Record<string, { bytes: number; sha256: string }>;
-  for (const [f, e] of Object.entries(files))
-    console.log(`  ${f.padEnd(32)} ${formatBytes(e.bytes).padStart(10)}  sha256 ${e.sha256.slice(0, 16)}…`);
-  const table = await storage.readMetrics(result.runId);
-  const cols = table.schema.fields.map((f) => f.name);
-  console.log(`\nmetrics.parquet: ${table.numRows} rows × ${cols.length} columns (${cols.join(', ')})`);
-  const show = (i: number): string =>
-    cols
-      .filter((c) => c !== 'run_id')
-      .map((c) => {
-        const v = table.getChild(c)?.get(i);
-        return `${c}=${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : String(v)}`;
-      })
-      .join('  ');
-  for (const i of [0, 1, 2]) console.log(`  ${show(i)}`);
-  console.log('  …');
-  console.log(`  ${show(table.numRows - 1)}`);
-  const act = await storage.readTensorLazy('activations', result.runId);
-  const first = await act.read([0, [0, 4]]);
-  console.log(
-    `\nactivations.zarr: shape (${act.shape.join(', ')}), ${act.dtype}, chunks (${act.chunks.join(', ')}), zarr v${act.zarrFormat}; ` +
-      `row 0 starts ${[...(first.data as Float32Array)].map((x) => x.toFixed(3)).join(', ')}`,
-  );
-  console.log(`\nsummary: ${JSON.stringify(result.manifest.summary)}`);
-  return 0;
+
+  const q = await VaultQuery.open(root);
+  try {
+    for (const { title, sql } of SEED_QUERIES) {
+      console.log(`${paint('bold', title)}\n${paint('cyan', `  specimen query "${sql}"`)}`);
+      const rows = await q.rows(sql);
+      const cols = rows[0] ? Object.keys(rows[0]) : [];
+      const t = makeTable(cols);
+      for (const row of rows) t.push(cols.map((c) => cell(row[c])));
+      console.log(`${t.toString()}\n`);
+    }
+  } finally {
+    q.close();
+  }
+  console.log(`Try: specimen --vault ${path.relative(process.cwd(), root) || '.'} show ${DEMO_SPECIMEN_ID}`);
+  if (opts.serve === false) return 0;
+  console.log('');
+  const { default: serve } = await import('./serve.js');
+  try {
+    return await serve({ vault: root });
+  } catch (err) {
+    // The default port may be taken by another server; any free port will do for the demo.
+    if (!(err instanceof Error && /is in use/.test(err.message))) throw err;
+    return serve({ vault: root, port: '0' });
+  }
 }

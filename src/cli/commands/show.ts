@@ -1,0 +1,191 @@
+/**
+ * `specimen show <ID> [--run RUN] [--json]`: the specimen's manifest, its runs (status, duration, seed,
+ * supersession, reproduce verdict), the chosen run's metric columns with summary statistics (and, on a
+ * terminal, a sparkline each), its tensors with shape, dtype and size, and the start of the field notes.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { summarizeMetricsFile } from '../../catalog/summaries.js';
+import type { PlainObject } from '../../format/msgpack.js';
+import { SpecimenStorage } from '../../storage/specimen-storage.js';
+import { readSupersessions } from '../../storage/supersede.js';
+import { Vault } from '../../storage/vault.js';
+import { formatBytes, formatDuration, makeTable, painter } from '../output.js';
+import { sparkline } from '../sparkline.js';
+
+function fmt(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'number')
+    return Number.isInteger(v)
+      ? String(v)
+      : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3
+        ? v.toExponential(3)
+        : v.toFixed(4);
+  return String(v);
+}
+
+export default async function show(
+  id: string,
+  opts: { run?: string; json?: boolean; vault?: string },
+): Promise<number> {
+  const vault = await Vault.open(opts.vault);
+  const storage = await SpecimenStorage.open(id, { vault });
+  const runs = await storage.listRunInfo();
+  const supersessions = await readSupersessions(storage.path);
+  const run = opts.run !== undefined ? await storage.getRun(opts.run) : runs.at(-1);
+  const metricsFile = run ? path.join(run.path, 'metrics.parquet') : undefined;
+  const table = run ? await storage.readMetrics(run.runId).catch(() => undefined) : undefined;
+  const summaries = metricsFile && fs.existsSync(metricsFile) ? await summarizeMetricsFile(metricsFile) : [];
+  const tensors = [];
+  if (run) {
+    for (const name of await storage.listTensors(run.runId)) {
+      const t = await storage.readTensorLazy(name, run.runId);
+      const art = (run.manifest?.artifacts as Record<string, { bytes?: number }> | undefined)?.[name];
+      tensors.push({
+        name,
+        shape: [...t.shape],
+        dtype: t.dtype,
+        chunks: [...t.chunks],
+        zarr_format: t.zarrFormat,
+        bytes: art?.bytes ?? null,
+      });
+    }
+  }
+  const notesFile = path.join(storage.path, 'field_notes.md');
+  const notes = fs.existsSync(notesFile) ? fs.readFileSync(notesFile, 'utf8') : null;
+  const runRows = runs.map((r) => {
+    const m: PlainObject = r.manifest ?? {};
+    const rep = m.reproduction as { of?: string; verdict?: string } | undefined;
+    return {
+      run_id: r.runId,
+      status: r.status,
+      started: r.started,
+      duration_s: r.durationS,
+      seed: (m.seeds as { global?: unknown } | undefined)?.global ?? null,
+      git_commit: (m.git as { commit?: string } | null | undefined)?.commit ?? null,
+      superseded_by: supersessions[r.runId]?.by ?? null,
+      reproduces: rep?.of ?? null,
+      verdict: rep?.verdict ?? null,
+    };
+  });
+
+  if (opts.json) {
+    console.log(
+      JSON.stringify(
+        {
+          specimen_id: id,
+          path: path.relative(vault.root, storage.path),
+          manifest: storage.manifest,
+          runs: runRows,
+          run: run
+            ? {
+                run_id: run.runId,
+                rows: table?.numRows ?? 0,
+                metrics: summaries,
+                tensors,
+                manifest: run.manifest,
+              }
+            : null,
+          field_notes: notes,
+        },
+        (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
+        2,
+      ),
+    );
+    return 0;
+  }
+
+  const paint = painter();
+  const tty = Boolean(process.stdout.isTTY);
+  const m = storage.manifest;
+  console.log(paint('bold', id));
+  const facts: [string, string][] = [
+    ['domain / method', `${m.taxonomy.domain} / ${m.taxonomy.method}`],
+    ['model', fmt(m.model)],
+    ['status', m.status],
+    ['tags', m.tags.join(', ') || '-'],
+    ['created', m.created],
+    ['path', path.relative(vault.root, storage.path)],
+  ];
+  if (m.description) facts.push(['description', m.description]);
+  for (const [k, v] of facts) console.log(`  ${paint('dim', k.padEnd(16))}${v}`);
+
+  console.log(`\n${paint('bold', `Runs (${runs.length})`)}`);
+  if (runs.length > 0) {
+    const t = makeTable([
+      'run',
+      'status',
+      'started',
+      'duration',
+      'seed',
+      'commit',
+      'superseded by',
+      'reproduces',
+    ]);
+    for (const r of runRows) {
+      const colour = r.status === 'succeeded' ? 'green' : r.status === 'failed' ? 'red' : 'yellow';
+      t.push([
+        r.run_id,
+        paint(colour, r.status),
+        r.started ?? '-',
+        formatDuration(r.duration_s),
+        fmt(r.seed),
+        r.git_commit ? r.git_commit.slice(0, 10) : '-',
+        r.superseded_by ?? '-',
+        r.reproduces ? `${r.reproduces}: ${r.verdict}` : '-',
+      ]);
+    }
+    console.log(t.toString());
+  }
+
+  if (run) {
+    console.log(
+      `\n${paint('bold', `Metrics of run ${run.runId}`)} ${table ? `(${table.numRows} rows)` : '(none)'}`,
+    );
+    if (summaries.length > 0) {
+      const head = ['column', 'count', 'min', 'step of min', 'max', 'step of max', 'mean', 'first', 'last'];
+      const t = makeTable(tty ? [...head, 'curve'] : head);
+      for (const s of summaries) {
+        const row = [
+          s.column,
+          fmt(s.count),
+          fmt(s.min),
+          fmt(s.step_of_min),
+          fmt(s.max),
+          fmt(s.step_of_max),
+          fmt(s.mean),
+          fmt(s.first),
+          fmt(s.last),
+        ];
+        if (tty) {
+          const values = table?.getChild(s.column)?.toArray() as ArrayLike<number> | undefined;
+          row.push(values ? sparkline(Array.from(values, Number), 24) : '');
+        }
+        t.push(row);
+      }
+      console.log(t.toString());
+    }
+    if (tensors.length > 0) {
+      console.log(`\n${paint('bold', `Tensors of run ${run.runId}`)}`);
+      const t = makeTable(['name', 'shape', 'dtype', 'chunks', 'size', 'zarr']);
+      for (const x of tensors)
+        t.push([
+          x.name,
+          `(${x.shape.join(', ')})`,
+          x.dtype,
+          `(${x.chunks.join(', ')})`,
+          x.bytes === null ? '-' : formatBytes(x.bytes),
+          `v${x.zarr_format}`,
+        ]);
+      console.log(t.toString());
+    }
+  }
+  if (notes) {
+    const lines = notes.split('\n');
+    console.log(`\n${paint('bold', 'Field notes')}`);
+    for (const l of lines.slice(0, 12)) console.log(`  ${l}`);
+    if (lines.length > 12)
+      console.log(paint('dim', `  … (${lines.length - 12} more lines in field_notes.md)`));
+  }
+  return 0;
+}
