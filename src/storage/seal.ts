@@ -41,6 +41,7 @@ export async function sealRunDir(
   if (files[METRICS_FILE]) {
     // Loaded only when there is something to describe: a run without metrics or tensors seals quickly.
     const { parquetInfo } = await import('./metrics/index.js');
+    const { summarizeMetricsFile } = await import('../catalog/summaries.js');
     const info = await parquetInfo(path.join(dir, METRICS_FILE));
     artifacts.metrics = {
       path: METRICS_FILE,
@@ -50,6 +51,8 @@ export async function sealRunDir(
       rows: info.rows,
       columns: info.columns.map((c) => c.name),
       column_types: Object.fromEntries(info.columns.map((c) => [c.name, c.type])),
+      // Per-column statistics, so the catalog indexes a sealed run from its manifest alone.
+      summary: (await summarizeMetricsFile(path.join(dir, METRICS_FILE))) as unknown as PlainObject[],
     };
   }
   const zarrDirs = new Set(
