@@ -147,6 +147,10 @@ export interface CompareResponse {
   /** Numeric metrics of the runs (union), each with the runs that have it. */
   metrics: { name: string; runs: string[] }[];
   summaries: MetricSummaryRow[];
+  /** With `?width=`: the chart width the series below were downsampled for. */
+  width?: number;
+  /** With `?width=`: the whole-run series of the first metrics (by name), as `GET /api/series` gives them. */
+  series?: Record<string, SeriesEntry[]>;
 }
 
 export interface ValuesAtResponse {

@@ -12,9 +12,9 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { type IndexReport, indexVault, VaultQuery } from '../catalog/index.js';
 import { NotFoundError, PathEscapeError } from '../errors.js';
-import { assertRunId, assertSafeName, assertSpecimenId } from '../format/ids.js';
+import { assertRunId, assertSafeName, assertSpecimenId, closest } from '../format/ids.js';
 import { within } from '../format/paths.js';
-import type { RunInfo } from '../storage/runs.js';
+import { LEGACY_RUN_ID, MANIFEST_FILE, RUNS_DIR, type RunInfo, readRunInfo } from '../storage/runs.js';
 import { SpecimenStorage } from '../storage/specimen-storage.js';
 import { openTensor, type TensorHandle } from '../storage/tensors/index.js';
 import { Vault } from '../storage/vault.js';
@@ -42,6 +42,8 @@ export function parseRunRef(text: string): RunRef {
 export class ServerContext {
   readonly metrics = new MetricsCache();
   private readonly tensors = new Map<string, { stamp: string; handle: Promise<TensorHandle> }>();
+  private readonly specimens = new Map<string, { stamp: string; storage: SpecimenStorage }>();
+  private readonly runs = new Map<string, { stamp: string; run: RunInfo }>();
   private catalogQuery: Promise<VaultQuery> | undefined;
   private indexing: Promise<IndexReport> | undefined;
 
@@ -86,20 +88,46 @@ export class ServerContext {
     return real;
   }
 
-  /** Opens a specimen after validating its ID and confining its directory. */
+  /**
+   * Opens a specimen after validating its ID and confining its directory. The handle is reused while the
+   * specimen manifest is unchanged (the server only reads through it).
+   */
   async specimen(specimenId: string): Promise<SpecimenStorage> {
     assertSpecimenId(specimenId);
     const dir = within(this.vault.specimensDir, specimenId);
-    if (fs.existsSync(dir)) await this.confine(dir, 'specimen', specimenId);
-    return SpecimenStorage.open(specimenId, { vault: this.vault });
+    const st = await fsp.stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined);
+    if (st) await this.confine(dir, 'specimen', specimenId);
+    const stamp = st ? `${st.mtimeMs}:${st.size}:${st.ino}` : '';
+    const hit = this.specimens.get(specimenId);
+    if (st && hit && hit.stamp === stamp) return hit.storage;
+    const storage = await SpecimenStorage.open(specimenId, { vault: this.vault });
+    if (this.specimens.size >= 256) this.specimens.delete(this.specimens.keys().next().value!);
+    this.specimens.set(specimenId, { stamp, storage });
+    return storage;
   }
 
-  /** A specimen's run, validated and confined. */
+  /** A specimen's run, validated and confined; only that run's manifest is read. */
   async run(specimenId: string, runId: string): Promise<{ storage: SpecimenStorage; run: RunInfo }> {
     assertRunId(runId);
     const storage = await this.specimen(specimenId);
-    const run = await storage.getRun(runId);
-    await this.confine(run.path, `run of ${specimenId}`, runId);
+    const legacy = runId === LEGACY_RUN_ID;
+    const dir = legacy ? path.join(storage.path, LEGACY_RUN_ID) : within(storage.path, RUNS_DIR, runId);
+    const st = await fsp.stat(dir).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      const names = await fsp.readdir(path.join(storage.path, RUNS_DIR)).catch(() => [] as string[]);
+      throw new NotFoundError(`run of ${specimenId}`, runId, closest(runId, names));
+    }
+    await this.confine(dir, `run of ${specimenId}`, runId);
+    // A sealed run never changes: its manifest (which lists every file, so it can be large) is read once.
+    const mst = await fsp.stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined);
+    const stamp = mst ? `${mst.mtimeMs}:${mst.size}:${mst.ino}` : '';
+    const hit = this.runs.get(dir);
+    if (hit && hit.stamp === stamp) return { storage, run: hit.run };
+    const run = await readRunInfo(specimenId, dir, runId, legacy ? 'strata' : 'runs');
+    if (run.sealed && mst) {
+      if (this.runs.size >= 1024) this.runs.delete(this.runs.keys().next().value!);
+      this.runs.set(dir, { stamp, run });
+    }
     return { storage, run };
   }
 
@@ -163,5 +191,7 @@ export class ServerContext {
     this.catalogQuery = undefined;
     this.metrics.clear();
     this.tensors.clear();
+    this.specimens.clear();
+    this.runs.clear();
   }
 }

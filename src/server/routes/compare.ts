@@ -29,6 +29,8 @@ import { runConfig, runSummary, runSummaryFigures } from './runs-common.js';
 export const MAX_RUNS = 50;
 /** Widest chart served, in pixel buckets (so at most ~4,000 points per run). */
 export const MAX_WIDTH = 2000;
+/** Metrics whose series `GET /api/compare?width=` includes. */
+export const MAX_EMBEDDED_METRICS = 8;
 
 function runRefs(query: URLSearchParams): RunRef[] {
   const refs = query.getAll('run');
@@ -81,6 +83,27 @@ export function liveSummary(ref: RunRef, name: string, m: RunMetrics): MetricSum
   };
 }
 
+/** One metric's downsampled series for each loaded run (`missing` when a run lacks it). */
+function seriesOf(
+  loaded: readonly { ref: RunRef; run: { status: string }; m: RunMetrics | undefined }[],
+  metric: string,
+  range: { from?: number | undefined; to?: number | undefined; width: number },
+): SeriesEntry[] {
+  return loaded.map(({ ref, run, m }) => {
+    const ys = m?.numeric(metric);
+    const base = {
+      specimen_id: ref.specimenId,
+      run_id: ref.runId,
+      metric,
+      status: run.status,
+      min_step: m && m.rows > 0 ? m.steps[0]! : null,
+      max_step: m && m.rows > 0 ? m.steps[m.rows - 1]! : null,
+    };
+    if (!m || !ys) return { ...base, steps: [], values: [], total: 0, downsampled: false, missing: true };
+    return { ...base, ...downsampleMinMax(m.steps, ys, range) };
+  });
+}
+
 function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
@@ -105,24 +128,7 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
         return { ref, run, m: await ctx.runMetrics(run) };
       }),
     );
-    for (const metric of metrics) {
-      for (const { ref, run, m } of loaded) {
-        const ys = m?.numeric(metric);
-        const base = {
-          specimen_id: ref.specimenId,
-          run_id: ref.runId,
-          metric,
-          status: run.status,
-          min_step: m && m.rows > 0 ? m.steps[0]! : null,
-          max_step: m && m.rows > 0 ? m.steps[m.rows - 1]! : null,
-        };
-        if (!m || !ys) {
-          series.push({ ...base, steps: [], values: [], total: 0, downsampled: false, missing: true });
-          continue;
-        }
-        series.push({ ...base, ...downsampleMinMax(m.steps, ys, { from, to, width }) });
-      }
-    }
+    for (const metric of metrics) series.push(...seriesOf(loaded, metric, { from, to, width }));
     const body: SeriesResponse = { width, from: from ?? null, to: to ?? null, series };
     sendJson(res, 200, body);
   });
@@ -202,6 +208,14 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
         .map(([name, runs]) => ({ name, runs })),
       summaries,
     };
+    // With `width`, the first charts' series come along, saving the page a round trip before it draws.
+    const width = intParam(query, 'width', 0, 0, MAX_WIDTH);
+    if (width >= 16) {
+      body.width = width;
+      body.series = {};
+      for (const { name } of body.metrics.slice(0, MAX_EMBEDDED_METRICS))
+        body.series[name] = seriesOf(loaded, name, { width });
+    }
     sendJson(res, 200, body);
   });
 

@@ -2,7 +2,7 @@
  * A 2-D heatmap of a slice on a canvas, one canvas pixel per element (scaled up with crisp pixels), with a
  * colour-scale legend. Hover shows the element's index in the full tensor and its value.
  */
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 import { fmtNumber } from '../format.js';
 import { type ColormapName, cssGradient, lut } from './colormap.js';
 
@@ -16,6 +16,8 @@ export interface HeatmapProps {
   colormap: ColormapName;
   /** Index in the full tensor of row `i` / column `j` of the slice, formatted for the tooltip. */
   describe: (i: number, j: number) => string;
+  /** Set as the canvas's `data-drawn` attribute once drawn (lets tests and benchmarks wait for it). */
+  drawKey?: string;
   /** Largest displayed width in CSS pixels. */
   maxWidth?: number;
   testId?: string;
@@ -26,7 +28,7 @@ export function Heatmap(props: HeatmapProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const tip = useRef<HTMLDivElement>(null);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     const c = canvas.current;
     if (!c || rows === 0 || cols === 0) return;
     c.width = cols;
@@ -53,7 +55,8 @@ export function Heatmap(props: HeatmapProps) {
       px[o + 3] = 255;
     }
     ctx.putImageData(img, 0, 0);
-  }, [data, rows, cols, min, max, colormap]);
+    c.dataset.drawn = props.drawKey ?? '1';
+  }, [data, rows, cols, min, max, colormap, props.drawKey]);
 
   const maxWidth = props.maxWidth ?? 900;
   const scale = Math.max(1, Math.min(maxWidth / Math.max(1, cols), 640 / Math.max(1, rows)));

@@ -9,7 +9,7 @@
  * - Click pins a step (`onPick(step)`), drawn as a vertical line.
  * - `smoothing` (0–0.99) applies a debiased exponential moving average; `log` uses a log10 y axis.
  */
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { fmtNumber } from '../format.js';
@@ -103,16 +103,17 @@ export function LineChart(props: LineChartProps) {
     return () => ro.disconnect();
   }, []);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (width > 0) props.onWidth?.(width);
   }, [width]);
 
   const configKey = `${prepared.map((s) => `${s.label}|${s.color}`).join(';')}|${log}|${height}|${props.points ? 1 : 0}`;
 
   // (Re)create the plot when its series or axes change.
-  useEffect(() => {
+  useLayoutEffect(() => {
     const el = host.current;
-    if (!el || width === 0) return;
+    // Nothing to draw yet (data loading): no plot, rather than an empty one recreated moments later.
+    if (!el || width === 0 || preparedRef.current.length === 0) return;
     const opts: uPlot.Options = {
       width,
       height,
@@ -153,6 +154,11 @@ export function LineChart(props: LineChartProps) {
           },
         ],
         setCursor: [(u) => showTip(u)],
+        // How many points were last drawn (lets tests and benchmarks wait for a drawn chart).
+        drawClear: [
+          (u) =>
+            u.root.setAttribute('data-points', String(u.data.slice(1).reduce((a, s) => a + s.length, 0))),
+        ],
         draw: [
           (u) => {
             const p = latest.current.pinned;
@@ -210,14 +216,14 @@ export function LineChart(props: LineChartProps) {
   }, [configKey, width]);
 
   // New data (live refresh, zoom refinement, smoothing): keep the plot, swap the data.
-  useEffect(() => {
+  useLayoutEffect(() => {
     const u = plot.current;
     if (!u) return;
     u.setData(data, !zoom);
     if (zoom) u.setScale('x', { min: zoom[0], max: zoom[1] });
   }, [data, zoom?.[0], zoom?.[1]]);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     plot.current?.redraw(false, false);
   }, [pinned]);
 

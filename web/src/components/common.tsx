@@ -1,6 +1,6 @@
 /** Small shared pieces: status badges, tags, loading and error boxes, key/value tables, async data hook. */
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { RequestError } from '../api.js';
 import { fmtValue } from '../format.js';
 
@@ -94,7 +94,8 @@ export function useData<T>(
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
-  useEffect(() => {
+  // A layout effect: the request starts right after render instead of waiting for the next frame.
+  useLayoutEffect(() => {
     const ac = new AbortController();
     setState((s) =>
       s.key === key ? { ...s, loading: true } : { key, data: undefined, error: undefined, loading: true },

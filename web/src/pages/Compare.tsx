@@ -9,6 +9,7 @@ import {
   type CompareResponse,
   getJson,
   type RunListResponse,
+  type SeriesEntry,
   type SeriesResponse,
   type ValuesAtResponse,
 } from '../api.js';
@@ -16,6 +17,17 @@ import { Card, ErrorBox, Loading, StatusBadge, useData } from '../components/com
 import { type ChartSeries, LineChart } from '../components/LineChart.js';
 import { colorAt, fmtDate, fmtNumber, fmtValue } from '../format.js';
 import { href, navigate, type Route } from '../router.js';
+
+/**
+ * The width a compare chart will have (the grid's columns are at least 560 px, 14 px apart; a chart's box has
+ * 8 px padding and a 1 px border), so the compare response can bring series of the right resolution.
+ */
+function estimateChartWidth(): number {
+  const main = document.querySelector('main');
+  const inner = (main?.clientWidth ?? window.innerWidth) - 40;
+  const cols = Math.max(1, Math.floor((inner + 14) / (560 + 14)));
+  return Math.max(200, Math.min(2000, Math.floor((inner - (cols - 1) * 14) / cols - 18)));
+}
 
 function shortLabel(ref: string): string {
   const [spec, run] = ref.split('/');
@@ -58,7 +70,7 @@ export function ComparePage({ route }: { route: Route }) {
     (signal) =>
       refs.length === 0
         ? Promise.resolve(undefined)
-        : getJson<CompareResponse>('compare', { run: refs }, signal),
+        : getJson<CompareResponse>('compare', { run: refs, width: estimateChartWidth() }, signal),
     {
       live: (d) => d?.runs.some((r) => r.status === 'running') ?? false,
     },
@@ -141,6 +153,11 @@ export function ComparePage({ route }: { route: Route }) {
                 pinned={pinned}
                 onPick={(step) => update({ step: String(step) })}
                 version={liveVersion}
+                initial={
+                  data.series?.[m.name] && data.width
+                    ? { width: data.width, series: data.series[m.name]! }
+                    : undefined
+                }
               />
             ))}
           </div>
@@ -167,13 +184,18 @@ function CompareChart(props: {
   pinned: number | null;
   onPick: (step: number) => void;
   version: string;
+  /** The whole-run series that came with the compare response, and the width they were made for. */
+  initial?: { width: number; series: SeriesEntry[] } | undefined;
 }) {
-  const { refs, metric, zoom } = props;
+  const { refs, metric, zoom, initial } = props;
   const [width, setWidth] = useState(0);
+  // The embedded series serve while unzoomed and the chart is about the width they were made for.
+  const useInitial =
+    !zoom && initial !== undefined && (width === 0 || Math.abs(width - initial.width) <= initial.width * 0.1);
   const { data, error } = useData(
     `${refs.join('|')}/${metric}/${width}/${zoom?.join(':') ?? ''}/${props.version}`,
     (signal) =>
-      width === 0
+      width === 0 || useInitial
         ? Promise.resolve(undefined)
         : getJson<SeriesResponse>(
             'series',
@@ -181,9 +203,11 @@ function CompareChart(props: {
             signal,
           ),
   );
-  const last = useRef(data);
-  if (data) last.current = data;
-  const shown = data ?? last.current;
+  const fetched = useInitial ? undefined : data;
+  const last = useRef<{ series: SeriesEntry[] } | undefined>(fetched);
+  const current = useInitial ? { series: initial!.series } : fetched;
+  if (current) last.current = current;
+  const shown = current ?? last.current;
   const series: ChartSeries[] = useMemo(
     () =>
       (shown?.series ?? [])

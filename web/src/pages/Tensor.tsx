@@ -17,10 +17,25 @@ import { href, navigate, type Route } from '../router.js';
 const MAX_AXIS = 1024;
 const MAX_LINE = 100_000;
 
-function axisSel(n: number, max: number): { text: string; step: number } {
-  if (n <= max) return { text: ':', step: 1 };
-  const step = Math.ceil(n / max);
-  return { text: `0:${n}:${step}`, step };
+/** Parses a `start:stop` range of an axis of length `n` (the whole axis when absent or malformed). */
+function parseRange(text: string | null, n: number): [number, number] {
+  const m = /^(\d+):(\d+)$/.exec(text ?? '');
+  if (!m) return [0, n];
+  const a = Math.min(n - 1, Number(m[1]));
+  const b = Math.min(n, Number(m[2]));
+  return b > a ? [a, b] : [0, n];
+}
+
+/** Selection text of an axis range, with a stride when it is longer than `max`. */
+function axisSel(
+  n: number,
+  max: number,
+  range: [number, number] = [0, n],
+): { text: string; step: number; start: number } {
+  const [a, b] = range;
+  const step = b - a <= max ? 1 : Math.ceil((b - a) / max);
+  if (a === 0 && b === n && step === 1) return { text: ':', step, start: 0 };
+  return { text: step === 1 ? `${a}:${b}` : `${a}:${b}:${step}`, step, start: a };
 }
 
 export function TensorPage({ route }: { route: Route }) {
@@ -72,6 +87,39 @@ export function TensorPage({ route }: { route: Route }) {
   );
   const cmap = (q.get('cmap') ?? 'viridis') as ColormapName;
   const symmetric = q.get('sym') === '1';
+  const rowRange = parseRange(q.get('rr'), info.shape[rowDim] ?? 1);
+  const colRange = parseRange(q.get('cr'), info.shape[colDim] ?? 1);
+  const rangeInput = (key: 'rr' | 'cr', range: [number, number], n: number, label: string) => (
+    <label>
+      {label}
+      <input
+        type="number"
+        min="0"
+        max={String(n - 1)}
+        value={String(range[0])}
+        data-testid={`${key}-start`}
+        onChange={(e) =>
+          update({ [key]: `${Number((e.currentTarget as HTMLInputElement).value) || 0}:${range[1]}` })
+        }
+      />
+      to
+      <input
+        type="number"
+        min="1"
+        max={String(n)}
+        value={String(range[1])}
+        data-testid={`${key}-stop`}
+        onChange={(e) =>
+          update({ [key]: `${range[0]}:${Number((e.currentTarget as HTMLInputElement).value) || n}` })
+        }
+      />
+      {range[0] !== 0 || range[1] !== n ? (
+        <button type="button" class="link" onClick={() => update({ [key]: null })}>
+          all
+        </button>
+      ) : null}
+    </label>
+  );
   const setAt = (d: number, v: number) => {
     const next = [...at];
     next[d] = v;
@@ -153,6 +201,10 @@ export function TensorPage({ route }: { route: Route }) {
               symmetric around 0
             </label>
           </div>
+          <div class="controls">
+            {rangeInput('rr', rowRange, info.shape[rowDim]!, 'rows')}
+            {rangeInput('cr', colRange, info.shape[colDim]!, 'columns')}
+          </div>
           {info.shape.map((n, d) =>
             d === rowDim || d === colDim ? null : (
               <div class="slider" key={d}>
@@ -182,6 +234,8 @@ export function TensorPage({ route }: { route: Route }) {
             rowDim={rowDim}
             colDim={colDim}
             at={at}
+            rowRange={rowRange}
+            colRange={colRange}
             cmap={cmap}
             symmetric={symmetric}
           />
@@ -209,12 +263,14 @@ function SliceView(props: {
   rowDim: number;
   colDim: number;
   at: number[];
+  rowRange: [number, number];
+  colRange: [number, number];
   cmap: ColormapName;
   symmetric: boolean;
 }) {
   const { base, info, rowDim, colDim, at, cmap, symmetric } = props;
-  const r = axisSel(info.shape[rowDim]!, MAX_AXIS);
-  const c = axisSel(info.shape[colDim]!, MAX_AXIS);
+  const r = axisSel(info.shape[rowDim]!, MAX_AXIS, props.rowRange);
+  const c = axisSel(info.shape[colDim]!, MAX_AXIS, props.colRange);
   const sel = info.shape
     .map((_, d) => (d === rowDim ? r.text : d === colDim ? c.text : String(at[d])))
     .join(',');
@@ -240,7 +296,7 @@ function SliceView(props: {
     hi = m;
   }
   const describe = (i: number, j: number) =>
-    `[${info.shape.map((_, d) => (d === rowDim ? i * r.step : d === colDim ? j * c.step : at[d])).join(', ')}]`;
+    `[${info.shape.map((_, d) => (d === rowDim ? r.start + i * r.step : d === colDim ? c.start + j * c.step : at[d])).join(', ')}]`;
   return (
     <div class={loading ? 'stale' : ''}>
       <div class="muted small">
@@ -258,6 +314,7 @@ function SliceView(props: {
         max={hi}
         colormap={cmap}
         describe={describe}
+        drawKey={sel}
         testId="heatmap"
       />
     </div>
