@@ -402,6 +402,82 @@ describe('incremental index', () => {
     expect(again.specimens).toMatchObject({ skipped: 1, indexed: 0, unchanged: 0 });
   });
 
+  it('keeps the metrics view right when its file lists span several chunks', async () => {
+    const root = emptyVault();
+    const db = await openMemory();
+    // Sealed runs with their columns and a (here empty) stored summary: no file needs opening to index them.
+    const manifest = (runId: string) =>
+      encodeManifest({
+        run_id: runId,
+        run_timestamp: '2025-01-02T10:00:00Z',
+        started: '2025-01-02T10:00:00Z',
+        ended: '2025-01-02T10:00:01Z',
+        status: 'succeeded',
+        seeds: {},
+        config: {},
+        summary: {},
+        artifacts: {
+          metrics: {
+            path: 'metrics.parquet',
+            format: 'parquet',
+            rows: 2,
+            columns: ['step', 'loss', 'run_id'],
+            column_types: { step: 'BIGINT', loss: 'DOUBLE', run_id: 'VARCHAR' },
+            summary: [],
+          },
+        },
+        files: {},
+        sealed_at: '2025-01-02T10:00:01Z',
+      });
+    const addRun = async (id: string, runId: string, value: number) => {
+      const dir = path.join(root, 'specimens', id, 'runs', runId);
+      fs.mkdirSync(dir, { recursive: true });
+      await db.connection.run(
+        `COPY (SELECT range AS step, ${value}::DOUBLE + range AS loss, ${quoteLiteral(runId)} AS run_id FROM range(2)) ` +
+          `TO ${quoteLiteral(path.join(dir, 'metrics.parquet'))} (FORMAT parquet)`,
+      );
+      fs.writeFileSync(path.join(dir, 'manifest.msgpack'), manifest(runId));
+    };
+    const ids = Array.from({ length: 300 }, (_, s) => `2025_01_02_s${String(s).padStart(3, '0')}`);
+    try {
+      for (const [s, id] of ids.entries()) {
+        writeSpecimen(root, id);
+        await addRun(id, '20250102_100000', s);
+        await addRun(id, '20250102_100001', s + 0.5);
+      }
+      await indexVault(root);
+      const stats = async () => {
+        const q = await VaultQuery.open(root);
+        try {
+          return await q.rows(
+            "SELECT count(*) AS n, sum(value) AS total, count(DISTINCT specimen_id) AS specimens FROM metrics WHERE metric = 'loss'",
+          );
+        } finally {
+          q.close();
+        }
+      };
+      const q = await VaultQuery.open(root);
+      // 600 files: more than one chunk.
+      expect(await q.rows('SELECT max(chunks) AS c, sum(files) AS f FROM metric_branches')).toEqual([
+        { c: 2, f: 600 },
+      ]);
+      q.close();
+      expect(await stats()).toEqual([{ n: 1200, total: 2 * (2 * 44850 + 300 * 0.5) + 600, specimens: 300 }]);
+
+      await addRun(ids[7]!, '20250103_100000', 1000);
+      fs.rmSync(path.join(root, 'specimens', ids[200]!, 'runs', '20250102_100001'), { recursive: true });
+      fs.rmSync(path.join(root, 'specimens', ids[201]!), { recursive: true });
+      const report = await indexVault(root);
+      expect(report.specimens).toMatchObject({ indexed: 2, removed: 1 });
+      const incremental = await stats();
+      await indexVault(root, { full: true });
+      expect(await stats()).toEqual(incremental);
+      expect(incremental[0]?.n).toBe(1200 + 2 - 2 - 4);
+    } finally {
+      db.close();
+    }
+  });
+
   it('uses the summary stored by sealing instead of reading the file', async () => {
     const root = emptyVault();
     writeSpecimen(root, '2025_01_02_alpha');

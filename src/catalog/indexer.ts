@@ -65,6 +65,8 @@ import {
   branchFilesMacroSql,
   branchKey,
   CATALOG_SCHEMA_VERSION,
+  chunkCount,
+  chunkOf,
   expViewName,
   expViewSql,
   MACROS_SQL,
@@ -122,12 +124,45 @@ export interface IndexReport {
   durationMs: number;
 }
 
-/** What `index_state` holds for one specimen directory. */
-interface SpecimenState {
-  signature: string;
-  indexed: boolean;
-  warning: string | null;
-  runs: Record<string, RunState>;
+/**
+ * What `index_state` holds for one specimen directory. The per-run records are parsed only when needed (a
+ * changed specimen, or one with unsealed runs): most specimens of a large vault are unchanged and sealed.
+ */
+class SpecimenState {
+  private parsed: Record<string, RunState> | undefined;
+
+  constructor(
+    readonly signature: string,
+    readonly indexed: boolean,
+    readonly warning: string | null,
+    private readonly raw: Record<string, RunState> | string,
+    /** Some run is not sealed (its directory must be looked at even when the specimen's is unchanged). */
+    readonly unsealed: boolean,
+    readonly runCount: number,
+  ) {}
+
+  static of(
+    signature: string,
+    indexed: boolean,
+    warning: string | null,
+    runs: Record<string, RunState>,
+  ): SpecimenState {
+    const all = Object.values(runs);
+    return new SpecimenState(
+      signature,
+      indexed,
+      warning,
+      runs,
+      all.some((r) => !r.sealed),
+      all.length,
+    );
+  }
+
+  get runs(): Record<string, RunState> {
+    this.parsed ??=
+      typeof this.raw === 'string' ? (JSON.parse(this.raw) as Record<string, RunState>) : this.raw;
+    return this.parsed;
+  }
 }
 
 /** The outcome of one specimen in this index. */
@@ -296,7 +331,7 @@ class Tally {
     else if (w.unchanged) this.unchanged++;
     else this.indexed++;
     if (w.wasIndexed && !w.state.indexed) this.noLongerIndexed++;
-    if (w.state.indexed) this.runsTotal += Object.keys(w.state.runs).length;
+    if (w.state.indexed) this.runsTotal += w.state.runCount;
     if (!w.unchanged && w.state.indexed) this.runsIndexed += w.reads.length;
     this.runsRemoved += w.dropRuns.filter((id) => !(w.state.indexed && id in w.state.runs)).length;
   }
@@ -323,9 +358,7 @@ class Tally {
         total: this.runsTotal,
         indexed: this.runsIndexed,
         unchanged: this.runsTotal - this.runsIndexed,
-        removed:
-          this.runsRemoved +
-          removed.reduce((n, [, s]) => n + (s.indexed ? Object.keys(s.runs).length : 0), 0),
+        removed: this.runsRemoved + removed.reduce((n, [, s]) => n + (s.indexed ? s.runCount : 0), 0),
       },
       warnings,
       nothingIndexable: this.indexed + this.unchanged === 0,
@@ -413,16 +446,21 @@ async function loadState(con: DuckDBConnection): Promise<Map<string, SpecimenSta
   if (String(version) !== String(CATALOG_SCHEMA_VERSION))
     throw new Error(`schema version ${String(version)}, expected ${CATALOG_SCHEMA_VERSION}`);
   const reader = await con.runAndReadAll(
-    'SELECT specimen_id, signature, indexed, warning, runs FROM index_state',
+    'SELECT specimen_id, signature, indexed, warning, runs, unsealed, run_count FROM index_state',
   );
   const out = new Map<string, SpecimenState>();
-  for (const [id, signature, indexed, warning, runs] of reader.getRowsJS()) {
-    out.set(String(id), {
-      signature: String(signature),
-      indexed: indexed === true,
-      warning: warning === null ? null : String(warning),
-      runs: JSON.parse(String(runs ?? '{}')) as Record<string, RunState>,
-    });
+  for (const [id, signature, indexed, warning, runs, unsealed, runCount] of reader.getRowsJS()) {
+    out.set(
+      String(id),
+      new SpecimenState(
+        String(signature),
+        indexed === true,
+        warning === null ? null : String(warning),
+        String(runs ?? '{}'),
+        unsealed === true,
+        Number(runCount ?? 0),
+      ),
+    );
   }
   return out;
 }
@@ -448,6 +486,7 @@ function filesOf(specimenId: string, state: SpecimenState, only?: readonly strin
  * at, and `running` ones are checked for a writer that has gone.
  */
 function runsUnchanged(specimenDir: string, prev: SpecimenState): boolean {
+  if (!prev.unsealed) return true;
   for (const [runId, rs] of Object.entries(prev.runs)) {
     if (rs.sealed) continue;
     if (runSignature(path.join(specimenDir, runDirName(runId)), false) !== rs.sig) return false;
@@ -485,7 +524,7 @@ function scanSpecimen(
   const signature = specimenSignature(dir, manifest.sig);
   const base: SpecimenWork = {
     specimenId,
-    state: { signature, indexed: false, warning: null, runs: {} },
+    state: SpecimenState.of(signature, false, null, {}),
     unchanged: false,
     wasIndexed,
     reads: [],
@@ -498,7 +537,7 @@ function scanSpecimen(
     warn(manifest.warning);
     return {
       ...base,
-      state: { ...base.state, warning: manifest.warning },
+      state: SpecimenState.of(signature, false, manifest.warning, {}),
       dropRuns: wasIndexed ? Object.keys(prev!.runs) : [],
       droppedFiles: wasIndexed ? filesOf(specimenId, prev!) : [],
     };
@@ -538,7 +577,7 @@ function scanSpecimen(
   catalog.latest_status = latest ? (runs[latest]?.status ?? null) : null;
   return {
     ...base,
-    state: { signature, indexed: true, warning: null, runs },
+    state: SpecimenState.of(signature, true, null, runs),
     catalog,
     reads,
     keptRuns: kept.map((run_id) => ({
@@ -646,6 +685,8 @@ class Sinks {
         indexed: w.state.indexed,
         warning: w.state.warning,
         runs: w.state.runs,
+        unsealed: w.state.unsealed,
+        run_count: w.state.runCount,
       });
       if (w.viewClash) continue;
       if (w.order) {
@@ -732,10 +773,89 @@ class MetricsFiles {
   }
 }
 
+/** A branch of the `metrics` view as stored in `metric_branches`: its chunks' file lists. */
+interface StoredBranch {
+  branch: Omit<MetricBranch, 'paths'>;
+  /** Files per chunk; `undefined` for chunks whose list was not read. */
+  chunks: (string[] | undefined)[];
+  /** Files per chunk, as counted when written. */
+  counts: number[];
+}
+
+const BRANCH_SPEC: ColumnSpec = [
+  ['position', 'INTEGER'],
+  ['chunk', 'INTEGER'],
+  ['chunks', 'INTEGER'],
+  ['metric', 'VARCHAR'],
+  ['type', 'VARCHAR'],
+  ['layout', 'VARCHAR'],
+  ['step_type', 'VARCHAR'],
+  ['has_run_id', 'BOOLEAN'],
+  ['files', 'INTEGER'],
+  ['paths', 'VARCHAR'],
+];
+
+/** Specimen ID of a vault-relative path `specimens/<id>/…`. */
+function specimenOfPath(p: string): string {
+  return p.split('/')[1] ?? '';
+}
+
+/** Reads `metric_branches`: every branch with its chunk counts, and the file lists of the chunks asked for. */
+async function readBranches(
+  con: DuckDBConnection,
+  want: (position: number, chunk: number) => boolean,
+): Promise<StoredBranch[]> {
+  const reader = await con.runAndReadAll(
+    'SELECT position, chunk, chunks, metric, type, layout, step_type, has_run_id, files, NULL AS paths ' +
+      'FROM metric_branches ORDER BY position, chunk',
+  );
+  const out: StoredBranch[] = [];
+  const needed: { position: number; chunk: number }[] = [];
+  for (const [
+    position,
+    chunk,
+    chunks,
+    metric,
+    type,
+    layout,
+    stepType,
+    hasRunId,
+    files,
+  ] of reader.getRowsJS()) {
+    const i = Number(position);
+    const c = Number(chunk);
+    out[i] ??= {
+      branch: {
+        metric: String(metric),
+        type: String(type),
+        layout: layout === 'runs' ? 'runs' : 'strata',
+        stepType: stepType === null ? null : String(stepType),
+        hasRunId: hasRunId === true,
+      },
+      chunks: new Array(Number(chunks)).fill(undefined),
+      counts: new Array(Number(chunks)).fill(0),
+    };
+    out[i]!.counts[c] = Number(files);
+    if (want(i, c)) needed.push({ position: i, chunk: c });
+  }
+  for (const { position, chunk } of needed) out[position]!.chunks[chunk] = [];
+  if (needed.length > 0) {
+    // Integers only, so they can be inlined: position and chunk as one number (chunks < 1000).
+    const ids = needed.map((n) => n.position * 1000 + n.chunk).join(', ');
+    const lists = await con.runAndReadAll(
+      `SELECT position, chunk, paths FROM metric_branches WHERE paths <> '' AND position * 1000 + chunk IN (${ids})`,
+    );
+    for (const [position, chunk, paths] of lists.getRowsJS())
+      out[Number(position)]!.chunks[Number(chunk)] = String(paths).split(',');
+  }
+  return out.filter(Boolean);
+}
+
 /**
  * Brings the `metrics` view up to date. Its file lists live in `metric_branches` and in one macro per
- * branch; when the set of branches is unchanged only the macros whose lists changed are replaced, else the
- * view is created again (against one-file lists, so creating it reads one footer per branch, not all).
+ * chunk of each branch (see metricsViewSql). When no branch appears or empties, only the chunks holding
+ * the specimens whose files came or went are rewritten; otherwise the view is created again, against
+ * one-file lists so that creating it reads one footer per branch, not all.
  */
 async function updateMetricsView(
   con: DuckDBConnection,
@@ -743,80 +863,121 @@ async function updateMetricsView(
   full: boolean,
   files: MetricsFiles,
 ): Promise<void> {
-  const current: MetricBranch[] = [];
   if (!full) {
-    const reader = await con.runAndReadAll(
-      'SELECT metric, type, layout, step_type, has_run_id, paths FROM metric_branches ORDER BY position',
-    );
-    for (const [metric, type, layout, stepType, hasRunId, paths] of reader.getRowsJS()) {
-      current.push({
-        metric: String(metric),
-        type: String(type),
-        layout: layout === 'runs' ? 'runs' : 'strata',
-        stepType: stepType === null ? null : String(stepType),
-        hasRunId: hasRunId === true,
-        paths: String(paths ?? '') === '' ? [] : String(paths).split(','),
-      });
-    }
-  }
-  const byKey = new Map(current.map((b) => [branchKey(b), b]));
-  const touched = new Set<string>();
-  if (files.dropped.size > 0) {
-    for (const [key, b] of byKey) {
-      const kept = b.paths.filter((p) => !files.dropped.has(p));
-      if (kept.length !== b.paths.length) {
-        b.paths = kept;
-        touched.add(key);
+    const headers = await readBranches(con, () => false);
+    const byKey = new Map(headers.map((h, i) => [branchKey(h.branch), i]));
+    const shapeKept = [...files.added.keys()].every((k) => byKey.has(k));
+    if (shapeKept) {
+      // The chunks that hold a specimen whose files came or went.
+      const touched = new Set<string>();
+      for (const [key, { paths }] of files.added) {
+        const i = byKey.get(key)!;
+        for (const p of paths) touched.add(`${i}/${chunkOf(specimenOfPath(p), headers[i]!.chunks.length)}`);
+      }
+      for (const p of files.dropped) {
+        for (const [i, h] of headers.entries())
+          touched.add(`${i}/${chunkOf(specimenOfPath(p), h.chunks.length)}`);
+      }
+      const branches = await readBranches(con, (i, c) => touched.has(`${i}/${c}`));
+      for (const b of branches)
+        for (let c = 0; c < b.chunks.length; c++) {
+          const list = b.chunks[c];
+          if (list) b.chunks[c] = list.filter((p) => !files.dropped.has(p));
+        }
+      for (const [key, { paths }] of files.added) {
+        const b = branches[byKey.get(key)!]!;
+        for (const p of paths) b.chunks[chunkOf(specimenOfPath(p), b.chunks.length)]!.push(p);
+      }
+      const emptied = branches.some((b) =>
+        b.chunks.every((list, c) => (list ? list.length : b.counts[c]!) === 0),
+      );
+      if (!emptied) {
+        const rows: object[] = [];
+        for (const [i, b] of branches.entries()) {
+          for (const [c, list] of b.chunks.entries()) {
+            if (!list) continue;
+            await con.run(branchFilesMacroSql(i, c, list));
+            rows.push(branchRow(i, c, b, list));
+          }
+        }
+        const keys = loader.source(
+          [
+            ['position', 'INTEGER'],
+            ['chunk', 'INTEGER'],
+          ],
+          rows,
+        );
+        await con.run(
+          `DELETE FROM metric_branches m WHERE EXISTS (SELECT 1 FROM ${keys} k WHERE k.position = m.position AND k.chunk = m.chunk)`,
+        );
+        await con.run(`INSERT INTO metric_branches SELECT * FROM ${loader.source(BRANCH_SPEC, rows)}`);
+        return;
       }
     }
   }
-  for (const [key, { branch, paths }] of files.added) {
-    const b = byKey.get(key);
-    if (b) b.paths.push(...paths);
-    else byKey.set(key, { ...branch, paths: [...paths] });
-    touched.add(key);
+  // Rebuild: every list, from what was stored (all chunks) and what came or went in this index.
+  const old = full ? [] : await readBranches(con, () => true);
+  const all = new Map<string, { branch: Omit<MetricBranch, 'paths'>; paths: string[] }>();
+  for (const b of old) {
+    const paths = b.chunks.flatMap((list) => list ?? []).filter((p) => !files.dropped.has(p));
+    all.set(branchKey(b.branch), { branch: b.branch, paths });
   }
-  const next = [...byKey.entries()]
+  for (const [key, { branch, paths }] of files.added) {
+    const entry = all.get(key);
+    if (entry) entry.paths.push(...paths);
+    else all.set(key, { branch, paths: [...paths] });
+  }
+  const next = [...all.entries()]
     .filter(([, b]) => b.paths.length > 0)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, b]) => b);
-  const sameShape =
-    !full && next.length === current.length && next.every((b, i) => branchKey(b) === branchKey(current[i]!));
-  const statements: string[] = [];
-  if (sameShape) {
-    next.forEach((b, i) => {
-      if (touched.has(branchKey(b))) statements.push(branchFilesMacroSql(i, b.paths));
+    .map(([, b]) => {
+      const chunks: string[][] = Array.from({ length: chunkCount(b.paths.length) }, () => []);
+      for (const p of b.paths) chunks[chunkOf(specimenOfPath(p), chunks.length)]!.push(p);
+      return { branch: b.branch, chunks, counts: chunks.map((c) => c.length) };
     });
-  } else {
-    for (const [i, b] of next.entries()) statements.push(branchFilesMacroSql(i, b.paths.slice(0, 1)));
-    statements.push(metricsViewSql(next));
-    for (const [i, b] of next.entries()) statements.push(branchFilesMacroSql(i, b.paths));
-    for (let i = next.length; i < current.length; i++)
-      statements.push(`DROP MACRO IF EXISTS ${branchFilesMacro(i)};`);
+  const statements: string[] = [];
+  for (const [i, b] of old.entries())
+    for (let c = 0; c < b.chunks.length; c++)
+      statements.push(`DROP MACRO IF EXISTS ${branchFilesMacro(i, c)};`);
+  // Created against one file per branch: binding the view opens only that file.
+  for (const [i, b] of next.entries()) {
+    const first = b.chunks.find((list) => list.length > 0)!.slice(0, 1);
+    for (let c = 0; c < b.chunks.length; c++)
+      statements.push(branchFilesMacroSql(i, c, c === 0 ? first : []));
   }
+  statements.push(
+    metricsViewSql(
+      next.map((b) => b.branch),
+      next.map((b) => b.chunks.length),
+    ),
+  );
+  for (const [i, b] of next.entries())
+    for (const [c, list] of b.chunks.entries()) statements.push(branchFilesMacroSql(i, c, list));
   for (const sql of statements) await con.run(sql);
   await con.run('DELETE FROM metric_branches');
-  const rows = next.map((b, position) => ({
+  const rows = next.flatMap((b, i) => b.chunks.map((list, c) => branchRow(i, c, b, list)));
+  if (rows.length > 0)
+    await con.run(`INSERT INTO metric_branches SELECT * FROM ${loader.source(BRANCH_SPEC, rows)}`);
+}
+
+function branchRow(
+  position: number,
+  chunk: number,
+  b: { branch: Omit<MetricBranch, 'paths'>; chunks: unknown[] },
+  list: string[],
+): object {
+  return {
     position,
-    metric: b.metric,
-    type: b.type,
-    layout: b.layout,
-    step_type: b.stepType,
-    has_run_id: b.hasRunId,
-    paths: b.paths.join(','),
-  }));
-  if (rows.length > 0) {
-    const spec: ColumnSpec = [
-      ['position', 'INTEGER'],
-      ['metric', 'VARCHAR'],
-      ['type', 'VARCHAR'],
-      ['layout', 'VARCHAR'],
-      ['step_type', 'VARCHAR'],
-      ['has_run_id', 'BOOLEAN'],
-      ['paths', 'VARCHAR'],
-    ];
-    await con.run(`INSERT INTO metric_branches SELECT * FROM ${loader.source(spec, rows)}`);
-  }
+    chunk,
+    chunks: b.chunks.length,
+    metric: b.branch.metric,
+    type: b.branch.type,
+    layout: b.branch.layout,
+    step_type: b.branch.stepType,
+    has_run_id: b.branch.hasRunId,
+    files: list.length,
+    paths: list.join(','),
+  };
 }
 
 /** `catalog_info`: schema version and when the index was built. */

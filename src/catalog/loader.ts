@@ -87,6 +87,8 @@ export const STATE_COLUMNS: ColumnSpec = [
   ['specimen_id', 'VARCHAR'],
   ['signature', 'VARCHAR'],
   ['indexed', 'BOOLEAN'],
+  ['unsealed', 'BOOLEAN'],
+  ['run_count', 'INTEGER'],
   ['warning', 'VARCHAR'],
   ['runs', 'JSON'],
 ];

@@ -16,7 +16,7 @@ import { quoteIdent, quoteLiteral } from '../engine/duckdb.js';
 import { ROOT_VARIABLE } from './connection.js';
 
 /** Version of the catalog layout; a catalog with another version is rebuilt rather than updated. */
-export const CATALOG_SCHEMA_VERSION = 1;
+export const CATALOG_SCHEMA_VERSION = 2;
 
 /** Column written by `filename=` in read_parquet; no metrics column is expected to have this name. */
 export const PATH_COLUMN = '__sv_path';
@@ -112,16 +112,21 @@ CREATE TABLE index_state (
   specimen_id VARCHAR,
   signature VARCHAR,
   indexed BOOLEAN,
+  unsealed BOOLEAN,
+  run_count INTEGER,
   warning VARCHAR,
   runs JSON
 );
 CREATE TABLE metric_branches (
   position INTEGER,
+  chunk INTEGER,
+  chunks INTEGER,
   metric VARCHAR,
   type VARCHAR,
   layout VARCHAR,
   step_type VARCHAR,
   has_run_id BOOLEAN,
+  files INTEGER,
   paths VARCHAR
 );
 CREATE TABLE catalog_info (
@@ -233,25 +238,53 @@ export function branchesOfFile(
   return out;
 }
 
-/** Name of the macro returning branch `i`'s comma-joined file list. */
-export function branchFilesMacro(i: number): string {
-  return `sv_metric_files_${i}`;
+/** Files per chunk aimed at, and the most chunks a branch gets (see metricsViewSql). */
+export const CHUNK_FILES = 512;
+export const MAX_CHUNKS = 64;
+
+/** How many chunks a branch of `files` files is split into. */
+export function chunkCount(files: number): number {
+  return Math.max(1, Math.min(MAX_CHUNKS, Math.ceil(files / CHUNK_FILES)));
 }
 
-/** `CREATE OR REPLACE MACRO` for branch `i`'s file list. */
-export function branchFilesMacroSql(i: number, paths: readonly string[]): string {
-  return `CREATE OR REPLACE MACRO ${branchFilesMacro(i)}() AS ${quoteLiteral(paths.join(','))};`;
+/** The chunk of a branch holding a specimen's files: a stable hash (FNV-1a) of its ID. */
+export function chunkOf(specimenId: string, chunks: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < specimenId.length; i++) {
+    h ^= specimenId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % chunks;
+}
+
+/** Name of the macro returning chunk `c` of branch `i`'s comma-joined file list (NULL when empty). */
+export function branchFilesMacro(i: number, c: number): string {
+  return `sv_metric_files_${i}_${c}`;
+}
+
+/** `CREATE OR REPLACE MACRO` for chunk `c` of branch `i`. */
+export function branchFilesMacroSql(i: number, c: number, paths: readonly string[]): string {
+  for (const f of paths) {
+    if (f.includes(',')) throw new Error(`catalog: path ${JSON.stringify(f)} contains a comma`);
+  }
+  const body = paths.length === 0 ? 'NULL::VARCHAR' : quoteLiteral(paths.join(','));
+  return `CREATE OR REPLACE MACRO ${branchFilesMacro(i, c)}() AS ${body};`;
 }
 
 /**
  * The `metrics` view: one row per (run, step, numeric metric) across the vault, in long format
  * (specimen_id, run_id, step, metric, value DOUBLE). Each branch reads only the files that have its metric
  * column, so DuckDB never needs `union_by_name` (which reads every footer when the view is bound), and a
- * filter on `metric` removes the other branches before any file is opened. The file lists live in one
- * macro per branch, so an index that only adds or removes files replaces those macros and leaves the view
- * (whose creation reads a file per branch) as it is.
+ * filter on `metric` removes the other branches before any file is opened.
+ *
+ * The file lists live in macros, `chunks[i]` per branch, each holding the files of the specimens that hash
+ * to it: an index that adds or removes a run replaces one small macro per branch and leaves the view (whose
+ * creation reads a file per branch) and every other list as they are.
  */
-export function metricsViewSql(branches: readonly Omit<MetricBranch, 'paths'>[]): string {
+export function metricsViewSql(
+  branches: readonly Omit<MetricBranch, 'paths'>[],
+  chunks: readonly number[],
+): string {
   if (branches.length === 0) {
     return `CREATE OR REPLACE VIEW metrics AS
       SELECT NULL::VARCHAR AS specimen_id, NULL::VARCHAR AS run_id, NULL::BIGINT AS step,
@@ -262,10 +295,11 @@ export function metricsViewSql(branches: readonly Omit<MetricBranch, 'paths'>[])
     const specimen = b.layout === 'runs' ? `string_split(${p}, '/')[-4]` : `string_split(${p}, '/')[-3]`;
     const runId = b.hasRunId ? 'run_id' : `string_split(${p}, '/')[-2]`;
     const step = b.stepType ? 'CAST(step AS BIGINT)' : 'NULL::BIGINT';
+    const lists = Array.from({ length: chunks[i] ?? 1 }, (_, c) => `${branchFilesMacro(i, c)}()`).join(', ');
     return (
       `SELECT ${specimen} AS specimen_id, ${runId} AS run_id, ${step} AS step, ` +
       `${quoteLiteral(b.metric)} AS metric, CAST(${quoteIdent(b.metric)} AS DOUBLE) AS value ` +
-      `FROM read_parquet(sv_paths(${branchFilesMacro(i)}()), filename = ${quoteLiteral(PATH_COLUMN)})`
+      `FROM read_parquet(sv_paths(concat_ws(',', ${lists})), filename = ${quoteLiteral(PATH_COLUMN)})`
     );
   });
   return `CREATE OR REPLACE VIEW metrics AS\n${parts.join('\nUNION ALL\n')};`;
