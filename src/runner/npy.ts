@@ -7,22 +7,8 @@
  * const { data, shape, dtype } = readNpy(fs.readFileSync('weights.npy'))
  */
 import { TensorError, UnsupportedDtypeError } from '../errors.js';
+import { dtypeInfo, parseV2Dtype } from '../storage/tensors/dtypes.js';
 import { DTYPES, type Dtype, type TensorData } from '../storage/tensors/index.js';
-
-const DESCR: Record<string, Dtype> = {
-  f2: 'float16',
-  f4: 'float32',
-  f8: 'float64',
-  i1: 'int8',
-  i2: 'int16',
-  i4: 'int32',
-  i8: 'int64',
-  u1: 'uint8',
-  u2: 'uint16',
-  u4: 'uint32',
-  u8: 'uint64',
-  b1: 'bool',
-};
 
 /** A decoded `.npy` array in C order. */
 export interface NpyArray {
@@ -52,10 +38,15 @@ export function readNpy(bytes: Uint8Array, name = 'array.npy'): NpyArray {
     .map((s) => s.trim())
     .filter(Boolean)
     .map(Number);
-  const order = descr[0]!;
-  const dtype = DESCR[descr.slice(1)];
-  if (!dtype) throw new UnsupportedDtypeError(`${descr} (in ${name})`, DTYPES);
-  const itemsize = Number(descr.slice(2));
+  // A .npy descr is the same type string as Zarr v2's dtype (`<f4`, `>i8`, `|b1`).
+  let parsed: ReturnType<typeof parseV2Dtype>;
+  try {
+    parsed = parseV2Dtype(descr);
+  } catch {
+    throw new UnsupportedDtypeError(`${descr} (in ${name})`, DTYPES);
+  }
+  const { dtype, bigEndian } = parsed;
+  const itemsize = dtypeInfo(dtype).itemsize;
   const count = shape.reduce((a, b) => a * b, 1);
   const start = headerStart + headerLen;
   // A copy (Buffer#slice would share the file buffer), so the typed view below is aligned and owned.
@@ -64,7 +55,7 @@ export function readNpy(bytes: Uint8Array, name = 'array.npy'): NpyArray {
     throw new TensorError(
       `npy: ${name} is truncated: expected ${count * itemsize} data bytes, found ${raw.byteLength}`,
     );
-  if (order === '>' && itemsize > 1) {
+  if (bigEndian && itemsize > 1) {
     for (let i = 0; i < raw.length; i += itemsize) raw.subarray(i, i + itemsize).reverse();
   }
   let data = typedView(dtype, raw.buffer as ArrayBuffer);
