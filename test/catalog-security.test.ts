@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  closeUserQuerySessions,
   indexVault,
   isCatalogError,
   QueryNotAllowedError,
@@ -25,7 +26,8 @@ beforeAll(async () => {
   await indexVault(root);
 });
 
-afterAll(() => {
+afterAll(async () => {
+  await closeUserQuerySessions();
   fs.rmSync(path.dirname(root), { recursive: true, force: true });
 });
 
@@ -139,6 +141,34 @@ describe('runUserQuery', () => {
     } finally {
       q.close();
     }
+  });
+
+  it('keeps a session between queries that follows a new index', async () => {
+    const count = "SELECT count(*) AS n FROM runs WHERE specimen_id = 'example_2024_12_19_synthetic_demo'";
+    const [a, b] = await Promise.all([
+      runUserQuery(root, count, { readOnly: true }),
+      runUserQuery(root, `SELECT count(*) AS n FROM exp_${DEMO}`, { readOnly: true }),
+    ]);
+    expect(a.rows).toEqual([{ n: 1 }]);
+    expect(b.rows).toEqual([{ n: 100 }]);
+    // A second copy of the demo's metrics as a new run: the next query sees it without any reopening by hand.
+    const runDir = path.join(root, 'specimens', DEMO, 'runs', '20250101_000000');
+    fs.mkdirSync(runDir, { recursive: true });
+    fs.copyFileSync(
+      path.join(root, 'specimens', DEMO, 'strata', 'metrics.parquet'),
+      path.join(runDir, 'metrics.parquet'),
+    );
+    await indexVault(root);
+    try {
+      expect((await runUserQuery(root, count, { readOnly: true })).rows).toEqual([{ n: 2 }]);
+      expect(
+        (await runUserQuery(root, `SELECT count(*) AS n FROM exp_${DEMO}`, { readOnly: true })).rows,
+      ).toEqual([{ n: 200 }]);
+    } finally {
+      fs.rmSync(path.join(root, 'specimens', DEMO, 'runs'), { recursive: true });
+      await indexVault(root);
+    }
+    expect((await runUserQuery(root, count, { readOnly: true })).rows).toEqual([{ n: 1 }]);
   });
 
   it('insists on read-only', async () => {

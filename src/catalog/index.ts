@@ -35,6 +35,7 @@ export { catalogPath } from './connection.js';
 export * from './errors.js';
 export { type IndexOptions, type IndexReport, indexVault } from './indexer.js';
 export {
+  closeUserQuerySessions,
   type QueryParams,
   type RowsResult,
   runUserQuery,

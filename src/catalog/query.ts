@@ -174,10 +174,17 @@ export interface UserQueryOptions {
   maxRows?: number;
 }
 
+/** Locked-down sessions kept per vault root between user queries (opening one loads every view). */
+const sessions = new Map<string, { query: Promise<VaultQuery>; active: number; timer?: NodeJS.Timeout }>();
+
+/** How long an idle user-query session stays open. */
+const SESSION_IDLE_MS = 30_000;
+
 /**
- * Runs one untrusted query against the catalog of the vault at `root`: a single SELECT, in a fresh
- * read-only session that can read files only under the vault root (views keep working), cannot load
- * extensions, attach databases, write files or change settings.
+ * Runs one untrusted query against the catalog of the vault at `root`: a single SELECT, in a read-only
+ * session that can read files only under the vault root (views keep working), cannot load extensions,
+ * attach databases, write files or change settings. The session is kept for 30 s after the last query, so
+ * a web UI does not pay for opening the catalog on every request; it follows catalog swaps by itself.
  */
 export async function runUserQuery(
   root: string,
@@ -185,14 +192,47 @@ export async function runUserQuery(
   options: UserQueryOptions,
 ): Promise<RowsResult> {
   if (options.readOnly !== true) throw new TypeError('runUserQuery: only read-only queries are supported');
-  const q = await VaultQuery.open(root, { sandbox: true });
+  const key = path.resolve(root);
+  let entry = sessions.get(key);
+  if (!entry) {
+    const opened = VaultQuery.open(key, { sandbox: true });
+    entry = { query: opened, active: 0 };
+    sessions.set(key, entry);
+    opened.catch(() => sessions.delete(key));
+  }
+  const current = entry;
+  current.active++;
+  if (current.timer) clearTimeout(current.timer);
+  current.timer = undefined;
   try {
+    const q = await current.query;
     return await q.query(
       sql,
       options.params,
       options.maxRows === undefined ? {} : { maxRows: options.maxRows },
     );
   } finally {
-    q.close();
+    current.active--;
+    if (current.active === 0) {
+      current.timer = setTimeout(() => {
+        if (sessions.get(key) === current) sessions.delete(key);
+        void current.query.then(
+          (q) => q.close(),
+          () => {},
+        );
+      }, SESSION_IDLE_MS);
+      // An idle session never keeps the process alive.
+      current.timer.unref();
+    }
+  }
+}
+
+/** Closes the sessions `runUserQuery` keeps (for a server shutting down, or tests). */
+export async function closeUserQuerySessions(): Promise<void> {
+  const all = [...sessions.values()];
+  sessions.clear();
+  for (const entry of all) {
+    if (entry.timer) clearTimeout(entry.timer);
+    (await entry.query.catch(() => undefined))?.close();
   }
 }
