@@ -200,7 +200,7 @@ describe('catalog and runs', () => {
     expect(page.total).toBe(LONG);
     expect(page.rows).toHaveLength(3);
     expect(page.rows[0]![0]).toBe(1000);
-    expect(page.columns.map((c) => c.name)).toEqual(['step', 'loss', 'acc', 'run_id']);
+    expect(page.columns.map((c) => c.name)).toEqual(['step', 'loss', 'acc']);
     const bad = await request(server, `/api/specimens/${SWEEP}/runs/${sweepRuns[0]}/metrics?limit=-1`);
     expect(bad.status).toBe(400);
   });

@@ -10,16 +10,18 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { type IndexReport, indexVault, VaultQuery } from '../catalog/index.js';
+import type { Table } from 'apache-arrow';
+import { type IndexReport, indexVault, isCatalogError, VaultQuery } from '../catalog/index.js';
 import { NotFoundError, PathEscapeError } from '../errors.js';
 import { assertRunId, assertSafeName, assertSpecimenId, closest } from '../format/ids.js';
 import { within } from '../format/paths.js';
+import { readRunMetrics } from '../storage/metrics/index.js';
 import { LEGACY_RUN_ID, MANIFEST_FILE, RUNS_DIR, type RunInfo, readRunInfo } from '../storage/runs.js';
 import { SpecimenStorage } from '../storage/specimen-storage.js';
 import { openTensor, type TensorHandle } from '../storage/tensors/index.js';
 import { Vault } from '../storage/vault.js';
 import { HttpError } from './http.js';
-import { MetricsCache } from './metrics-cache.js';
+import { METRICS_FILE, MetricsCache, PARTS_DIR } from './metrics-cache.js';
 
 /** A run reference as the API spells it: `<specimen_id>/<run_id>`. */
 export interface RunRef {
@@ -40,7 +42,7 @@ export function parseRunRef(text: string): RunRef {
 }
 
 export class ServerContext {
-  readonly metrics = new MetricsCache();
+  readonly metrics = new MetricsCache((dir, runId) => this.loadMetrics(dir, runId));
   private readonly tensors = new Map<string, { stamp: string; handle: Promise<TensorHandle> }>();
   private readonly specimens = new Map<string, { stamp: string; storage: SpecimenStorage }>();
   private readonly runs = new Map<string, { stamp: string; run: RunInfo }>();
@@ -138,6 +140,34 @@ export class ServerContext {
       if (fs.existsSync(p)) await this.confine(p, 'metrics', `${run.specimenId}/${run.runId}/${f}`);
     }
     return this.metrics.get(run.path, run.runId);
+  }
+
+  /**
+   * Reads a run's metrics for the cache: every column but the constant `run_id`, through the catalog's
+   * DuckDB session, which hands numeric columns over in bulk (ten times faster than the general reader on a
+   * 100,000-row run, whose string column it converts value by value); without a catalog, the general reader.
+   */
+  private async loadMetrics(runDir: string, runId: string): Promise<Table | undefined> {
+    const file = path.join(runDir, METRICS_FILE);
+    let files: string[];
+    if (fs.existsSync(file)) files = [file];
+    else {
+      const parts = await fsp.readdir(path.join(runDir, PARTS_DIR)).catch(() => [] as string[]);
+      files = parts
+        .filter((p) => p.endsWith('.parquet'))
+        .sort()
+        .map((p) => path.join(runDir, PARTS_DIR, p));
+      if (files.length === 0) return undefined;
+    }
+    let q: VaultQuery;
+    try {
+      q = await this.catalog();
+    } catch (err) {
+      if (isCatalogError(err, 'CatalogMissingError')) return readRunMetrics(runDir, runId);
+      throw err;
+    }
+    const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ');
+    return q.search(`SELECT COLUMNS(c -> c <> 'run_id') FROM read_parquet([${list}], union_by_name = true)`);
   }
 
   /** A lazily opened tensor of a run (handles are cached while the array directory is unchanged). */

@@ -1,6 +1,6 @@
 /**
- * Run metrics held in memory for charts and tables. A run's metrics are read once (`readRunMetrics`: the
- * sealed `metrics.parquet`, or the flushed parts of a live run) and kept while the files are unchanged: the
+ * Run metrics held in memory for charts and tables. A run's metrics are read once (the sealed
+ * `metrics.parquet`, or the flushed parts of a live run) and kept while the files are unchanged: the
  * cache key includes the file's size and mtime, or the list of flushed parts, so a live run is re-read as
  * soon as its writer flushes. Numeric columns become Float64Arrays (null → NaN) in step order. Least
  * recently used runs are dropped beyond a byte budget.
@@ -13,7 +13,6 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
-import { readRunMetrics } from '../storage/metrics/index.js';
 
 export const METRICS_FILE = 'metrics.parquet';
 export const PARTS_DIR = 'metrics.parts';
@@ -129,12 +128,18 @@ interface Entry {
   bytes: number;
 }
 
+/** Reads a run's metrics table (undefined when the run has none). */
+export type MetricsLoader = (runDir: string, runId: string) => Promise<Table | undefined>;
+
 /** LRU cache of run metrics keyed by run directory (see the module comment). */
 export class MetricsCache {
   private readonly entries = new Map<string, Entry>();
   private total = 0;
 
-  constructor(private readonly budgetBytes = 512 * 1024 * 1024) {}
+  constructor(
+    private readonly load: MetricsLoader,
+    private readonly budgetBytes = 512 * 1024 * 1024,
+  ) {}
 
   /** The metrics of the run at `runDir`, or undefined when it has none. */
   async get(runDir: string, runId: string): Promise<RunMetrics | undefined> {
@@ -148,7 +153,7 @@ export class MetricsCache {
     }
     if (hit) this.drop(runDir, hit);
     const entry: Entry = { signature, bytes: 0, value: Promise.resolve(undefined) };
-    entry.value = readRunMetrics(runDir, runId).then(
+    entry.value = this.load(runDir, runId).then(
       (table) => {
         if (!table) return undefined;
         const m = build(table);

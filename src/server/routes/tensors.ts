@@ -47,12 +47,17 @@ export function registerTensorRoutes(router: Router, ctx: ServerContext): void {
       );
     const { data } = await t.read(selection);
     const wide = WIDE.has(t.dtype);
-    const out = wide ? new Float64Array(count) : new Float32Array(count);
+    // float32 and float64 go out as read; other dtypes are converted to the wire type.
+    let out: Float32Array | Float64Array;
+    if ((wide && data instanceof Float64Array) || (!wide && data instanceof Float32Array)) out = data;
+    else {
+      out = wide ? new Float64Array(count) : new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = Number(data[i]!);
+    }
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < count; i++) {
-      const v = Number(data[i]!);
-      out[i] = v;
+      const v = out[i]!;
       if (!Number.isFinite(v)) continue;
       if (v < min) min = v;
       if (v > max) max = v;

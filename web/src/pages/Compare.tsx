@@ -205,7 +205,12 @@ function CompareChart(props: {
   );
   const fetched = useInitial ? undefined : data;
   const last = useRef<{ series: SeriesEntry[] } | undefined>(fetched);
-  const current = useInitial ? { series: initial!.series } : fetched;
+  // Stable identities: a new object on every render would rebuild and redraw the chart each time.
+  const initialSeries = initial?.series;
+  const current = useMemo(
+    () => (useInitial && initialSeries ? { series: initialSeries } : fetched),
+    [useInitial, initialSeries, fetched],
+  );
   if (current) last.current = current;
   const shown = current ?? last.current;
   const series: ChartSeries[] = useMemo(

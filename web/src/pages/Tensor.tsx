@@ -298,8 +298,8 @@ function SliceView(props: {
   const describe = (i: number, j: number) =>
     `[${info.shape.map((_, d) => (d === rowDim ? r.start + i * r.step : d === colDim ? c.start + j * c.step : at[d])).join(', ')}]`;
   return (
-    <div class={loading ? 'stale' : ''}>
-      <div class="muted small">
+    <div>
+      <div class={`muted small ${loading ? 'stale' : ''}`}>
         slice <span class="mono">[{sel}]</span> · {view.rows} × {view.cols}
         {r.step > 1 || c.step > 1
           ? ` (every ${r.step > 1 ? `${r.step}th row` : ''}${r.step > 1 && c.step > 1 ? ', ' : ''}${c.step > 1 ? `${c.step}th column` : ''})`
