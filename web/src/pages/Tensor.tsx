@@ -4,8 +4,8 @@
  * chunks it needs); dimensions longer than 1,024 are shown with a stride. Colour scale with legend; hover
  * shows the element's full index and value. 1-D tensors are drawn as a line, 0-D as a value.
  */
-import { useMemo } from 'preact/hooks';
-import { getJson, getSlice, runPath, type TensorInfo } from '../api.js';
+import { useMemo, useRef } from 'preact/hooks';
+import { getJson, getSlice, runPath, type Slice, type TensorInfo } from '../api.js';
 import type { ColormapName } from '../components/colormap.js';
 import { Card, ErrorBox, Loading, useData } from '../components/common.js';
 import { Heatmap } from '../components/Heatmap.js';
@@ -274,9 +274,16 @@ function SliceView(props: {
   const sel = info.shape
     .map((_, d) => (d === rowDim ? r.text : d === colDim ? c.text : String(at[d])))
     .join(',');
-  const { data, error, loading } = useData(`slice:${base}:${sel}`, (signal) =>
-    getSlice(`${base}/slice`, sel, signal),
-  );
+  const {
+    data: fresh,
+    error,
+    loading,
+  } = useData(`slice:${base}:${sel}`, (signal) => getSlice(`${base}/slice`, sel, signal));
+  // The previous slice stays on screen while the next one loads (no flash, no new canvas).
+  const last = useRef<{ sel: string; data: Slice } | undefined>(undefined);
+  if (fresh) last.current = { sel, data: fresh };
+  const data = fresh ?? last.current?.data;
+  const shownSel = fresh ? sel : (last.current?.sel ?? sel);
   const view = useMemo(() => {
     if (!data) return undefined;
     const [a = 1, b = 1] = data.shape;
@@ -300,7 +307,7 @@ function SliceView(props: {
   return (
     <div>
       <div class={`muted small ${loading ? 'stale' : ''}`}>
-        slice <span class="mono">[{sel}]</span> · {view.rows} × {view.cols}
+        slice <span class="mono">[{shownSel}]</span> · {view.rows} × {view.cols}
         {r.step > 1 || c.step > 1
           ? ` (every ${r.step > 1 ? `${r.step}th row` : ''}${r.step > 1 && c.step > 1 ? ', ' : ''}${c.step > 1 ? `${c.step}th column` : ''})`
           : ''}{' '}
@@ -314,7 +321,7 @@ function SliceView(props: {
         max={hi}
         colormap={cmap}
         describe={describe}
-        drawKey={sel}
+        drawKey={shownSel}
         testId="heatmap"
       />
     </div>
