@@ -1,5 +1,5 @@
 // `specimen run`, `reproduce` and `supersede` through the built CLI, with real child processes.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,35 @@ describe('specimen run', () => {
     });
     expect(fs.readFileSync(path.join(run!.path, 'stderr.log'), 'utf8')).toBe('to stderr\n');
     expect(r.stderr).toContain('to stderr');
+  });
+
+  it('records the git commit, branch, dirty flag and diff hash of a vault in a work tree', async () => {
+    const dir = tempDir('sv-git-');
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], {
+        cwd: dir,
+        encoding: 'utf8',
+      }).trim();
+    expect((await runCli(['init', dir])).code).toBe(0);
+    expect(
+      (
+        await runCli(['new', '2025_01_02_git', '--domain', 'training', '--method', 'fine_tuning'], {
+          cwd: dir,
+        })
+      ).code,
+    ).toBe(0);
+    git('init', '-q', '-b', 'main');
+    git('add', '-A');
+    git('commit', '-qm', 'start');
+    const clean = await runCli(['run', '2025_01_02_git', '--', 'true'], { cwd: dir });
+    expect(clean.code, clean.stderr).toBe(0);
+    fs.appendFileSync(path.join(dir, 'specimens', '2025_01_02_git', 'field_notes.md'), 'edited\n');
+    expect((await runCli(['run', '2025_01_02_git', '--', 'true'], { cwd: dir })).code).toBe(0);
+    const [a, b] = await (await SpecimenStorage.open('2025_01_02_git', { vault: dir })).listRunInfo();
+    const head = git('rev-parse', 'HEAD');
+    expect(a?.manifest?.git).toMatchObject({ commit: head, branch: 'main', dirty: false, diff_sha256: null });
+    expect(b?.manifest?.git).toMatchObject({ commit: head, branch: 'main', dirty: true });
+    expect((b!.manifest!.git as { diff_sha256: string }).diff_sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('records a protocol that exits non-zero as failed, keeps its logs and returns its exit code', async () => {

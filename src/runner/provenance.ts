@@ -28,33 +28,41 @@ function probe(cmd: string, args: string[], cwd?: string, timeoutMs = 5000): Pro
 
 /** Git state of the work tree holding `cwd`: commit, branch, dirty flag and sha256 of the diff against HEAD. */
 export async function gitState(cwd: string): Promise<PlainObject | null> {
-  const top = await probe('git', ['rev-parse', '--show-toplevel'], cwd);
-  if (!top) return null;
-  const [commit, branch, status, diff] = await Promise.all([
-    probe('git', ['rev-parse', 'HEAD'], cwd),
-    probe('git', ['rev-parse', '--abbrev-ref', 'HEAD'], cwd),
-    probe('git', ['status', '--porcelain', '--untracked-files=no'], cwd),
-    probe('git', ['diff', 'HEAD', '--binary'], cwd),
-  ]);
+  // One process answers root, commit and branch; outside a work tree it is the only one started.
+  const head = await probe('git', ['rev-parse', '--show-toplevel', 'HEAD', '--abbrev-ref', 'HEAD'], cwd);
+  if (!head) return null;
+  const [top, commit, branch] = head.trim().split('\n');
+  const status = await probe('git', ['status', '--porcelain', '--untracked-files=no'], cwd);
   const dirty = (status ?? '').trim().length > 0;
+  const diff = dirty ? await probe('git', ['diff', 'HEAD', '--binary'], cwd) : undefined;
   return {
-    root: top.trim(),
-    commit: commit?.trim() ?? null,
-    branch: branch?.trim() ?? null,
+    root: top ?? null,
+    commit: commit ?? null,
+    branch: branch ?? null,
     dirty,
     diff_sha256: dirty && diff ? createHash('sha256').update(diff).digest('hex') : null,
   };
 }
 
+/** Whether `cmd` is an executable on PATH (checked without starting a process). */
+function onPath(cmd: string): boolean {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && fs.existsSync(path.join(dir, cmd))) return true;
+  }
+  return false;
+}
+
 /** The machine: OS, CPU model, cores, memory, GPUs (from nvidia-smi when present). */
 export async function hostInfo(): Promise<PlainObject> {
   const cpus = os.cpus();
-  const gpuCsv = await probe(
-    'nvidia-smi',
-    ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader'],
-    undefined,
-    3000,
-  );
+  const gpuCsv = onPath('nvidia-smi')
+    ? await probe(
+        'nvidia-smi',
+        ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader'],
+        undefined,
+        3000,
+      )
+    : undefined;
   const gpus = (gpuCsv ?? '')
     .split('\n')
     .map((l) => l.trim())
