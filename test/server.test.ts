@@ -1,5 +1,6 @@
 // The JSON API in process, against a real vault: the synthetic demo specimen (two runs) plus a generated
 // learning-rate sweep (long metrics with a spike, a 3-D tensor), indexed with indexVault.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -23,7 +24,7 @@ import { type RunningServer, startServer } from '../src/server/index.js';
 import { parseSelection } from '../src/server/selection.js';
 import { SpecimenStorage } from '../src/storage/specimen-storage.js';
 import { Vault } from '../src/storage/vault.js';
-import { tempDir } from './helpers.js';
+import { CLI, tempDir } from './helpers.js';
 
 const DEMO = 'example_2024_12_19_synthetic_demo';
 const SWEEP = '2025_03_01_lr_sweep';
@@ -471,5 +472,30 @@ describe('pieces', () => {
     const known = errorResponse(Object.assign(new Error(`x ${dir}/y`), { _tag: 'CatalogBusyError' }), [dir]);
     expect(known.status).toBe(503);
     expect(known.body.error.message).toBe('x <vault>/y');
+  });
+});
+
+describe('specimen serve', () => {
+  it('prints the URL, serves until SIGINT, then exits 0', async () => {
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--vault', path.join(dir, 'vault')], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (!/open http:\/\/localhost:\d+\//.test(out) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    const url = /open (http:\/\/localhost:\d+\/)/.exec(out)?.[1];
+    expect(url, out).toBeDefined();
+    const health = await fetch(`${url}api/health`);
+    expect(health.status).toBe(200);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
   });
 });
