@@ -23,6 +23,9 @@ import { Vault } from '../storage/vault.js';
 import { HttpError } from './http.js';
 import { METRICS_FILE, MetricsCache, PARTS_DIR } from './metrics-cache.js';
 
+/** How long a sealed run's or tensor's on-disk checks are trusted before they are made again (ms). */
+const RECHECK_MS = 2000;
+
 /** A run reference as the API spells it: `<specimen_id>/<run_id>`. */
 export interface RunRef {
   specimenId: string;
@@ -43,9 +46,16 @@ export function parseRunRef(text: string): RunRef {
 
 export class ServerContext {
   readonly metrics = new MetricsCache((dir, runId) => this.loadMetrics(dir, runId));
-  private readonly tensors = new Map<string, { stamp: string; handle: Promise<TensorHandle> }>();
+  private readonly tensors = new Map<
+    string,
+    { stamp: string; handle: Promise<TensorHandle>; checkedAt: number }
+  >();
   private readonly specimens = new Map<string, { stamp: string; storage: SpecimenStorage }>();
   private readonly runs = new Map<string, { stamp: string; run: RunInfo }>();
+  private readonly recentRuns = new Map<
+    string,
+    { at: number; value: { storage: SpecimenStorage; run: RunInfo } }
+  >();
   private catalogQuery: Promise<VaultQuery> | undefined;
   private indexing: Promise<IndexReport> | undefined;
 
@@ -111,6 +121,10 @@ export class ServerContext {
   /** A specimen's run, validated and confined; only that run's manifest is read. */
   async run(specimenId: string, runId: string): Promise<{ storage: SpecimenStorage; run: RunInfo }> {
     assertRunId(runId);
+    assertSpecimenId(specimenId);
+    // A sealed run checked moments ago is served from memory: a slider or a zoom sends bursts of requests.
+    const recent = this.recentRuns.get(`${specimenId}/${runId}`);
+    if (recent && performance.now() - recent.at < RECHECK_MS) return recent.value;
     const storage = await this.specimen(specimenId);
     const legacy = runId === LEGACY_RUN_ID;
     const dir = legacy ? path.join(storage.path, LEGACY_RUN_ID) : within(storage.path, RUNS_DIR, runId);
@@ -124,11 +138,18 @@ export class ServerContext {
     const mst = await fsp.stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined);
     const stamp = mst ? `${mst.mtimeMs}:${mst.size}:${mst.ino}` : '';
     const hit = this.runs.get(dir);
-    if (hit && hit.stamp === stamp) return { storage, run: hit.run };
-    const run = await readRunInfo(specimenId, dir, runId, legacy ? 'strata' : 'runs');
-    if (run.sealed && mst) {
-      if (this.runs.size >= 1024) this.runs.delete(this.runs.keys().next().value!);
-      this.runs.set(dir, { stamp, run });
+    let run: RunInfo;
+    if (hit && hit.stamp === stamp) run = hit.run;
+    else {
+      run = await readRunInfo(specimenId, dir, runId, legacy ? 'strata' : 'runs');
+      if (run.sealed && mst) {
+        if (this.runs.size >= 1024) this.runs.delete(this.runs.keys().next().value!);
+        this.runs.set(dir, { stamp, run });
+      }
+    }
+    if (run.sealed) {
+      if (this.recentRuns.size >= 1024) this.recentRuns.delete(this.recentRuns.keys().next().value!);
+      this.recentRuns.set(`${specimenId}/${runId}`, { at: performance.now(), value: { storage, run } });
     }
     return { storage, run };
   }
@@ -174,15 +195,20 @@ export class ServerContext {
   async tensor(run: RunInfo, name: string): Promise<TensorHandle> {
     assertSafeName('tensor', name);
     const dir = within(run.path, `${name}.zarr`);
+    const recent = this.tensors.get(dir);
+    if (recent && run.sealed && performance.now() - recent.checkedAt < RECHECK_MS) return recent.handle;
     const real = await this.confine(dir, `tensor of ${run.specimenId}/${run.runId}`, name);
     const st = await fsp.stat(real);
-    const stamp = `${st.mtimeMs}:${st.ino}`;
-    const hit = this.tensors.get(real);
-    if (hit && hit.stamp === stamp) return hit.handle;
+    const stamp = `${real}:${st.mtimeMs}:${st.ino}`;
+    const hit = this.tensors.get(dir);
+    if (hit && hit.stamp === stamp) {
+      hit.checkedAt = performance.now();
+      return hit.handle;
+    }
     const handle = openTensor(real);
-    handle.catch(() => this.tensors.delete(real));
+    handle.catch(() => this.tensors.delete(dir));
     if (this.tensors.size >= 64) this.tensors.delete(this.tensors.keys().next().value!);
-    this.tensors.set(real, { stamp, handle });
+    this.tensors.set(dir, { stamp, handle, checkedAt: performance.now() });
     return handle;
   }
 
@@ -223,5 +249,6 @@ export class ServerContext {
     this.tensors.clear();
     this.specimens.clear();
     this.runs.clear();
+    this.recentRuns.clear();
   }
 }

@@ -35,6 +35,7 @@ export function registerTensorRoutes(router: Router, ctx: ServerContext): void {
   });
 
   router.get('/api/specimens/:id/runs/:run/tensors/:name/slice', async ({ params, query, res }) => {
+    const start = performance.now();
     const { run } = await ctx.run(params.id!, params.run!);
     const t = await ctx.tensor(run, params.name!);
     const { selection, shape } = parseSelection(query.get('sel') ?? '', t.shape);
@@ -45,7 +46,9 @@ export function registerTensorRoutes(router: Router, ctx: ServerContext): void {
         'SliceTooLarge',
         `the selection has ${count} elements; at most ${MAX_SLICE_ELEMENTS} per request (use a step)`,
       );
+    const t0 = performance.now();
     const { data } = await t.read(selection);
+    const readMs = performance.now() - t0;
     const wide = WIDE.has(t.dtype);
     // float32 and float64 go out as read; other dtypes are converted to the wire type.
     let out: Float32Array | Float64Array;
@@ -70,6 +73,7 @@ export function registerTensorRoutes(router: Router, ctx: ServerContext): void {
       'X-Source-Dtype': t.dtype,
       'X-Min': Number.isFinite(min) ? String(min) : 'NaN',
       'X-Max': Number.isFinite(max) ? String(max) : 'NaN',
+      'Server-Timing': `read;dur=${readMs.toFixed(1)}, total;dur=${(performance.now() - start).toFixed(1)}`,
     });
   });
 }

@@ -177,7 +177,7 @@ export function CatalogPage({ route }: { route: Route }) {
       width: 200,
       sortable: true,
       render: (r) => (
-        <span class="tags">
+        <span class="tags" title={str(r[COL.tags])}>
           {(Array.isArray(r[COL.tags]) ? (r[COL.tags] as string[]) : []).map((t) => (
             <Tag key={t} name={t} />
           ))}
