@@ -154,12 +154,8 @@ export class ServerContext {
     return { storage, run };
   }
 
-  /** Metrics of a run (cached; undefined when it has none), after confining the files read. */
+  /** Metrics of a run (cached; undefined when it has none). */
   async runMetrics(run: RunInfo) {
-    for (const f of ['metrics.parquet', 'metrics.parts']) {
-      const p = path.join(run.path, f);
-      if (fs.existsSync(p)) await this.confine(p, 'metrics', `${run.specimenId}/${run.runId}/${f}`);
-    }
     return this.metrics.get(run.path, run.runId);
   }
 
@@ -169,6 +165,11 @@ export class ServerContext {
    * 100,000-row run, whose string column it converts value by value); without a catalog, the general reader.
    */
   private async loadMetrics(runDir: string, runId: string): Promise<Table | undefined> {
+    // Confined on every (re)load: the cache reloads whenever the files' identity changes.
+    for (const f of [METRICS_FILE, PARTS_DIR]) {
+      const p = path.join(runDir, f);
+      if (fs.existsSync(p)) await this.confine(p, 'metrics', `${path.basename(runDir)}/${f}`);
+    }
     const file = path.join(runDir, METRICS_FILE);
     let files: string[];
     if (fs.existsSync(file)) files = [file];

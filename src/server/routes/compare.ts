@@ -104,6 +104,50 @@ function seriesOf(
   });
 }
 
+/** The catalog's metric summaries of `refs`, by `<specimen>/<run>` (none without a catalog). */
+async function catalogSummaries(
+  ctx: ServerContext,
+  refs: readonly RunRef[],
+): Promise<Map<string, MetricSummaryRow[]>> {
+  const out = new Map<string, MetricSummaryRow[]>();
+  let q: Awaited<ReturnType<ServerContext['catalog']>>;
+  try {
+    q = await ctx.catalog();
+  } catch (err) {
+    if (isCatalogError(err, 'CatalogMissingError')) return out;
+    throw err;
+  }
+  const params: string[] = [];
+  const conds = refs.map((ref) => {
+    params.push(ref.specimenId, ref.runId);
+    return `(specimen_id = $${params.length - 1} AND run_id = $${params.length})`;
+  });
+  const rows = await q.rows(
+    `SELECT * FROM metric_summaries WHERE ${conds.join(' OR ')} ORDER BY specimen_id, run_id, metric`,
+    params,
+  );
+  for (const r of rows) {
+    const key = `${r.specimen_id}/${r.run_id}`;
+    const list = out.get(key) ?? [];
+    list.push({
+      specimen_id: String(r.specimen_id),
+      run_id: String(r.run_id),
+      metric: String(r.metric),
+      count: num(r.count),
+      min: num(r.min),
+      max: num(r.max),
+      mean: num(r.mean),
+      first: num(r.first),
+      last: num(r.last),
+      step_of_min: num(r.step_of_min),
+      step_of_max: num(r.step_of_max),
+      source: 'catalog',
+    });
+    out.set(key, list);
+  }
+  return out;
+}
+
 function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
@@ -135,13 +179,23 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
 
   router.get('/api/compare', async ({ query, res }) => {
     const refs = runRefs(query);
-    const loaded = await Promise.all(
-      refs.map(async (ref) => {
-        const { storage, run } = await ctx.run(ref.specimenId, ref.runId);
-        const supersessions = await readSupersessions(storage.path);
-        return { ref, storage, run, supersessions, m: await ctx.runMetrics(run) };
-      }),
-    );
+    const supersessions = new Map<string, ReturnType<typeof readSupersessions>>();
+    // The runs and the catalog's summaries are read at the same time.
+    const [loaded, fromCatalog] = await Promise.all([
+      Promise.all(
+        refs.map(async (ref) => {
+          const { storage, run } = await ctx.run(ref.specimenId, ref.runId);
+          let sup = supersessions.get(ref.specimenId);
+          if (!sup) {
+            sup = readSupersessions(storage.path);
+            supersessions.set(ref.specimenId, sup);
+          }
+          const [records, m] = await Promise.all([sup, ctx.runMetrics(run)]);
+          return { ref, storage, run, supersessions: records, m };
+        }),
+      ),
+      catalogSummaries(ctx, refs),
+    ]);
     const metricRuns = new Map<string, string[]>();
     for (const { ref, m } of loaded) {
       for (const c of m?.columns ?? []) {
@@ -151,48 +205,13 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
         metricRuns.set(c.name, list);
       }
     }
-    // Sealed runs: the catalog's summaries; the rest (running, not yet indexed) are computed now.
-    const fromCatalog = new Map<string, MetricSummaryRow[]>();
-    const sealed = loaded.filter((l) => l.run.sealed);
-    if (sealed.length > 0) {
-      try {
-        const q = await ctx.catalog();
-        const params: string[] = [];
-        const conds = sealed.map(({ ref }) => {
-          params.push(ref.specimenId, ref.runId);
-          return `(specimen_id = $${params.length - 1} AND run_id = $${params.length})`;
-        });
-        const rows = await q.rows(
-          `SELECT * FROM metric_summaries WHERE ${conds.join(' OR ')} ORDER BY specimen_id, run_id, metric`,
-          params,
-        );
-        for (const r of rows) {
-          const key = `${r.specimen_id}/${r.run_id}`;
-          const list = fromCatalog.get(key) ?? [];
-          list.push({
-            specimen_id: String(r.specimen_id),
-            run_id: String(r.run_id),
-            metric: String(r.metric),
-            count: num(r.count),
-            min: num(r.min),
-            max: num(r.max),
-            mean: num(r.mean),
-            first: num(r.first),
-            last: num(r.last),
-            step_of_min: num(r.step_of_min),
-            step_of_max: num(r.step_of_max),
-            source: 'catalog',
-          });
-          fromCatalog.set(key, list);
-        }
-      } catch (err) {
-        if (!isCatalogError(err, 'CatalogMissingError')) throw err;
-      }
-    }
+    // Sealed runs: the catalog's summaries (when they cover the run's rows: a run indexed while it was
+    // still running has partial ones); the rest (running, not indexed yet) are computed now.
     const summaries: MetricSummaryRow[] = [];
-    for (const { ref, m } of loaded) {
+    for (const { ref, run, m } of loaded) {
       const cat = fromCatalog.get(`${ref.specimenId}/${ref.runId}`);
-      if (cat && cat.length > 0) summaries.push(...cat);
+      if (run.sealed && cat && cat.length > 0 && (!m || cat.some((r) => r.count === m.rows)))
+        summaries.push(...cat);
       else if (m) for (const c of m.columns) if (c.numeric) summaries.push(liveSummary(ref, c.name, m));
     }
     const body: CompareResponse = {

@@ -183,13 +183,11 @@ export function LineChart(props: LineChartProps) {
           },
         ],
         setCursor: [(u) => showTip(u)],
-        // How many points were last drawn (lets tests and benchmarks wait for a drawn chart).
-        drawClear: [
-          (u) =>
-            u.root.setAttribute('data-points', String(u.data.slice(1).reduce((a, s) => a + s.length, 0))),
-        ],
+
         draw: [
           (u) => {
+            // How many points were last drawn (lets tests and benchmarks wait for a drawn chart).
+            u.root.setAttribute('data-points', String(u.data.slice(1).reduce((a, s) => a + s.length, 0)));
             const p = latest.current.pinned;
             if (p === null || p === undefined) return;
             const x = u.valToPos(p, 'x', true);
