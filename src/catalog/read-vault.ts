@@ -9,8 +9,9 @@
  * than hiding the run.
  *
  * @example
- * const sig = specimenSignature('/vault/specimens/x')
- * const runs = listRunDirs('/vault/specimens/x', warnings)
+ * const sig = specimenSignature('/vault/specimens/x')                 // compared with the last index's
+ * const runs = listRunDirs('/vault/specimens/x', specimenLayout('/vault/specimens/x'), warnings)
+ * const read = readRun('x', '/vault', runs[0])                          // rows for runs, artifacts, summaries
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,7 +40,7 @@ export const METRICS_FILE = 'metrics.parquet';
 export interface RunState {
   /** Change signature (see runSignature). */
   sig: string;
-  /** Sealed runs never change; only their directory is checked. */
+  /** Sealed runs never change: only their manifest is looked at, and only when their specimen's directory changed. */
   sealed: boolean;
   /** Effective status at the last index. */
   status: EffectiveRunStatus;
@@ -96,12 +97,13 @@ export function specimenSignature(
   return `${statSig(dir)}|${manifestSig}|${statSig(path.join(dir, RUNS_DIR))}`;
 }
 
-/** Which optional entries a specimen directory has (from two stats; cheaper than listing it). */
+/** Which optional entries a specimen directory has. */
 export interface SpecimenLayout {
   hasSupersessions: boolean;
   hasStrata: boolean;
 }
 
+/** The optional entries of a specimen directory, from two stats (cheaper than listing it). */
 export function specimenLayout(dir: string): SpecimenLayout {
   return {
     hasSupersessions: fs.existsSync(path.join(dir, SUPERSESSIONS_FILE)),
@@ -139,13 +141,13 @@ export interface RunDir {
 }
 
 /**
- * Run directories of a specimen, legacy `strata/` first, then `runs/*` in run-ID (time) order. `sig` says
- * whether `strata/` exists.
+ * Run directories of a specimen, legacy `strata/` first, then `runs/*` in run-ID (time) order. `layout`
+ * says whether `strata/` exists.
  */
-export function listRunDirs(specimenDir: string, sig: SpecimenLayout, warnings: string[]): RunDir[] {
+export function listRunDirs(specimenDir: string, layout: SpecimenLayout, warnings: string[]): RunDir[] {
   const out: RunDir[] = [];
   const strata = path.join(specimenDir, LEGACY_RUN_ID);
-  if (sig.hasStrata) out.push({ runId: LEGACY_RUN_ID, dir: strata, layout: 'strata' });
+  if (layout.hasStrata) out.push({ runId: LEGACY_RUN_ID, dir: strata, layout: 'strata' });
   let entries: fs.Dirent[] = [];
   try {
     entries = fs.readdirSync(path.join(specimenDir, RUNS_DIR), { withFileTypes: true });
