@@ -35,24 +35,22 @@ export function Heatmap(props: HeatmapProps) {
     c.height = rows;
     const ctx = c.getContext('2d')!;
     const img = ctx.createImageData(cols, rows);
-    const px = img.data;
+    // One 32-bit store per pixel (RGBA bytes in memory order, little-endian: 0xAABBGGRR).
+    const px = new Uint32Array(img.data.buffer);
     const table = lut(colormap);
-    const span = max > min ? max - min : 1;
+    const packed = new Uint32Array(256);
+    for (let t = 0; t < 256; t++)
+      packed[t] = (255 << 24) | (table[t * 3 + 2]! << 16) | (table[t * 3 + 1]! << 8) | table[t * 3]!;
+    const missing = (255 << 24) | (255 << 16) | 255; // magenta: NaN or infinite
+    const scale = 255 / (max > min ? max - min : 1);
     for (let k = 0; k < rows * cols; k++) {
       const v = data[k]!;
-      const o = k * 4;
       if (!Number.isFinite(v)) {
-        px[o] = 255;
-        px[o + 1] = 0;
-        px[o + 2] = 255;
-        px[o + 3] = 255;
+        px[k] = missing;
         continue;
       }
-      const t = Math.max(0, Math.min(255, Math.round(((v - min) / span) * 255)));
-      px[o] = table[t * 3]!;
-      px[o + 1] = table[t * 3 + 1]!;
-      px[o + 2] = table[t * 3 + 2]!;
-      px[o + 3] = 255;
+      const t = (v - min) * scale;
+      px[k] = packed[t <= 0 ? 0 : t >= 255 ? 255 : Math.round(t)]!;
     }
     ctx.putImageData(img, 0, 0);
     c.dataset.drawn = props.drawKey ?? '1';

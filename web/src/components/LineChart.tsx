@@ -1,7 +1,7 @@
 /**
  * A line chart of one metric against step for one or more runs, drawn with uPlot on a canvas.
  *
- * - Runs with different steps are aligned on the union of their steps (alignment holes are spanned, real gaps — null
+ * - Several runs are drawn in uPlot's faceted mode, each with its own steps (real gaps — null
  *   values — stay gaps).
  * - Hover shows every run's value nearest to the cursor's step, in a tooltip.
  * - Drag across the plot to zoom: `onZoom([from, to])` lets the caller fetch finer data for that range;
@@ -51,35 +51,6 @@ export function smooth(values: readonly (number | null)[], weight: number): (num
   });
 }
 
-/**
- * Aligns series with their own ascending steps on the union of all steps, as uPlot needs: `undefined` where
- * a series has no point (lines span it), `null` where it has a gap. A sort of the concatenated steps and one
- * merge pass per series (uPlot.join's hashing is several times slower on tens of thousands of points).
- */
-export function alignSeries(
-  series: readonly { steps: readonly number[]; values: readonly (number | null)[] }[],
-): uPlot.AlignedData {
-  let n = 0;
-  for (const s of series) n += s.steps.length;
-  const all = new Float64Array(n);
-  let k = 0;
-  for (const s of series) for (const x of s.steps) all[k++] = x;
-  all.sort();
-  const xs: number[] = [];
-  for (let i = 0; i < n; i++) if (i === 0 || all[i] !== all[i - 1]) xs.push(all[i]!);
-  const out = series.map((s) => {
-    const ys = new Array<number | null | undefined>(xs.length);
-    let j = 0;
-    for (let i = 0; i < s.steps.length; i++) {
-      const x = s.steps[i]!;
-      while (xs[j]! < x) j++;
-      ys[j] = s.values[i] ?? null;
-    }
-    return ys;
-  });
-  return [xs, ...out] as unknown as uPlot.AlignedData;
-}
-
 /** Index of the element of `xs` (ascending) nearest to `x`. */
 function nearest(xs: readonly number[], x: number): number {
   let lo = 0;
@@ -116,7 +87,8 @@ export function LineChart(props: LineChartProps) {
     if (prepared.length === 0) return [[]] as unknown as uPlot.AlignedData;
     if (prepared.length === 1)
       return [prepared[0]!.steps as number[], prepared[0]!.values] as uPlot.AlignedData;
-    return alignSeries(prepared);
+    // Several runs: uPlot's faceted mode, each series with its own steps (no alignment on a shared x).
+    return [null, ...prepared.map((s) => [s.steps, s.values])] as unknown as uPlot.AlignedData;
   }, [prepared]);
   const preparedRef = useRef(prepared);
   preparedRef.current = prepared;
@@ -142,16 +114,24 @@ export function LineChart(props: LineChartProps) {
     const el = host.current;
     // Nothing to draw yet (data loading): no plot, rather than an empty one recreated moments later.
     if (!el || width === 0 || preparedRef.current.length === 0) return;
+    const multi = preparedRef.current.length > 1;
     const opts: uPlot.Options = {
+      mode: multi ? 2 : 1,
       width,
       height,
       legend: { show: false },
       cursor: {
         drag: { x: true, y: false, setScale: false },
-        points: { size: 6 },
+        points: { show: !multi, size: 6 },
         bind: { dblclick: () => () => null },
       },
-      scales: { x: { time: false }, y: log ? { distr: 3, log: 10 } : {} },
+      scales: {
+        x: {
+          time: false,
+          ...(multi ? { auto: true, range: (_u, min, max) => [min, max] as uPlot.Range.MinMax } : {}),
+        },
+        y: log ? { distr: 3, log: 10 } : {},
+      },
       axes: [
         { label: props.xLabel ?? 'step', labelSize: 18, size: 36, stroke: '#555', grid: { stroke: '#eee' } },
         {
@@ -170,6 +150,15 @@ export function LineChart(props: LineChartProps) {
           width: preparedRef.current.length > 4 ? 1 : 1.5,
           points: { show: props.points ?? false, size: 4 },
           spanGaps: false,
+          ...(multi
+            ? {
+                facets: [
+                  { scale: 'x', auto: true },
+                  { scale: 'y', auto: true },
+                ],
+                paths: uPlot.paths.linear!(),
+              }
+            : {}),
         })),
       ],
       hooks: {
@@ -187,7 +176,10 @@ export function LineChart(props: LineChartProps) {
         draw: [
           (u) => {
             // How many points were last drawn (lets tests and benchmarks wait for a drawn chart).
-            u.root.setAttribute('data-points', String(u.data.slice(1).reduce((a, s) => a + s.length, 0)));
+            u.root.setAttribute(
+              'data-points',
+              String(preparedRef.current.reduce((a, s) => a + s.steps.length, 0)),
+            );
             const p = latest.current.pinned;
             if (p === null || p === undefined) return;
             const x = u.valToPos(p, 'x', true);
