@@ -114,6 +114,10 @@ describe('runUserQuery', () => {
       if (err instanceof QueryNotAllowedError) expect(err.statementType).toBe(type);
       else expect(err.message).toMatch(/Permission|read-only|disabled/i);
     }
+    const syntax = await refused('SELEC 1');
+    expect(syntax).toBeInstanceOf(SqlError);
+    expect(syntax.message).toMatch(/^sql: Parser Error: syntax error at or near "SELEC"/);
+    expect((syntax as SqlError).position).toBe(0);
     const multi = await refused('SELECT 1; SELECT 2');
     expect(multi).toBeInstanceOf(QueryNotAllowedError);
     expect((multi as QueryNotAllowedError).statementType).toBe('MULTI');

@@ -96,6 +96,12 @@ export async function openCatalog(root: string, options: OpenCatalogOptions = {}
  * Restricts a session to reading the vault. The order matters: `allowed_directories` must be set while
  * configuration may still change, external access is then disabled (which also blocks COPY TO, ATTACH,
  * INSTALL and LOAD), and finally the configuration is locked so a query cannot undo either.
+ *
+ * With external access disabled, DuckDB 1.5 checks a path against `allowed_directories` as written,
+ * before `file_search_path` applies: a relative path is refused, an absolute one under the vault root
+ * (after normalizing `..`) is allowed. That is why the views' macros prefix the `sv_root` variable. The
+ * root is given with a trailing separator so a sibling such as `/data/vault-old` does not match `/data/vault`.
+ * Symbolic links inside the vault are followed; they are the vault owner's to make.
  */
 async function lockDown(connection: DuckDBConnection, absRoot: string): Promise<void> {
   await connection.run(`SET allowed_directories = [${quoteLiteral(`${absRoot}${path.sep}`)}]`);

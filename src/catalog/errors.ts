@@ -105,7 +105,8 @@ export function isCatalogError<T extends CatalogErrorTag>(
  */
 export function toSqlError(err: unknown, sql: string): unknown {
   if (err instanceof CatalogError || !(err instanceof Error)) return err;
-  const message = err.message;
+  // The client library prefixes parse errors met while splitting statements; DuckDB's own text follows.
+  const message = err.message.replace(/^Failed to extract statements: /, '');
   const located = locateCaret(message, sql);
   return new SqlError(message, sql, located?.position, located?.line, located?.column, { cause: err });
 }
