@@ -558,7 +558,7 @@ function scanSpecimen(
       kept.push(rd.runId);
       continue;
     }
-    const r = readRun(specimenId, root, rd);
+    const r = readRun(specimenId, rd);
     if (r.warning) warn(r.warning);
     runs[rd.runId] = r.state;
     reads.push(r);
@@ -755,16 +755,29 @@ class MetricsFiles {
   readonly dropped = new Set<string>();
   changed = false;
 
+  /** Branch entries by file shape (layout, columns, types): most runs of a vault share a few shapes. */
+  private readonly shapes = new Map<string, { branch: Omit<MetricBranch, 'paths'>; paths: string[] }[]>();
+
   add(r: RunRead): void {
     const m = r.artifacts.find((a) => a.kind === 'metrics');
     if (!r.metricsFile || !m?.columns || !m.column_types) return;
     this.changed = true;
-    for (const branch of branchesOfFile(r.metricsFile, m.columns, m.column_types)) {
-      const key = branchKey(branch);
-      const entry = this.added.get(key);
-      if (entry) entry.paths.push(r.metricsFile);
-      else this.added.set(key, { branch, paths: [r.metricsFile] });
+    const layout = r.metricsFile.includes('/runs/') ? 'runs' : 'strata';
+    const shape = `${layout}\u0000${m.columns.join('\u0001')}\u0000${m.column_types.join('\u0001')}`;
+    let entries = this.shapes.get(shape);
+    if (!entries) {
+      entries = branchesOfFile(r.metricsFile, m.columns, m.column_types).map((branch) => {
+        const key = branchKey(branch);
+        let entry = this.added.get(key);
+        if (!entry) {
+          entry = { branch, paths: [] };
+          this.added.set(key, entry);
+        }
+        return entry;
+      });
+      this.shapes.set(shape, entries);
     }
+    for (const entry of entries) entry.paths.push(r.metricsFile);
   }
 
   drop(files: readonly string[]): void {

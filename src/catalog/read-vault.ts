@@ -11,7 +11,7 @@
  * @example
  * const sig = specimenSignature('/vault/specimens/x')                 // compared with the last index's
  * const runs = listRunDirs('/vault/specimens/x', specimenLayout('/vault/specimens/x'), warnings)
- * const read = readRun('x', '/vault', runs[0])                          // rows for runs, artifacts, summaries
+ * const read = readRun('x', runs[0])                                  // rows for runs, artifacts, summaries
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -456,8 +456,12 @@ function zarrFacts(dir: string): { shape: number[]; dtype: string; chunks: numbe
 }
 
 /** Reads one run: its manifest (if any), artifacts and what is still needed from DuckDB. */
-export function readRun(specimenId: string, root: string, rd: RunDir): RunRead {
-  const rel = path.relative(root, rd.dir).split(path.sep).join('/');
+export function readRun(specimenId: string, rd: RunDir): RunRead {
+  // Vault-relative, forward slashes (as stored); built directly, path.relative costs more than it says.
+  const rel =
+    rd.layout === 'strata'
+      ? `specimens/${specimenId}/${LEGACY_RUN_ID}`
+      : `specimens/${specimenId}/${RUNS_DIR}/${rd.runId}`;
   const file = path.join(rd.dir, MANIFEST_FILE);
   let raw: PlainObject | undefined;
   let warning: string | undefined;
