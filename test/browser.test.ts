@@ -241,6 +241,19 @@ describe.runIf(HAVE_CHROMIUM)('web app in Chromium', () => {
     await page.getByTestId('pinned-table').waitFor();
     expect(page.url()).toMatch(/step=\d+/);
     expect(await page.getByTestId('pinned-table').locator('tbody tr').count()).toBe(2);
+    // Dragging across a chart zooms: the server is asked for that step range only, at pixel resolution.
+    const zoomed = page.waitForRequest((r) => r.url().includes('/api/series?') && r.url().includes('from='));
+    const plot = (await over.boundingBox())!; // the pinned table moved the charts down
+    await page.mouse.move(plot.x + plot.width * 0.3, plot.y + plot.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(plot.x + plot.width * 0.5, plot.y + plot.height / 2, { steps: 5 });
+    await page.mouse.up();
+    const url = new URL((await zoomed).url());
+    const from = Number(url.searchParams.get('from'));
+    const to = Number(url.searchParams.get('to'));
+    expect(to - from).toBeGreaterThan(1000);
+    expect(to - from).toBeLessThan(10_000);
+    await page.getByRole('button', { name: 'reset zoom' }).click();
     // Log scale and smoothing redraw the charts.
     await page.getByTestId('log-scale').check();
     expect(page.url()).toContain('log=1');
