@@ -118,6 +118,13 @@ beforeAll(async () => {
   // A run still in progress: this process owns it, so readers see `running`.
   live = await SpecimenStorage.open(SWEEP, { vault });
   await live.startRun({ config: { lr: 0.01, layers: 2, optimizer: { name: 'adam' } } });
+  await live.writeTensors(
+    'vec',
+    BigInt64Array.from({ length: 10 }, (_, i) => BigInt(i * 1000)),
+    { shape: [10] },
+  );
+  await live.writeTensors('scalar', Float64Array.of(Math.PI), { shape: [] });
+  await live.writeTensors('mask', [true, false, true, false, false, true], { shape: [2, 3] });
   const w = live.metricsWriter({ flushIntervalMs: 60_000 });
   for (let i = 0; i < 50; i++) w.log({ step: i, loss: 1 / (i + 1) });
   await w.flush();
@@ -368,6 +375,38 @@ describe('tensors', () => {
     expect((await request(server, `/api/specimens/${SWEEP}/runs/${sweepRuns[1]}/tensors/nope`)).status).toBe(
       404,
     );
+  });
+});
+
+describe('tensors of other dtypes and ranks', () => {
+  const slice = async (name: string, sel: string) => {
+    const r = await request(
+      server,
+      `/api/specimens/${SWEEP}/runs/${live.runId}/tensors/${name}/slice?sel=${sel}`,
+    );
+    expect(r.status, r.body.toString()).toBe(200);
+    const bytes = r.body.buffer.slice(r.body.byteOffset, r.body.byteOffset + r.body.byteLength);
+    const data = r.headers['x-dtype'] === 'float64' ? new Float64Array(bytes) : new Float32Array(bytes);
+    return { data: Array.from(data), headers: r.headers };
+  };
+
+  it('sends int64 as float64, bool as 0/1, and 1-D and 0-D slices', async () => {
+    const vec = await slice('vec', '2:5');
+    expect(vec.data).toEqual([2000, 3000, 4000]);
+    expect(vec.headers['x-dtype']).toBe('float64');
+    expect(vec.headers['x-source-dtype']).toBe('int64');
+    const scalar = await slice('scalar', '');
+    expect(scalar.headers['x-shape']).toBe('');
+    expect(scalar.data).toEqual([Math.PI]);
+    const mask = await slice('mask', ':,::2');
+    expect(mask.headers['x-shape']).toBe('2,2');
+    expect(mask.data).toEqual([1, 1, 0, 1]);
+    const run = (await request(server, `/api/specimens/${SWEEP}/runs/${live.runId}`)).json<RunResponse>();
+    expect(run.tensors.map((t) => [t.name, t.shape])).toEqual([
+      ['mask', [2, 3]],
+      ['scalar', []],
+      ['vec', [10]],
+    ]);
   });
 });
 
