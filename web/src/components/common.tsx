@@ -54,6 +54,14 @@ export function Card({
   );
 }
 
+/** A nested value for display: arrays of plain values joined, short JSON on one line, long JSON indented. */
+function compactJson(v: object): string {
+  if (Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object'))
+    return v.length === 0 ? '[]' : v.map((x) => fmtValue(x)).join(', ');
+  const one = JSON.stringify(v);
+  return one.length <= 80 ? one : JSON.stringify(v, null, 1);
+}
+
 /** A two-column table of a JSON object (nested values as JSON). */
 export function KeyValues({ value }: { value: unknown }) {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
@@ -66,9 +74,7 @@ export function KeyValues({ value }: { value: unknown }) {
         {entries.map(([k, v]) => (
           <tr key={k}>
             <th>{k}</th>
-            <td class="pre">
-              {typeof v === 'object' && v !== null ? JSON.stringify(v, null, 1) : fmtValue(v)}
-            </td>
+            <td class="pre">{typeof v === 'object' && v !== null ? compactJson(v) : fmtValue(v)}</td>
           </tr>
         ))}
       </tbody>
