@@ -478,6 +478,25 @@ describe('incremental index', () => {
     }
   });
 
+  it('rebuilds a catalog it cannot update, saying so', async () => {
+    const root = await twoSpecimens();
+    fs.writeFileSync(path.join(root, 'vault.duckdb'), 'not a database');
+    const report = await indexVault(root);
+    expect(report.full).toBe(true);
+    expect(report.warnings).toHaveLength(1);
+    expect(report.warnings[0]).toMatch(/could not be updated .*rebuilding it/);
+    expect(report.specimens).toMatchObject({ indexed: 2 });
+    // A catalog written with another schema version is rebuilt the same way.
+    const db = await openMemory();
+    await db.connection.run(`ATTACH ${quoteLiteral(path.join(root, 'vault.duckdb'))} AS v`);
+    await db.connection.run(`UPDATE v.catalog_info SET "value" = '0' WHERE "key" = 'schema_version'`);
+    db.close();
+    const again = await indexVault(root);
+    expect(again.full).toBe(true);
+    expect(again.warnings[0]).toMatch(/schema version 0/);
+    expect((await snapshot(root)).alpha).toEqual([{ run_id: '20250102_100000', n: 10 }]);
+  });
+
   it('uses the summary stored by sealing instead of reading the file', async () => {
     const root = emptyVault();
     writeSpecimen(root, '2025_01_02_alpha');

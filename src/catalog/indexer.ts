@@ -24,6 +24,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdent } from '../engine/duckdb.js';
@@ -231,17 +232,27 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
     removeLeftovers(target);
     let full = options.full === true || !fs.existsSync(target);
     let previous = new Map<string, SpecimenState>();
-    if (!full) {
+    // Copying and opening the current catalog run on the thread pool while this thread lists the specimens
+    // and takes their signatures.
+    const opening = full ? undefined : openPrevious(absRoot, target, build);
+    let ids: string[];
+    let signatures: Map<string, string> | undefined;
+    try {
+      ids = listSpecimenDirs(absRoot, warn);
+      if (opening)
+        signatures = new Map(ids.map((id) => [id, specimenSignature(path.join(absRoot, SPECIMENS_DIR, id))]));
+    } catch (err) {
+      await opening?.then((o) => o.db.close()).catch(() => {});
+      throw err;
+    }
+    if (opening) {
       try {
-        fs.copyFileSync(target, build);
-        db = await openCatalog(absRoot, { file: build });
-        previous = await loadState(db.connection);
+        ({ db, previous } = await opening);
       } catch (err) {
         warn(`catalog: ${target} could not be updated (${(err as Error).message}); rebuilding it`);
-        db?.close();
-        db = undefined;
         removeBuild(build);
         full = true;
+        signatures = undefined;
       }
     }
     if (!db) {
@@ -255,7 +266,6 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
     await con.run('BEGIN TRANSACTION');
     await con.run(STUB_MACROS_SQL);
 
-    const ids = listSpecimenDirs(absRoot, warn);
     const clashes = clashingIds(ids, warn);
     const present = new Set(ids);
     const removed = [...previous.entries()].filter(([id]) => !present.has(id));
@@ -266,7 +276,16 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
     for (let i = 0; i < ids.length; i += BATCH) {
       const batch = ids
         .slice(i, i + BATCH)
-        .map((id) => scanSpecimen(absRoot, id, full ? undefined : previous.get(id), clashes.has(id), warn));
+        .map((id) =>
+          scanSpecimen(
+            absRoot,
+            id,
+            full ? undefined : previous.get(id),
+            signatures?.get(id),
+            clashes.has(id),
+            warn,
+          ),
+        );
       const pending = batch.flatMap((w) => w.reads.filter((r) => r.inspect));
       if (pending.length > 0) {
         // Legacy and unsealed runs: their columns and summaries come from the files, before their rows.
@@ -366,6 +385,22 @@ class Tally {
     };
   }
 }
+/** Copies the current catalog to the build file, opens it and reads its index state. */
+async function openPrevious(
+  root: string,
+  target: string,
+  build: string,
+): Promise<{ db: CatalogHandle; previous: Map<string, SpecimenState> }> {
+  await fsp.copyFile(target, build);
+  const db = await openCatalog(root, { file: build });
+  try {
+    return { db, previous: await loadState(db.connection) };
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
 /** Build files and scratch rows of indexers that died (we hold the lock, so none is in use). */
 function removeLeftovers(target: string): void {
   const dir = path.dirname(target);
@@ -495,17 +530,22 @@ function runsUnchanged(specimenDir: string, prev: SpecimenState): boolean {
   return true;
 }
 
-/** Decides what to do with one specimen directory and reads whatever changed. */
+/**
+ * Decides what to do with one specimen directory and reads whatever changed. `taken` is its signature
+ * taken earlier in this index, if any.
+ */
 function scanSpecimen(
   root: string,
   specimenId: string,
   prev: SpecimenState | undefined,
+  taken: string | undefined,
   viewClash: boolean,
   warn: (m: string) => void,
 ): SpecimenWork {
   const dir = path.join(root, SPECIMENS_DIR, specimenId);
   const wasIndexed = prev?.indexed === true;
-  if (prev && prev.signature === specimenSignature(dir) && (!prev.indexed || runsUnchanged(dir, prev))) {
+  const current = prev ? (taken ?? specimenSignature(dir)) : undefined;
+  if (prev && prev.signature === current && (!prev.indexed || runsUnchanged(dir, prev))) {
     // Unchanged; a skipped specimen's problem is still a problem, so it is reported again.
     if (!prev.indexed && prev.warning) warn(prev.warning);
     return {
