@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportParquet } from '../src/catalog/export.js';
 import {
   closeUserQuerySessions,
   indexVault,
@@ -173,6 +174,41 @@ describe('runUserQuery', () => {
       await indexVault(root);
     }
     expect((await runUserQuery(root, count, { readOnly: true })).rows).toEqual([{ n: 1 }]);
+  });
+
+  it('exports a SELECT as Parquet under the same rules', async () => {
+    const out = path.join(path.dirname(root), 'export.parquet');
+    await exportParquet(root, `SELECT step, loss FROM exp_${DEMO} WHERE step < 10 -- the first ten`, out);
+    const back = await runUserQuery(
+      root,
+      `SELECT count(*) AS n, max(step) AS m FROM read_parquet('${out}')`,
+      {
+        readOnly: true,
+      },
+    ).catch((e: unknown) => e);
+    // The export lies outside the vault, so a user query cannot read it back; DuckDB itself can.
+    expect(back).toBeInstanceOf(SqlError);
+    const { openMemory } = await import('../src/engine/duckdb.js');
+    const db = await openMemory();
+    try {
+      const r = await db.connection.runAndReadAll(
+        `SELECT count(*)::INTEGER AS n FROM read_parquet('${out}')`,
+      );
+      expect(r.getRowObjectsJS()).toEqual([{ n: 10 }]);
+    } finally {
+      db.close();
+    }
+    const leaked = path.join(path.dirname(root), 'leak.parquet');
+    await expect(
+      exportParquet(root, "SELECT * FROM read_text('/etc/passwd')", leaked),
+    ).rejects.toBeInstanceOf(SqlError);
+    const copy = await exportParquet(root, `COPY catalog TO '${leaked}'`, leaked).catch((e: unknown) => e);
+    expect(isCatalogError(copy, 'SqlError', 'QueryNotAllowedError')).toBe(true);
+    await expect(
+      exportParquet(root, `SELECT 1) TO '${leaked}' (FORMAT csv); --`, leaked),
+    ).rejects.toBeInstanceOf(SqlError);
+    expect(fs.existsSync(leaked)).toBe(false);
+    expect(fs.readdirSync(path.dirname(root)).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
   });
 
   it('insists on read-only', async () => {

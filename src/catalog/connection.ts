@@ -41,6 +41,8 @@ export interface OpenCatalogOptions {
    * configuration changes (`allowed_directories`, `enable_external_access=false`, `lock_configuration`).
    */
   sandbox?: boolean;
+  /** Files a sandboxed session may still write (an export's output), in addition to reading the vault. */
+  allowedPaths?: readonly string[];
   /** The database file; the vault's `vault.duckdb` unless given (the indexer opens its build file). */
   file?: string;
   /** Further DuckDB configuration options. */
@@ -71,7 +73,7 @@ export async function openCatalog(root: string, options: OpenCatalogOptions = {}
   try {
     connection = await instance.connect();
     await connection.run(`SET VARIABLE ${ROOT_VARIABLE} = ${quoteLiteral(`${absRoot}${path.sep}`)}`);
-    if (options.sandbox) await lockDown(connection, absRoot);
+    if (options.sandbox) await lockDown(connection, absRoot, options.allowedPaths ?? []);
   } catch (err) {
     connection?.closeSync();
     instance.closeSync();
@@ -103,8 +105,16 @@ export async function openCatalog(root: string, options: OpenCatalogOptions = {}
  * root is given with a trailing separator so a sibling such as `/data/vault-old` does not match `/data/vault`.
  * Symbolic links inside the vault are followed; they are the vault owner's to make.
  */
-async function lockDown(connection: DuckDBConnection, absRoot: string): Promise<void> {
+async function lockDown(
+  connection: DuckDBConnection,
+  absRoot: string,
+  allowedPaths: readonly string[],
+): Promise<void> {
   await connection.run(`SET allowed_directories = [${quoteLiteral(`${absRoot}${path.sep}`)}]`);
+  if (allowedPaths.length > 0)
+    await connection.run(
+      `SET allowed_paths = [${allowedPaths.map((p) => quoteLiteral(path.resolve(p))).join(', ')}]`,
+    );
   await connection.run('SET enable_external_access = false');
   await connection.run('SET lock_configuration = true');
 }

@@ -150,7 +150,7 @@ export class VaultQuery {
  * (which includes `FROM t`, `WITH … SELECT`, `DESCRIBE`, `SHOW`, `PIVOT`). A statement DuckDB cannot prepare
  * (syntax, unknown table, a file outside the vault) raises its SqlError here.
  */
-async function prepareSingleSelect(
+export async function prepareSingleSelect(
   con: CatalogHandle['connection'],
   sql: string,
 ): Promise<DuckDBPreparedStatement> {
