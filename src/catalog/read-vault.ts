@@ -27,6 +27,7 @@ import {
   MANIFEST_FILE,
   RUNS_DIR,
 } from '../storage/runs.js';
+import { parseV2Dtype } from '../storage/tensors/dtypes.js';
 import { parseMetadata } from '../storage/tensors/metadata.js';
 import { secondsBetween, toTimestamp } from './json.js';
 import type { MetricColumnSummary } from './summaries.js';
@@ -410,21 +411,6 @@ function storedSummary(a: PlainObject): MetricColumnSummary[] | undefined {
   return out;
 }
 
-const V2_DTYPES: Record<string, string> = {
-  f2: 'float16',
-  f4: 'float32',
-  f8: 'float64',
-  i1: 'int8',
-  i2: 'int16',
-  i4: 'int32',
-  i8: 'int64',
-  u1: 'uint8',
-  u2: 'uint16',
-  u4: 'uint32',
-  u8: 'uint64',
-  b1: 'bool',
-};
-
 /** Shape, dtype and chunks of a Zarr array directory (v3 `zarr.json` or v2 `.zarray`), if readable. */
 function zarrFacts(dir: string): { shape: number[]; dtype: string; chunks: number[] } | undefined {
   for (const key of ['zarr.json', '.zarray'] as const) {
@@ -442,7 +428,12 @@ function zarrFacts(dir: string): { shape: number[]; dtype: string; chunks: numbe
       try {
         const doc = JSON.parse(text) as Record<string, unknown>;
         const raw = String(doc.dtype ?? doc.data_type ?? '');
-        const dtype = V2_DTYPES[raw.replace(/^[<>|=]/, '')] ?? raw;
+        let dtype = raw;
+        try {
+          dtype = parseV2Dtype(raw).dtype;
+        } catch {
+          // Not a v2 type string this library knows: keep the document's own name.
+        }
         const chunks = (doc.chunks ??
           (doc.chunk_grid as { configuration?: { chunk_shape?: unknown } } | undefined)?.configuration
             ?.chunk_shape) as number[] | undefined;
