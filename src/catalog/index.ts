@@ -31,6 +31,8 @@
  * const demo = await q.search('SELECT step, loss, accuracy FROM exp_example_2024_12_19_synthetic_demo WHERE step >= 50')
  * q.close()
  */
+
+export { type MetricColumnSummary, summarizeMetricsFile } from '../engine/metrics-summary.js';
 export { catalogPath } from './connection.js';
 export * from './errors.js';
 export { type IndexOptions, type IndexReport, indexVault } from './indexer.js';
@@ -45,4 +47,3 @@ export {
 } from './query.js';
 export type { JsonValue, ResultColumn } from './results.js';
 export { CATALOG_SCHEMA_VERSION } from './schema.js';
-export { type MetricColumnSummary, summarizeMetricsFile } from './summaries.js';

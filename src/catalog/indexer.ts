@@ -28,6 +28,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdent } from '../engine/duckdb.js';
+import { inspectMetricsFile } from '../engine/metrics-summary.js';
 import { isVaultError, VaultNotFoundError } from '../errors.js';
 import { assertSpecimenId } from '../format/ids.js';
 import { isVaultDir, SPECIMENS_DIR } from '../format/vault-config.js';
@@ -76,7 +77,6 @@ import {
   STUB_MACROS_SQL,
   TABLES_SQL,
 } from './schema.js';
-import { inspectMetricsFile } from './summaries.js';
 
 /** Options of `indexVault`. */
 export interface IndexOptions {

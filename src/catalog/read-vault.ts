@@ -16,6 +16,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { MetricColumnSummary } from '../engine/metrics-summary.js';
 import { isVaultError } from '../errors.js';
 import { assertRunId, compareRunIds } from '../format/ids.js';
 import { normalizeSpecimenManifest, type RunManifest } from '../format/manifest.js';
@@ -30,7 +31,6 @@ import {
 import { parseV2Dtype } from '../storage/tensors/dtypes.js';
 import { parseMetadata } from '../storage/tensors/metadata.js';
 import { secondsBetween, toTimestamp } from './json.js';
-import type { MetricColumnSummary } from './summaries.js';
 
 /** The specimen-level record of supersessions (see storage/supersede.ts, which writes it). */
 export const SUPERSESSIONS_FILE = 'supersessions.msgpack';

@@ -21,29 +21,9 @@ export const CATALOG_SCHEMA_VERSION = 2;
 /** Column written by `filename=` in read_parquet; no metrics column is expected to have this name. */
 export const PATH_COLUMN = '__sv_path';
 
-/** DuckDB types counted as numeric metrics. */
-export const NUMERIC_TYPES: ReadonlySet<string> = new Set([
-  'TINYINT',
-  'SMALLINT',
-  'INTEGER',
-  'BIGINT',
-  'HUGEINT',
-  'UTINYINT',
-  'USMALLINT',
-  'UINTEGER',
-  'UBIGINT',
-  'UHUGEINT',
-  'FLOAT',
-  'DOUBLE',
-]);
+import { isNumericType, NON_METRIC_COLUMNS } from '../engine/metrics-summary.js';
 
-/** True for a DuckDB type name that metric summaries and the `metrics` view cover. */
-export function isNumericType(type: string): boolean {
-  return NUMERIC_TYPES.has(type) || type.startsWith('DECIMAL');
-}
-
-/** Columns that are never metrics: the step index and the run ID. */
-export const NON_METRIC_COLUMNS: ReadonlySet<string> = new Set(['step', 'run_id']);
+export { isNumericType, NON_METRIC_COLUMNS, NUMERIC_TYPES } from '../engine/metrics-summary.js';
 
 /** Tables, in creation order. Kept as plain DDL so a reader of the catalog sees the same definitions. */
 export const TABLES_SQL = `

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { summarizeMetricsFile } from '../../catalog/summaries.js';
+import { summarizeMetricsFile } from '../../catalog/index.js';
 import type { PlainObject } from '../../format/msgpack.js';
 import { SpecimenStorage } from '../../storage/specimen-storage.js';
 import { readSupersessions } from '../../storage/supersede.js';

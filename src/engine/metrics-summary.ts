@@ -13,8 +13,31 @@
  */
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { openMemory, quoteIdent, quoteLiteral } from '../engine/duckdb.js';
-import { isNumericType, NON_METRIC_COLUMNS } from './schema.js';
+import { openMemory, quoteIdent, quoteLiteral } from './duckdb.js';
+
+/** DuckDB types counted as numeric metrics. */
+export const NUMERIC_TYPES: ReadonlySet<string> = new Set([
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'BIGINT',
+  'HUGEINT',
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
+  'UHUGEINT',
+  'FLOAT',
+  'DOUBLE',
+]);
+
+/** True for a DuckDB type name that metric summaries and the `metrics` view cover. */
+export function isNumericType(type: string): boolean {
+  return NUMERIC_TYPES.has(type) || type.startsWith('DECIMAL');
+}
+
+/** Columns that are never metrics: the step index and the run ID. */
+export const NON_METRIC_COLUMNS: ReadonlySet<string> = new Set(['step', 'run_id']);
 
 /** Summary of one numeric metrics column. */
 export interface MetricColumnSummary {
