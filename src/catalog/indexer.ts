@@ -28,11 +28,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdent } from '../engine/duckdb.js';
-import { inspectMetricsFile } from '../engine/metrics-summary.js';
-import { isVaultError, VaultNotFoundError } from '../errors.js';
-import { assertSpecimenId } from '../format/ids.js';
+import { VaultNotFoundError } from '../errors.js';
 import { isVaultDir, SPECIMENS_DIR } from '../format/vault-config.js';
-import { LEGACY_RUN_ID, RUNS_DIR } from '../storage/runs.js';
 import { type CatalogHandle, catalogPath, openCatalog } from './connection.js';
 import {
   ARTIFACT_COLUMNS,
@@ -45,22 +42,17 @@ import {
   SUMMARY_COLUMNS,
 } from './loader.js';
 import { acquireLock } from './lock.js';
+import { type RunRead, specimenSignature } from './read-vault.js';
 import {
-  type CatalogRow,
-  catalogRow,
-  listRunDirs,
-  METRICS_FILE,
-  type RunRead,
-  type RunState,
-  readRun,
-  readSpecimenManifest,
-  readSupersessions,
-  recheckRunning,
-  runSignature,
-  specimenLayout,
-  specimenSignature,
-  summaryRow,
-} from './read-vault.js';
+  clashingIds,
+  completeFromFile,
+  filesOf,
+  listSpecimenDirs,
+  metricsPath,
+  SpecimenState,
+  type SpecimenWork,
+  scanSpecimen,
+} from './scan.js';
 import {
   branchesOfFile,
   branchFilesMacro,
@@ -123,71 +115,6 @@ export interface IndexReport {
   /** True when not a single specimen could be indexed (the CLI exits 1). */
   nothingIndexable: boolean;
   durationMs: number;
-}
-
-/**
- * What `index_state` holds for one specimen directory. The per-run records are parsed only when needed (a
- * changed specimen, or one with unsealed runs): most specimens of a large vault are unchanged and sealed.
- */
-class SpecimenState {
-  private parsed: Record<string, RunState> | undefined;
-
-  constructor(
-    readonly signature: string,
-    readonly indexed: boolean,
-    readonly warning: string | null,
-    private readonly raw: Record<string, RunState> | string,
-    /** Some run is not sealed (its directory must be looked at even when the specimen's is unchanged). */
-    readonly unsealed: boolean,
-    readonly runCount: number,
-  ) {}
-
-  static of(
-    signature: string,
-    indexed: boolean,
-    warning: string | null,
-    runs: Record<string, RunState>,
-  ): SpecimenState {
-    const all = Object.values(runs);
-    return new SpecimenState(
-      signature,
-      indexed,
-      warning,
-      runs,
-      all.some((r) => !r.sealed),
-      all.length,
-    );
-  }
-
-  get runs(): Record<string, RunState> {
-    this.parsed ??=
-      typeof this.raw === 'string' ? (JSON.parse(this.raw) as Record<string, RunState>) : this.raw;
-    return this.parsed;
-  }
-}
-
-/** The outcome of one specimen in this index. */
-interface SpecimenWork {
-  specimenId: string;
-  state: SpecimenState;
-  /** Unchanged specimens are carried over as they are. */
-  unchanged: boolean;
-  /** Indexed before this index. */
-  wasIndexed: boolean;
-  /** Set for a (re)indexed specimen. */
-  catalog?: CatalogRow;
-  /** Runs read this time. */
-  reads: RunRead[];
-  /** Runs kept from the last index, whose is_latest/superseded_by are set again. */
-  keptRuns: { specimen_id: string; run_id: string; is_latest: boolean; superseded_by: string | null }[];
-  /** Run IDs whose rows go: changed or removed runs, or all of the last index's when it is no longer indexed. */
-  dropRuns: string[];
-  /** Run IDs in order (an indexed specimen), for its exp_ view. */
-  order?: string[];
-  /** Vault-relative metrics files of dropped runs, for the metrics view. */
-  droppedFiles: string[];
-  /** Its view name clashes with another specimen's (see clashingIds): it gets no view. */
-  viewClash: boolean;
 }
 
 const BATCH = 250;
@@ -430,50 +357,6 @@ function syncDir(dir: string): void {
   }
 }
 
-/** Specimen directory names, sorted; names that are not safe IDs are reported and left out. */
-function listSpecimenDirs(root: string, warn: (m: string) => void): string[] {
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(path.join(root, SPECIMENS_DIR), { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  const ids: string[] = [];
-  for (const e of entries) {
-    if (!e.isDirectory() || e.name.startsWith('.')) continue;
-    try {
-      assertSpecimenId(e.name);
-      ids.push(e.name);
-    } catch (err) {
-      if (!isVaultError(err)) throw err;
-      warn(`specimen ${path.join(root, SPECIMENS_DIR, e.name)}: ${err.message}; skipped`);
-    }
-  }
-  return ids.sort();
-}
-
-/**
- * DuckDB names ignore case, so specimens whose IDs differ only in case would share a view name: the first
- * in ID order gets the view, the others none (their rows are still catalogued).
- */
-function clashingIds(ids: readonly string[], warn: (m: string) => void): Set<string> {
-  const first = new Map<string, string>();
-  const out = new Set<string>();
-  for (const id of ids) {
-    const key = id.toLowerCase();
-    const holder = first.get(key);
-    if (holder === undefined) first.set(key, id);
-    else {
-      out.add(id);
-      warn(
-        `specimen ${id}: view ${expViewName(id)} would clash with ${expViewName(holder)} (DuckDB names ignore case); not created`,
-      );
-    }
-  }
-  return out;
-}
-
 /** Reads `index_state` of the catalog being updated. */
 async function loadState(con: DuckDBConnection): Promise<Map<string, SpecimenState>> {
   const info = await con.runAndReadAll(`SELECT "value" FROM catalog_info WHERE "key" = 'schema_version'`);
@@ -498,159 +381,6 @@ async function loadState(con: DuckDBConnection): Promise<Map<string, SpecimenSta
     );
   }
   return out;
-}
-
-function runDirName(runId: string): string {
-  return runId === LEGACY_RUN_ID ? LEGACY_RUN_ID : `${RUNS_DIR}/${runId}`;
-}
-
-/** Vault-relative metrics file of a run. */
-function metricsPath(specimenId: string, runId: string): string {
-  return `${SPECIMENS_DIR}/${specimenId}/${runDirName(runId)}/${METRICS_FILE}`;
-}
-
-/** Metrics files of the runs recorded in a specimen state. */
-function filesOf(specimenId: string, state: SpecimenState, only?: readonly string[]): string[] {
-  const ids = only ?? Object.keys(state.runs);
-  return ids.filter((id) => (state.runs[id]?.metrics ?? 0) > 0).map((id) => metricsPath(specimenId, id));
-}
-
-/**
- * True when none of the runs recorded in `prev` moved, for a specimen whose own signature did not: no run
- * was added or removed (`runs/` did not change), sealed runs never change, so only unsealed runs are looked
- * at, and `running` ones are checked for a writer that has gone.
- */
-function runsUnchanged(specimenDir: string, prev: SpecimenState): boolean {
-  if (!prev.unsealed) return true;
-  for (const [runId, rs] of Object.entries(prev.runs)) {
-    if (rs.sealed) continue;
-    if (runSignature(path.join(specimenDir, runDirName(runId)), false) !== rs.sig) return false;
-    if (rs.status === 'running' && recheckRunning(rs) !== 'running') return false;
-  }
-  return true;
-}
-
-/**
- * Decides what to do with one specimen directory and reads whatever changed. `taken` is its signature
- * taken earlier in this index, if any.
- */
-function scanSpecimen(
-  root: string,
-  specimenId: string,
-  prev: SpecimenState | undefined,
-  taken: string | undefined,
-  viewClash: boolean,
-  warn: (m: string) => void,
-): SpecimenWork {
-  const dir = path.join(root, SPECIMENS_DIR, specimenId);
-  const wasIndexed = prev?.indexed === true;
-  const current = prev ? (taken ?? specimenSignature(dir)) : undefined;
-  if (prev && prev.signature === current && (!prev.indexed || runsUnchanged(dir, prev))) {
-    // Unchanged; a skipped specimen's problem is still a problem, so it is reported again.
-    if (!prev.indexed && prev.warning) warn(prev.warning);
-    return {
-      specimenId,
-      state: prev,
-      unchanged: true,
-      wasIndexed,
-      reads: [],
-      keptRuns: [],
-      dropRuns: [],
-      droppedFiles: [],
-      viewClash,
-    };
-  }
-  const manifest = readSpecimenManifest(specimenId, dir);
-  const signature = specimenSignature(dir, manifest.sig);
-  const base: SpecimenWork = {
-    specimenId,
-    state: SpecimenState.of(signature, false, null, {}),
-    unchanged: false,
-    wasIndexed,
-    reads: [],
-    keptRuns: [],
-    dropRuns: [],
-    droppedFiles: [],
-    viewClash,
-  };
-  if (!manifest.ok) {
-    warn(manifest.warning);
-    return {
-      ...base,
-      state: SpecimenState.of(signature, false, manifest.warning, {}),
-      dropRuns: wasIndexed ? Object.keys(prev!.runs) : [],
-      droppedFiles: wasIndexed ? filesOf(specimenId, prev!) : [],
-    };
-  }
-  const problems: string[] = [];
-  const layout = specimenLayout(dir);
-  const runDirs = listRunDirs(dir, layout, problems);
-  const superseded = layout.hasSupersessions ? readSupersessions(dir, problems) : {};
-  for (const p of problems) warn(p);
-  const prevRuns = wasIndexed ? prev!.runs : {};
-  const runs: Record<string, RunState> = {};
-  const reads: RunRead[] = [];
-  const kept: string[] = [];
-  for (const rd of runDirs) {
-    const old = prevRuns[rd.runId];
-    if (old && runSignature(rd.dir, old.sealed) === old.sig && recheckRunning(old) === old.status) {
-      runs[rd.runId] = old;
-      kept.push(rd.runId);
-      continue;
-    }
-    const r = readRun(specimenId, rd);
-    if (r.warning) warn(r.warning);
-    runs[rd.runId] = r.state;
-    reads.push(r);
-  }
-  const keptSet = new Set(kept);
-  const dropRuns = Object.keys(prevRuns).filter((id) => !keptSet.has(id));
-  const order = runDirs.map((r) => r.runId);
-  const latest = order.at(-1) ?? null;
-  for (const r of reads) {
-    r.run.is_latest = r.run.run_id === latest;
-    r.run.superseded_by = superseded[r.run.run_id] ?? null;
-  }
-  const catalog = catalogRow(specimenId, manifest);
-  catalog.run_count = order.length;
-  catalog.latest_run = latest;
-  catalog.latest_status = latest ? (runs[latest]?.status ?? null) : null;
-  return {
-    ...base,
-    state: SpecimenState.of(signature, true, null, runs),
-    catalog,
-    reads,
-    keptRuns: kept.map((run_id) => ({
-      specimen_id: specimenId,
-      run_id,
-      is_latest: run_id === latest,
-      superseded_by: superseded[run_id] ?? null,
-    })),
-    dropRuns,
-    order,
-    droppedFiles: wasIndexed ? filesOf(specimenId, prev!, dropRuns) : [],
-  };
-}
-
-/** Fills in what only the Parquet file can tell: columns, rows and, when not stored, the summaries. */
-async function completeFromFile(con: DuckDBConnection, r: RunRead, warn: (m: string) => void): Promise<void> {
-  const need = r.inspect!;
-  const metrics = r.artifacts.find((a) => a.kind === 'metrics');
-  try {
-    const facts = await inspectMetricsFile(con, need.file, need.summary);
-    if (metrics && need.facts) {
-      metrics.rows = facts.rows;
-      metrics.columns = facts.columns;
-      metrics.column_types = facts.columnTypes;
-    }
-    if (need.summary) r.summaries = facts.summary.map((s) => summaryRow(r.run.specimen_id, r.run.run_id, s));
-    r.state.metrics = facts.columns.includes('run_id') ? 2 : 1;
-  } catch (err) {
-    // An unreadable metrics file (being written, truncated) stays listed as an artifact, out of the views.
-    warn(`run ${r.run.specimen_id}/${r.run.run_id}: cannot read ${need.file}: ${(err as Error).message}`);
-    r.state.metrics = 0;
-    r.metricsFile = undefined;
-  }
 }
 
 /** Deletes everything of specimens that are gone. */
