@@ -167,7 +167,7 @@ describe('catalog concurrency', () => {
     } finally {
       q.close();
     }
-    expect(fs.readdirSync(root).sort()).toEqual(['specimens', 'vault.duckdb']);
+    expect(fs.readdirSync(root).sort()).toEqual(['specimens', 'vault.duckdb', 'vault.duckdb.d']);
   });
 
   it('two indexers in one process take turns', async () => {
@@ -230,16 +230,21 @@ describe('catalog concurrency', () => {
     const reader = script(READER_CHILD, [root]);
     const done = finished(reader);
     expect(JSON.parse(await nextLine(reader))).toEqual({ runs: '3', points: '60' });
+    const opened = fs.readFileSync(path.join(root, 'vault.duckdb'));
 
     await addRun(root, '2025_01_02_s001', '20250103_100000');
     const incremental = await indexVault(root);
     expect(incremental.runs).toMatchObject({ total: 4, indexed: 1 });
+    // An update that only adds runs goes through the delta beside the file, which the reader sees at once…
+    expect(fs.readFileSync(path.join(root, 'vault.duckdb')).equals(opened)).toBe(true);
+    reader.stdin?.write('again\n');
+    expect(JSON.parse(await nextLine(reader))).toEqual({ runs: '4', points: '80' });
+    // …and a rewrite of the file keeps the generation the reader's file reads, so it goes on without errors.
     const full = await indexVault(root, { full: true });
     expect(full.runs.total).toBe(4);
-
-    // The reader keeps the snapshot it opened, without errors…
+    expect(fs.readFileSync(path.join(root, 'vault.duckdb')).equals(opened)).toBe(false);
     reader.stdin?.write('again\n');
-    expect(JSON.parse(await nextLine(reader))).toEqual({ runs: '3', points: '60' });
+    expect(JSON.parse(await nextLine(reader))).toEqual({ runs: '4', points: '80' });
     reader.stdin?.write('quit\n');
     const exit = await done;
     expect(exit.code, exit.stderr).toBe(0);
@@ -259,7 +264,7 @@ describe('catalog concurrency', () => {
     fs.writeFileSync(leftover, 'half a database');
     fs.mkdirSync(`${leftover}.rows`);
     await indexVault(root, { full: true });
-    expect(fs.readdirSync(root).sort()).toEqual(['specimens', 'vault.duckdb']);
+    expect(fs.readdirSync(root).sort()).toEqual(['specimens', 'vault.duckdb', 'vault.duckdb.d']);
   });
 
   it('leaves the old catalog in place when an index fails', async () => {
@@ -278,6 +283,7 @@ describe('catalog concurrency', () => {
       'specimens',
       'specimens.away',
       'vault.duckdb',
+      'vault.duckdb.d',
     ]);
   });
 });

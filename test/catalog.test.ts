@@ -339,6 +339,140 @@ describe('incremental index', () => {
     expect(await snapshot(root)).toEqual(after);
   });
 
+  it('adds runs through the delta: the catalog file stays as it is, open readers see them at once', async () => {
+    const root = await twoSpecimens();
+    await indexVault(root);
+    const file = path.join(root, 'vault.duckdb');
+    const before = fs.readFileSync(file);
+    const q = await VaultQuery.open(root);
+    // A plain DuckDB client, as a notebook would open it.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const plain = await DuckDBInstance.create(file, { access_mode: 'READ_ONLY', file_search_path: root });
+    const con = await plain.connect();
+    try {
+      expect(await q.rows('SELECT count(*) AS n FROM runs')).toEqual([{ n: 2 }]);
+      await writeSealedRun(root, '2025_01_02_alpha', '20250103_090000', { rows: 4 });
+      await writeSealedRun(root, '2025_01_02_beta', '20250103_090000', { rows: 6 });
+      const report = await indexVault(root);
+      expect(report.specimens).toMatchObject({ indexed: 2, unchanged: 0 });
+      expect(report.runs).toEqual({ total: 4, indexed: 2, unchanged: 2, removed: 0 });
+      expect(fs.readFileSync(file).equals(before)).toBe(true);
+      expect(
+        await q.rows(
+          "SELECT specimen_id, count(*) AS n, sum(value) AS s FROM metrics WHERE metric = 'loss' AND run_id = '20250103_090000' GROUP BY ALL ORDER BY ALL",
+        ),
+      ).toEqual([
+        { specimen_id: '2025_01_02_alpha', n: 4, s: 1 + 1 / 2 + 1 / 3 + 1 / 4 },
+        { specimen_id: '2025_01_02_beta', n: 6, s: 1 + 1 / 2 + 1 / 3 + 1 / 4 + 1 / 5 + 1 / 6 },
+      ]);
+      expect(
+        await q.rows('SELECT run_id, count(*) AS n FROM exp_2025_01_02_beta GROUP BY ALL ORDER BY ALL'),
+      ).toEqual([
+        { run_id: '20250102_100000', n: 10 },
+        { run_id: '20250103_090000', n: 6 },
+      ]);
+      const plainRows = (
+        await con.runAndReadAll('SELECT specimen_id, run_count, latest_run FROM catalog ORDER BY specimen_id')
+      ).getRowObjectsJS();
+      expect(plainRows).toEqual([
+        { specimen_id: '2025_01_02_alpha', run_count: 2, latest_run: '20250103_090000' },
+        { specimen_id: '2025_01_02_beta', run_count: 2, latest_run: '20250103_090000' },
+      ]);
+      const latest = (
+        await con.runAndReadAll('SELECT count(*) AS n FROM runs WHERE is_latest')
+      ).getRowObjectsJS();
+      expect(latest).toEqual([{ n: 2n }]);
+
+      // A third run of alpha: the delta is rebuilt, still without touching the file.
+      await writeSealedRun(root, '2025_01_02_alpha', '20250104_090000', { rows: 2 });
+      const again = await indexVault(root);
+      expect(again.specimens).toMatchObject({ indexed: 1, unchanged: 1 });
+      expect(again.runs).toMatchObject({ total: 5, indexed: 1 });
+      expect(fs.readFileSync(file).equals(before)).toBe(true);
+      const nothing = await indexVault(root);
+      expect(nothing.specimens).toMatchObject({ indexed: 0, unchanged: 2 });
+      const viaDelta = await snapshot(root);
+      await indexVault(root, { full: true });
+      expect(fs.readFileSync(file).equals(before)).toBe(false);
+      expect(await snapshot(root)).toEqual(viaDelta);
+    } finally {
+      con.closeSync();
+      plain.closeSync();
+      q.close();
+    }
+  });
+
+  it('rewrites the catalog file when a change needs it, and stays right', async () => {
+    const root = await twoSpecimens();
+    await indexVault(root);
+    const file = path.join(root, 'vault.duckdb');
+    const rewritten = async (change: () => unknown, options = {}): Promise<boolean> => {
+      const before = fs.readFileSync(file);
+      await change();
+      await indexVault(root, options);
+      return !fs.readFileSync(file).equals(before);
+    };
+    // A new specimen needs its view.
+    expect(
+      await rewritten(async () => {
+        writeSpecimen(root, '2025_01_02_gamma');
+        await writeSealedRun(root, '2025_01_02_gamma', '20250102_100000', { rows: 3 });
+      }),
+    ).toBe(true);
+    // A metrics column the metrics view has no branch for.
+    expect(
+      await rewritten(() =>
+        writeParquet(
+          path.join(root, 'specimens', '2025_01_02_beta', 'runs', '20250105_000000', 'metrics.parquet'),
+          "SELECT i::BIGINT AS step, i * 2.0 AS grad, '20250105_000000' AS run_id FROM range(5) t(i)",
+        ),
+      ),
+    ).toBe(true);
+    // A run whose file is listed in the catalog file goes.
+    expect(
+      await rewritten(() =>
+        fs.rmSync(path.join(root, 'specimens', '2025_01_02_alpha', 'runs', '20250102_100000'), {
+          recursive: true,
+        }),
+      ),
+    ).toBe(true);
+    // More changed specimens than the delta takes.
+    expect(
+      await rewritten(
+        async () => {
+          await writeSealedRun(root, '2025_01_02_alpha', '20250106_000000');
+          await writeSealedRun(root, '2025_01_02_gamma', '20250106_000000');
+        },
+        { maxDeltaSpecimens: 1 },
+      ),
+    ).toBe(true);
+    // The state beside the file gone: rewritten from what the file itself records.
+    expect(
+      await rewritten(async () => {
+        fs.rmSync(path.join(root, 'vault.duckdb.d', 'state.json'));
+        await writeSealedRun(root, '2025_01_02_beta', '20250107_000000');
+      }),
+    ).toBe(true);
+    // A catalog file that is not the one the state describes (restored from a copy).
+    fs.copyFileSync(file, `${file}.copy`);
+    fs.renameSync(`${file}.copy`, file);
+    expect(await rewritten(() => writeSealedRun(root, '2025_01_02_gamma', '20250107_000000'))).toBe(true);
+    // After all that, the same answers as a rebuild from scratch.
+    const q = await VaultQuery.open(root);
+    try {
+      expect(await q.rows('SELECT DISTINCT metric FROM metrics ORDER BY 1')).toEqual([
+        { metric: 'acc' },
+        { metric: 'grad' },
+        { metric: 'loss' },
+      ]);
+    } finally {
+      q.close();
+    }
+    const incremental = await snapshot(root);
+    await indexVault(root, { full: true });
+    expect(await snapshot(root)).toEqual(incremental);
+  });
+
   it('follows removed runs and specimens, manifest edits, supersessions and broken manifests', async () => {
     const root = await twoSpecimens();
     await writeSealedRun(root, '2025_01_02_alpha', '20250103_090000');

@@ -32,6 +32,16 @@ import { VaultNotFoundError } from '../errors.js';
 import { isVaultDir, SPECIMENS_DIR } from '../format/vault-config.js';
 import { type CatalogHandle, catalogPath, openCatalog } from './connection.js';
 import {
+  emptyDelta,
+  fileIdentity,
+  newGeneration,
+  readCatalogState,
+  removeOldGenerations,
+  updateThroughDelta,
+  writeCatalogState,
+  writeDelta,
+} from './delta.js';
+import {
   ARTIFACT_COLUMNS,
   CATALOG_COLUMNS,
   type ColumnSpec,
@@ -48,12 +58,13 @@ import {
   completeFromFile,
   filesOf,
   listSpecimenDirs,
-  metricsPath,
+  type SpecimenRecord,
   SpecimenState,
   type SpecimenWork,
   scanSpecimen,
 } from './scan.js';
 import {
+  BASE_SCHEMA,
   branchesOfFile,
   branchFilesMacro,
   branchFilesMacroSql,
@@ -61,6 +72,8 @@ import {
   CATALOG_SCHEMA_VERSION,
   chunkCount,
   chunkOf,
+  deltaDirMacroSql,
+  expSources,
   expViewName,
   expViewSql,
   MACROS_SQL,
@@ -68,6 +81,7 @@ import {
   metricsViewSql,
   STUB_MACROS_SQL,
   TABLES_SQL,
+  tableViewsSql,
 } from './schema.js';
 
 /** Options of `indexVault`. */
@@ -80,6 +94,11 @@ export interface IndexOptions {
   onWarning?: (message: string) => void;
   /** How long to wait for another indexer to finish, in milliseconds (default 60 s). */
   lockTimeoutMs?: number;
+  /**
+   * Most specimens that may differ from the catalog file before an index rewrites it rather than
+   * updating its delta (default 64; 0 always rewrites). See delta.ts.
+   */
+  maxDeltaSpecimens?: number;
 }
 
 /** What an index did. */
@@ -158,6 +177,11 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
   try {
     removeLeftovers(target);
     let full = options.full === true || !fs.existsSync(target);
+    if (!full) {
+      const quick = await updateThroughDelta(absRoot, target, options, t0);
+      if (quick) return quick;
+    }
+    const oldState = readCatalogState(absRoot);
     let previous = new Map<string, SpecimenState>();
     // Copying and opening the current catalog run on the thread pool while this thread lists the specimens
     // and takes their signatures.
@@ -200,6 +224,7 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
     const metricsFiles = new MetricsFiles();
     for (const [id, s] of removed) metricsFiles.drop(filesOf(id, s));
     const tally = new Tally();
+    const states: Record<string, SpecimenRecord> = {};
     for (let i = 0; i < ids.length; i += BATCH) {
       const batch = ids
         .slice(i, i + BATCH)
@@ -223,6 +248,7 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
       }
       for (const w of batch) {
         tally.add(w);
+        states[w.specimenId] = w.state.toRecord();
         metricsFiles.drop(w.droppedFiles);
         for (const r of w.reads) metricsFiles.add(r);
       }
@@ -236,7 +262,7 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
     }
     await queue.drain();
     const dirty = removed.length > 0 || sinks.changed > 0 || metricsFiles.changed;
-    if (!dirty && !full) {
+    if (!dirty && !full && oldState?.file === fileIdentity(target)) {
       // Nothing moved: the catalog on disk is already up to date.
       db.close();
       db = undefined;
@@ -245,15 +271,33 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
     if (removed.length > 0) await dropRemoved(con, loader, removed);
     if (!full) await sinks.deleteChanged(con, loader);
     await sinks.insert(con, loader);
+    // A new generation: readers of the current file keep the delta that goes with it (see delta.ts).
+    const gen = newGeneration();
     await con.run(MACROS_SQL);
-    if (full || metricsFiles.changed) await updateMetricsView(con, loader, full, metricsFiles);
+    await con.run(deltaDirMacroSql(gen));
+    let branches: Omit<MetricBranch, 'paths'>[] = [];
+    const prepare = async (bs: Omit<MetricBranch, 'paths'>[]) => {
+      branches = bs;
+      await writeDelta(con, absRoot, gen, bs, emptyDelta());
+      await con.run(tableViewsSql());
+    };
+    if (full || metricsFiles.changed) await updateMetricsView(con, loader, full, metricsFiles, prepare);
+    else await prepare((await readBranches(con, () => false)).map((b) => b.branch));
     await writeInfo(con, loader);
     await con.run('COMMIT');
     await con.run('CHECKPOINT');
     db.close();
     db = undefined;
+    writeCatalogState(absRoot, {
+      schema: CATALOG_SCHEMA_VERSION,
+      gen,
+      file: fileIdentity(build)!,
+      branches,
+      specimens: states,
+    });
     fs.renameSync(build, target);
     syncDir(path.dirname(target));
+    removeOldGenerations(absRoot, oldState ? [gen, oldState.gen] : [gen]);
     return tally.report(target, full, ids.length, removed, warnings, t0);
   } finally {
     db?.close();
@@ -394,7 +438,13 @@ async function dropRemoved(
     removed.map(([specimen_id]) => ({ specimen_id })),
   );
   await con.run(`CREATE OR REPLACE TEMP TABLE gone AS SELECT * FROM ${src}`);
-  for (const table of ['catalog', 'runs', 'artifacts', 'metric_summaries', 'index_state'])
+  for (const table of [
+    'sv_base.catalog',
+    'sv_base.runs',
+    'sv_base.artifacts',
+    'sv_base.metric_summaries',
+    'index_state',
+  ])
     await con.run(`DELETE FROM ${table} WHERE specimen_id IN (SELECT specimen_id FROM gone)`);
   const drops = removed
     .filter(([, s]) => s.indexed)
@@ -419,10 +469,10 @@ class Sinks {
   }[] = [];
 
   constructor(dir: string) {
-    this.catalog = new RowSink(dir, 'catalog', CATALOG_COLUMNS);
-    this.runs = new RowSink(dir, 'runs', RUN_COLUMNS);
-    this.artifacts = new RowSink(dir, 'artifacts', ARTIFACT_COLUMNS);
-    this.summaries = new RowSink(dir, 'metric_summaries', SUMMARY_COLUMNS);
+    this.catalog = new RowSink(dir, 'catalog', CATALOG_COLUMNS, BASE_SCHEMA);
+    this.runs = new RowSink(dir, 'runs', RUN_COLUMNS, BASE_SCHEMA);
+    this.artifacts = new RowSink(dir, 'artifacts', ARTIFACT_COLUMNS, BASE_SCHEMA);
+    this.summaries = new RowSink(dir, 'metric_summaries', SUMMARY_COLUMNS, BASE_SCHEMA);
     this.states = new RowSink(dir, 'index_state', STATE_COLUMNS);
   }
 
@@ -460,15 +510,7 @@ class Sinks {
       });
       if (w.viewClash) continue;
       if (w.order) {
-        const withMetrics = w.order.filter((id) => (w.state.runs[id]?.metrics ?? 0) > 0);
-        const anyRunId = withMetrics.some((id) => w.state.runs[id]?.metrics === 2);
-        views.push(
-          expViewSql(
-            w.specimenId,
-            withMetrics.map((id) => metricsPath(w.specimenId, id)),
-            anyRunId,
-          ),
-        );
+        views.push(expViewSql(w.specimenId, expSources(w.state.runs)));
       } else if (w.wasIndexed) views.push(`DROP VIEW IF EXISTS ${quoteIdent(expViewName(w.specimenId))};`);
     }
     this.catalog.append(catalogRows);
@@ -484,7 +526,7 @@ class Sinks {
     if (this.changedIds.length === 0) return;
     const ids = loader.source([['specimen_id', 'VARCHAR']], this.changedIds);
     await con.run(`CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM ${ids}`);
-    await con.run('DELETE FROM catalog WHERE specimen_id IN (SELECT specimen_id FROM changed)');
+    await con.run('DELETE FROM sv_base.catalog WHERE specimen_id IN (SELECT specimen_id FROM changed)');
     await con.run('DELETE FROM index_state WHERE specimen_id IN (SELECT specimen_id FROM changed)');
     if (this.droppedRuns.length === 0) return;
     const spec: ColumnSpec = [
@@ -496,7 +538,7 @@ class Sinks {
     );
     for (const table of ['runs', 'artifacts', 'metric_summaries'])
       await con.run(
-        `DELETE FROM ${table} t WHERE EXISTS (SELECT 1 FROM dropped d ` +
+        `DELETE FROM ${BASE_SCHEMA}.${table} t WHERE EXISTS (SELECT 1 FROM dropped d ` +
           'WHERE d.specimen_id = t.specimen_id AND d.run_id = t.run_id)',
       );
   }
@@ -513,7 +555,7 @@ class Sinks {
       ['superseded_by', 'VARCHAR'],
     ];
     await con.run(
-      `UPDATE runs SET is_latest = k.is_latest, superseded_by = k.superseded_by FROM ${loader.source(spec, this.kept)} k ` +
+      `UPDATE ${BASE_SCHEMA}.runs SET is_latest = k.is_latest, superseded_by = k.superseded_by FROM ${loader.source(spec, this.kept)} k ` +
         'WHERE runs.specimen_id = k.specimen_id AND runs.run_id = k.run_id',
     );
   }
@@ -645,6 +687,8 @@ async function updateMetricsView(
   loader: RowLoader,
   full: boolean,
   files: MetricsFiles,
+  /** Called with the view's branches before the view is created or its lists change. */
+  prepare: (branches: Omit<MetricBranch, 'paths'>[]) => Promise<void>,
 ): Promise<void> {
   if (!full) {
     const headers = await readBranches(con, () => false);
@@ -675,6 +719,7 @@ async function updateMetricsView(
         b.chunks.every((list, c) => (list ? list.length : b.counts[c]!) === 0),
       );
       if (!emptied) {
+        await prepare(branches.map((b) => b.branch));
         const rows: object[] = [];
         for (const [i, b] of branches.entries()) {
           for (const [c, list] of b.chunks.entries()) {
@@ -736,6 +781,7 @@ async function updateMetricsView(
   );
   for (const [i, b] of next.entries())
     for (const [c, list] of b.chunks.entries()) statements.push(branchFilesMacroSql(i, c, list));
+  await prepare(next.map((b) => b.branch));
   for (const sql of statements) await con.run(sql);
   await con.run('DELETE FROM metric_branches');
   const rows = next.flatMap((b, i) => b.chunks.map((list, c) => branchRow(i, c, b, list)));

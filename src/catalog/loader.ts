@@ -141,6 +141,8 @@ export class RowSink {
     scratchDir: string,
     private readonly table: string,
     private readonly columns: ColumnSpec,
+    /** Schema of the table, when not the default one. */
+    private readonly schema?: string,
   ) {
     fs.mkdirSync(scratchDir, { recursive: true });
     this.file = path.join(scratchDir, `${table}.ndjson`);
@@ -166,9 +168,18 @@ export class RowSink {
     if (this.rows === 0) return;
     const names = this.columns.map(([n]) => quoteIdent(n)).join(', ');
     await con.run(
-      `INSERT INTO ${quoteIdent(this.table)} (${names}) SELECT ${names} FROM ${readJsonSql(this.file, this.columns)}`,
+      `INSERT INTO ${this.schema ? `${quoteIdent(this.schema)}.` : ''}${quoteIdent(this.table)} (${names}) SELECT ${names} FROM ${readJsonSql(this.file, this.columns)}`,
     );
   }
+}
+
+/** `COPY` of `rows` (as gathered by a RowSink or RowLoader source) with `columns` to a Parquet file. */
+export function copyToParquetSql(source: string | undefined, columns: ColumnSpec, file: string): string {
+  const select =
+    source === undefined
+      ? `SELECT ${columns.map(([n, t]) => `CAST(NULL AS ${t}) AS ${quoteIdent(n)}`).join(', ')} WHERE false`
+      : `SELECT ${columns.map(([n]) => quoteIdent(n)).join(', ')} FROM ${source}`;
+  return `COPY (${select}) TO ${quoteLiteral(file)} (FORMAT parquet);`;
 }
 
 /** Writes small row sets to scratch NDJSON files, as a `FROM` source for one statement. */
@@ -176,6 +187,11 @@ export class RowLoader {
   private seq = 0;
   constructor(private readonly scratchDir: string) {
     fs.mkdirSync(scratchDir, { recursive: true });
+  }
+
+  /** Like `source`, or undefined when there are no rows (read_json needs at least one line to read). */
+  sourceOrEmpty(columns: ColumnSpec, rows: readonly object[]): string | undefined {
+    return rows.length === 0 ? undefined : this.source(columns, rows);
   }
 
   /** The `FROM` source reading `rows` with the given columns (for INSERT … SELECT or UPDATE … FROM). */

@@ -158,10 +158,33 @@ export async function prepareSingleSelect(
   const extracted = await con.extractStatements(sql);
   if (extracted.count === 0) throw new SqlError('no statement to run', sql, undefined, undefined, undefined);
   if (extracted.count > 1) throw new QueryNotAllowedError(sql, 'MULTI');
-  const prepared = await extracted.prepare(0);
+  let prepared: DuckDBPreparedStatement;
+  try {
+    prepared = await extracted.prepare(0);
+  } catch (err) {
+    // DuckDB binds before it tells the type: `DELETE FROM catalog` fails as "can only delete from base
+    // table" (catalog is a view). The parser alone says whether it is a SELECT at all.
+    const kind = await nonSelectKind(con, sql);
+    if (kind) throw new QueryNotAllowedError(sql, kind);
+    throw err;
+  }
   const type = prepared.statementType;
   if (type !== StatementType.SELECT) throw new QueryNotAllowedError(sql, StatementType[type] ?? String(type));
   return prepared;
+}
+
+/**
+ * The first keyword of `sql` when DuckDB's parser says it is not a SELECT (json_serialize_sql serializes
+ * SELECT statements only), else undefined.
+ */
+async function nonSelectKind(con: CatalogHandle['connection'], sql: string): Promise<string | undefined> {
+  const reader = await con.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS j', [sql]);
+  const out = JSON.parse(String(reader.getRowsJS()[0]?.[0] ?? '{}')) as {
+    error?: boolean;
+    error_message?: string;
+  };
+  if (!out.error || !/only SELECT/i.test(out.error_message ?? '')) return undefined;
+  return /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? 'UNKNOWN';
 }
 
 /** Options of `runUserQuery`. */

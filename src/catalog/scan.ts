@@ -37,6 +37,9 @@ import { expViewName } from './schema.js';
  * What `index_state` holds for one specimen directory. The per-run records are parsed only when needed (a
  * changed specimen, or one with unsealed runs): most specimens of a large vault are unchanged and sealed.
  */
+/** A SpecimenState as stored: signature, indexed, warning, runs (JSON text), unsealed, run count. */
+export type SpecimenRecord = [string, 0 | 1, string | null, string, 0 | 1, number];
+
 export class SpecimenState {
   private parsed: Record<string, RunState> | undefined;
 
@@ -65,6 +68,16 @@ export class SpecimenState {
       all.some((r) => !r.sealed),
       all.length,
     );
+  }
+
+  /** The form kept in the catalog's state file (see delta.ts). */
+  toRecord(): SpecimenRecord {
+    const runs = typeof this.raw === 'string' ? this.raw : JSON.stringify(this.raw);
+    return [this.signature, this.indexed ? 1 : 0, this.warning, runs, this.unsealed ? 1 : 0, this.runCount];
+  }
+
+  static fromRecord(r: SpecimenRecord): SpecimenState {
+    return new SpecimenState(r[0], r[1] === 1, r[2], r[3], r[4] === 1, r[5]);
   }
 
   get runs(): Record<string, RunState> {

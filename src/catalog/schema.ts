@@ -12,11 +12,22 @@
  * await con.run(SCHEMA_SQL)
  * await con.run(expViewSql('2025_01_02_x', ['specimens/2025_01_02_x/runs/20250102_101010/metrics.parquet'], true))
  */
+
+import { createHash } from 'node:crypto';
 import { quoteIdent, quoteLiteral } from '../engine/duckdb.js';
+import { CATALOG_FILE, SPECIMENS_DIR } from '../format/vault-config.js';
+import { LEGACY_RUN_ID, RUNS_DIR } from '../storage/runs.js';
 import { ROOT_VARIABLE } from './connection.js';
+import {
+  ARTIFACT_COLUMNS,
+  CATALOG_COLUMNS,
+  type ColumnSpec,
+  RUN_COLUMNS,
+  SUMMARY_COLUMNS,
+} from './loader.js';
 
 /** Version of the catalog layout; a catalog with another version is rebuilt rather than updated. */
-export const CATALOG_SCHEMA_VERSION = 2;
+export const CATALOG_SCHEMA_VERSION = 3;
 
 /** Column written by `filename=` in read_parquet; no metrics column is expected to have this name. */
 export const PATH_COLUMN = '__sv_path';
@@ -27,7 +38,8 @@ export { isNumericType, NON_METRIC_COLUMNS, NUMERIC_TYPES } from '../engine/metr
 
 /** Tables, in creation order. Kept as plain DDL so a reader of the catalog sees the same definitions. */
 export const TABLES_SQL = `
-CREATE TABLE catalog (
+CREATE SCHEMA sv_base;
+CREATE TABLE sv_base.catalog (
   specimen_id VARCHAR PRIMARY KEY,
   created TIMESTAMP,
   domain VARCHAR,
@@ -42,7 +54,7 @@ CREATE TABLE catalog (
   latest_status VARCHAR,
   manifest JSON
 );
-CREATE TABLE runs (
+CREATE TABLE sv_base.runs (
   specimen_id VARCHAR,
   run_id VARCHAR,
   started TIMESTAMP,
@@ -60,7 +72,7 @@ CREATE TABLE runs (
   reproduces VARCHAR,
   reproduce_verdict VARCHAR
 );
-CREATE TABLE artifacts (
+CREATE TABLE sv_base.artifacts (
   specimen_id VARCHAR,
   run_id VARCHAR,
   name VARCHAR,
@@ -75,7 +87,7 @@ CREATE TABLE artifacts (
   dtype VARCHAR,
   chunks BIGINT[]
 );
-CREATE TABLE metric_summaries (
+CREATE TABLE sv_base.metric_summaries (
   specimen_id VARCHAR,
   run_id VARCHAR,
   metric VARCHAR,
@@ -156,20 +168,50 @@ export function expViewName(specimenId: string): string {
   return `exp_${specimenId}`;
 }
 
+/** Which metrics files a specimen's `exp_` view reads; its definition changes only when these do. */
+export interface ExpSources {
+  /** The legacy `strata/metrics.parquet`. */
+  strata: boolean;
+  /** Some run under `runs/` has a metrics file: the view reads every run's `metrics.parquet`. */
+  runs: boolean;
+  /** At least one file has a run_id column. */
+  anyRunId: boolean;
+}
+
+/** What a specimen's view reads, from the runs recorded for it (`metrics`: 0 none, 1 without run_id, 2 with). */
+export function expSources(runs: Readonly<Record<string, { metrics: 0 | 1 | 2 }>>): ExpSources {
+  const out: ExpSources = { strata: false, runs: false, anyRunId: false };
+  for (const [runId, r] of Object.entries(runs)) {
+    if (r.metrics === 0) continue;
+    if (runId === LEGACY_RUN_ID) out.strata = true;
+    else out.runs = true;
+    if (r.metrics === 2) out.anyRunId = true;
+  }
+  return out;
+}
+
+/** A string that differs when two specimens' views would differ (besides the name). */
+export function expSourcesKey(src: ExpSources): string {
+  return `${src.strata ? 's' : ''}${src.runs ? 'r' : ''}${src.anyRunId ? 'i' : ''}`;
+}
+
 /**
- * `CREATE OR REPLACE VIEW exp_<id>` over `files` (vault-relative metrics files of all its runs).
- * `anyRunId` tells whether at least one file has a run_id column. A specimen without metrics gets an empty
- * view with just `run_id`, so the name always exists for an indexed specimen.
+ * `CREATE OR REPLACE VIEW exp_<id>` over the specimen's metrics files. Runs are read through the pattern
+ * `specimens/<id>/runs/<any run>/metrics.parquet` rather than a list, so a run added later is in the view without
+ * the view (or the catalog file) being rewritten. A specimen without metrics gets an empty view with just
+ * `run_id`, so the name always exists for an indexed specimen.
  */
-export function expViewSql(specimenId: string, files: readonly string[], anyRunId: boolean): string {
+export function expViewSql(specimenId: string, src: ExpSources): string {
   const name = quoteIdent(expViewName(specimenId));
+  const files: string[] = [];
+  if (src.strata) files.push(`${SPECIMENS_DIR}/${specimenId}/${LEGACY_RUN_ID}/metrics.parquet`);
+  if (src.runs) files.push(`${SPECIMENS_DIR}/${specimenId}/${RUNS_DIR}/*/metrics.parquet`);
   if (files.length === 0)
     return `CREATE OR REPLACE VIEW ${name} AS SELECT NULL::VARCHAR AS run_id WHERE false;`;
-  for (const f of files) {
-    // Paths are built from validated IDs; a comma would split one path into two.
-    if (f.includes(',')) throw new Error(`catalog: path ${JSON.stringify(f)} contains a comma`);
-  }
-  const macro = anyRunId ? 'sv_exp' : 'sv_exp_legacy';
+  // IDs are validated ([A-Za-z0-9_.-]); a comma would split one path into two.
+  if (specimenId.includes(','))
+    throw new Error(`catalog: specimen ID ${JSON.stringify(specimenId)} contains a comma`);
+  const macro = src.anyRunId ? 'sv_exp' : 'sv_exp_legacy';
   return `CREATE OR REPLACE VIEW ${name} AS FROM ${macro}(${quoteLiteral(files.join(','))});`;
 }
 
@@ -275,12 +317,65 @@ export function metricsViewSql(
     const specimen = b.layout === 'runs' ? `string_split(${p}, '/')[-4]` : `string_split(${p}, '/')[-3]`;
     const runId = b.hasRunId ? 'run_id' : `string_split(${p}, '/')[-2]`;
     const step = b.stepType ? 'CAST(step AS BIGINT)' : 'NULL::BIGINT';
-    const lists = Array.from({ length: chunks[i] ?? 1 }, (_, c) => `${branchFilesMacro(i, c)}()`).join(', ');
+    const lists = Array.from({ length: chunks[i] ?? 1 }, (_, c) => `${branchFilesMacro(i, c)}()`);
+    // Files added since the catalog file was written, linked under the delta directory (see delta.ts).
+    lists.push(`sv_delta_dir() || ${quoteLiteral(deltaBranchPattern(b))}`);
     return (
       `SELECT ${specimen} AS specimen_id, ${runId} AS run_id, ${step} AS step, ` +
       `${quoteLiteral(b.metric)} AS metric, CAST(${quoteIdent(b.metric)} AS DOUBLE) AS value ` +
-      `FROM read_parquet(sv_paths(concat_ws(',', ${lists})), filename = ${quoteLiteral(PATH_COLUMN)})`
+      `FROM read_parquet(sv_paths(concat_ws(',', ${lists.join(', ')})), filename = ${quoteLiteral(PATH_COLUMN)})`
     );
   });
   return `CREATE OR REPLACE VIEW metrics AS\n${parts.join('\nUNION ALL\n')};`;
+}
+
+/** Directory beside the catalog file holding what indexes add between rewrites of it (see delta.ts). */
+export const CATALOG_DIR = `${CATALOG_FILE}.d`;
+
+/** Schema of the tables as last written into the catalog file; the same names in `main` are views. */
+export const BASE_SCHEMA = 'sv_base';
+
+/** The tables that are views over `sv_base` and the delta directory, with their columns in order. */
+export const DELTA_TABLES: readonly { name: string; columns: ColumnSpec }[] = [
+  { name: 'catalog', columns: CATALOG_COLUMNS },
+  { name: 'runs', columns: RUN_COLUMNS },
+  { name: 'artifacts', columns: ARTIFACT_COLUMNS },
+  { name: 'metric_summaries', columns: SUMMARY_COLUMNS },
+];
+
+/** `sv_delta_dir()`: the vault-relative delta directory of generation `gen` (with a trailing slash). */
+export function deltaDirMacroSql(gen: string): string {
+  return `CREATE OR REPLACE MACRO sv_delta_dir() AS ${quoteLiteral(`${CATALOG_DIR}/${gen}/delta/`)};`;
+}
+
+/**
+ * The views `catalog`, `runs`, `artifacts` and `metric_summaries`: the rows in `sv_base` except those of the
+ * specimens listed in the delta's `changed.parquet`, plus the delta's own rows for them.
+ */
+export function tableViewsSql(): string {
+  return DELTA_TABLES.map(({ name, columns }) => {
+    const names = columns.map(([n]) => quoteIdent(n)).join(', ');
+    const cast = columns.map(([n, t]) => `CAST(${quoteIdent(n)} AS ${t}) AS ${quoteIdent(n)}`).join(', ');
+    return (
+      `CREATE OR REPLACE VIEW ${quoteIdent(name)} AS\n` +
+      `SELECT ${names} FROM ${BASE_SCHEMA}.${quoteIdent(name)} WHERE specimen_id NOT IN ` +
+      `(SELECT specimen_id FROM read_parquet(sv_paths(sv_delta_dir() || 'changed.parquet')))\n` +
+      `UNION ALL SELECT ${cast} FROM read_parquet(sv_paths(sv_delta_dir() || ${quoteLiteral(`${name}.parquet`)}));`
+    );
+  }).join('\n');
+}
+
+/** Directory of a `metrics` view branch inside a delta directory. */
+export function deltaBranchDir(b: Omit<MetricBranch, 'paths'>): string {
+  return `m-${createHash('sha256').update(branchKey(b)).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * The pattern, relative to the delta directory, of a branch's linked files: the same depth as in the vault
+ * (`<id>/runs/<run>/metrics.parquet`), so the branch takes specimen and run from the path the same way.
+ */
+export function deltaBranchPattern(b: Omit<MetricBranch, 'paths'>): string {
+  return b.layout === 'runs'
+    ? `${deltaBranchDir(b)}/*/${RUNS_DIR}/*/metrics.parquet`
+    : `${deltaBranchDir(b)}/*/${LEGACY_RUN_ID}/metrics.parquet`;
 }
