@@ -11,6 +11,10 @@
  * | `metrics` | view over every run's metrics in long format: specimen_id, run_id, step, metric, value |
  * | `index_state`, `catalog_info` | what the incremental indexer compares, schema version |
  *
+ * The four tables are views: the rows as last written into the file (schema `sv_base`) with those of the
+ * specimens changed since replaced by the rows in `vault.duckdb.d/` (see delta.ts), so that adding runs does
+ * not rewrite the file, which DuckDB would have to load and save with all ten thousand views.
+ *
  * Paths are relative to the vault root. Sessions opened by this library resolve them by themselves; other
  * clients run from the vault root or `SET file_search_path = '<vault root>'` first.
  *
