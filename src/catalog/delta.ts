@@ -31,7 +31,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { openMemory, quoteLiteral } from '../engine/duckdb.js';
+import { openMemory, quoteIdent, quoteLiteral } from '../engine/duckdb.js';
 import { SPECIMENS_DIR } from '../format/vault-config.js';
 import { LEGACY_RUN_ID, RUNS_DIR } from '../storage/runs.js';
 import type { IndexOptions, IndexReport } from './indexer.js';
@@ -85,6 +85,8 @@ export interface CatalogState {
 /** `delta.json` of a delta directory: the state of the specimens it holds rows for. */
 interface DeltaManifest {
   specimens: Record<string, SpecimenRecord>;
+  /** The links made for each specimen: run, vault-relative file, branch keys. */
+  links: Record<string, { runId: string; file: string; branches: string[] }[]>;
 }
 
 export function catalogDir(root: string): string {
@@ -168,6 +170,8 @@ export interface DeltaContent {
   summaries: object[];
   /** Metrics files added since the catalog file was written, with the branches they belong to. */
   links: { specimenId: string; runId: string; file: string; branches: Branch[] }[];
+  /** Specimens whose rows are copied from the previous delta directory (unchanged since it was written). */
+  carried: string[];
   manifest: DeltaManifest;
 }
 
@@ -179,7 +183,8 @@ export function emptyDelta(): DeltaContent {
     artifacts: [],
     summaries: [],
     links: [],
-    manifest: { specimens: {} },
+    carried: [],
+    manifest: { specimens: {}, links: {} },
   };
 }
 
@@ -211,10 +216,20 @@ export async function writeDelta(
       if (!fs.existsSync(sentinel)) statements.push(sentinelSql(b, sentinel));
     }
     const rows = [content.catalog, content.runs, content.artifacts, content.summaries];
-    for (const [i, { name, columns }] of DELTA_TABLES.entries())
+    const carried = content.carried.map(quoteLiteral).join(', ');
+    for (const [i, { name, columns }] of DELTA_TABLES.entries()) {
+      const out = path.join(dir, `${name}.parquet`);
+      const fresh = loader.sourceOrEmpty(columns, rows[i]!);
+      if (content.carried.length === 0 || current === undefined) {
+        statements.push(copyToParquetSql(fresh, columns, out));
+        continue;
+      }
+      const names = columns.map(([n]) => quoteIdent(n)).join(', ');
+      const old = `SELECT ${names} FROM read_parquet(${quoteLiteral(path.join(genDir, current, `${name}.parquet`))}) WHERE specimen_id IN (${carried})`;
       statements.push(
-        copyToParquetSql(loader.sourceOrEmpty(columns, rows[i]!), columns, path.join(dir, `${name}.parquet`)),
+        `COPY (${fresh ? `SELECT ${names} FROM ${fresh} UNION ALL ` : ''}${old}) TO ${quoteLiteral(out)} (FORMAT parquet);`,
       );
+    }
     const changedSpec = [SUMMARY_COLUMNS[0]!];
     statements.push(
       copyToParquetSql(
@@ -241,6 +256,9 @@ export async function writeDelta(
       fs.mkdirSync(path.dirname(target), { recursive: true });
       linkTo(path.join(root, l.file), target);
     }
+    const made = content.manifest.links[l.specimenId] ?? [];
+    made.push({ runId: l.runId, file: l.file, branches: l.branches.map(branchKey) });
+    content.manifest.links[l.specimenId] = made;
   }
   fs.writeFileSync(path.join(dir, DELTA_MANIFEST), JSON.stringify(content.manifest));
   // Switch with one rename; where links cannot be made the delta directory is renamed into place instead.
@@ -273,9 +291,10 @@ function currentDeltaName(genDir: string): string | undefined {
 
 function readDeltaManifest(genDir: string): DeltaManifest | undefined {
   try {
-    return JSON.parse(
+    const m = JSON.parse(
       fs.readFileSync(path.join(genDir, DELTA_LINK, DELTA_MANIFEST), 'utf8'),
-    ) as DeltaManifest;
+    ) as Partial<DeltaManifest>;
+    return m.specimens && m.links ? (m as DeltaManifest) : undefined;
   } catch {
     return undefined;
   }
@@ -311,6 +330,7 @@ export async function updateThroughDelta(
   // Specimens that differ from the catalog file, and among them those that moved since the last update.
   const differ: { id: string; signature: string; prev: SpecimenState }[] = [];
   const moved = new Set<string>();
+  let opening: ReturnType<typeof openMemory> | undefined;
   let runsTotal = 0;
   for (const id of ids) {
     const prev = SpecimenState.fromRecord(base[id]!);
@@ -322,6 +342,8 @@ export async function updateThroughDelta(
       continue;
     }
     differ.push({ id, signature, prev });
+    // DuckDB starts on its own threads while this one goes on comparing.
+    opening ??= openMemory();
     const last = previousDelta.specimens[id];
     const lastState = last ? SpecimenState.fromRecord(last) : undefined;
     if (
@@ -330,7 +352,10 @@ export async function updateThroughDelta(
       (lastState.indexed && !runsUnchanged(dir, lastState))
     )
       moved.add(id);
-    if (differ.length > (options.maxDeltaSpecimens ?? MAX_DELTA_SPECIMENS)) return undefined;
+    if (differ.length > (options.maxDeltaSpecimens ?? MAX_DELTA_SPECIMENS)) {
+      void opening.then((d) => d.close()).catch(() => {});
+      return undefined;
+    }
   }
   // The new delta is built from scratch from `differ`; it needs writing when something moved, or when a
   // specimen of the last delta no longer differs.
@@ -341,7 +366,28 @@ export async function updateThroughDelta(
   let runsIndexed = 0;
   let db: Awaited<ReturnType<typeof openMemory>> | undefined;
   try {
+    db = await opening;
     for (const { id, signature, prev } of differ) {
+      const last = previousDelta.specimens[id];
+      if (!moved.has(id) && last) {
+        // Unchanged since the last delta was written: its rows and links are carried over, not re-read.
+        content.manifest.specimens[id] = last;
+        if (last[1] === 0) continue;
+        content.changed.push(id);
+        content.carried.push(id);
+        for (const l of previousDelta.links[id] ?? []) {
+          const branches = l.branches.map((k) => branchByKey.get(k));
+          if (branches.some((b) => b === undefined)) throw new NeedsRewrite();
+          content.links.push({
+            specimenId: id,
+            runId: l.runId,
+            file: l.file,
+            branches: branches as Branch[],
+          });
+        }
+        runsTotal += last[5];
+        continue;
+      }
       const w: SpecimenWork = scanSpecimen(root, id, undefined, signature, clashes.has(id), warn);
       if (w.state.indexed !== prev.indexed) throw new NeedsRewrite();
       if (!w.state.indexed) {
@@ -355,7 +401,6 @@ export async function updateThroughDelta(
       }
       if (expSourcesKey(expSources(w.state.runs)) !== expSourcesKey(expSources(prev.runs)))
         throw new NeedsRewrite();
-      const last = previousDelta.specimens[id];
       const known = last ? SpecimenState.fromRecord(last).runs : prev.runs;
       for (const r of w.reads) {
         content.links.push(...newLinks(r, prev, branchByKey));
