@@ -402,6 +402,40 @@ describe('incremental index', () => {
     }
   });
 
+  it('gets past a delta update that died half-way, and keeps only the current and previous delta', async () => {
+    const root = await twoSpecimens();
+    await indexVault(root);
+    const state = JSON.parse(fs.readFileSync(path.join(root, 'vault.duckdb.d', 'state.json'), 'utf8')) as {
+      gen: string;
+    };
+    const gen = path.join(root, 'vault.duckdb.d', state.gen);
+    const deltas = () =>
+      fs
+        .readdirSync(gen)
+        .filter((n) => n.startsWith('delta-'))
+        .sort();
+    for (const [i, run] of ['20250103_090000', '20250104_090000', '20250105_090000'].entries()) {
+      await writeSealedRun(root, '2025_01_02_alpha', run, { rows: 3 + i });
+      await indexVault(root);
+    }
+    expect(deltas()).toEqual(['delta-2', 'delta-3']);
+    expect(fs.readlinkSync(path.join(gen, 'delta'))).toBe('delta-3');
+    // What an update killed before switching leaves: half a directory and a temporary link.
+    fs.mkdirSync(path.join(gen, 'delta-4', 'm-0000'), { recursive: true });
+    fs.writeFileSync(path.join(gen, 'delta-4', 'catalog.parquet'), 'half a file');
+    fs.symlinkSync('delta-4', path.join(gen, 'delta.99999.tmp'));
+    await writeSealedRun(root, '2025_01_02_beta', '20250106_090000', { rows: 2 });
+    const report = await indexVault(root);
+    expect(report.runs).toMatchObject({ total: 6, indexed: 1 });
+    expect(fs.readlinkSync(path.join(gen, 'delta'))).toBe('delta-4');
+    expect(deltas()).toEqual(['delta-3', 'delta-4']);
+    expect(fs.existsSync(path.join(gen, 'delta.99999.tmp'))).toBe(false);
+    const viaDelta = await snapshot(root);
+    expect((viaDelta.runs as unknown[]).length).toBe(6);
+    await indexVault(root, { full: true });
+    expect(await snapshot(root)).toEqual(viaDelta);
+  });
+
   it('rewrites the catalog file when a change needs it, and stays right', async () => {
     const root = await twoSpecimens();
     await indexVault(root);

@@ -274,8 +274,10 @@ export async function writeDelta(
   }
   // The previous delta stays for readers between binding and reading; older ones go.
   for (const name of fs.readdirSync(genDir)) {
-    if (name.startsWith('delta-') && name !== next && name !== current)
-      fs.rmSync(path.join(genDir, name), { recursive: true, force: true });
+    const stale =
+      (name.startsWith('delta-') && name !== next && name !== current) ||
+      (name.startsWith(`${DELTA_LINK}.`) && name.endsWith('.tmp'));
+    if (stale) fs.rmSync(path.join(genDir, name), { recursive: true, force: true });
   }
   return next;
 }
