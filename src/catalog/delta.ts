@@ -116,11 +116,13 @@ export function readCatalogState(root: string): CatalogState | undefined {
   }
 }
 
-/** Writes `state.json` (temporary file, then rename). */
-export function writeCatalogState(root: string, state: CatalogState): void {
+/** Writes `state.json` (temporary file, then rename); `specimensJson` is `state.specimens` already serialized. */
+export function writeCatalogState(root: string, state: CatalogState, specimensJson?: string): void {
   const file = path.join(catalogDir(root), STATE_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(state));
+  const { specimens, ...rest } = state;
+  const text = JSON.stringify(rest);
+  fs.writeFileSync(tmp, `${text.slice(0, -1)},"specimens":${specimensJson ?? JSON.stringify(specimens)}}`);
   fs.renameSync(tmp, file);
 }
 

@@ -285,16 +285,18 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
     else await prepare((await readBranches(con, () => false)).map((b) => b.branch));
     await writeInfo(con, loader);
     await con.run('COMMIT');
-    await con.run('CHECKPOINT');
+    // The state is serialized while DuckDB writes the file on its own threads; only the file's identity,
+    // known once it is closed, is added afterwards.
+    const checkpoint = con.run('CHECKPOINT');
+    const specimensJson = JSON.stringify(states);
+    await checkpoint;
     db.close();
     db = undefined;
-    writeCatalogState(absRoot, {
-      schema: CATALOG_SCHEMA_VERSION,
-      gen,
-      file: fileIdentity(build)!,
-      branches,
-      specimens: states,
-    });
+    writeCatalogState(
+      absRoot,
+      { schema: CATALOG_SCHEMA_VERSION, gen, file: fileIdentity(build)!, branches, specimens: {} },
+      specimensJson,
+    );
     fs.renameSync(build, target);
     syncDir(path.dirname(target));
     removeOldGenerations(absRoot, oldState ? [gen, oldState.gen] : [gen]);
