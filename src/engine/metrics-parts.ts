@@ -13,7 +13,7 @@ import { tempPathFor } from '../format/atomic-write.js';
 import { quoteIdent, quoteLiteral } from './duckdb.js';
 import { concatParquetFiles, readParquetFooter } from './parquet-concat.js';
 import { connectShared, type ParquetFileInfo, parquetFileInfo, readParquetSql } from './parquet-read.js';
-import { getField } from './thrift-compact.js';
+import { getField, type ThriftList, type ThriftStruct } from './thrift-compact.js';
 
 export const METRICS_FILE = 'metrics.parquet';
 export const PARTS_DIR = 'metrics.parts';
@@ -65,7 +65,7 @@ export async function mergeParts(
   const target = path.join(runDir, METRICS_FILE);
   if (parts.length === 0) return undefined;
   const wanted = [...columns.map((c) => c.name).filter((n) => n !== RUN_ID), RUN_ID];
-  const first = await parquetFileInfo(parts[0]!);
+  const first = (await footerInfo(parts[0]!)) ?? (await parquetFileInfo(parts[0]!));
   const sameSchema =
     first.columns.length === wanted.length && first.columns.every((c, i) => c.name === wanted[i]);
   let done = false;
@@ -81,7 +81,47 @@ export async function mergeParts(
   }
   if (!done) await reencode(parts, target, columns);
   await fs.rm(path.join(runDir, PARTS_DIR), { recursive: true, force: true });
-  return parquetFileInfo(target);
+  return (await footerInfo(target)) ?? parquetFileInfo(target);
+}
+
+// Parquet physical types and converted types of the columns this library writes (see parquet-write.ts).
+const BOOLEAN = 0;
+const INT64 = 2;
+const DOUBLE = 5;
+const BYTE_ARRAY = 6;
+const UTF8 = 0;
+const INT_64 = 18;
+const utf8 = new TextDecoder();
+
+/**
+ * Rows, column names and DuckDB types of a flat file of BIGINT, DOUBLE, BOOLEAN and VARCHAR columns, from
+ * its footer alone; undefined for anything else (then DuckDB is asked). Reading the footer costs a few
+ * file reads, where DuckDB's client costs a module load and a database on a thread that has neither.
+ */
+async function footerInfo(file: string): Promise<ParquetFileInfo | undefined> {
+  const abs = path.resolve(file);
+  const footer = await readParquetFooter(abs);
+  const schema = (getField(footer.meta, 2)?.value as ThriftList | undefined)?.items as
+    | ThriftStruct[]
+    | undefined;
+  const rows = getField(footer.meta, 3)?.value;
+  if (!schema || schema.length === 0 || typeof rows !== 'bigint') return undefined;
+  if (getField(schema[0]!, 5)?.value !== schema.length - 1) return undefined;
+  const columns: { name: string; type: string }[] = [];
+  for (const el of schema.slice(1)) {
+    const name = getField(el, 4)?.value;
+    const physical = getField(el, 1)?.value;
+    const converted = getField(el, 6)?.value;
+    if (!(name instanceof Uint8Array) || getField(el, 5) || getField(el, 10)) return undefined;
+    let type: string;
+    if (physical === INT64 && (converted === undefined || converted === INT_64)) type = 'BIGINT';
+    else if (physical === DOUBLE && converted === undefined) type = 'DOUBLE';
+    else if (physical === BOOLEAN && converted === undefined) type = 'BOOLEAN';
+    else if (physical === BYTE_ARRAY && converted === UTF8) type = 'VARCHAR';
+    else return undefined;
+    columns.push({ name: utf8.decode(name), type });
+  }
+  return { path: abs, rows: Number(rows), columns, bytes: footer.size };
 }
 
 const RUN_ID = 'run_id';
