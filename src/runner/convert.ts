@@ -3,7 +3,8 @@
  * object per line, as written by the Python helper or any language) becomes `metrics.parquet` with the
  * same schema rules as the streaming writer, and each `<name>.npy` becomes the Zarr array `<name>.zarr`.
  * Malformed lines are reported with their line numbers and kept aside in `metrics.rejected.jsonl`; the good
- * lines are kept.
+ * lines are kept. The file is read in blocks straight into the writer's column buffers (storage/metrics/
+ * jsonl.ts), so its size does not bound memory.
  *
  * @example
  * const report = await convertRunOutputs(runDir, runId, (w) => console.warn(w))
@@ -15,6 +16,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { isVaultError } from '../errors.js';
 import { MetricsWriter } from '../storage/metrics/index.js';
+import { appendJsonLines, type JsonLinesOptions } from '../storage/metrics/jsonl.js';
 import { writeZarr } from '../storage/tensors/index.js';
 import { readNpy } from './npy.js';
 
@@ -26,46 +28,21 @@ export interface ConversionReport {
   tensors: string[];
 }
 
-type Row = Record<string, number | bigint | boolean | string | null>;
-
-// Python's json module writes NaN/Infinity/-Infinity as bare tokens; JSON.parse does not accept them, so a
-// line that fails is retried with those tokens (outside strings) replaced by tagged strings.
-const SPECIAL = /("(?:[^"\\]|\\.)*")|(-?Infinity|NaN)/g;
-const TAG = '\ue000sv:';
-
-function parseLine(line: string): Row {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (err) {
-    if (!/NaN|Infinity/.test(line)) throw err;
-    value = JSON.parse(line.replace(SPECIAL, (m, str: string | undefined) => (str ? m : `"${TAG}${m}"`)));
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      if (typeof v === 'string' && v.startsWith(TAG))
-        (value as Record<string, unknown>)[k] = Number(v.slice(TAG.length));
-    }
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value))
-    throw new Error('not a JSON object');
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if (v !== null && typeof v === 'object') throw new Error(`field ${JSON.stringify(k)} is not a scalar`);
-  }
-  return value as Row;
+/** Options for tests and benchmarks: small values exercise block and batch edges. */
+export interface ConvertMetricsOptions extends JsonLinesOptions {
+  /** Rows per Parquet part (MetricsWriter's flushRows). */
+  flushRows?: number;
 }
 
-function isFlat(o: Record<string, unknown>): boolean {
-  for (const k in o) {
-    const v = o[k];
-    if (v !== null && typeof v === 'object') return false;
-  }
-  return true;
-}
+/** Rejected lines are written out in pieces of about this many characters, so memory stays bounded. */
+const REJECTED_FLUSH_CHARS = 1 << 20;
 
 /** Converts `metrics.jsonl` into `metrics.parquet` (unless the protocol wrote Parquet itself). */
 export async function convertMetricsJsonl(
   runDir: string,
   runId: string,
   onWarning: (m: string) => void = () => {},
+  options: ConvertMetricsOptions = {},
 ): Promise<Pick<ConversionReport, 'rows' | 'rejectedLines' | 'rejected'>> {
   const src = path.join(runDir, 'metrics.jsonl');
   const report = { rows: 0, rejectedLines: 0, rejected: [] as { line: number; reason: string }[] };
@@ -74,77 +51,50 @@ export async function convertMetricsJsonl(
     onWarning(`metrics: ${src} kept as is: the protocol also wrote metrics.parquet`);
     return report;
   }
-  const writer = new MetricsWriter({ runDir, runId, flushIntervalMs: 60_000 });
-  const rejectedOut: string[] = [];
-  let lineNo = 0;
-  let rest = '';
-  const reject = (line: string, err: unknown): void => {
-    const reason = isVaultError(err) ? err.message : (err as Error).message;
-    report.rejectedLines++;
-    if (report.rejected.length < 20) report.rejected.push({ line: lineNo, reason });
-    rejectedOut.push(
-      JSON.stringify({ line: lineNo, reason, text: line.length > 500 ? `${line.slice(0, 500)}…` : line }),
+  const rejectedFile = path.join(runDir, 'metrics.rejected.jsonl');
+  let rejectedFd: number | undefined;
+  let rejectedOut: string[] = [];
+  let rejectedChars = 0;
+  const writeRejected = (): void => {
+    if (rejectedOut.length === 0) return;
+    rejectedFd ??= fs.openSync(rejectedFile, 'w');
+    fs.writeSync(rejectedFd, `${rejectedOut.join('\n')}\n`);
+    rejectedOut = [];
+    rejectedChars = 0;
+  };
+  const writer = new MetricsWriter({
+    runDir,
+    runId,
+    flushIntervalMs: 60_000,
+    ...(options.flushRows ? { flushRows: options.flushRows } : {}),
+  });
+  try {
+    const { rows } = await appendJsonLines(
+      src,
+      writer,
+      (line, text, err) => {
+        const reason = isVaultError(err) ? err.message : (err as Error).message;
+        report.rejectedLines++;
+        if (report.rejected.length < 20) report.rejected.push({ line, reason });
+        const entry = JSON.stringify({
+          line,
+          reason,
+          text: text.length > 500 ? `${text.slice(0, 500)}…` : text,
+        });
+        rejectedOut.push(entry);
+        rejectedChars += entry.length;
+        if (rejectedChars >= REJECTED_FLUSH_CHARS) writeRejected();
+      },
+      options,
     );
-  };
-  const handle = (line: string): void => {
-    lineNo++;
-    if (line.trim() === '') return;
-    try {
-      writer.log(parseLine(line));
-      report.rows++;
-    } catch (err) {
-      const reason = isVaultError(err) ? err.message : (err as Error).message;
-      report.rejectedLines++;
-      if (report.rejected.length < 20) report.rejected.push({ line: lineNo, reason });
-      rejectedOut.push(
-        JSON.stringify({ line: lineNo, reason, text: line.length > 500 ? `${line.slice(0, 500)}…` : line }),
-      );
-    }
-  };
-  // Whole chunks of lines are parsed with one JSON.parse (V8 parses one large array much faster than many
-  // small objects); a chunk that fails, or holds a non-object, is redone line by line to find the culprits.
-  const handleChunk = (lines: string[]): void => {
-    const body = lines.filter((l) => l.trim() !== '');
-    let parsed: unknown[] | undefined;
-    try {
-      parsed = JSON.parse(`[${body.join(',')}]`) as unknown[];
-    } catch {
-      parsed = undefined;
-    }
-    const clean =
-      parsed !== undefined &&
-      parsed.length === body.length &&
-      parsed.every(
-        (v) =>
-          v !== null && typeof v === 'object' && !Array.isArray(v) && isFlat(v as Record<string, unknown>),
-      );
-    if (!clean) {
-      for (const line of lines) handle(line);
-      return;
-    }
-    let i = 0;
-    for (const line of lines) {
-      lineNo++;
-      if (line.trim() === '') continue;
-      try {
-        writer.log(parsed![i++] as Row);
-        report.rows++;
-      } catch (err) {
-        reject(line, err);
-      }
-    }
-  };
-  for await (const chunk of fs.createReadStream(src, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
-    const text = rest + (chunk as string);
-    const cut = text.lastIndexOf('\n');
-    if (cut < 0) {
-      rest = text;
-      continue;
-    }
-    handleChunk(text.slice(0, cut).split('\n'));
-    rest = text.slice(cut + 1);
+    report.rows = rows;
+    writeRejected();
+  } catch (err) {
+    await writer.close().catch(() => undefined); // the first failure is the one to report
+    throw err;
+  } finally {
+    if (rejectedFd !== undefined) fs.closeSync(rejectedFd);
   }
-  if (rest.length > 0) handle(rest);
   await writer.close();
   if (report.rejectedLines > 0) {
     const shown = report.rejected
@@ -155,7 +105,6 @@ export async function convertMetricsJsonl(
       `metrics: ${report.rejectedLines} malformed line(s) in metrics.jsonl skipped (${shown}${report.rejectedLines > 5 ? '; …' : ''}); ` +
         `${report.rows} good line(s) kept; rejected lines saved in metrics.rejected.jsonl`,
     );
-    await fsp.writeFile(path.join(runDir, 'metrics.rejected.jsonl'), `${rejectedOut.join('\n')}\n`);
   }
   await fsp.rm(src);
   return report;

@@ -258,6 +258,27 @@ export function schemaOf(buffer: RowBuffer): { name: string; type: MetricsType }
   return buffer.columns.map((c) => ({ name: c.name, type: c.type }));
 }
 
+/** What a cell of `Cells` holds; numbers are in `numbers`, strings and bigints in `others`. */
+export const CELL_NULL = 0;
+export const CELL_NUMBER = 1;
+export const CELL_FALSE = 2;
+export const CELL_TRUE = 3;
+export const CELL_STRING = 4;
+export const CELL_BIGINT = 5;
+
+/**
+ * One row given cell by cell, for loaders that parse rows themselves (the JSON lines reader) and so skip
+ * building an object per row. Cell `k` (k < count) goes to `columns[k]`, which must be distinct columns of
+ * the buffer; bigints must fit in 64 bits.
+ */
+export interface Cells {
+  count: number;
+  columns: Column[];
+  tags: Uint8Array;
+  numbers: Float64Array;
+  others: (string | bigint | undefined)[];
+}
+
 /** A batch ready to write: `rows` rows of `columns` in first-seen order. */
 export interface Batch {
   rows: number;
@@ -321,6 +342,46 @@ export class RowBuffer {
     }
     if (this.created.length > 0) this.created.length = 0;
     this.rows = i + 1;
+  }
+
+  /**
+   * Adds one row given as cells, with the effect `append` has on the same values. Returns false, storing
+   * nothing, when a value does not fit its column's type (the caller then goes through `append`, which
+   * reports the conflict).
+   */
+  appendCells(cells: Cells): boolean {
+    const { count, columns, tags, numbers, others } = cells;
+    for (let k = 0; k < count; k++) {
+      const kind = columns[k]!.kind;
+      const tag = tags[k]!;
+      if (tag === CELL_NUMBER || tag === CELL_BIGINT) {
+        if (kind === BOOL || kind === STR) return false;
+      } else if (tag === CELL_STRING) {
+        if (kind !== UNSET && kind !== STR) return false;
+      } else if (tag !== CELL_NULL && kind !== UNSET && kind !== BOOL) return false;
+    }
+    const i = this.rows;
+    for (let k = 0; k < count; k++) {
+      const col = columns[k]!;
+      const tag = tags[k]!;
+      if (tag === CELL_NUMBER) {
+        const v = numbers[k]!;
+        if (col.kind === DOUBLE) col.f64[i] = v;
+        else if (col.kind === INT && isIntegral(v)) col.f64[i] = v;
+        else col.setNumber(i, v);
+      } else if (tag === CELL_NULL) col.setNull(i);
+      else col.set(i, tag === CELL_TRUE ? true : tag === CELL_FALSE ? false : others[k]);
+      if (col.last !== i - 1) col.fillGap(i);
+      col.prev = col.last;
+      col.last = i;
+    }
+    this.rows = i + 1;
+    return true;
+  }
+
+  /** The column named `name`, if a row has had it. */
+  column(name: string): Column | undefined {
+    return this.byName.get(name);
   }
 
   /**

@@ -29,7 +29,7 @@ import {
 } from '../../engine/metrics-flush-protocol.js';
 import { startFlushWorker } from '../../engine/metrics-flush-start.js';
 import { MetricsSchemaError } from '../../errors.js';
-import { type MetricsValue, RowBuffer, schemaOf } from './columns.js';
+import { type Cells, type Column, type MetricsValue, RowBuffer, schemaOf } from './columns.js';
 import type { MetricsFileInfo } from './types.js';
 
 export interface MetricsWriterOptions {
@@ -115,6 +115,31 @@ export class MetricsWriter {
     if (buf.rows === 1) this.batchStart = Date.now();
     if (buf.rows >= buf.capacity) this.handOff();
     else if (Atomics.load(this.ctl, CTL_ATTENTION) !== 0) this.attention();
+  }
+
+  /**
+   * Buffers one row given as cells of known columns (see `Cells`; the JSON lines reader uses this). Returns
+   * false, keeping nothing, when a value does not fit its column: log() then reports the conflict.
+   * @internal
+   */
+  logCells(cells: Cells): boolean {
+    if (this.closing) throw new Error('metrics: log() after close()');
+    if (this.failure) throw this.failure;
+    const buf = this.buffer;
+    if (!buf.appendCells(cells)) return false;
+    this.logged++;
+    if (buf.rows === 1) this.batchStart = Date.now();
+    if (buf.rows >= buf.capacity) this.handOff();
+    else if (Atomics.load(this.ctl, CTL_ATTENTION) !== 0) this.attention();
+    return true;
+  }
+
+  /**
+   * The column named `name` if a logged row has had it (for `logCells`).
+   * @internal
+   */
+  column(name: string): Column | undefined {
+    return this.buffer.column(name);
   }
 
   /** Writes buffered rows now and waits until everything logged so far is on disk. */
