@@ -35,8 +35,9 @@ export const SEED_QUERIES: readonly SeedQuery[] = [
     title: 'Comparing seeds: which grokking runs reached 95% test accuracy, and when',
     sql:
       "SELECT run_id, json_extract(config, '$.weight_decay') AS weight_decay, min(step) AS first_epoch_above_95 " +
-      'FROM exp_2025_01_15_grokking_modular_addition JOIN runs USING (run_id) ' +
-      'WHERE test_acc >= 0.95 GROUP BY ALL ORDER BY first_epoch_above_95',
+      'FROM exp_2025_01_15_grokking_modular_addition e JOIN runs r USING (run_id) ' +
+      "WHERE r.specimen_id = '2025_01_15_grokking_modular_addition' AND test_acc >= 0.95 " +
+      'GROUP BY ALL ORDER BY first_epoch_above_95',
   },
   {
     title: 'One metric across every run of every specimen',
