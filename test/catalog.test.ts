@@ -402,6 +402,40 @@ describe('incremental index', () => {
     }
   });
 
+  it('keeps reporting a specimen it cannot index while updating through the delta', async () => {
+    const root = await twoSpecimens();
+    const broken = path.join(root, 'specimens', '2025_01_02_gamma');
+    fs.mkdirSync(broken);
+    fs.writeFileSync(path.join(broken, 'manifest.msgpack'), Buffer.from([0xc1, 0xc1]));
+    const first = await indexVault(root);
+    expect(first.specimens).toMatchObject({ indexed: 2, skipped: 1 });
+    expect(first.warnings.join('\n')).toContain('2025_01_02_gamma');
+    const file = path.join(root, 'vault.duckdb');
+    const before = fs.readFileSync(file);
+    await writeSealedRun(root, '2025_01_02_alpha', '20250103_090000');
+    const second = await indexVault(root);
+    expect(second.specimens).toMatchObject({ indexed: 1, unchanged: 1, skipped: 1 });
+    expect(second.warnings.join('\n')).toContain('2025_01_02_gamma');
+    // The broken specimen changes but stays broken: still through the delta, still reported.
+    await writeSealedRun(root, '2025_01_02_gamma', '20250103_090000');
+    const third = await indexVault(root);
+    expect(third.specimens).toMatchObject({ skipped: 1 });
+    expect(third.warnings.join('\n')).toContain('2025_01_02_gamma');
+    const fourth = await indexVault(root);
+    expect(fourth.specimens).toMatchObject({ indexed: 0, skipped: 1 });
+    expect(fourth.warnings.join('\n')).toContain('2025_01_02_gamma');
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    const q = await VaultQuery.open(root);
+    try {
+      expect(await q.rows('SELECT specimen_id, run_count FROM catalog ORDER BY 1')).toEqual([
+        { specimen_id: '2025_01_02_alpha', run_count: 2 },
+        { specimen_id: '2025_01_02_beta', run_count: 1 },
+      ]);
+    } finally {
+      q.close();
+    }
+  });
+
   it('gets past a delta update that died half-way, and keeps only the current and previous delta', async () => {
     const root = await twoSpecimens();
     await indexVault(root);

@@ -376,7 +376,11 @@ export async function updateThroughDelta(
       if (!moved.has(id) && last) {
         // Unchanged since the last delta was written: its rows and links are carried over, not re-read.
         content.manifest.specimens[id] = last;
-        if (last[1] === 0) continue;
+        if (last[1] === 0) {
+          // Still skipped for the same reason, which is reported again.
+          if (last[2]) warn(last[2]);
+          continue;
+        }
         content.changed.push(id);
         content.carried.push(id);
         for (const l of previousDelta.links[id] ?? []) {
