@@ -422,6 +422,8 @@ export async function appendJsonLines(
   const fh = await fsp.open(file, 'r');
   let pending: Promise<Buffer> | undefined;
   try {
+    const { size } = await fh.stat();
+    let position = 0;
     // Bytes after the last newline read so far: the start of a line that continues in the next block.
     let carry: Buffer | undefined;
     const read = async (): Promise<Buffer> => {
@@ -435,6 +437,10 @@ export async function appendJsonLines(
       pending = undefined;
       if (bytes.length === 0) break;
       pending = read(); // the next block is read while this one is parsed
+      // Near the end of the file, the rows buffered so far go to be written while the rest is parsed, so
+      // that little is left to write once the file is read.
+      if (lineNo > 0) writer.cut(((size - position) * lineNo) / position);
+      position += bytes.length;
       let from = 0;
       if (carry) {
         const nl = bytes.indexOf(10);

@@ -135,6 +135,20 @@ export class MetricsWriter {
   }
 
   /**
+   * For a loader that knows about how many rows are still to come: when they would all end up in the last
+   * part together with the rows buffered now, hands the buffered rows over to be written while the rest
+   * is loaded (without waiting), so that close() has less left to write. Only a buffer at least half full
+   * is handed over, so that parts stay large enough to be concatenated at close.
+   * @internal
+   */
+  cut(rowsToCome: number): void {
+    if (this.closing) throw new Error('metrics: log() after close()');
+    if (this.failure) throw this.failure;
+    const { rows, capacity } = this.buffer;
+    if (rows >= capacity / 2 && rows + rowsToCome < capacity && rowsToCome <= capacity / 3) this.handOff();
+  }
+
+  /**
    * The column named `name` if a logged row has had it (for `logCells`).
    * @internal
    */
