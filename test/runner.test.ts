@@ -229,6 +229,28 @@ describe('specimen run', () => {
     ).toHaveLength(3);
   });
 
+  it('starts a run without loading the table, schema or DuckDB modules it does not use', async () => {
+    await newSpecimen('2025_01_02_lean');
+    const dir = tempDir('sv-modules-');
+    const hook = path.join(dir, 'list-modules.cjs');
+    const list = path.join(dir, 'modules.json');
+    fs.writeFileSync(
+      hook,
+      `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(Object.keys(require.cache))));`,
+    );
+    const r = await runCli(['run', '2025_01_02_lean', '--', 'true'], {
+      cwd: vaultDir,
+      env: { NODE_OPTIONS: `--require ${hook}` },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const loaded = JSON.parse(fs.readFileSync(list, 'utf8')) as string[];
+    const has = (pkg: string) =>
+      loaded.some((f) => f.includes(`${path.sep}node_modules${path.sep}${pkg}${path.sep}`));
+    expect(has('commander')).toBe(true);
+    expect(has('@msgpack/msgpack'.replace('/', path.sep))).toBe(true);
+    for (const pkg of ['cli-table3', 'zod', '@duckdb', 'apache-arrow']) expect(has(pkg), pkg).toBe(false);
+  });
+
   it('lets a TypeScript protocol write through SpecimenStorage into the runner’s run', async () => {
     await newSpecimen('2025_01_02_tsapi');
     fs.writeFileSync(

@@ -3,7 +3,6 @@
  * never in pipes or files. Everything the CLI prints goes through here.
  */
 import { styleText } from 'node:util';
-import Table from 'cli-table3';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -40,13 +39,4 @@ export function formatDuration(s: number | null | undefined): string {
   if (s < 120) return `${s.toFixed(1)} s`;
   if (s < 7200) return `${(s / 60).toFixed(1)} min`;
   return `${(s / 3600).toFixed(1)} h`;
-}
-
-/** A compact bordered table (cli-table3) with no rules between rows and no colour codes of its own. */
-export function makeTable(head: string[]): Table.Table {
-  return new Table({
-    head,
-    style: { head: [], border: [], compact: true },
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-  });
 }

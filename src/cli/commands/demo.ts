@@ -9,7 +9,8 @@ import { SEED_QUERIES } from '../../demo/queries.js';
 import { buildDemoVault } from '../../demo/run-demo.js';
 import { DEMO_SPECIMEN_ID } from '../../demo/synthetic.js';
 import { reproduceRun } from '../../runner/reproduce.js';
-import { makeTable, painter } from '../output.js';
+import { painter } from '../output.js';
+import { makeTable } from '../table.js';
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '-';

@@ -1,6 +1,7 @@
 /** `specimen ls [--domain D] [--method M] [--tag T] [--status S] [--json]`: lists specimens from the catalog. */
 import { openVaultQuery } from '../catalog-access.js';
-import { makeTable, painter } from '../output.js';
+import { painter } from '../output.js';
+import { makeTable } from '../table.js';
 
 export interface LsOptions {
   domain?: string;

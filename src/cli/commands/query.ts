@@ -10,7 +10,7 @@ import { exportParquet } from '../../catalog/export.js';
 import { writeFileAtomic } from '../../format/atomic-write.js';
 import { openVaultQuery } from '../catalog-access.js';
 import { UsageError } from '../exit.js';
-import { makeTable } from '../output.js';
+import { makeTable } from '../table.js';
 
 const FORMATS = ['table', 'json', 'csv', 'parquet'] as const;
 

@@ -10,8 +10,9 @@ import type { PlainObject } from '../../format/msgpack.js';
 import { SpecimenStorage } from '../../storage/specimen-storage.js';
 import { readSupersessions } from '../../storage/supersede.js';
 import { Vault } from '../../storage/vault.js';
-import { formatBytes, formatDuration, makeTable, painter } from '../output.js';
+import { formatBytes, formatDuration, painter } from '../output.js';
 import { sparkline } from '../sparkline.js';
+import { makeTable } from '../table.js';
 
 function fmt(v: unknown): string {
   if (v === null || v === undefined) return '-';
