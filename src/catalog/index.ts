@@ -9,7 +9,7 @@
  * | `metric_summaries` | one row per run and numeric metrics column: count, min, max, mean, first, last, step_of_min, step_of_max |
  * | `exp_<specimen_id>` | view over the metrics of all runs of a specimen, with a run_id column |
  * | `metrics` | view over every run's metrics in long format: specimen_id, run_id, step, metric, value |
- * | `index_state`, `catalog_info` | what the incremental indexer compares, schema version |
+ * | `catalog_info`, `metric_branches` | schema version and when indexed; the `metrics` view's file lists |
  *
  * The four tables are views: the rows as last written into the file (schema `sv_base`) with those of the
  * specimens changed since replaced by the rows in `vault.duckdb.d/` (see delta.ts), so that adding runs does

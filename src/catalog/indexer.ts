@@ -8,12 +8,13 @@
  *   so by itself). A crash leaves the old catalog as it was.
  * - **Lock.** `vault.duckdb.lock` (see lock.ts) serializes indexers; the second waits, then fails with
  *   CatalogBusyError naming the holder.
- * - **Incremental.** `index_state` keeps, per specimen, a signature of its directory entries and, per run, of
- *   the run directory (see read-vault.ts). Only specimens whose signature moved are re-read, and within them
- *   only the runs whose signature moved; `running` runs are re-checked for a writer that has gone.
- *   `full: true` rebuilds from scratch, as does a catalog written with another schema version.
+ * - **Incremental.** `vault.duckdb.d/state.json` keeps, per specimen, a signature of its directory entries
+ *   and, per run, of the run directory (see read-vault.ts). Only specimens whose signature moved are re-read,
+ *   and within them only the runs whose signature moved; `running` runs are re-checked for a writer that has
+ *   gone. When only runs were added, the file is not rewritten at all (see delta.ts). `full: true` rebuilds
+ *   from scratch, as does a catalog written with another schema version or one the state does not describe.
  * - **Pipelined.** Specimens are read in batches on the main thread while DuckDB (on its own threads)
- *   inserts the previous batch's rows and creates its views.
+ *   creates the previous batch's views.
  * - **Problems.** A missing or corrupt manifest is reported through `onWarning` and `report.warnings` and
  *   the specimen is skipped; the index still completes. `report.nothingIndexable` tells when no specimen
  *   could be indexed at all.
@@ -32,6 +33,7 @@ import { VaultNotFoundError } from '../errors.js';
 import { isVaultDir, SPECIMENS_DIR } from '../format/vault-config.js';
 import { type CatalogHandle, catalogPath, openCatalog } from './connection.js';
 import {
+  type CatalogState,
   emptyDelta,
   fileIdentity,
   newGeneration,
@@ -48,7 +50,6 @@ import {
   RowLoader,
   RowSink,
   RUN_COLUMNS,
-  STATE_COLUMNS,
   SUMMARY_COLUMNS,
 } from './loader.js';
 import { acquireLock } from './lock.js';
@@ -69,6 +70,7 @@ import {
   branchFilesMacro,
   branchFilesMacroSql,
   branchKey,
+  CATALOG_DIR,
   CATALOG_SCHEMA_VERSION,
   chunkCount,
   chunkOf,
@@ -185,7 +187,7 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
     let previous = new Map<string, SpecimenState>();
     // Copying and opening the current catalog run on the thread pool while this thread lists the specimens
     // and takes their signatures.
-    const opening = full ? undefined : openPrevious(absRoot, target, build);
+    const opening = full ? undefined : openPrevious(absRoot, target, build, oldState);
     let ids: string[];
     let signatures: Map<string, string> | undefined;
     try {
@@ -358,16 +360,28 @@ class Tally {
     };
   }
 }
-/** Copies the current catalog to the build file, opens it and reads its index state. */
+/**
+ * Copies the current catalog to the build file and opens it; the index state comes from `state.json`,
+ * which must describe that very file (a crash between writing one and renaming the other, or a catalog
+ * restored from elsewhere, makes the index start afresh).
+ */
 async function openPrevious(
   root: string,
   target: string,
   build: string,
+  state: CatalogState | undefined,
 ): Promise<{ db: CatalogHandle; previous: Map<string, SpecimenState> }> {
+  const identity = fileIdentity(target);
   await fsp.copyFile(target, build);
   const db = await openCatalog(root, { file: build });
   try {
-    return { db, previous: await loadState(db.connection) };
+    await checkSchemaVersion(db.connection);
+    if (!state || state.file !== identity)
+      throw new Error(`${CATALOG_DIR}/state.json does not describe this catalog file`);
+    return {
+      db,
+      previous: new Map(Object.entries(state.specimens).map(([id, r]) => [id, SpecimenState.fromRecord(r)])),
+    };
   } catch (err) {
     db.close();
     throw err;
@@ -403,30 +417,12 @@ function syncDir(dir: string): void {
   }
 }
 
-/** Reads `index_state` of the catalog being updated. */
-async function loadState(con: DuckDBConnection): Promise<Map<string, SpecimenState>> {
+/** Throws unless the catalog was written with this schema version. */
+async function checkSchemaVersion(con: DuckDBConnection): Promise<void> {
   const info = await con.runAndReadAll(`SELECT "value" FROM catalog_info WHERE "key" = 'schema_version'`);
   const version = info.getRowsJS()[0]?.[0];
   if (String(version) !== String(CATALOG_SCHEMA_VERSION))
     throw new Error(`schema version ${String(version)}, expected ${CATALOG_SCHEMA_VERSION}`);
-  const reader = await con.runAndReadAll(
-    'SELECT specimen_id, signature, indexed, warning, runs, unsealed, run_count FROM index_state',
-  );
-  const out = new Map<string, SpecimenState>();
-  for (const [id, signature, indexed, warning, runs, unsealed, runCount] of reader.getRowsJS()) {
-    out.set(
-      String(id),
-      new SpecimenState(
-        String(signature),
-        indexed === true,
-        warning === null ? null : String(warning),
-        String(runs ?? '{}'),
-        unsealed === true,
-        Number(runCount ?? 0),
-      ),
-    );
-  }
-  return out;
 }
 
 /** Deletes everything of specimens that are gone. */
@@ -440,13 +436,7 @@ async function dropRemoved(
     removed.map(([specimen_id]) => ({ specimen_id })),
   );
   await con.run(`CREATE OR REPLACE TEMP TABLE gone AS SELECT * FROM ${src}`);
-  for (const table of [
-    'sv_base.catalog',
-    'sv_base.runs',
-    'sv_base.artifacts',
-    'sv_base.metric_summaries',
-    'index_state',
-  ])
+  for (const table of ['sv_base.catalog', 'sv_base.runs', 'sv_base.artifacts', 'sv_base.metric_summaries'])
     await con.run(`DELETE FROM ${table} WHERE specimen_id IN (SELECT specimen_id FROM gone)`);
   const drops = removed
     .filter(([, s]) => s.indexed)
@@ -460,7 +450,6 @@ class Sinks {
   private readonly runs: RowSink;
   private readonly artifacts: RowSink;
   private readonly summaries: RowSink;
-  private readonly states: RowSink;
   private readonly changedIds: { specimen_id: string }[] = [];
   private readonly droppedRuns: { specimen_id: string; run_id: string }[] = [];
   private readonly kept: {
@@ -475,7 +464,6 @@ class Sinks {
     this.runs = new RowSink(dir, 'runs', RUN_COLUMNS, BASE_SCHEMA);
     this.artifacts = new RowSink(dir, 'artifacts', ARTIFACT_COLUMNS, BASE_SCHEMA);
     this.summaries = new RowSink(dir, 'metric_summaries', SUMMARY_COLUMNS, BASE_SCHEMA);
-    this.states = new RowSink(dir, 'index_state', STATE_COLUMNS);
   }
 
   /** Number of changed specimens collected. */
@@ -489,7 +477,6 @@ class Sinks {
     const runRows: object[] = [];
     const artifactRows: object[] = [];
     const summaryRows: object[] = [];
-    const stateRows: object[] = [];
     const views: string[] = [];
     for (const w of changed) {
       this.changedIds.push({ specimen_id: w.specimenId });
@@ -501,15 +488,6 @@ class Sinks {
         artifactRows.push(...r.artifacts);
         summaryRows.push(...r.summaries);
       }
-      stateRows.push({
-        specimen_id: w.specimenId,
-        signature: w.state.signature,
-        indexed: w.state.indexed,
-        warning: w.state.warning,
-        runs: w.state.runs,
-        unsealed: w.state.unsealed,
-        run_count: w.state.runCount,
-      });
       if (w.viewClash) continue;
       if (w.order) {
         views.push(expViewSql(w.specimenId, expSources(w.state.runs)));
@@ -519,7 +497,6 @@ class Sinks {
     this.runs.append(runRows);
     this.artifacts.append(artifactRows);
     this.summaries.append(summaryRows);
-    this.states.append(stateRows);
     return views;
   }
 
@@ -529,7 +506,6 @@ class Sinks {
     const ids = loader.source([['specimen_id', 'VARCHAR']], this.changedIds);
     await con.run(`CREATE OR REPLACE TEMP TABLE changed AS SELECT * FROM ${ids}`);
     await con.run('DELETE FROM sv_base.catalog WHERE specimen_id IN (SELECT specimen_id FROM changed)');
-    await con.run('DELETE FROM index_state WHERE specimen_id IN (SELECT specimen_id FROM changed)');
     if (this.droppedRuns.length === 0) return;
     const spec: ColumnSpec = [
       ['specimen_id', 'VARCHAR'],
@@ -547,8 +523,7 @@ class Sinks {
 
   /** Inserts every row collected, then sets is_latest and superseded_by of the runs carried over. */
   async insert(con: DuckDBConnection, loader: RowLoader): Promise<void> {
-    for (const sink of [this.catalog, this.runs, this.artifacts, this.summaries, this.states])
-      await sink.insert(con);
+    for (const sink of [this.catalog, this.runs, this.artifacts, this.summaries]) await sink.insert(con);
     if (this.kept.length === 0) return;
     const spec: ColumnSpec = [
       ['specimen_id', 'VARCHAR'],

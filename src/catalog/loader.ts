@@ -83,16 +83,6 @@ export const SUMMARY_COLUMNS: ColumnSpec = [
   ['step_of_max', 'BIGINT'],
 ];
 
-export const STATE_COLUMNS: ColumnSpec = [
-  ['specimen_id', 'VARCHAR'],
-  ['signature', 'VARCHAR'],
-  ['indexed', 'BOOLEAN'],
-  ['unsealed', 'BOOLEAN'],
-  ['run_count', 'INTEGER'],
-  ['warning', 'VARCHAR'],
-  ['runs', 'JSON'],
-];
-
 /** A function writing a row of `columns` as one JSON object. */
 export function rowEncoder(columns: ColumnSpec): (row: Record<string, unknown>) => string {
   const parts = columns.map(([name, type]) => {

@@ -27,7 +27,7 @@ import {
 } from './loader.js';
 
 /** Version of the catalog layout; a catalog with another version is rebuilt rather than updated. */
-export const CATALOG_SCHEMA_VERSION = 3;
+export const CATALOG_SCHEMA_VERSION = 4;
 
 /** Column written by `filename=` in read_parquet; no metrics column is expected to have this name. */
 export const PATH_COLUMN = '__sv_path';
@@ -99,15 +99,6 @@ CREATE TABLE sv_base.metric_summaries (
   "last" DOUBLE,
   step_of_min BIGINT,
   step_of_max BIGINT
-);
-CREATE TABLE index_state (
-  specimen_id VARCHAR,
-  signature VARCHAR,
-  indexed BOOLEAN,
-  unsealed BOOLEAN,
-  run_count INTEGER,
-  warning VARCHAR,
-  runs JSON
 );
 CREATE TABLE metric_branches (
   position INTEGER,
