@@ -325,6 +325,7 @@ describe('metrics.jsonl conversion', () => {
     [4, 300, 1, 7],
     [5, 1500, 333, 128],
     [6, 800, 4096, 1000],
+    [8, 3000, 4 << 20, 500],
   ] as const)(
     'matches MetricsWriter.log on the meant rows (seed %i, %i lines, %i-byte reads, parts of %s rows)',
     async (seed, rows, readBytes, flushRows) => {
@@ -496,6 +497,21 @@ describe('metrics.jsonl conversion', () => {
     expect(got.report.rows).toBe(4);
     expect(columns.m0).toEqual([1.5, null, 0.25, null]);
     expect(columns.m69).toEqual([null, null, 69.25, null]);
+  });
+
+  it('reads lines longer than a read or a scanning piece', async () => {
+    const long = (i: number) => `${'é'.repeat(50_000 + i)}"\\${'x'.repeat(40_000)}`;
+    const rows: Row[] = [];
+    for (let i = 0; i < 12; i++)
+      rows.push(i % 4 === 1 ? { step: i, note: long(i) } : { step: i, note: `n${i}` });
+    const text = `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
+    for (const readBytes of [4 << 20, 70_000]) {
+      const got = await convert(text, { readBytes });
+      expect(got.report.rows).toBe(rows.length);
+      const { columns } = await table(got.runDir);
+      expect(columns.note).toEqual(rows.map((r) => r.note));
+      expect(columns.step).toEqual(rows.map((r) => BigInt(r.step as number)));
+    }
   });
 
   it('keeps metrics.jsonl when the protocol also wrote metrics.parquet', async () => {

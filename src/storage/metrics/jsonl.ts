@@ -197,7 +197,7 @@ export class JsonLineScanner {
           if (entry === undefined) {
             const column = this.writer.column(key);
             if (column === undefined) return -1; // a new column is created by the general path
-            entry = { key, bytes: b.slice(start, p), column, seen: 0 };
+            entry = { key, bytes: new Uint8Array(b.subarray(start, p)), column, seen: 0 };
             this.entries.set(key, entry);
           }
           this.shape[k] = entry;
@@ -358,6 +358,7 @@ function utf8Slice(b: Uint8Array, start: number, end: number): string {
 }
 
 const NEWLINE = Buffer.from('\n');
+const PIECE_BYTES = 1 << 16;
 
 /** Options of appendJsonLines. */
 export interface JsonLinesOptions {
@@ -399,23 +400,39 @@ export async function appendJsonLines(
     }
     rows++;
   };
-  // `block` holds whole lines, each ending with a newline. Newline bytes never occur inside a multi-byte
+  // `piece` holds whole lines, each ending with a newline. Newline bytes never occur inside a multi-byte
   // UTF-8 character, so a line decodes the same alone as within the whole file.
-  const lines = (block: Buffer): void => {
-    const text = block.toString('latin1');
-    const n = block.length;
+  const scan = (piece: Buffer): void => {
+    const text = piece.toString('latin1');
+    const n = piece.length;
     let p = 0;
     while (p < n) {
       lineNo++;
-      const next = scanner.line(block, text, p);
+      const next = scanner.line(piece, text, p);
       if (next >= 0) {
         rows++;
         p = next;
         continue;
       }
-      const end = block.indexOf(10, p);
-      general(block.toString('utf8', p, end));
+      const end = piece.indexOf(10, p);
+      general(piece.toString('utf8', p, end));
       p = end + 1;
+    }
+  };
+  // A block is scanned in pieces of whole lines of about PIECE_BYTES: their text is then short-lived
+  // memory of the JavaScript heap, where a whole block's would be a large external string (and allocating
+  // those makes V8 collect the whole heap, costly when the caller's heap is large).
+  const lines = (block: Buffer): void => {
+    const n = block.length;
+    let from = 0;
+    while (from < n) {
+      let to = n;
+      if (n - from > PIECE_BYTES) {
+        to = block.lastIndexOf(10, from + PIECE_BYTES - 1) + 1;
+        if (to <= from) to = block.indexOf(10, from + PIECE_BYTES) + 1;
+      }
+      scan(from === 0 && to === n ? block : block.subarray(from, to));
+      from = to;
     }
   };
 
@@ -426,8 +443,13 @@ export async function appendJsonLines(
     let position = 0;
     // Bytes after the last newline read so far: the start of a line that continues in the next block.
     let carry: Buffer | undefined;
+    // Two read buffers, used in turn: one is parsed while the next block is read into the other. Nothing
+    // keeps a view of a block once it is parsed (keys, strings and the carried line are copies).
+    const buffers = [Buffer.allocUnsafeSlow(readBytes), Buffer.allocUnsafeSlow(readBytes)];
+    let turn = 0;
     const read = async (): Promise<Buffer> => {
-      const buf = Buffer.allocUnsafe(readBytes);
+      const buf = buffers[turn]!;
+      turn ^= 1;
       const { bytesRead } = await fh.read(buf, 0, readBytes, null);
       return buf.subarray(0, bytesRead);
     };
