@@ -1,15 +1,15 @@
 /**
  * JSON lines → metrics rows: each line of a `metrics.jsonl` file is one JSON object of scalars (written by
  * the Python helper or any language) and becomes one row of a MetricsWriter. Rows are the same as logging
- * `JSON.parse(line)`, with three additions JSON.parse lacks: the bare tokens `NaN`, `Infinity` and
+ * `JSON.parse(line)`, with two additions JSON.parse lacks: the bare tokens `NaN`, `Infinity` and
  * `-Infinity` (Python's json writes them) are numbers, and an integer beyond 2^53 that fits in 64 bits is
  * kept exactly (a bigint, so a BIGINT column) instead of being rounded.
  *
  * Two paths give those rows. A scanner reads the common lines (flat objects whose keys are known columns
- * and whose values fit their columns) straight from the decoded text into the writer's column buffers,
+ * and whose values fit their columns) from the file's bytes straight into the writer's column buffers,
  * without an object per row; numbers are converted by `Number()` on the token, as JSON.parse would. Any
  * line it does not handle (a new key, escapes in a key, nested values, a type conflict, a syntax error, a
- * blank line…) goes through `parseMetricsLine` and `MetricsWriter.log`, which decide exactly as before.
+ * blank line…) goes through `parseMetricsLine` and `MetricsWriter.log`, exactly as a row logged by hand.
  *
  * @example
  * const writer = new MetricsWriter({ runDir, runId })
