@@ -96,7 +96,9 @@ export async function concatParquetFiles(
       for (const g of groups?.items ?? []) {
         const rg = g as ThriftStruct;
         if (!shiftRowGroup(rg, delta)) return undefined;
-        setField(rg, 7, T.I16, rowGroups.length); // ordinal
+        // The ordinal (optional) is an i16: past 32,767 row groups it is left out rather than wrapped.
+        if (rowGroups.length <= 0x7fff) setField(rg, 7, T.I16, rowGroups.length);
+        else deleteField(rg, 7);
         rowGroups.push(rg);
       }
       rows += BigInt((getField(footer.meta, 3)?.value as bigint | undefined) ?? 0n);
