@@ -21,7 +21,7 @@ import type {
 import { downsampleMinMax } from '../src/server/downsample.js';
 import { errorResponse } from '../src/server/errors.js';
 import { type RunningServer, startServer } from '../src/server/index.js';
-import { parseSelection } from '../src/server/selection.js';
+import { parseSelection, splitSelection } from '../src/server/selection.js';
 import { SpecimenStorage } from '../src/storage/specimen-storage.js';
 import { Vault } from '../src/storage/vault.js';
 import { CLI, tempDir } from './helpers.js';
@@ -125,6 +125,16 @@ beforeAll(async () => {
   );
   await live.writeTensors('scalar', Float64Array.of(Math.PI), { shape: [] });
   await live.writeTensors('mask', [true, false, true, false, false, true], { shape: [2, 3] });
+  // One row per chunk; the last chunk is garbage (the run is still open, so its files can be changed).
+  await live.writeTensors(
+    'broken',
+    Float32Array.from({ length: 32 }, (_, i) => i),
+    {
+      shape: [4, 8],
+      chunks: [1, 8],
+    },
+  );
+  fs.writeFileSync(path.join(live.runDir!, 'broken.zarr', 'c', '3', '0'), 'not zstd at all');
   const w = live.metricsWriter({ flushIntervalMs: 60_000 });
   for (let i = 0; i < 50; i++) w.log({ step: i, loss: 1 / (i + 1) });
   await w.flush();
@@ -356,9 +366,9 @@ describe('tensors', () => {
     );
     const storage = await SpecimenStorage.open(SWEEP, { vault: path.join(dir, 'vault') });
     const want = (await (await storage.readTensorLazy('weights', sweepRuns[1])).read([2, null, null])).data;
+    // 40 rows of 20-row chunks: sent as two blocks, which must join up exactly.
+    expect(Number(r.headers['content-length'])).toBe(40 * 50 * 4);
     expect(Array.from(got)).toEqual(Array.from(want as Float32Array));
-    expect(Number(r.headers['x-min'])).toBe(2 * 2000 * 2);
-    expect(Number(r.headers['x-max'])).toBe((2 * 2000 + 1999) * 2);
   });
 
   it('supports strides and transposed dimensions, and refuses bad selections', async () => {
@@ -379,6 +389,27 @@ describe('tensors', () => {
 });
 
 describe('tensors of other dtypes and ranks', () => {
+  it('reports a bad first chunk as an error, and cuts the connection on a bad later one', async () => {
+    const url = (sel: string) =>
+      `${server.url}api/specimens/${SWEEP}/runs/${live.runId}/tensors/broken/slice?sel=${sel}`;
+    const good = await fetch(url('0:3'));
+    expect(good.status).toBe(200);
+    expect(Array.from(new Float32Array(await good.arrayBuffer()))).toEqual(
+      Array.from({ length: 24 }, (_, i) => i),
+    );
+    const first = await fetch(url('3:4'));
+    expect(first.status).toBe(400);
+    expect(((await first.json()) as { error: { message: string } }).error.message).toMatch(
+      /cannot decode chunk c\/3\/0/,
+    );
+    // Rows 0–2 go out before row 3 fails: the client must see a failed request, never a short slice.
+    const later = await fetch(url(':'));
+    expect(later.status).toBe(200);
+    await expect(later.arrayBuffer()).rejects.toThrow();
+    // The server carries on.
+    expect((await fetch(url('1'))).status).toBe(200);
+  });
+
   const slice = async (name: string, sel: string) => {
     const r = await request(
       server,
@@ -403,6 +434,7 @@ describe('tensors of other dtypes and ranks', () => {
     expect(mask.data).toEqual([1, 1, 0, 1]);
     const run = (await request(server, `/api/specimens/${SWEEP}/runs/${live.runId}`)).json<RunResponse>();
     expect(run.tensors.map((t) => [t.name, t.shape])).toEqual([
+      ['broken', [4, 8]],
       ['mask', [2, 3]],
       ['scalar', []],
       ['vec', [10]],
@@ -500,6 +532,31 @@ describe('pieces', () => {
     expect(parseSelection('-1', [4, 5])).toEqual({ selection: [3, null], shape: [5] });
     expect(parseSelection('1:-1,::3', [4, 5]).shape).toEqual([2, 2]);
     expect(() => parseSelection('4', [4])).toThrow(/out of range/);
+  });
+
+  it('splitSelection cuts along the outermost varying dimension at chunk boundaries', () => {
+    const big = [16, 4096, 4096];
+    expect(splitSelection([3, [0, 512], [0, 512]], big, [1, 128, 4096], 4)).toEqual([
+      [3, [0, 128, 1], [0, 512]],
+      [3, [128, 256, 1], [0, 512]],
+      [3, [256, 384, 1], [0, 512]],
+      [3, [384, 512, 1], [0, 512]],
+    ]);
+    // Strided, unaligned start, uneven chunks: the blocks cover exactly the selected rows, in order.
+    const blocks = splitSelection([1, [5, 300, 7], 0], [3, 300, 10], [1, 64, 10], 4);
+    expect(blocks.length).toBeGreaterThan(1);
+    expect(blocks.length).toBeLessThanOrEqual(4);
+    const rows = blocks.flatMap((b) => {
+      const [lo, hi, step] = b[1] as [number, number, number];
+      expect(b[0]).toBe(1);
+      return Array.from({ length: Math.ceil((hi - lo) / step) }, (_, i) => lo + i * step);
+    });
+    expect(rows).toEqual(Array.from({ length: Math.ceil(295 / 7) }, (_, i) => 5 + i * 7));
+    for (const b of blocks.slice(1)) expect((b[1] as number[])[0]! % 64).toBeLessThan(7);
+    // Inside one chunk, or nothing to split: one block.
+    expect(splitSelection([[0, 3]], [10], [4], 4)).toEqual([[[0, 3]]]);
+    expect(splitSelection([2, 5], [4, 8], [1, 1], 4)).toEqual([[2, 5]]);
+    expect(splitSelection([null], [100], [10], 1)).toEqual([[null]]);
   });
 
   it('turns unexpected errors into a generic 500 that reveals nothing', () => {

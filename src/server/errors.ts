@@ -103,6 +103,9 @@ export function sendError(res: ServerResponse, err: unknown, roots: readonly str
     process.stderr.write(`specimen serve: ${(err as Error)?.stack ?? String(err)}\n`);
   }
   if (res.headersSent) {
+    // A streamed body failed part-way (a slice's later chunk): the status is gone, so say it here and cut
+    // the connection, which the client sees as a failed request rather than a short body.
+    if (status !== 500) process.stderr.write(`specimen serve: response cut short: ${body.error.message}\n`);
     res.destroy();
     return;
   }

@@ -3,7 +3,8 @@
  * `3` (an index; the dimension is dropped), `:` (all of it), `a:b` and `a:b:s` (a slice, bounds optional,
  * negative counting from the end). Missing trailing entries mean the whole dimension. Parsed into the
  * storage layer's `Selection`, with the result's shape computed first so an oversized read is refused
- * before any chunk is touched.
+ * before any chunk is touched. `splitSelection` cuts one into chunk-aligned blocks that can be read and
+ * sent one after another.
  *
  * @example
  * parseSelection('2,:,0:512:2', [8, 512, 1024])   // { selection: [2, null, [0, 512, 2]], shape: [512, 256] }
@@ -58,4 +59,62 @@ export function parseSelection(
     out.push(stop > start ? Math.ceil((stop - start) / step) : 0);
   }
   return { selection, shape: out };
+}
+
+/**
+ * Cuts `selection` along its outermost dimension that selects more than one element into at most
+ * `maxBlocks` consecutive selections whose boundaries fall on chunk boundaries. Their results, concatenated,
+ * are the result of `selection` in C order (every dimension before the cut selects one element), so each
+ * block can go out while the next one is decoded. A selection inside one chunk along that dimension stays
+ * whole.
+ *
+ * @example
+ * splitSelection([3, [0, 512], [0, 512]], [16, 4096, 4096], [1, 128, 4096], 4)
+ * // [[3, [0, 128, 1], [0, 512]], [3, [128, 256, 1], [0, 512]], …]
+ */
+export function splitSelection(
+  selection: Selection,
+  shape: readonly number[],
+  chunks: readonly number[],
+  maxBlocks: number,
+): Selection[] {
+  for (let d = 0; d < shape.length; d++) {
+    const e = selection[d] ?? null;
+    if (typeof e === 'number') continue;
+    const [start, stop, step] = e === null ? [0, shape[d]!, 1] : [e[0], e[1], e[2] ?? 1];
+    const count = stop > start ? Math.ceil((stop - start) / step) : 0;
+    if (count <= 1) continue;
+    const chunk = chunks[d]!;
+    // Positions (in selected elements) where a new chunk starts along d.
+    const starts: number[] = [];
+    let lastChunk = -1;
+    for (let j = 0; j < count; j++) {
+      const c = Math.floor((start + j * step) / chunk);
+      if (c !== lastChunk) {
+        starts.push(j);
+        lastChunk = c;
+        // Beyond this many chunks the cut points are spread out anyway; skip ahead to the next chunk.
+        const next = Math.ceil(((c + 1) * chunk - start) / step);
+        if (next > j + 1) j = next - 1;
+      }
+    }
+    if (starts.length <= 1 || maxBlocks <= 1) return [selection];
+    // Greedy: a cut at the first chunk start at or past each 1/maxBlocks of the elements.
+    const cuts: number[] = [0];
+    for (const j of starts) {
+      if (j > cuts[cuts.length - 1]! && j >= (cuts.length * count) / maxBlocks) cuts.push(j);
+    }
+    cuts.push(count);
+    const blocks: Selection[] = [];
+    for (let b = 0; b + 1 < cuts.length; b++) {
+      const lo = start + cuts[b]! * step;
+      const hi = start + (cuts[b + 1]! - 1) * step + 1;
+      const block = [...selection];
+      while (block.length < shape.length) block.push(null);
+      block[d] = [lo, hi, step];
+      blocks.push(block);
+    }
+    return blocks;
+  }
+  return [selection];
 }

@@ -39,7 +39,7 @@ import type { Dtype, OpenTensorOptions, Selection, TensorHandle, TypedArrayOut }
 /** Chunk reads in flight at once for the direct path. */
 const READ_LANES = 8;
 /** Reads of compressed arrays at least this large (uncompressed) decode in the codec workers. */
-const POOL_THRESHOLD_BYTES = 8 * 1024 * 1024;
+export const POOL_THRESHOLD_BYTES = 8 * 1024 * 1024;
 
 /**
  * Opens the Zarr array at `dir` (v3 `zarr.json` or v2 `.zarray`). Throws NotFoundError when neither
