@@ -28,7 +28,10 @@ import { type ColumnData, writeColumnsParquet } from './parquet-write.js';
 const { runDir, runId, ctl, tickMs, port, syncParts } = workerData as FlushWorkerData;
 const flags = new Int32Array(ctl);
 
-// One DuckDB thread: the other core belongs to the training loop calling log().
+// Two DuckDB threads. A part's COPY is the slow side of streaming (Parquet encoding and zstd), and when the
+// loop calling log() outpaces it, log() waits in Atomics.wait with its core idle: a second thread uses that
+// core (10M rows of step + 4 floats on 2 cores: 4.7 s instead of 5.5 s, peak RSS 279 MB instead of 237 MB).
+// When the loop is busy with real work the threads just share the cores; they sleep between parts.
 let session: Promise<RawSession> | undefined;
 let partNumber: Promise<number> | undefined;
 let partsDirReady = false;
@@ -61,7 +64,7 @@ function view(c: WireColumn): ColumnData['values'] {
 async function writePart(msg: Extract<ToWorker, { type: 'part' }>): Promise<void> {
   const buffers: ArrayBuffer[] = [];
   try {
-    session ??= openRawSession({ threads: '1' });
+    session ??= openRawSession({ threads: '2' });
     partNumber ??= lastPartNumber(runDir);
     const s = await session;
     const n = (await partNumber) + 1;
