@@ -552,7 +552,7 @@ describe('pieces', () => {
       return Array.from({ length: Math.ceil((hi - lo) / step) }, (_, i) => lo + i * step);
     });
     expect(rows).toEqual(Array.from({ length: Math.ceil(295 / 7) }, (_, i) => 5 + i * 7));
-    for (const b of blocks.slice(1)) expect((b[1] as number[])[0]! % 64).toBeLessThan(7);
+    for (const b of blocks.slice(1)) expect((b[1] as readonly number[])[0]! % 64).toBeLessThan(7);
     // Inside one chunk, or nothing to split: one block.
     expect(splitSelection([[0, 3]], [10], [4], 4)).toEqual([[[0, 3]]]);
     expect(splitSelection([2, 5], [4, 8], [1, 1], 4)).toEqual([[2, 5]]);
