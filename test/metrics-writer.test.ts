@@ -31,6 +31,29 @@ async function readColumns(runDir: string, runId: string): Promise<Record<string
 }
 
 describe('MetricsWriter', () => {
+  it("closes cleanly when the worker's exit is seen before its last reply", async () => {
+    // The worker answers 'close' and then ends; both events can be pending at once (a busy main thread),
+    // and then the exit may be delivered first. That must not read as a crash.
+    for (let i = 0; i < 3; i++) {
+      const runDir = dir();
+      const w = new MetricsWriter({ runDir, runId: 'r' });
+      for (let j = 0; j < 20; j++) w.log({ step: j });
+      const closing = w.close();
+      const file = path.join(runDir, 'metrics.parquet');
+      await new Promise<void>((resolve) => {
+        const t = setInterval(() => {
+          if (fs.existsSync(file)) {
+            clearInterval(t);
+            resolve();
+          }
+        }, 1);
+      });
+      // Hold the main thread while the worker replies and exits.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+      expect((await closing)?.rows).toBe(20);
+    }
+  });
+
   it('writes metrics.parquet with exact row count, run_id last, and removes the parts', async () => {
     const runDir = dir();
     const w = new MetricsWriter({ runDir, runId: 'run-1', flushRows: 100 });

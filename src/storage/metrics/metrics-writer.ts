@@ -61,6 +61,8 @@ export class MetricsWriter {
   private failure: Error | undefined;
   private closing: Promise<MetricsFileInfo | undefined> | undefined;
   private closed = false;
+  /** The worker has answered 'close' (it then ends by itself). */
+  private workerClosed = false;
   private reffed = false;
   private waiters: { until: number; resolve: () => void; reject: (err: Error) => void }[] = [];
   private closeWaiter:
@@ -89,7 +91,11 @@ export class MetricsWriter {
     this.worker.unref();
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', () => {
-      if (!this.closed) this.fail(new Error('metrics: the flush worker exited unexpectedly'));
+      // The worker posts 'closed' and then ends; its exit event can arrive before that message is
+      // delivered, so read what is already queued before calling the exit unexpected.
+      if (!this.closed) this.drain();
+      if (!this.closed && !this.workerClosed)
+        this.fail(new Error('metrics: the flush worker exited unexpectedly'));
     });
     this.port.on('message', (msg: FromWorker) => this.onReply(msg));
     this.port.unref();
@@ -299,6 +305,7 @@ export class MetricsWriter {
         break;
       }
       case 'closed':
+        this.workerClosed = true;
         this.closeWaiter?.resolve(msg.info);
         this.closeWaiter = undefined;
         break;
