@@ -352,6 +352,76 @@ describe('round trips', () => {
     }
   });
 
+  it('reads small slices of compressed arrays exactly, many at once, sharing chunk-file buffers', async () => {
+    // Below the worker threshold chunks are decoded in this thread from file buffers lent by a shared
+    // pool: concurrent reads of different arrays and compressors must never see each other's bytes.
+    const rows = 96;
+    const cols = 256;
+    const arrays = (['zstd', 'gzip', 'blosc', 'zlib'] as const).map((compressor, k) => {
+      const data = Float32Array.from(
+        { length: rows * cols },
+        (_, i) => Math.sin(i * (k + 1) * 0.37) * 1000 + k,
+      );
+      return { compressor, data, dir: target(`small-${compressor}`) };
+    });
+    for (const a of arrays) {
+      await writeZarr(a.dir, a.data, {
+        shape: [rows, cols],
+        chunks: [8, 64],
+        compressor: a.compressor,
+        fsync: false,
+      });
+    }
+    const handles = await Promise.all(arrays.map((a) => openTensor(a.dir)));
+    const reads = [];
+    for (let r = 0; r < 40; r++) {
+      const k = r % arrays.length;
+      const r0 = (r * 7) % (rows - 20);
+      const c0 = (r * 13) % (cols - 70);
+      const step = 1 + (r % 3);
+      reads.push(
+        handles[k]!.read([
+          [r0, r0 + 20],
+          [c0, c0 + 70, step],
+        ]).then(({ data, shape }) => ({ k, r0, c0, step, data, shape })),
+      );
+    }
+    for (const { k, r0, c0, step, data, shape } of await Promise.all(reads)) {
+      const width = Math.ceil(70 / step);
+      expect(shape).toEqual([20, width]);
+      const src = arrays[k]!.data;
+      for (let i = 0; i < 20; i++)
+        for (let j = 0; j < width; j++) {
+          if (data[i * width + j] !== src[(r0 + i) * cols + c0 + j * step]) {
+            expect.fail(`${arrays[k]!.compressor} [${r0 + i}, ${c0 + j * step}] differs`);
+          }
+        }
+    }
+    // A missing chunk reads as the fill value; a damaged one is named.
+    const zstd = arrays[0]!;
+    fs.rmSync(path.join(zstd.dir, 'c', '0', '0'));
+    fs.writeFileSync(path.join(zstd.dir, 'c', '1', '0'), 'not zstd');
+    const t = await openTensor(zstd.dir);
+    const first = await t.read([
+      [0, 8],
+      [0, 64],
+    ]);
+    expect(Array.from(first.data as Float32Array).every((v) => v === 0)).toBe(true);
+    await expect(
+      t.read([
+        [8, 16],
+        [0, 64],
+      ]),
+    ).rejects.toThrow(/cannot decode chunk c\/1\/0 of /);
+    const later = await t.read([
+      [16, 17],
+      [0, 3],
+    ]);
+    expect(Array.from(later.data as Float32Array)).toEqual(
+      Array.from(zstd.data.subarray(16 * cols, 16 * cols + 3)),
+    );
+  });
+
   it('accepts Node Buffers as uint8 data, including ragged edge chunks', async () => {
     const dir = target('buffer');
     const info = await writeZarr(dir, Buffer.from([1, 2, 3, 4, 5]), {

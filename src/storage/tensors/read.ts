@@ -2,10 +2,11 @@
  * Reading Zarr arrays, v2 or v3, from this library or from zarr-python. Opening reads only the metadata.
  * Plain arrays (uncompressed, little-endian, C order) are read straight from the chunk files: each chunk
  * the selection touches is read with one positional read of just the byte span it needs, directly into the
- * output when that span is contiguous there too. Everything else (Blosc, Zstd, GZip, Zlib, LZ4,
- * big-endian, F order, filters, sharding) is decoded by zarrita, chunk by chunk, fetching only the chunk
- * files holding selected elements. zarrita decodes on the main thread, so large reads (≥ 8 MiB) of arrays
- * that are one common compressor away from plain decode their chunks in the codec worker pool instead.
+ * output when that span is contiguous there too. Arrays that are one common compressor (Blosc, Zstd, GZip,
+ * Zlib, LZ4) away from plain are decoded chunk by chunk by our own loop: in the codec worker pool for large
+ * reads (≥ 8 MiB), in this thread from pooled file buffers otherwise. Everything else (big-endian, F order,
+ * filters, sharding) is decoded by zarrita. Every path fetches only the chunk files holding selected
+ * elements.
  *
  * @example
  * const t = await openTensor(path.join(runDir, 'activations.zarr'))
@@ -18,7 +19,7 @@ import path from 'node:path';
 import * as zarr from 'zarrita';
 import { NotFoundError, TensorError } from '../../errors.js';
 import { codecPool } from './codec-pool.js';
-import type { DecoderId } from './codecs.js';
+import { type DecoderId, decodeChunk } from './codecs.js';
 import { dtypeInfo, halfBitsToFloat32 } from './dtypes.js';
 import { forEachConcurrently, readFully } from './io.js';
 import {
@@ -92,6 +93,30 @@ class DirStore {
     return fsp.readFile(this.#file(key)).catch(missingAsUndefined);
   }
 
+  /**
+   * Whole file in a buffer borrowed from the shared pool (call `release` once done with `bytes`), or
+   * undefined when it does not exist.
+   */
+  async readPooled(key: string): Promise<{ bytes: Uint8Array; release: () => void } | undefined> {
+    const override = this.overrides.get(key);
+    if (override) return { bytes: override, release: () => {} };
+    this.onRead?.(key);
+    const fh = await fsp.open(this.#file(key), 'r').catch(missingAsUndefined);
+    if (!fh) return undefined;
+    let buf: Uint8Array | undefined;
+    try {
+      const { size } = await fh.stat();
+      buf = borrowFileBuffer(size);
+      const n = await readFully(fh, buf.subarray(0, size), 0);
+      const lent = buf;
+      buf = undefined;
+      return { bytes: lent.subarray(0, n), release: () => returnFileBuffer(lent) };
+    } finally {
+      if (buf) returnFileBuffer(buf);
+      await fh.close();
+    }
+  }
+
   /** Reads from `position` into `target`; bytes read, or undefined when the file does not exist. */
   async readInto(key: string, position: number, target: Uint8Array): Promise<number | undefined> {
     this.onRead?.(key);
@@ -117,6 +142,50 @@ class DirStore {
     const n = await this.readInto(rel, range.offset, out);
     return n === undefined ? undefined : out.subarray(0, n);
   };
+}
+
+async function decodeOrExplain(
+  decode: () => Promise<Uint8Array>,
+  key: string,
+  array: string,
+): Promise<Uint8Array> {
+  try {
+    return await decode();
+  } catch (err) {
+    throw new TensorError(`tensor: cannot decode chunk ${key} of ${array}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Chunk-file buffers lent to inline decodes: a decoder copies its input before it returns, so a buffer is
+ * free again as soon as its chunk is decoded. At most FILE_POOL_MAX buffers of at most FILE_POOL_MAX_BYTES
+ * are kept; larger files get a buffer of their own.
+ */
+const FILE_POOL_MAX = 8;
+const FILE_POOL_MAX_BYTES = 16 * 1024 * 1024;
+const filePool: Uint8Array[] = [];
+
+function borrowFileBuffer(size: number): Uint8Array {
+  for (let i = filePool.length - 1; i >= 0; i--) {
+    if (filePool[i]!.byteLength >= size) return filePool.splice(i, 1)[0]!;
+  }
+  // Round up so that chunks of one array, which differ a little in compressed size, reuse each other's.
+  return new Uint8Array(Math.max(size, Math.min(FILE_POOL_MAX_BYTES, 2 ** Math.ceil(Math.log2(size || 1)))));
+}
+
+function returnFileBuffer(buf: Uint8Array): void {
+  if (buf.byteLength > FILE_POOL_MAX_BYTES) return;
+  if (filePool.length >= FILE_POOL_MAX) {
+    // Keep the larger buffers: they serve every smaller request too.
+    let smallest = 0;
+    for (let i = 1; i < filePool.length; i++)
+      if (filePool[i]!.byteLength < filePool[smallest]!.byteLength) smallest = i;
+    if (filePool[smallest]!.byteLength >= buf.byteLength) return;
+    filePool.splice(smallest, 1);
+  }
+  filePool.push(buf);
 }
 
 function missingAsUndefined(err: NodeJS.ErrnoException): undefined {
@@ -152,8 +221,8 @@ class ZarrTensor implements TensorHandle {
     const large = product(counts) * dtypeInfo(this.dtype).itemsize >= POOL_THRESHOLD_BYTES;
     const raw = meta.plain
       ? await this.#readDirect(dims, counts)
-      : meta.decoder && large
-        ? await this.#readDecoded(dims, counts, meta.decoder)
+      : meta.decoder
+        ? await this.#readDecoded(dims, counts, meta.decoder, !large)
         : await this.#readZarrita(dims, counts);
     const data = this.dtype === 'float16' ? halfBitsToFloat32(raw as Uint16Array) : raw;
     return { data, shape };
@@ -213,12 +282,21 @@ class ZarrTensor implements TensorHandle {
   }
 
   /**
-   * Large reads of arrays that are one known compressor away from plain: whole chunk files are read on the
-   * main thread and decoded in the codec workers, several at a time, then copied into the output.
+   * Arrays that are one known compressor away from plain: whole chunk files are read and decoded, then
+   * copied into the output. Large reads decode in the codec workers, several at a time (each file's buffer
+   * is transferred there); smaller ones decode here (`inline`), reading each file into a buffer borrowed
+   * from a shared pool, so a slice costs no new file buffers: a 512 × 512 slice of four ~2 MB zstd chunks
+   * otherwise allocates 8 MB of them, which in a busy process means a full GC every read or two.
    */
-  async #readDecoded(dims: DimSelection[], counts: number[], decoder: DecoderId): Promise<TypedArrayOut> {
+  async #readDecoded(
+    dims: DimSelection[],
+    counts: number[],
+    decoder: DecoderId,
+    inline: boolean,
+  ): Promise<TypedArrayOut> {
     const meta = this.#meta;
     const out = this.#allocate(product(counts));
+    if (out.length === 0) return out;
     const Storage = dtypeInfo(this.dtype).storage;
     const chunkElems = product(meta.chunks);
     const chunkBytes = chunkElems * Storage.BYTES_PER_ELEMENT;
@@ -226,24 +304,26 @@ class ZarrTensor implements TensorHandle {
     const chunkStrides = cStrides(meta.chunks);
     const stepped = chunkStrides.map((s, d) => s * dims[d]!.step);
     const parts = chunkParts(dims, meta.shape, meta.chunks);
-    const pool = codecPool();
-    await forEachConcurrently(parts.length, pool.size * 2 + 2, async (i) => {
+    const pool = inline ? undefined : codecPool();
+    await forEachConcurrently(parts.length, pool ? pool.size * 2 + 2 : READ_LANES, async (i) => {
       const part = parts[i]!;
       const key = meta.chunkKey(part.coords);
-      const file = await this.#store.read(key);
-      if (!file) return; // missing chunk: the output already holds the fill value
-      // The file's buffer is transferred to the worker, so it must own all of it.
-      const owned = file.byteOffset === 0 && file.byteLength === file.buffer.byteLength ? file : file.slice();
       let decoded: Uint8Array;
-      try {
-        decoded = await pool.decode(decoder, owned);
-      } catch (err) {
-        throw new TensorError(
-          `tensor: cannot decode chunk ${key} of ${this.path}: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
-        );
+      if (pool) {
+        const file = await this.#store.read(key);
+        if (!file) return; // missing chunk: the output already holds the fill value
+        // The file's buffer is transferred to the worker, so it must own all of it.
+        const owned =
+          file.byteOffset === 0 && file.byteLength === file.buffer.byteLength ? file : file.slice();
+        decoded = await decodeOrExplain(() => pool.decode(decoder, owned), key, this.path);
+      } else {
+        const file = await this.#store.readPooled(key);
+        if (!file) return;
+        try {
+          decoded = await decodeOrExplain(() => decodeChunk(decoder, file.bytes), key, this.path);
+        } finally {
+          file.release();
+        }
       }
       if (decoded.byteLength !== chunkBytes)
         throw new TensorError(
