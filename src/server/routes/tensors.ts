@@ -10,8 +10,6 @@
  * behind the read). The first block is read before the status goes out, so a bad selection or an
  * unreadable first chunk is still a proper error response; a later failure cuts the connection.
  */
-
-import type { ServerResponse } from 'node:http';
 import { POOL_THRESHOLD_BYTES } from '../../storage/tensors/read.js';
 import type { Selection, TensorHandle } from '../../storage/tensors/types.js';
 import type { TensorInfo } from '../api-types.js';
@@ -78,12 +76,12 @@ export function registerTensorRoutes(router: Router, ctx: ServerContext): void {
       return;
     }
     for (let b = 1; b < blocks.length; b++) {
-      write(res, block);
+      res.write(bytesOf(block));
       // A client that went away (the slider moved on) stops the remaining reads.
       if (res.destroyed) return;
       block = await readWire(t, blocks[b]!, wide);
     }
-    res.end(new Uint8Array(block.buffer, block.byteOffset, block.byteLength));
+    res.end(bytesOf(block));
   });
 }
 
@@ -100,6 +98,6 @@ async function readWire(
   return out;
 }
 
-function write(res: ServerResponse, data: Float32Array | Float64Array): void {
-  res.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+function bytesOf(data: Float32Array | Float64Array): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

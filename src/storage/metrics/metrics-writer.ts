@@ -91,11 +91,11 @@ export class MetricsWriter {
     this.worker.unref();
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', () => {
+      if (this.closed) return;
       // The worker posts 'closed' and then ends; its exit event can arrive before that message is
       // delivered, so read what is already queued before calling the exit unexpected.
-      if (!this.closed) this.drain();
-      if (!this.closed && !this.workerClosed)
-        this.fail(new Error('metrics: the flush worker exited unexpectedly'));
+      this.drain();
+      if (!this.workerClosed) this.fail(new Error('metrics: the flush worker exited unexpectedly'));
     });
     this.port.on('message', (msg: FromWorker) => this.onReply(msg));
     this.port.unref();

@@ -144,11 +144,8 @@ class DirStore {
   };
 }
 
-async function decodeOrExplain(
-  decode: () => Promise<Uint8Array>,
-  key: string,
-  array: string,
-): Promise<Uint8Array> {
+/** Runs `decode`; a failure becomes a TensorError naming the chunk `key` of `array`. */
+async function decodeOrExplain<T>(decode: () => Promise<T>, key: string, array: string): Promise<T> {
   try {
     return await decode();
   } catch (err) {
@@ -356,15 +353,11 @@ class ZarrTensor implements TensorHandle {
     const parts = chunkParts(dims, this.#meta.shape, arr.chunks);
     await forEachConcurrently(parts.length, READ_LANES, async (i) => {
       const part = parts[i]!;
-      let chunk: { data: unknown; stride: number[] };
-      try {
-        chunk = await arr.getChunk(part.coords);
-      } catch (err) {
-        throw new TensorError(
-          `tensor: cannot decode chunk ${this.#meta.chunkKey(part.coords)} of ${this.path}: ${(err as Error).message}`,
-          { cause: err },
-        );
-      }
+      const chunk: { data: unknown; stride: number[] } = await decodeOrExplain(
+        () => arr.getChunk(part.coords),
+        this.#meta.chunkKey(part.coords),
+        this.path,
+      );
       // Strides come from the chunk: F-order chunks are transposed to C order by the copy itself.
       const stepped = chunk.stride.map((s, d) => s * dims[d]!.step);
       const plan = planCopy(part.counts, stepped, outStrides);
