@@ -199,34 +199,27 @@ export function scanSpecimen(
 ): SpecimenWork {
   const dir = path.join(root, SPECIMENS_DIR, specimenId);
   const wasIndexed = prev?.indexed === true;
-  const current = prev ? (taken ?? specimenSignature(dir)) : undefined;
-  if (prev && prev.signature === current && (!prev.indexed || runsUnchanged(dir, prev))) {
-    // Unchanged; a skipped specimen's problem is still a problem, so it is reported again.
-    if (!prev.indexed && prev.warning) warn(prev.warning);
-    return {
-      specimenId,
-      state: prev,
-      unchanged: true,
-      wasIndexed,
-      reads: [],
-      keptRuns: [],
-      dropRuns: [],
-      droppedFiles: [],
-      viewClash,
-    };
-  }
-  const manifest = readSpecimenManifest(specimenId, dir);
-  const signature = specimenSignature(dir, manifest.sig);
-  const base: SpecimenWork = {
+  const nothing = {
     specimenId,
-    state: SpecimenState.of(signature, false, null, {}),
-    unchanged: false,
     wasIndexed,
     reads: [],
     keptRuns: [],
     dropRuns: [],
     droppedFiles: [],
     viewClash,
+  };
+  const current = prev ? (taken ?? specimenSignature(dir)) : undefined;
+  if (prev && prev.signature === current && (!prev.indexed || runsUnchanged(dir, prev))) {
+    // Unchanged; a skipped specimen's problem is still a problem, so it is reported again.
+    if (!prev.indexed && prev.warning) warn(prev.warning);
+    return { ...nothing, state: prev, unchanged: true };
+  }
+  const manifest = readSpecimenManifest(specimenId, dir);
+  const signature = specimenSignature(dir, manifest.sig);
+  const base: SpecimenWork = {
+    ...nothing,
+    state: SpecimenState.of(signature, false, null, {}),
+    unchanged: false,
   };
   if (!manifest.ok) {
     warn(manifest.warning);
