@@ -21,8 +21,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { indexVault, VaultQuery } from '../dist/catalog/index.js';
-import { decodeStruct } from '../dist/engine/thrift-compact.js';
 import { decodeManifest, encodeManifest, type PlainObject } from '../dist/format/msgpack.js';
+import { decodeStruct } from '../dist/parquet/thrift-compact.js';
 import type { BenchOptions, BenchResult } from './harness.js';
 
 const RUNS_PER_SPECIMEN = 3;

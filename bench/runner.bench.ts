@@ -89,7 +89,7 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
     times.push(r.ms);
   }
   const ours = { ms: median(times) };
-  const { openMemory } = await import('../dist/engine/duckdb.js');
+  const { openMemory } = await import('../dist/duckdb/node-api.js');
   const db = await openMemory();
   const base = await time(() =>
     db.connection.run(

@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { loadDuckDB, quoteLiteral } from '../engine/duckdb.js';
+import { loadDuckDB, quoteLiteral } from '../duckdb/node-api.js';
 import { CATALOG_FILE } from '../format/vault-config.js';
 import { CatalogMissingError } from './errors.js';
 

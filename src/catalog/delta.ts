@@ -31,7 +31,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { openMemory, quoteIdent, quoteLiteral } from '../engine/duckdb.js';
+import { openMemory, quoteIdent, quoteLiteral } from '../duckdb/node-api.js';
 import { SPECIMENS_DIR } from '../format/vault-config.js';
 import { LEGACY_RUN_ID, RUNS_DIR } from '../storage/runs.js';
 import type { IndexOptions, IndexReport } from './indexer.js';

@@ -9,7 +9,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { quoteLiteral } from '../engine/duckdb.js';
+import { quoteLiteral } from '../duckdb/node-api.js';
 import { tempPathFor } from '../format/atomic-write.js';
 import { openCatalog } from './connection.js';
 import { toSqlError } from './errors.js';

@@ -36,7 +36,7 @@
  * q.close()
  */
 
-export { type MetricColumnSummary, summarizeMetricsFile } from '../engine/metrics-summary.js';
+export { type MetricColumnSummary, summarizeMetricsFile } from '../storage/metrics/summary.js';
 export { catalogPath } from './connection.js';
 export * from './errors.js';
 export { type IndexOptions, type IndexReport, indexVault } from './indexer.js';

@@ -28,7 +28,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { quoteIdent } from '../engine/duckdb.js';
+import { quoteIdent } from '../duckdb/node-api.js';
 import { VaultNotFoundError } from '../errors.js';
 import { isVaultDir, SPECIMENS_DIR } from '../format/vault-config.js';
 import { type CatalogHandle, catalogPath, openCatalog } from './connection.js';

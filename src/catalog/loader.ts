@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { quoteIdent, quoteLiteral } from '../engine/duckdb.js';
+import { quoteIdent, quoteLiteral } from '../duckdb/node-api.js';
 import { jsonText } from './json.js';
 
 /** Column name and DuckDB type, in table order. */

@@ -19,7 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBMaterializedResult, DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { Table } from 'apache-arrow';
-import { loadDuckDB } from '../engine/duckdb.js';
+import { loadDuckDB } from '../duckdb/node-api.js';
 import { type CatalogHandle, catalogPath, openCatalog } from './connection.js';
 import { CatalogMissingError, QueryNotAllowedError, SqlError, toSqlError } from './errors.js';
 import { type JsonValue, type ResultColumn, resultColumns, resultToArrow, resultToRows } from './results.js';

@@ -16,11 +16,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { MetricColumnSummary } from '../engine/metrics-summary.js';
 import { isVaultError } from '../errors.js';
 import { assertRunId, compareRunIds } from '../format/ids.js';
 import { normalizeSpecimenManifest, type RunManifest } from '../format/manifest.js';
 import { decodeManifest, type PlainObject, type PlainValue } from '../format/msgpack.js';
+import type { MetricColumnSummary } from '../storage/metrics/summary.js';
 import {
   type EffectiveRunStatus,
   effectiveStatus,

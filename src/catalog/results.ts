@@ -15,8 +15,8 @@
  */
 import type { DuckDBMaterializedResult, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import type { Data, DataType, Field, Float64, Table } from 'apache-arrow';
-import { type DuckDBModule, loadDuckDB } from '../engine/duckdb.js';
-import { loadBindings } from '../engine/duckdb-raw.js';
+import { type DuckDBModule, loadDuckDB } from '../duckdb/node-api.js';
+import { loadBindings } from '../duckdb/raw.js';
 
 type ArrowModule = typeof import('apache-arrow');
 type Fixed =

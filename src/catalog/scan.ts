@@ -10,10 +10,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { inspectMetricsFile } from '../engine/metrics-summary.js';
 import { isVaultError } from '../errors.js';
 import { assertSpecimenId } from '../format/ids.js';
 import { SPECIMENS_DIR } from '../format/vault-config.js';
+import { inspectMetricsFile } from '../storage/metrics/summary.js';
 import { LEGACY_RUN_ID, RUNS_DIR } from '../storage/runs.js';
 import {
   type CatalogRow,

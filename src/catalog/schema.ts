@@ -14,7 +14,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { quoteIdent, quoteLiteral } from '../engine/duckdb.js';
+import { quoteIdent, quoteLiteral } from '../duckdb/node-api.js';
 import { CATALOG_FILE, SPECIMENS_DIR } from '../format/vault-config.js';
 import { LEGACY_RUN_ID, RUNS_DIR } from '../storage/runs.js';
 import { ROOT_VARIABLE } from './connection.js';
@@ -32,9 +32,9 @@ export const CATALOG_SCHEMA_VERSION = 4;
 /** Column written by `filename=` in read_parquet; no metrics column is expected to have this name. */
 export const PATH_COLUMN = '__sv_path';
 
-import { isNumericType, NON_METRIC_COLUMNS } from '../engine/metrics-summary.js';
+import { isNumericType, NON_METRIC_COLUMNS } from '../storage/metrics/summary.js';
 
-export { isNumericType, NON_METRIC_COLUMNS, NUMERIC_TYPES } from '../engine/metrics-summary.js';
+export { isNumericType, NON_METRIC_COLUMNS, NUMERIC_TYPES } from '../storage/metrics/summary.js';
 
 /** Tables, in creation order. Kept as plain DDL so a reader of the catalog sees the same definitions. */
 export const TABLES_SQL = `

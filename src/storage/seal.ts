@@ -41,7 +41,7 @@ export async function sealRunDir(
   if (files[METRICS_FILE]) {
     // Loaded only when there is something to describe: a run without metrics or tensors seals quickly.
     const { parquetInfo } = await import('./metrics/index.js');
-    const { summarizeMetricsFile } = await import('../engine/metrics-summary.js');
+    const { summarizeMetricsFile } = await import('./metrics/summary.js');
     const info = await parquetInfo(path.join(dir, METRICS_FILE));
     artifacts.metrics = {
       path: METRICS_FILE,

@@ -11,8 +11,9 @@
  * buf.append({ step: 1, loss: 0.7, lr: 1e-3 }) // lr is null in row 0
  * const batch = buf.take() // { rows: 2, columns: [...] } ready for writeColumnsParquet
  */
-import type { ColumnData, MetricsType, StorageKind } from '../../engine/parquet-write.js';
+
 import { MetricsSchemaError } from '../../errors.js';
+import type { ColumnData, MetricsType, StorageKind } from '../../parquet/write-columns.js';
 
 /** A value a metrics cell may hold. */
 export type MetricsValue = number | bigint | boolean | string | null | undefined;

@@ -15,6 +15,8 @@
  * const info = await w.close() // { path: `${runDir}/metrics.parquet`, rows: 1000000, ... }
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
+import { MetricsSchemaError } from '../../errors.js';
+import { type Cells, type Column, type MetricsValue, RowBuffer, schemaOf } from './columns.js';
 import {
   ATTENTION_REPLY,
   ATTENTION_TICK,
@@ -26,10 +28,8 @@ import {
   type FromWorker,
   type ToWorker,
   type WireColumn,
-} from '../../engine/metrics-flush-protocol.js';
-import { startFlushWorker } from '../../engine/metrics-flush-start.js';
-import { MetricsSchemaError } from '../../errors.js';
-import { type Cells, type Column, type MetricsValue, RowBuffer, schemaOf } from './columns.js';
+} from './flush-protocol.js';
+import { startFlushWorker } from './flush-start.js';
 import type { MetricsFileInfo } from './types.js';
 
 export interface MetricsWriterOptions {

@@ -9,8 +9,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
-import { listParts, METRICS_FILE } from '../../engine/metrics-parts.js';
-import { parquetFileInfo, readParquetFiles } from '../../engine/parquet-read.js';
+import { parquetFileInfo, readParquetFiles } from '../../duckdb/read-parquet.js';
+import { listParts, METRICS_FILE } from './parts.js';
 import type { MetricsFileInfo } from './types.js';
 
 /**

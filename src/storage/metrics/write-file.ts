@@ -11,9 +11,9 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { sharedRawSession } from '../../engine/duckdb-raw.js';
-import { type ColumnData, writeColumnsParquet } from '../../engine/parquet-write.js';
+import { sharedRawSession } from '../../duckdb/raw.js';
 import { MetricsSchemaError } from '../../errors.js';
+import { type ColumnData, writeColumnsParquet } from '../../parquet/write-columns.js';
 import { Column, directColumn, type MetricsValue, RowBuffer } from './columns.js';
 import type { MetricsFileInfo, MetricsInput } from './types.js';
 

@@ -1,0 +1,26 @@
+import fc from 'fast-check';
+import { expect, it } from 'vitest';
+import { sparkline } from '../../../src/cli/sparkline.js';
+
+it('draws a falling curve from high to low bars', () => {
+  expect(sparkline([3, 2, 1, 0.5, 0.4])).toBe('█▅▂▁▁');
+  expect(sparkline([1, 1, 1])).toBe('▄▄▄');
+  expect(sparkline([Number.NaN, Number.POSITIVE_INFINITY])).toBe('');
+});
+
+it('never exceeds its width and uses the lowest and highest bar for the extremes (property)', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.double({ noNaN: true, min: -1e6, max: 1e6 }), { minLength: 2, maxLength: 500 }),
+      fc.integer({ min: 2, max: 60 }),
+      (xs, w) => {
+        const s = sparkline(xs, w);
+        expect([...s].length).toBe(Math.min(w, xs.length));
+        if (Math.min(...xs) !== Math.max(...xs) && xs.length <= w) {
+          expect(s).toContain('▁');
+          expect(s).toContain('█');
+        }
+      },
+    ),
+  );
+});
