@@ -3,7 +3,7 @@
  * a shareable link and needs nothing from the server but index.html and its assets.
  */
 import { render } from 'preact';
-import { getJson, type HealthResponse } from './api.js';
+import { getHealth } from './api/index.js';
 import { useData } from './components/common.js';
 import { CatalogPage, loadCatalog } from './pages/Catalog.js';
 import { ComparePage } from './pages/Compare.js';
@@ -41,7 +41,7 @@ function Page({ route }: { route: Route }) {
 
 function App() {
   const route = useRoute();
-  const { data: health } = useData('health', (signal) => getJson<HealthResponse>('health', {}, signal));
+  const { data: health } = useData('health', getHealth);
   const section = route.path[0] ?? '';
   const nav = (target: string, label: string, active: boolean) => (
     <a href={target} class={active ? 'active' : ''}>

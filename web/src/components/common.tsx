@@ -1,7 +1,7 @@
 /** Small shared pieces: status badges, tags, loading and error boxes, key/value tables, async data hook. */
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { RequestError } from '../api.js';
+import { RequestError } from '../api/index.js';
 import { fmtValue } from '../format.js';
 
 export function StatusBadge({ status }: { status: string | null | undefined }) {

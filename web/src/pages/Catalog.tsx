@@ -3,7 +3,7 @@
  * column, in a virtualised table. The filters and the sort live in the URL, so a filtered view is a link.
  */
 import { useMemo, useState } from 'preact/hooks';
-import { type CatalogResponse, getJson, type IndexResponse, type Json, postJson } from '../api.js';
+import { type CatalogResponse, getCatalog, type Json, reindex } from '../api/index.js';
 import { Card, ErrorBox, Loading, StatusBadge, Tag, useData } from '../components/common.js';
 import { type Column, VirtualTable } from '../components/VirtualTable.js';
 import { fmtDate } from '../format.js';
@@ -14,7 +14,7 @@ let pending: Promise<CatalogResponse> | undefined;
 /** The catalog, fetched once and shared (started as early as possible by main.tsx). */
 export function loadCatalog(fresh = false): Promise<CatalogResponse> {
   if (fresh || !pending) {
-    pending = getJson<CatalogResponse>('catalog');
+    pending = getCatalog();
     pending.catch(() => {
       pending = undefined;
     });
@@ -207,10 +207,10 @@ export function CatalogPage({ route }: { route: Route }) {
     },
   ];
 
-  const reindex = async () => {
+  const onReindex = async () => {
     setIndexing('indexing…');
     try {
-      const rep = await postJson<IndexResponse>('index', {});
+      const rep = await reindex();
       setIndexing(
         `indexed ${rep.specimens.indexed}, unchanged ${rep.specimens.unchanged} (${Math.round(rep.durationMs)} ms)`,
       );
@@ -264,7 +264,7 @@ export function CatalogPage({ route }: { route: Route }) {
         actions={
           <>
             {indexing ? <span class="muted small">{indexing}</span> : null}
-            <button type="button" onClick={reindex} title="update vault.duckdb from the specimens on disk">
+            <button type="button" onClick={onReindex} title="update vault.duckdb from the specimens on disk">
               Re-index
             </button>
           </>

@@ -7,12 +7,12 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import {
   type CompareResponse,
-  getJson,
-  type RunListResponse,
+  getCompare,
+  getSeries,
+  getValues,
+  listRuns,
   type SeriesEntry,
-  type SeriesResponse,
-  type ValuesAtResponse,
-} from '../api.js';
+} from '../api/index.js';
 import { Card, ErrorBox, Loading, StatusBadge, useData } from '../components/common.js';
 import { type ChartSeries, LineChart } from '../components/LineChart.js';
 import { colorAt, fmtDate, fmtNumber, fmtValue } from '../format.js';
@@ -70,7 +70,7 @@ export function ComparePage({ route }: { route: Route }) {
     (signal) =>
       refs.length === 0
         ? Promise.resolve(undefined)
-        : getJson<CompareResponse>('compare', { run: refs, width: estimateChartWidth() }, signal),
+        : getCompare(refs, { width: estimateChartWidth() }, signal),
     {
       live: (d) => d?.runs.some((r) => r.status === 'running') ?? false,
     },
@@ -197,11 +197,7 @@ function CompareChart(props: {
     (signal) =>
       width === 0 || useInitial
         ? Promise.resolve(undefined)
-        : getJson<SeriesResponse>(
-            'series',
-            { run: refs, metric: [metric], width, from: zoom?.[0], to: zoom?.[1] },
-            signal,
-          ),
+        : getSeries({ runs: refs, metrics: [metric], width, from: zoom?.[0], to: zoom?.[1] }, signal),
   );
   const fetched = useInitial ? undefined : data;
   const last = useRef<{ series: SeriesEntry[] } | undefined>(fetched);
@@ -264,7 +260,7 @@ function PinnedValues({
   onClear: () => void;
 }) {
   const { data, error } = useData(`values:${refs.join('|')}@${step}`, (signal) =>
-    getJson<ValuesAtResponse>('values', { run: refs, step }, signal),
+    getValues(refs, step, signal),
   );
   return (
     <Card
@@ -468,7 +464,7 @@ function RunPicker({
   }, [text]);
   const [open, setOpen] = useState(selected.length === 0);
   const { data, error } = useData(`runs:${debounced}:${open}`, (signal) =>
-    open ? getJson<RunListResponse>('runs', { q: debounced, limit: 50 }, signal) : Promise.resolve(undefined),
+    open ? listRuns({ q: debounced, limit: 50 }, signal) : Promise.resolve(undefined),
   );
   return (
     <Card

@@ -4,14 +4,7 @@
  * progress refreshes every 2 s until it is sealed.
  */
 import { useCallback, useRef, useState } from 'preact/hooks';
-import {
-  getJson,
-  type MetricsPage,
-  type RunResponse,
-  runPath,
-  type SeriesResponse,
-  type SpecimenResponse,
-} from '../api.js';
+import { getMetricsPage, getRun, getSeries, getSpecimen, type MetricsPage } from '../api/index.js';
 import { Card, ErrorBox, KeyValues, Loading, StatusBadge, Tag, useData } from '../components/common.js';
 import { LineChart } from '../components/LineChart.js';
 import { Markdown } from '../components/Markdown.js';
@@ -24,13 +17,9 @@ const LIVE = 'running';
 export function SpecimenPage({ route }: { route: Route }) {
   const id = route.path[1] ?? '';
   const runParam = route.path[2] === 'run' ? route.path[3] : undefined;
-  const { data, error } = useData(
-    `specimen:${id}`,
-    (signal) => getJson<SpecimenResponse>(`specimens/${encodeURIComponent(id)}`, {}, signal),
-    {
-      live: (d) => d.runs.some((r) => r.status === LIVE),
-    },
-  );
+  const { data, error } = useData(`specimen:${id}`, (signal) => getSpecimen(id, signal), {
+    live: (d) => d.runs.some((r) => r.status === LIVE),
+  });
   const [picked, setPicked] = useState<string[]>([]);
 
   if (error && !data)
@@ -191,10 +180,9 @@ export function SpecimenPage({ route }: { route: Route }) {
 }
 
 function RunDetail({ specimenId, runId }: { specimenId: string; runId: string }) {
-  const path = runPath(specimenId, runId);
   const { data, error } = useData(
     `run:${specimenId}/${runId}`,
-    (signal) => getJson<RunResponse>(path, {}, signal),
+    (signal) => getRun(specimenId, runId, signal),
     {
       live: (d) => d.run.status === LIVE,
     },
@@ -257,7 +245,7 @@ function RunDetail({ specimenId, runId }: { specimenId: string; runId: string })
                 />
               ))}
             </div>
-            <MetricsTable path={path} version={version} />
+            <MetricsTable specimenId={specimenId} runId={runId} version={version} />
           </>
         )}
       </Card>
@@ -313,9 +301,8 @@ function MetricChart(props: {
   const { data, error } = useData(key, (signal) =>
     width === 0
       ? Promise.resolve(undefined)
-      : getJson<SeriesResponse>(
-          'series',
-          { run: [`${specimenId}/${runId}`], metric: [metric], width, from: zoom?.[0], to: zoom?.[1] },
+      : getSeries(
+          { runs: [`${specimenId}/${runId}`], metrics: [metric], width, from: zoom?.[0], to: zoom?.[1] },
           signal,
         ),
   );
@@ -352,7 +339,15 @@ function MetricChart(props: {
 
 const PAGE = 200;
 
-function MetricsTable({ path, version }: { path: string; version: string }) {
+function MetricsTable({
+  specimenId,
+  runId,
+  version,
+}: {
+  specimenId: string;
+  runId: string;
+  version: string;
+}) {
   const pages = useRef(new Map<number, MetricsPage>());
   const inflight = useRef(new Set<number>());
   const [, force] = useState(0);
@@ -367,7 +362,7 @@ function MetricsTable({ path, version }: { path: string; version: string }) {
     (p: number) => {
       if (pages.current.has(p) || inflight.current.has(p)) return;
       inflight.current.add(p);
-      getJson<MetricsPage>(`${path}/metrics`, { offset: p * PAGE, limit: PAGE }).then(
+      getMetricsPage(specimenId, runId, { offset: p * PAGE, limit: PAGE }).then(
         (page) => {
           inflight.current.delete(p);
           pages.current.set(p, page);
@@ -377,7 +372,7 @@ function MetricsTable({ path, version }: { path: string; version: string }) {
         () => inflight.current.delete(p),
       );
     },
-    [path, version],
+    [specimenId, runId, version],
   );
   const onRange = useCallback(
     (start: number, end: number) => {

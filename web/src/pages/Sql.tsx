@@ -4,7 +4,7 @@
  * editor). Queries run read-only in a locked-down session on the server. The query is kept in the URL.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { postJson, type QueryResponse, RequestError } from '../api.js';
+import { type QueryResponse, RequestError, runQuery } from '../api/index.js';
 import { Card } from '../components/common.js';
 import { LineChart } from '../components/LineChart.js';
 import { type Column, VirtualTable } from '../components/VirtualTable.js';
@@ -57,7 +57,7 @@ export function SqlPage({ route }: { route: Route }) {
     setError(undefined);
     navigate(href(['sql'], { q: text }), true);
     try {
-      const res = await postJson<QueryResponse>('query', { sql: text }, ac.signal);
+      const res = await runQuery({ sql: text }, ac.signal);
       if (ac.signal.aborted) return;
       setResult(res);
       const numeric = res.columns.filter((c) => isNumericType(c.type)).map((c) => c.name);

@@ -5,7 +5,7 @@
  * shows the element's full index and value. 1-D tensors are drawn as a line, 0-D as a value.
  */
 import { useMemo, useRef } from 'preact/hooks';
-import { getJson, getSlice, runPath, type Slice, type TensorInfo } from '../api.js';
+import { getSlice, getTensor, type Slice, type TensorInfo, type TensorRef } from '../api/index.js';
 import type { ColormapName } from '../components/colormap.js';
 import { Card, ErrorBox, Loading, useData } from '../components/common.js';
 import { Heatmap } from '../components/Heatmap.js';
@@ -41,8 +41,10 @@ function axisSel(
 export function TensorPage({ route }: { route: Route }) {
   const [, specimenId = '', runId = '', name = ''] = route.path;
   const q = route.query;
-  const base = `${runPath(specimenId, runId)}/tensors/${encodeURIComponent(name)}`;
-  const { data: info, error } = useData(`tensor:${base}`, (signal) => getJson<TensorInfo>(base, {}, signal));
+  const tensor: TensorRef = { specimenId, runId, name };
+  // The tensor's identity in data keys.
+  const base = `${specimenId}/${runId}/${name}`;
+  const { data: info, error } = useData(`tensor:${base}`, (signal) => getTensor(tensor, signal));
 
   const update = (changes: Record<string, string | null>) => {
     const next: Record<string, string> = {};
@@ -229,6 +231,7 @@ export function TensorPage({ route }: { route: Route }) {
             ),
           )}
           <SliceView
+            tensor={tensor}
             base={base}
             info={info}
             rowDim={rowDim}
@@ -242,11 +245,11 @@ export function TensorPage({ route }: { route: Route }) {
         </Card>
       ) : nd === 1 ? (
         <Card title="Values">
-          <VectorView base={base} n={info.shape[0]!} />
+          <VectorView tensor={tensor} base={base} n={info.shape[0]!} />
         </Card>
       ) : (
         <Card title="Value">
-          <ScalarView base={base} />
+          <ScalarView tensor={tensor} base={base} />
         </Card>
       )}
     </div>
@@ -258,6 +261,7 @@ function clampDim(d: number, nd: number): number {
 }
 
 function SliceView(props: {
+  tensor: TensorRef;
   base: string;
   info: TensorInfo;
   rowDim: number;
@@ -268,7 +272,7 @@ function SliceView(props: {
   cmap: ColormapName;
   symmetric: boolean;
 }) {
-  const { base, info, rowDim, colDim, at, cmap, symmetric } = props;
+  const { tensor, base, info, rowDim, colDim, at, cmap, symmetric } = props;
   const r = axisSel(info.shape[rowDim]!, MAX_AXIS, props.rowRange);
   const c = axisSel(info.shape[colDim]!, MAX_AXIS, props.colRange);
   const sel = info.shape
@@ -278,7 +282,7 @@ function SliceView(props: {
     data: fresh,
     error,
     loading,
-  } = useData(`slice:${base}:${sel}`, (signal) => getSlice(`${base}/slice`, sel, signal));
+  } = useData(`slice:${base}:${sel}`, (signal) => getSlice(tensor, sel, signal));
   // The previous slice stays on screen while the next one loads (no flash, no new canvas).
   const last = useRef<{ sel: string; data: Slice } | undefined>(undefined);
   if (fresh) last.current = { sel, data: fresh };
@@ -328,11 +332,9 @@ function SliceView(props: {
   );
 }
 
-function VectorView({ base, n }: { base: string; n: number }) {
+function VectorView({ tensor, base, n }: { tensor: TensorRef; base: string; n: number }) {
   const s = axisSel(n, MAX_LINE);
-  const { data, error } = useData(`vec:${base}:${s.text}`, (signal) =>
-    getSlice(`${base}/slice`, s.text, signal),
-  );
+  const { data, error } = useData(`vec:${base}:${s.text}`, (signal) => getSlice(tensor, s.text, signal));
   if (error) return <ErrorBox error={error} />;
   if (!data) return <Loading />;
   const steps = Array.from({ length: data.data.length }, (_, i) => i * s.step);
@@ -346,8 +348,8 @@ function VectorView({ base, n }: { base: string; n: number }) {
   );
 }
 
-function ScalarView({ base }: { base: string }) {
-  const { data, error } = useData(`scalar:${base}`, (signal) => getSlice(`${base}/slice`, '', signal));
+function ScalarView({ tensor, base }: { tensor: TensorRef; base: string }) {
+  const { data, error } = useData(`scalar:${base}`, (signal) => getSlice(tensor, '', signal));
   if (error) return <ErrorBox error={error} />;
   if (!data) return <Loading />;
   return <div class="scalar mono">{fmtNumber(data.data[0])}</div>;
