@@ -4,12 +4,12 @@
  */
 import { render } from 'preact';
 import { getHealth } from './api/index.js';
-import { useData } from './components/common.js';
-import { CatalogPage, loadCatalog } from './pages/Catalog.js';
-import { ComparePage } from './pages/Compare.js';
-import { SpecimenPage } from './pages/Specimen.js';
-import { SqlPage } from './pages/Sql.js';
-import { TensorPage } from './pages/Tensor.js';
+import { useData } from './hooks.js';
+import { CatalogPage, loadCatalog } from './pages/catalog/index.js';
+import { ComparePage } from './pages/compare/index.js';
+import { SpecimenPage } from './pages/specimen/index.js';
+import { SqlPage } from './pages/sql/index.js';
+import { TensorPage } from './pages/tensor/index.js';
 import { href, parseHash, type Route, useRoute } from './router.js';
 import './styles.css';
 

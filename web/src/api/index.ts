@@ -6,6 +6,7 @@
  * import { getRun, isRequestError, type RunResponse } from '../../api/index.js'
  */
 export { isRequestError, RequestError } from './client.js';
+export { isRunning, parseRunRef, RUNNING, runRef } from './refs.js';
 export {
   getCatalog,
   getCompare,

@@ -3,70 +3,17 @@
  * column, in a virtualised table. The filters and the sort live in the URL, so a filtered view is a link.
  */
 import { useMemo, useState } from 'preact/hooks';
-import { type CatalogResponse, getCatalog, type Json, reindex } from '../api/index.js';
-import { Card, ErrorBox, Loading, StatusBadge, Tag, useData } from '../components/common.js';
-import { type Column, VirtualTable } from '../components/VirtualTable.js';
-import { fmtDate } from '../format.js';
-import { href, navigate, type Route } from '../router.js';
-
-let pending: Promise<CatalogResponse> | undefined;
-
-/** The catalog, fetched once and shared (started as early as possible by main.tsx). */
-export function loadCatalog(fresh = false): Promise<CatalogResponse> {
-  if (fresh || !pending) {
-    pending = getCatalog();
-    pending.catch(() => {
-      pending = undefined;
-    });
-  }
-  return pending;
-}
-
-type Row = Json[];
-
-const COL = {
-  id: 0,
-  created: 1,
-  domain: 2,
-  method: 3,
-  model: 4,
-  tags: 5,
-  status: 6,
-  runs: 7,
-  latestRun: 8,
-  latestStatus: 9,
-  description: 10,
-} as const;
-
-const SORT_KEYS: Record<string, number> = {
-  specimen_id: COL.id,
-  created: COL.created,
-  domain: COL.domain,
-  method: COL.method,
-  model: COL.model,
-  tags: COL.tags,
-  status: COL.status,
-  run_count: COL.runs,
-  latest_status: COL.latestStatus,
-};
+import { type Json, reindex } from '../../api/index.js';
+import { Card, ErrorBox, Loading } from '../../components/common.js';
+import { VirtualTable } from '../../components/VirtualTable.js';
+import { useData } from '../../hooks.js';
+import { href, navigate, type Route, withQuery } from '../../router.js';
+import { CATALOG_TABLE_COLUMNS } from './columns.js';
+import { FacetSelect } from './FacetSelect.js';
+import { loadCatalog } from './load.js';
+import { COL, compare, type Row, sortColumn, str } from './rows.js';
 
 const FILTERS = ['q', 'tag', 'domain', 'method', 'status'] as const;
-
-function str(v: Json | undefined): string {
-  if (v === null || v === undefined) return '';
-  if (Array.isArray(v)) return v.join(' ');
-  return String(v);
-}
-
-function compare(a: Json | undefined, b: Json | undefined): number {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  const sa = str(a);
-  const sb = str(b);
-  if (sa === sb) return 0;
-  if (sa === '') return 1;
-  if (sb === '') return -1;
-  return sa < sb ? -1 : 1;
-}
 
 export function CatalogPage({ route }: { route: Route }) {
   const [generation, setGeneration] = useState(0);
@@ -87,26 +34,21 @@ export function CatalogPage({ route }: { route: Route }) {
           ? 'desc'
           : 'asc';
 
-  const setParam = (changes: Record<string, string>) => {
-    const next: Record<string, string> = {};
-    for (const [k, v] of q) next[k] = v;
-    Object.assign(next, changes);
-    navigate(href([], next), true);
-  };
+  const setParam = (changes: Record<string, string>) => navigate(href([], withQuery(q, changes)), true);
 
   const haystacks = useMemo(
     () =>
       data
         ? data.rows.map((r) =>
             [
-              r[COL.id],
+              r[COL.specimen_id],
               r[COL.domain],
               r[COL.method],
               r[COL.model],
               r[COL.tags],
               r[COL.status],
               r[COL.description],
-              r[COL.latestStatus],
+              r[COL.latest_status],
             ]
               .map(str)
               .join('\u0001')
@@ -125,7 +67,7 @@ export function CatalogPage({ route }: { route: Route }) {
         return;
       if (filters.domain && r[COL.domain] !== filters.domain) return;
       if (filters.method && r[COL.method] !== filters.method) return;
-      if (filters.status && r[COL.status] !== filters.status && r[COL.latestStatus] !== filters.status)
+      if (filters.status && r[COL.status] !== filters.status && r[COL.latest_status] !== filters.status)
         return;
       if (words.length > 0) {
         const h = haystacks[i]!;
@@ -133,9 +75,9 @@ export function CatalogPage({ route }: { route: Route }) {
       }
       out.push(r);
     });
-    const k = SORT_KEYS[sortKey] ?? COL.created;
+    const k = sortColumn(sortKey);
     const sign = sortDir === 'asc' ? 1 : -1;
-    out.sort((a, b) => sign * compare(a[k], b[k]) || compare(a[COL.id], b[COL.id]));
+    out.sort((a, b) => sign * compare(a[k], b[k]) || compare(a[COL.specimen_id], b[COL.specimen_id]));
     return out;
   }, [
     data,
@@ -154,59 +96,6 @@ export function CatalogPage({ route }: { route: Route }) {
     setParam({ sort: key, dir });
   };
 
-  const columns: Column<Row>[] = [
-    {
-      key: 'specimen_id',
-      label: 'Specimen',
-      width: 290,
-      grow: true,
-      sortable: true,
-      render: (r) => (
-        <a href={href(['specimen', String(r[COL.id])])} class="mono" title={str(r[COL.description])}>
-          {str(r[COL.id])}
-        </a>
-      ),
-    },
-    { key: 'created', label: 'Created', width: 150, sortable: true, render: (r) => fmtDate(r[COL.created]) },
-    { key: 'domain', label: 'Domain', width: 125, sortable: true, render: (r) => str(r[COL.domain]) },
-    { key: 'method', label: 'Method', width: 130, sortable: true, render: (r) => str(r[COL.method]) },
-    { key: 'model', label: 'Model', width: 115, sortable: true, render: (r) => str(r[COL.model]) || '–' },
-    {
-      key: 'tags',
-      label: 'Tags',
-      width: 200,
-      sortable: true,
-      render: (r) => (
-        <span class="tags" title={str(r[COL.tags])}>
-          {(Array.isArray(r[COL.tags]) ? (r[COL.tags] as string[]) : []).map((t) => (
-            <Tag key={t} name={t} />
-          ))}
-        </span>
-      ),
-    },
-    { key: 'status', label: 'Status', width: 80, sortable: true, render: (r) => str(r[COL.status]) },
-    {
-      key: 'run_count',
-      label: 'Runs',
-      width: 56,
-      sortable: true,
-      align: 'right',
-      render: (r) => str(r[COL.runs]),
-    },
-    {
-      key: 'latest_status',
-      label: 'Latest run',
-      width: 110,
-      sortable: true,
-      render: (r) =>
-        r[COL.latestRun] ? (
-          <StatusBadge status={str(r[COL.latestStatus])} />
-        ) : (
-          <span class="muted">none</span>
-        ),
-    },
-  ];
-
   const onReindex = async () => {
     setIndexing('indexing…');
     try {
@@ -220,40 +109,23 @@ export function CatalogPage({ route }: { route: Route }) {
     }
   };
 
-  const facetSelect = (
-    name: 'tag' | 'domain' | 'method' | 'status',
-    label: string,
-    values: [string, number][] | undefined,
-  ) => (
-    <label class="filter">
-      <span>{label}</span>
-      <select
-        data-testid={`filter-${name}`}
-        value={filters[name]}
-        onChange={(e) => setParam({ [name]: (e.currentTarget as HTMLSelectElement).value })}
-      >
-        <option value="">any</option>
-        {(values ?? []).map(([v, n]) => (
-          <option key={v} value={v}>
-            {v} ({n})
-          </option>
-        ))}
-        {filters[name] && !(values ?? []).some(([v]) => v === filters[name]) ? (
-          <option value={filters[name]}>{filters[name]}</option>
-        ) : null}
-      </select>
-    </label>
-  );
-
   const statusValues = useMemo(() => {
     if (!data) return undefined;
     const m = new Map<string, number>(data.facets.statuses);
     for (const r of data.rows) {
-      const s = str(r[COL.latestStatus]);
+      const s = str(r[COL.latest_status]);
       if (s && !m.has(s)) m.set(s, 0);
     }
     return [...m];
   }, [data]);
+
+  // The filter menus, in order: URL parameter, label, values with counts.
+  const facets = [
+    ['tag', 'Tag', data?.facets.tags],
+    ['domain', 'Domain', data?.facets.domains],
+    ['method', 'Method', data?.facets.methods],
+    ['status', 'Status', statusValues],
+  ] as const;
 
   const active = FILTERS.some((f) => filters[f] !== '');
 
@@ -281,10 +153,16 @@ export function CatalogPage({ route }: { route: Route }) {
               onInput={(e) => setParam({ q: (e.currentTarget as HTMLInputElement).value })}
             />
           </label>
-          {facetSelect('tag', 'Tag', data?.facets.tags)}
-          {facetSelect('domain', 'Domain', data?.facets.domains)}
-          {facetSelect('method', 'Method', data?.facets.methods)}
-          {facetSelect('status', 'Status', statusValues)}
+          {facets.map(([name, label, values]) => (
+            <FacetSelect
+              key={name}
+              name={name}
+              label={label}
+              values={values}
+              value={filters[name]}
+              onChange={(v) => setParam({ [name]: v })}
+            />
+          ))}
           {active ? (
             <button
               type="button"
@@ -305,7 +183,7 @@ export function CatalogPage({ route }: { route: Route }) {
                 : `${visible.length} of ${data.total} specimens`}
             </div>
             <VirtualTable
-              columns={columns}
+              columns={CATALOG_TABLE_COLUMNS}
               count={visible.length}
               getRow={(i) => visible[i]}
               height="calc(100vh - 235px)"
