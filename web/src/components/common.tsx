@@ -1,6 +1,6 @@
 /** Small shared pieces: status badges, tags, loading and error boxes, key/value tables. */
 import type { ComponentChildren } from 'preact';
-import { RequestError } from '../api/index.js';
+import { isRequestError } from '../api/index.js';
 import { fmtValue } from '../format.js';
 
 export function StatusBadge({ status }: { status: string | null | undefined }) {
@@ -21,7 +21,7 @@ export function Tag({ name, href }: { name: string; href?: string }) {
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
   const e = error as Error;
-  const tag = error instanceof RequestError ? error.tag : 'Error';
+  const tag = isRequestError(error) ? error.tag : 'Error';
   return (
     <div class="error-box" data-testid="error">
       <b>{tag}</b>: <span class="pre">{e.message ?? String(error)}</span>

@@ -2,10 +2,10 @@
  * A failed query: the error's tag and message, and for a SQL error the line and column DuckDB pointed at,
  * with that line of the query repeated and a caret under the column.
  */
-import { RequestError } from '../../api/index.js';
+import { isRequestError } from '../../api/index.js';
 
 export function QueryError({ error, sql }: { error: Error; sql: string }) {
-  const at = error instanceof RequestError ? error : undefined;
+  const at = isRequestError(error) ? error : undefined;
   const caret =
     at?.line !== undefined && at.column !== undefined
       ? { line: sql.split('\n')[at.line - 1] ?? '', col: at.column }

@@ -4,7 +4,7 @@
  * editor). Queries run read-only in a locked-down session on the server. The query is kept in the URL.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { type QueryResponse, RequestError, runQuery } from '../../api/index.js';
+import { isRequestError, type QueryResponse, runQuery } from '../../api/index.js';
 import { Card } from '../../components/common.js';
 import { LineChart } from '../../components/LineChart.js';
 import { type Column, VirtualTable } from '../../components/VirtualTable.js';
@@ -20,7 +20,7 @@ export function SqlPage({ route }: { route: Route }) {
   const initial = route.query.get('q') ?? EXAMPLES[0]![1];
   const [sql, setSql] = useState(initial);
   const [result, setResult] = useState<QueryResponse | undefined>();
-  const [error, setError] = useState<RequestError | Error | undefined>();
+  const [error, setError] = useState<Error | undefined>();
   const [failedSql, setFailedSql] = useState('');
   const [running, setRunning] = useState(false);
   const [x, setX] = useState('');
@@ -49,7 +49,7 @@ export function SqlPage({ route }: { route: Route }) {
       setResult(undefined);
       setFailedSql(text);
       setError(e as Error);
-      const pos = e instanceof RequestError ? e.position : undefined;
+      const pos = isRequestError(e) ? e.position : undefined;
       if (pos !== undefined && editor.current) {
         editor.current.focus();
         editor.current.setSelectionRange(pos, Math.min(text.length, pos + 1));
