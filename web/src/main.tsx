@@ -3,13 +3,13 @@
  * a shareable link and needs nothing from the server but index.html and its assets.
  */
 import { render } from 'preact';
-import { getJson, type HealthResponse } from './api.js';
-import { useData } from './components/common.js';
-import { CatalogPage, loadCatalog } from './pages/Catalog.js';
-import { ComparePage } from './pages/Compare.js';
-import { SpecimenPage } from './pages/Specimen.js';
-import { SqlPage } from './pages/Sql.js';
-import { TensorPage } from './pages/Tensor.js';
+import { getHealth } from './api/index.js';
+import { useData } from './hooks.js';
+import { CatalogPage, loadCatalog } from './pages/catalog/index.js';
+import { ComparePage } from './pages/compare/index.js';
+import { SpecimenPage } from './pages/specimen/index.js';
+import { SqlPage } from './pages/sql/index.js';
+import { TensorPage } from './pages/tensor/index.js';
 import { href, parseHash, type Route, useRoute } from './router.js';
 import './styles.css';
 
@@ -41,7 +41,7 @@ function Page({ route }: { route: Route }) {
 
 function App() {
   const route = useRoute();
-  const { data: health } = useData('health', (signal) => getJson<HealthResponse>('health', {}, signal));
+  const { data: health } = useData('health', getHealth);
   const section = route.path[0] ?? '';
   const nav = (target: string, label: string, active: boolean) => (
     <a href={target} class={active ? 'active' : ''}>

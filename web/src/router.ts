@@ -41,6 +41,25 @@ export function href(
   return `#/${path.map(encodeURIComponent).join('/')}${s ? `?${s}` : ''}`;
 }
 
+/**
+ * The parameters of `query` with `changes` applied (null removes one), for `href`. A parameter named in
+ * `lists` keeps all its values and comes first; any other keeps its last value.
+ */
+export function withQuery(
+  query: URLSearchParams,
+  changes: Record<string, string | readonly string[] | null>,
+  lists: readonly string[] = [],
+): Record<string, string | readonly string[]> {
+  const next: Record<string, string | readonly string[]> = {};
+  for (const k of lists) next[k] = query.getAll(k);
+  for (const [k, v] of query) if (!lists.includes(k)) next[k] = v;
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null) delete next[k];
+    else next[k] = v;
+  }
+  return next;
+}
+
 /** Goes to `target` (a `#/…` link); `replace` rewrites the current history entry instead. */
 export function navigate(target: string, replace = false): void {
   if (target === location.hash) return;

@@ -1,7 +1,6 @@
-/** Small shared pieces: status badges, tags, loading and error boxes, key/value tables, async data hook. */
+/** Small shared pieces: status badges, tags, loading and error boxes, key/value tables. */
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { RequestError } from '../api.js';
+import { isRequestError } from '../api/index.js';
 import { fmtValue } from '../format.js';
 
 export function StatusBadge({ status }: { status: string | null | undefined }) {
@@ -22,7 +21,7 @@ export function Tag({ name, href }: { name: string; href?: string }) {
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
   const e = error as Error;
-  const tag = error instanceof RequestError ? error.tag : 'Error';
+  const tag = isRequestError(error) ? error.tag : 'Error';
   return (
     <div class="error-box" data-testid="error">
       <b>{tag}</b>: <span class="pre">{e.message ?? String(error)}</span>
@@ -80,54 +79,4 @@ export function KeyValues({ value }: { value: unknown }) {
       </tbody>
     </table>
   );
-}
-
-/**
- * Loads data with `load` whenever `key` changes, aborting the previous request. `refreshMs` reloads
- * periodically while `live` returns true for the latest data (a run still in progress).
- */
-export function useData<T>(
-  key: string,
-  load: (signal: AbortSignal) => Promise<T>,
-  options: { live?: (data: T) => boolean; refreshMs?: number } = {},
-): { data: T | undefined; error: unknown; loading: boolean; reload: () => void } {
-  const [state, setState] = useState<{ key: string; data: T | undefined; error: unknown; loading: boolean }>({
-    key,
-    data: undefined,
-    error: undefined,
-    loading: true,
-  });
-  const [tick, setTick] = useState(0);
-  const loadRef = useRef(load);
-  loadRef.current = load;
-  // A layout effect: the request starts right after render instead of waiting for the next frame.
-  useLayoutEffect(() => {
-    const ac = new AbortController();
-    setState((s) =>
-      s.key === key ? { ...s, loading: true } : { key, data: undefined, error: undefined, loading: true },
-    );
-    loadRef.current(ac.signal).then(
-      (data) => {
-        if (!ac.signal.aborted) setState({ key, data, error: undefined, loading: false });
-      },
-      (error: unknown) => {
-        if (!ac.signal.aborted)
-          setState((s) => ({ key, data: s.key === key ? s.data : undefined, error, loading: false }));
-      },
-    );
-    return () => ac.abort();
-  }, [key, tick]);
-  const live = state.data !== undefined && options.live ? options.live(state.data) : false;
-  useEffect(() => {
-    if (!live || state.loading) return;
-    const t = setTimeout(() => setTick((n) => n + 1), options.refreshMs ?? 2000);
-    return () => clearTimeout(t);
-  }, [live, state.loading, state.data]);
-  const reload = useCallback(() => setTick((n) => n + 1), []);
-  return {
-    data: state.key === key ? state.data : undefined,
-    error: state.key === key ? state.error : undefined,
-    loading: state.loading,
-    reload,
-  };
 }

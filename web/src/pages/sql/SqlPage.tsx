@@ -4,44 +4,23 @@
  * editor). Queries run read-only in a locked-down session on the server. The query is kept in the URL.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { postJson, type QueryResponse, RequestError } from '../api.js';
-import { Card } from '../components/common.js';
-import { LineChart } from '../components/LineChart.js';
-import { type Column, VirtualTable } from '../components/VirtualTable.js';
-import { colorAt, fmtValue } from '../format.js';
-import { href, navigate, type Route } from '../router.js';
-
-const EXAMPLES: [string, string][] = [
-  [
-    'Specimens',
-    'SELECT specimen_id, domain, method, model, tags, run_count, latest_status\nFROM catalog\nORDER BY created DESC',
-  ],
-  [
-    'Runs',
-    'SELECT specimen_id, run_id, status, duration_s, git_commit, config\nFROM runs\nORDER BY started DESC',
-  ],
-  [
-    'Best loss per run',
-    "SELECT specimen_id, run_id, min AS best_loss, step_of_min\nFROM metric_summaries\nWHERE metric = 'loss'\nORDER BY best_loss",
-  ],
-  [
-    'Loss across runs',
-    "SELECT step, value AS loss, specimen_id || '/' || run_id AS run\nFROM metrics\nWHERE metric = 'loss'\nORDER BY run, step",
-  ],
-  ['Tensors', "SELECT specimen_id, run_id, name, shape, dtype, bytes\nFROM artifacts\nWHERE kind = 'tensor'"],
-];
-
-function isNumericType(t: string): boolean {
-  return /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL)/.test(
-    t,
-  );
-}
+import { isRequestError, type QueryResponse, runQuery } from '../../api/index.js';
+import { Card } from '../../components/common.js';
+import { LineChart } from '../../components/LineChart.js';
+import { type Column, VirtualTable } from '../../components/VirtualTable.js';
+import { colorAt, fmtValue } from '../../format.js';
+import { href, navigate, type Route } from '../../router.js';
+import { ColumnSelect } from './ColumnSelect.js';
+import { chartPoints } from './chart-points.js';
+import { isNumericType } from './column-types.js';
+import { EXAMPLES } from './examples.js';
+import { QueryError } from './QueryError.js';
 
 export function SqlPage({ route }: { route: Route }) {
   const initial = route.query.get('q') ?? EXAMPLES[0]![1];
   const [sql, setSql] = useState(initial);
   const [result, setResult] = useState<QueryResponse | undefined>();
-  const [error, setError] = useState<RequestError | Error | undefined>();
+  const [error, setError] = useState<Error | undefined>();
   const [failedSql, setFailedSql] = useState('');
   const [running, setRunning] = useState(false);
   const [x, setX] = useState('');
@@ -57,7 +36,7 @@ export function SqlPage({ route }: { route: Route }) {
     setError(undefined);
     navigate(href(['sql'], { q: text }), true);
     try {
-      const res = await postJson<QueryResponse>('query', { sql: text }, ac.signal);
+      const res = await runQuery({ sql: text }, ac.signal);
       if (ac.signal.aborted) return;
       setResult(res);
       const numeric = res.columns.filter((c) => isNumericType(c.type)).map((c) => c.name);
@@ -70,7 +49,7 @@ export function SqlPage({ route }: { route: Route }) {
       setResult(undefined);
       setFailedSql(text);
       setError(e as Error);
-      const pos = e instanceof RequestError ? e.position : undefined;
+      const pos = isRequestError(e) ? e.position : undefined;
       if (pos !== undefined && editor.current) {
         editor.current.focus();
         editor.current.setSelectionRange(pos, Math.min(text.length, pos + 1));
@@ -108,37 +87,7 @@ export function SqlPage({ route }: { route: Route }) {
     [result],
   );
 
-  const chart = useMemo(() => {
-    if (!result || !x || !y) return undefined;
-    const xi = result.columns.findIndex((c) => c.name === x);
-    const yi = result.columns.findIndex((c) => c.name === y);
-    if (xi < 0 || yi < 0) return undefined;
-    const pts: [number, number | null][] = [];
-    for (const r of result.rows) {
-      const xv = Number(r[xi]);
-      if (!Number.isFinite(xv)) continue;
-      const yv = r[yi] === null ? null : Number(r[yi]);
-      pts.push([xv, yv !== null && Number.isFinite(yv) ? yv : null]);
-    }
-    pts.sort((a, b) => a[0] - b[0]);
-    // uPlot needs unique x values: keep the last y at each x.
-    const steps: number[] = [];
-    const values: (number | null)[] = [];
-    for (const [a, b] of pts) {
-      if (steps.length > 0 && steps[steps.length - 1] === a) values[values.length - 1] = b;
-      else {
-        steps.push(a);
-        values.push(b);
-      }
-    }
-    return { steps, values };
-  }, [result, x, y]);
-
-  const errPos = error instanceof RequestError ? error : undefined;
-  const caret =
-    errPos?.line !== undefined && errPos.column !== undefined
-      ? { line: failedSql.split('\n')[errPos.line - 1] ?? '', col: errPos.column }
-      : undefined;
+  const chart = useMemo(() => (result ? chartPoints(result, x, y) : undefined), [result, x, y]);
 
   return (
     <div class="page sql-page">
@@ -189,20 +138,7 @@ export function SqlPage({ route }: { route: Route }) {
           <code>metric_summaries</code>; views <code>metrics</code> (long format) and{' '}
           <code>exp_&lt;specimen_id&gt;</code>.
         </p>
-        {error ? (
-          <div class="error-box" data-testid="sql-error">
-            <b>{error instanceof RequestError ? error.tag : 'Error'}</b>
-            {errPos?.line !== undefined ? ` at line ${errPos.line}, column ${errPos.column}` : ''}
-            <pre>{error.message}</pre>
-            {caret ? (
-              <pre class="caret" data-testid="sql-error-caret">
-                {caret.line}
-                {'\n'}
-                {`${' '.repeat(Math.max(0, caret.col - 1))}^`}
-              </pre>
-            ) : null}
-          </div>
-        ) : null}
+        {error ? <QueryError error={error} sql={failedSql} /> : null}
       </Card>
       {result ? (
         <Card
@@ -220,35 +156,15 @@ export function SqlPage({ route }: { route: Route }) {
           {result.columns.length >= 2 ? (
             <div class="sql-chart">
               <div class="controls">
-                <label>
-                  x
-                  <select
-                    value={x}
-                    data-testid="chart-x"
-                    onChange={(e) => setX((e.currentTarget as HTMLSelectElement).value)}
-                  >
-                    {result.columns.map((c) => (
-                      <option key={c.name} value={c.name}>
-                        {c.name}
-                      </option>
-                    ))}
-                  </select>
-                </label>
-                <label>
-                  y
-                  <select
-                    value={y}
-                    data-testid="chart-y"
-                    onChange={(e) => setY((e.currentTarget as HTMLSelectElement).value)}
-                  >
-                    <option value="">none</option>
-                    {result.columns.map((c) => (
-                      <option key={c.name} value={c.name}>
-                        {c.name}
-                      </option>
-                    ))}
-                  </select>
-                </label>
+                <ColumnSelect label="x" columns={result.columns} value={x} testId="chart-x" onChange={setX} />
+                <ColumnSelect
+                  label="y"
+                  columns={result.columns}
+                  value={y}
+                  testId="chart-y"
+                  onChange={setY}
+                  none
+                />
               </div>
               {chart && chart.steps.length > 0 ? (
                 <LineChart

@@ -1,0 +1,27 @@
+/**
+ * The web app's API client: one typed function per route, the one error they reject with, run references,
+ * and the response types (types only). Pages import from here and from nowhere else for server data.
+ *
+ * @example
+ * import { getRun, isRequestError, type RunResponse } from '../../api/index.js'
+ */
+export { isRequestError, RequestError } from './client.js';
+export { isRunning, parseRunRef, RUNNING, runRef } from './refs.js';
+export {
+  getCatalog,
+  getCompare,
+  getHealth,
+  getMetricsPage,
+  getRun,
+  getSeries,
+  getSlice,
+  getSpecimen,
+  getTensor,
+  getValues,
+  listRuns,
+  reindex,
+  runQuery,
+  type TensorRef,
+} from './routes.js';
+export type { Slice } from './slice.js';
+export type * from './types.js';

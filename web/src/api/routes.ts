@@ -1,0 +1,137 @@
+/**
+ * One function per route of the JSON API (src/server/routes/*.ts; the contract is docs/api.md), each typed
+ * with the response type the server declares for it. Pages call these and nothing lower: no page builds an
+ * API URL or reads a response body itself. Every function takes an optional AbortSignal last and rejects
+ * with a `RequestError` when the server answers with an error.
+ *
+ * @example
+ * const { runs } = await getSpecimen('2025_03_01_lr_sweep', signal)
+ * const { series } = await getSeries({ runs: ['S/R'], metrics: ['loss'], width: 800 }, signal)
+ */
+import { apiUrl, getJson, postJson } from './client.js';
+import { fetchSlice, type Slice } from './slice.js';
+import type {
+  CatalogResponse,
+  CompareResponse,
+  HealthResponse,
+  IndexResponse,
+  MetricsPage,
+  QueryResponse,
+  RunListResponse,
+  RunResponse,
+  SeriesResponse,
+  SpecimenResponse,
+  TensorInfo,
+  ValuesAtResponse,
+} from './types.js';
+
+/** The path of a specimen, a run, a tensor in the API (every ID percent-encoded as one segment). */
+function specimenPath(specimenId: string): string {
+  return `specimens/${encodeURIComponent(specimenId)}`;
+}
+
+function runPath(specimenId: string, runId: string): string {
+  return `${specimenPath(specimenId)}/runs/${encodeURIComponent(runId)}`;
+}
+
+function tensorPath(t: TensorRef): string {
+  return `${runPath(t.specimenId, t.runId)}/tensors/${encodeURIComponent(t.name)}`;
+}
+
+/** A tensor of a run. */
+export interface TensorRef {
+  specimenId: string;
+  runId: string;
+  name: string;
+}
+
+/** `GET /api/health`: the vault's name and the server's version. */
+export function getHealth(signal?: AbortSignal): Promise<HealthResponse> {
+  return getJson('health', {}, signal);
+}
+
+/** `GET /api/catalog`: every specimen, newest first, with facet counts. */
+export function getCatalog(signal?: AbortSignal): Promise<CatalogResponse> {
+  return getJson('catalog', {}, signal);
+}
+
+/** `GET /api/runs`: runs of any specimen, newest first, for pickers. */
+export function listRuns(
+  params: { q?: string; specimen?: string; limit?: number },
+  signal?: AbortSignal,
+): Promise<RunListResponse> {
+  return getJson('runs', params, signal);
+}
+
+/** `POST /api/index`: updates the catalog (`full` re-reads every specimen). */
+export function reindex(options: { full?: true } = {}, signal?: AbortSignal): Promise<IndexResponse> {
+  return postJson('index', options, signal);
+}
+
+/** `GET /api/specimens/:id`: manifest, field notes, protocol and runs. */
+export function getSpecimen(specimenId: string, signal?: AbortSignal): Promise<SpecimenResponse> {
+  return getJson(specimenPath(specimenId), {}, signal);
+}
+
+/** `GET /api/specimens/:id/runs/:run`: one run with its config, metric columns and tensors. */
+export function getRun(specimenId: string, runId: string, signal?: AbortSignal): Promise<RunResponse> {
+  return getJson(runPath(specimenId, runId), {}, signal);
+}
+
+/** `GET …/runs/:run/metrics`: `limit` rows (at most 5,000) of the metrics table from `offset`, in step order. */
+export function getMetricsPage(
+  specimenId: string,
+  runId: string,
+  page: { offset: number; limit: number },
+  signal?: AbortSignal,
+): Promise<MetricsPage> {
+  return getJson(`${runPath(specimenId, runId)}/metrics`, page, signal);
+}
+
+/**
+ * `GET /api/series`: one series per run × metric, downsampled to `width` buckets over the step range
+ * `from`–`to` (the whole runs when absent).
+ */
+export function getSeries(
+  params: { runs: readonly string[]; metrics: readonly string[]; width: number; from?: number; to?: number },
+  signal?: AbortSignal,
+): Promise<SeriesResponse> {
+  const { runs, metrics, width, from, to } = params;
+  return getJson('series', { run: runs, metric: metrics, width, from, to }, signal);
+}
+
+/** `GET /api/compare`: summaries, configs and metrics of runs; with `width`, the first charts' series too. */
+export function getCompare(
+  runs: readonly string[],
+  options: { width?: number } = {},
+  signal?: AbortSignal,
+): Promise<CompareResponse> {
+  return getJson('compare', { run: runs, width: options.width }, signal);
+}
+
+/** `GET /api/values`: every numeric metric of each run at the row whose step is nearest to `step`. */
+export function getValues(
+  runs: readonly string[],
+  step: number,
+  signal?: AbortSignal,
+): Promise<ValuesAtResponse> {
+  return getJson('values', { run: runs, step }, signal);
+}
+
+/** `GET …/tensors/:name`: shape, dtype and chunks of a tensor. */
+export function getTensor(tensor: TensorRef, signal?: AbortSignal): Promise<TensorInfo> {
+  return getJson(tensorPath(tensor), {}, signal);
+}
+
+/** `GET …/tensors/:name/slice?sel=`: one hyper-slab (`sel` NumPy style, one entry per dimension). */
+export function getSlice(tensor: TensorRef, sel: string, signal?: AbortSignal): Promise<Slice> {
+  return fetchSlice(apiUrl(`${tensorPath(tensor)}/slice`, { sel }), signal);
+}
+
+/** `POST /api/query`: one read-only SQL query over the catalog (`maxRows` 1–100,000, default 10,000). */
+export function runQuery(
+  body: { sql: string; maxRows?: number },
+  signal?: AbortSignal,
+): Promise<QueryResponse> {
+  return postJson('query', body, signal);
+}

@@ -1,0 +1,50 @@
+/** One metric of a run against step (or row), zoomable, its series downsampled to the chart's width. */
+import { useState } from 'preact/hooks';
+import { runRef } from '../../api/index.js';
+import { ErrorBox } from '../../components/common.js';
+import { LineChart } from '../../components/LineChart.js';
+import { colorAt } from '../../format.js';
+import { useLastValue, useSeries } from '../../hooks.js';
+
+export function MetricChart(props: {
+  specimenId: string;
+  runId: string;
+  metric: string;
+  version: string;
+  xLabel: string;
+}) {
+  const { specimenId, runId, metric, version } = props;
+  const [zoom, setZoom] = useState<[number, number] | null>(null);
+  const [width, setWidth] = useState(0);
+  const { data, error } = useSeries([runRef({ specimen_id: specimenId, run_id: runId })], metric, {
+    width,
+    zoom,
+    version,
+  });
+  // Keep the previous curve on screen while a refresh or a zoom is loading.
+  const shown = useLastValue(data?.series[0]);
+  return (
+    <div class="metric-chart">
+      <LineChart
+        title={metric}
+        series={shown ? [{ label: metric, color: colorAt(0), steps: shown.steps, values: shown.values }] : []}
+        zoom={zoom}
+        onZoom={setZoom}
+        onWidth={(w) => setWidth(Math.min(2000, w))}
+        xLabel={props.xLabel}
+        testId="metric-chart"
+      />
+      <div class="chart-foot muted small">
+        {shown
+          ? `${shown.total} points${shown.downsampled ? `, min/max per pixel → ${shown.steps.length}` : ''}`
+          : ''}
+        {zoom ? (
+          <button type="button" class="link" onClick={() => setZoom(null)}>
+            reset zoom
+          </button>
+        ) : null}
+      </div>
+      <ErrorBox error={error} />
+    </div>
+  );
+}

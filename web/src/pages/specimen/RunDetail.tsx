@@ -1,0 +1,119 @@
+/**
+ * One run on the specimen page: config and summary, a chart per numeric metric against step, the metrics
+ * table and the tensors. A run in progress refreshes every 2 s (and says so) until it is sealed.
+ */
+import { getRun, isRunning } from '../../api/index.js';
+import { Card, ErrorBox, KeyValues, Loading, StatusBadge } from '../../components/common.js';
+import { fmtBytes } from '../../format.js';
+import { useData } from '../../hooks.js';
+import { href } from '../../router.js';
+import { MetricChart } from './MetricChart.js';
+import { MetricsTable } from './MetricsTable.js';
+
+export function RunDetail({ specimenId, runId }: { specimenId: string; runId: string }) {
+  const { data, error } = useData(
+    `run:${specimenId}/${runId}`,
+    (signal) => getRun(specimenId, runId, signal),
+    {
+      live: (d) => isRunning(d.run),
+    },
+  );
+  if (error && !data) return <ErrorBox error={error} />;
+  if (!data) return <Loading what="run" />;
+  const run = data.run;
+  const numeric = data.metrics?.columns.filter((c) => c.numeric) ?? [];
+  const version = `${data.metrics?.rows ?? 0}:${run.status}`;
+  return (
+    <>
+      <Card
+        title={
+          <span data-testid="run-heading">
+            Run <span class="mono">{runId}</span> <StatusBadge status={run.status} />
+            {isRunning(run) ? (
+              <span class="live" data-testid="live">
+                live · refreshing
+              </span>
+            ) : null}
+          </span>
+        }
+        actions={<a href={href(['compare'], { run: `${specimenId}/${runId}` })}>Compare with other runs →</a>}
+      >
+        <div class="two-col">
+          <div>
+            <h3>Config</h3>
+            <KeyValues value={run.config} />
+          </div>
+          <div>
+            <h3>Summary</h3>
+            <KeyValues value={run.summary} />
+            {run.command ? (
+              <p class="small">
+                <b>command</b> <code>{run.command}</code>{' '}
+                {run.exit_code !== null ? `(exit ${run.exit_code})` : ''}
+              </p>
+            ) : null}
+          </div>
+        </div>
+      </Card>
+      <Card
+        title={
+          <span data-testid="metrics-heading">{`Metrics${data.metrics ? ` (${data.metrics.rows} rows)` : ''}`}</span>
+        }
+      >
+        {!data.metrics ? (
+          <p class="muted">This run has no metrics.</p>
+        ) : (
+          <>
+            <div class="chart-grid" data-testid="run-charts">
+              {numeric.map((c) => (
+                <MetricChart
+                  key={c.name}
+                  specimenId={specimenId}
+                  runId={runId}
+                  metric={c.name}
+                  version={version}
+                  xLabel={data.metrics?.has_step ? 'step' : 'row'}
+                />
+              ))}
+            </div>
+            <MetricsTable specimenId={specimenId} runId={runId} version={version} />
+          </>
+        )}
+      </Card>
+      <Card title={`Tensors (${data.tensors.length})`}>
+        {data.tensors.length === 0 ? (
+          <p class="muted">No tensors.</p>
+        ) : (
+          <table class="grid" data-testid="tensors-table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Shape</th>
+                <th>Dtype</th>
+                <th>Chunks</th>
+                <th>Size</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {data.tensors.map((t) => (
+                <tr key={t.name}>
+                  <td class="mono">{t.name}</td>
+                  <td class="mono">({t.shape.join(', ')})</td>
+                  <td>{t.dtype}</td>
+                  <td class="mono">({t.chunks.join(', ')})</td>
+                  <td>{fmtBytes(t.bytes)}</td>
+                  <td>
+                    <a href={href(['tensor', specimenId, runId, t.name])} data-testid="view-tensor">
+                      view →
+                    </a>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+    </>
+  );
+}

@@ -1,0 +1,177 @@
+/**
+ * A specimen: manifest, field notes (Markdown, sanitized), protocol, runs (pick some to compare); and one
+ * run in detail below (the latest unless the URL names one). Refreshes every 2 s while a run is in progress.
+ */
+import { useState } from 'preact/hooks';
+import { getSpecimen, isRunning } from '../../api/index.js';
+import { Card, ErrorBox, KeyValues, Loading, StatusBadge, Tag } from '../../components/common.js';
+import { Markdown } from '../../components/Markdown.js';
+import { fmtDate, fmtDuration, fmtValue } from '../../format.js';
+import { useData } from '../../hooks.js';
+import { href, navigate, type Route } from '../../router.js';
+import { RunDetail } from './RunDetail.js';
+
+export function SpecimenPage({ route }: { route: Route }) {
+  const id = route.path[1] ?? '';
+  const runParam = route.path[2] === 'run' ? route.path[3] : undefined;
+  const { data, error } = useData(`specimen:${id}`, (signal) => getSpecimen(id, signal), {
+    live: (d) => d.runs.some(isRunning),
+  });
+  const [picked, setPicked] = useState<string[]>([]);
+
+  if (error && !data)
+    return (
+      <div class="page">
+        <ErrorBox error={error} />
+      </div>
+    );
+  if (!data)
+    return (
+      <div class="page">
+        <Loading what="specimen" />
+      </div>
+    );
+  const m = data.manifest as Record<string, unknown>;
+  const taxonomy = (m.taxonomy ?? {}) as { domain?: string; method?: string };
+  const runId = runParam ?? data.runs.at(-1)?.run_id;
+  const toggle = (r: string) => setPicked((p) => (p.includes(r) ? p.filter((x) => x !== r) : [...p, r]));
+
+  return (
+    <div class="page specimen-page">
+      <div class="crumbs">
+        <a href={href([])}>Catalog</a> / <span class="mono">{id}</span>
+      </div>
+      <h1 class="mono" data-testid="specimen-title">
+        {id}
+      </h1>
+      <p class="lead">{String(m.description ?? '')}</p>
+      <div class="facts">
+        <span>
+          <b>domain</b> <a href={href([], { domain: taxonomy.domain })}>{taxonomy.domain}</a>
+        </span>
+        <span>
+          <b>method</b> <a href={href([], { method: taxonomy.method })}>{taxonomy.method}</a>
+        </span>
+        <span>
+          <b>model</b> {String(m.model ?? '–')}
+        </span>
+        <span>
+          <b>status</b> {String(m.status ?? '–')}
+        </span>
+        <span>
+          <b>created</b> {fmtDate(m.created)}
+        </span>
+        <span class="tags">
+          {((m.tags as string[]) ?? []).map((t) => (
+            <Tag key={t} name={t} href={href([], { tag: t })} />
+          ))}
+        </span>
+      </div>
+
+      <Card
+        title={`Runs (${data.runs.length})`}
+        actions={
+          <button
+            type="button"
+            disabled={picked.length === 0}
+            data-testid="compare-selected"
+            onClick={() => navigate(href(['compare'], { run: picked.map((r) => `${id}/${r}`) }))}
+          >
+            Compare selected ({picked.length})
+          </button>
+        }
+      >
+        {data.runs.length === 0 ? (
+          <p class="muted">
+            No runs yet. Record one with <code>specimen run {id}</code>.
+          </p>
+        ) : (
+          <table class="grid" data-testid="runs-table">
+            <thead>
+              <tr>
+                <th />
+                <th>Run</th>
+                <th>Status</th>
+                <th>Started</th>
+                <th>Duration</th>
+                <th>Commit</th>
+                <th>Seed</th>
+                <th>Superseded by</th>
+                <th>Reproduce</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {[...data.runs].reverse().map((r) => (
+                <tr key={r.run_id} class={r.run_id === runId ? 'selected' : ''}>
+                  <td>
+                    <input
+                      type="checkbox"
+                      aria-label={`select ${r.run_id} for comparison`}
+                      checked={picked.includes(r.run_id)}
+                      onChange={() => toggle(r.run_id)}
+                    />
+                  </td>
+                  <td>
+                    <a class="mono" href={href(['specimen', id, 'run', r.run_id])}>
+                      {r.run_id}
+                    </a>
+                  </td>
+                  <td>
+                    <StatusBadge status={r.status} />
+                  </td>
+                  <td>{fmtDate(r.started)}</td>
+                  <td>{fmtDuration(r.duration_s)}</td>
+                  <td class="mono" title={r.git_commit ?? ''}>
+                    {r.git_commit ? r.git_commit.slice(0, 10) : '–'}
+                  </td>
+                  <td class="mono">{fmtValue(r.seed)}</td>
+                  <td title={r.supersede_reason ?? ''}>
+                    {r.superseded_by ? (
+                      <a class="mono" href={href(['specimen', id, 'run', r.superseded_by])}>
+                        {r.superseded_by}
+                      </a>
+                    ) : (
+                      '–'
+                    )}
+                  </td>
+                  <td>
+                    {r.reproduce_verdict ? (
+                      <span class={`badge verdict-${r.reproduce_verdict}`}>{r.reproduce_verdict}</span>
+                    ) : r.reproduces ? (
+                      `of ${r.reproduces}`
+                    ) : (
+                      '–'
+                    )}
+                  </td>
+                  <td>
+                    <a href={href(['compare'], { run: `${id}/${r.run_id}` })}>compare</a>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+
+      {runId ? <RunDetail specimenId={id} runId={runId} /> : null}
+
+      <div class="two-col">
+        <Card title="Field notes">
+          {data.field_notes ? <Markdown text={data.field_notes} /> : <p class="muted">No field_notes.md.</p>}
+        </Card>
+        <Card title="Manifest">
+          <KeyValues value={data.manifest} />
+          {data.protocol_file ? (
+            <details class="protocol">
+              <summary>
+                Protocol <span class="mono">{data.protocol_file}</span>
+              </summary>
+              <pre>{data.protocol}</pre>
+            </details>
+          ) : null}
+        </Card>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,193 @@
+/**
+ * The tensor viewer: a 2-D heatmap of any slice of an N-D tensor. Two dimensions are the image's rows and
+ * columns; every other dimension has a slider. Each slice is fetched on its own (the server reads only the
+ * chunks it needs); dimensions longer than 1,024 are shown with a stride. Colour scale with legend; hover
+ * shows the element's full index and value. 1-D tensors are drawn as a line, 0-D as a value. The view
+ * (dimensions, indices, ranges, colours) lives in the URL.
+ */
+import { getTensor, type TensorRef } from '../../api/index.js';
+import type { ColormapName } from '../../components/colormap.js';
+import { Card, ErrorBox, Loading } from '../../components/common.js';
+import { fmtBytes } from '../../format.js';
+import { useData } from '../../hooks.js';
+import { href, navigate, type Route, withQuery } from '../../router.js';
+import { DimSelect } from './DimSelect.js';
+import { RangeInput } from './RangeInput.js';
+import { ScalarView } from './ScalarView.js';
+import { SliceView } from './SliceView.js';
+import { VectorView } from './VectorView.js';
+import { clampDim, parseRange, tensorKey } from './view.js';
+
+export function TensorPage({ route }: { route: Route }) {
+  const [, specimenId = '', runId = '', name = ''] = route.path;
+  const q = route.query;
+  const tensor: TensorRef = { specimenId, runId, name };
+  const { data: info, error } = useData(`tensor:${tensorKey(tensor)}`, (signal) => getTensor(tensor, signal));
+
+  const update = (changes: Record<string, string | null>) =>
+    navigate(href(['tensor', specimenId, runId, name], withQuery(q, changes)), true);
+
+  const header = (
+    <>
+      <div class="crumbs">
+        <a href={href([])}>Catalog</a> / <a href={href(['specimen', specimenId])}>{specimenId}</a> /{' '}
+        <a href={href(['specimen', specimenId, 'run', runId])}>{runId}</a> / <span class="mono">{name}</span>
+      </div>
+      <h1 class="mono">{name}</h1>
+    </>
+  );
+  if (error)
+    return (
+      <div class="page">
+        {header}
+        <ErrorBox error={error} />
+      </div>
+    );
+  if (!info)
+    return (
+      <div class="page">
+        {header}
+        <Loading what="tensor" />
+      </div>
+    );
+
+  const nd = info.shape.length;
+  const rowDim = clampDim(Number(q.get('r') ?? nd - 2), nd);
+  let colDim = clampDim(Number(q.get('c') ?? nd - 1), nd);
+  if (colDim === rowDim) colDim = rowDim === nd - 1 ? nd - 2 : nd - 1;
+  const at = info.shape.map((n, d) =>
+    Math.min(n - 1, Math.max(0, Number((q.get('at') ?? '').split(',')[d] ?? 0) || 0)),
+  );
+  const cmap = (q.get('cmap') ?? 'viridis') as ColormapName;
+  const symmetric = q.get('sym') === '1';
+  const rowRange = parseRange(q.get('rr'), info.shape[rowDim] ?? 1);
+  const colRange = parseRange(q.get('cr'), info.shape[colDim] ?? 1);
+  const setAt = (d: number, v: number) => {
+    const next = [...at];
+    next[d] = v;
+    update({ at: next.join(',') });
+  };
+
+  return (
+    <div class="page tensor-page">
+      {header}
+      <div class="facts">
+        <span>
+          <b>shape</b> <span class="mono">({info.shape.join(', ')})</span>
+        </span>
+        <span>
+          <b>dtype</b> {info.dtype}
+        </span>
+        <span>
+          <b>chunks</b> <span class="mono">({info.chunks.join(', ')})</span>
+        </span>
+        <span>
+          <b>zarr</b> v{info.zarr_format}
+        </span>
+        <span>
+          <b>size</b> {fmtBytes(info.bytes)}
+        </span>
+      </div>
+      {nd >= 2 ? (
+        <Card title="Slice">
+          <div class="controls">
+            <DimSelect
+              label="rows"
+              shape={info.shape}
+              value={rowDim}
+              testId="row-dim"
+              onChange={(d) => update({ r: d })}
+            />
+            <DimSelect
+              label="columns"
+              shape={info.shape}
+              value={colDim}
+              except={rowDim}
+              testId="col-dim"
+              onChange={(d) => update({ c: d })}
+            />
+            <label>
+              colours
+              <select
+                value={cmap}
+                data-testid="colormap"
+                onChange={(e) => update({ cmap: (e.currentTarget as HTMLSelectElement).value })}
+              >
+                <option value="viridis">viridis</option>
+                <option value="magma">magma</option>
+                <option value="rdbu">blue–white–red</option>
+                <option value="gray">grey</option>
+              </select>
+            </label>
+            <label>
+              <input
+                type="checkbox"
+                checked={symmetric}
+                onChange={(e) => update({ sym: (e.currentTarget as HTMLInputElement).checked ? '1' : null })}
+              />
+              symmetric around 0
+            </label>
+          </div>
+          <div class="controls">
+            <RangeInput
+              label="rows"
+              testId="rr"
+              range={rowRange}
+              n={info.shape[rowDim]!}
+              onChange={(rr) => update({ rr })}
+            />
+            <RangeInput
+              label="columns"
+              testId="cr"
+              range={colRange}
+              n={info.shape[colDim]!}
+              onChange={(cr) => update({ cr })}
+            />
+          </div>
+          {info.shape.map((n, d) =>
+            d === rowDim || d === colDim ? null : (
+              <div class="slider" key={d}>
+                <span class="mono">dim {d}</span>
+                <input
+                  type="range"
+                  min="0"
+                  max={String(n - 1)}
+                  value={String(at[d])}
+                  data-testid={`slider-${d}`}
+                  onInput={(e) => setAt(d, Number((e.currentTarget as HTMLInputElement).value))}
+                />
+                <input
+                  type="number"
+                  min="0"
+                  max={String(n - 1)}
+                  value={String(at[d])}
+                  onChange={(e) => setAt(d, Number((e.currentTarget as HTMLInputElement).value))}
+                />
+                <span class="muted small">of {n}</span>
+              </div>
+            ),
+          )}
+          <SliceView
+            tensor={tensor}
+            info={info}
+            rowDim={rowDim}
+            colDim={colDim}
+            at={at}
+            rowRange={rowRange}
+            colRange={colRange}
+            cmap={cmap}
+            symmetric={symmetric}
+          />
+        </Card>
+      ) : nd === 1 ? (
+        <Card title="Values">
+          <VectorView tensor={tensor} n={info.shape[0]!} />
+        </Card>
+      ) : (
+        <Card title="Value">
+          <ScalarView tensor={tensor} />
+        </Card>
+      )}
+    </div>
+  );
+}
