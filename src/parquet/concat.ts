@@ -11,6 +11,7 @@
 import fsp from 'node:fs/promises';
 import { tempPathFor } from '../format/atomic-write.js';
 import {
+  ColumnMetaData,
   type FileMetaData,
   MAGIC,
   type ParquetFooter,
@@ -108,12 +109,7 @@ function shiftRowGroup(rg: RowGroup, delta: bigint): boolean {
     // Page indexes hold absolute page offsets of their own; drop them rather than rewrite them.
     cc.removePageIndexes();
     const md = cc.metaData;
-    if (md) {
-      md.dataPageOffset = shift(md.dataPageOffset);
-      md.indexPageOffset = shift(md.indexPageOffset);
-      md.dictionaryPageOffset = shift(md.dictionaryPageOffset);
-      md.bloomFilterOffset = shift(md.bloomFilterOffset);
-    }
+    if (md) for (const name of ColumnMetaData.OFFSETS) md.setOffset(name, shift(md.offset(name)));
   }
   return true;
 }

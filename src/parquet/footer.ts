@@ -9,7 +9,7 @@
  * const { meta } = await readParquetFooter('metrics.parquet')
  * meta.numRows                                  // 1000n
  * meta.schema.slice(1).map((el) => el.name)     // ['step', 'loss', 'run_id']
- * meta.rowGroups[0]?.columns[0]?.metaData?.dataPageOffset
+ * meta.rowGroups[0]?.columns[0]?.metaData?.offset('data_page_offset')
  */
 import fsp from 'node:fs/promises';
 import {
@@ -255,38 +255,22 @@ export class ColumnChunk extends StructView {
   }
 }
 
-/** `ColumnMetaData`: the absolute file offsets of a column chunk's pages. */
+/** The fields of `ColumnMetaData` that hold absolute file offsets. */
+export type ColumnOffset = keyof typeof COLUMN_METADATA;
+
+/** `ColumnMetaData`: here, the absolute file offsets of a column chunk's pages. */
 export class ColumnMetaData extends StructView {
-  get dataPageOffset(): bigint | undefined {
-    return this.i64(COLUMN_METADATA.data_page_offset);
+  /** Every offset field: `data_page_offset`, `index_page_offset`, `dictionary_page_offset`, `bloom_filter_offset`. */
+  static readonly OFFSETS = Object.keys(COLUMN_METADATA) as ColumnOffset[];
+
+  /** The offset field `name`, undefined when absent. */
+  offset(name: ColumnOffset): bigint | undefined {
+    return this.i64(COLUMN_METADATA[name]);
   }
 
-  set dataPageOffset(v: bigint | undefined) {
-    this.setI64(COLUMN_METADATA.data_page_offset, v);
-  }
-
-  get indexPageOffset(): bigint | undefined {
-    return this.i64(COLUMN_METADATA.index_page_offset);
-  }
-
-  set indexPageOffset(v: bigint | undefined) {
-    this.setI64(COLUMN_METADATA.index_page_offset, v);
-  }
-
-  get dictionaryPageOffset(): bigint | undefined {
-    return this.i64(COLUMN_METADATA.dictionary_page_offset);
-  }
-
-  set dictionaryPageOffset(v: bigint | undefined) {
-    this.setI64(COLUMN_METADATA.dictionary_page_offset, v);
-  }
-
-  get bloomFilterOffset(): bigint | undefined {
-    return this.i64(COLUMN_METADATA.bloom_filter_offset);
-  }
-
-  set bloomFilterOffset(v: bigint | undefined) {
-    this.setI64(COLUMN_METADATA.bloom_filter_offset, v);
+  /** Sets the offset field `name` (`undefined` leaves an absent one absent). */
+  setOffset(name: ColumnOffset, v: bigint | undefined): void {
+    this.setI64(COLUMN_METADATA[name], v);
   }
 }
 
