@@ -2,8 +2,9 @@
  * DuckDB results as JSON-safe rows, for the CLI and the web. (Tables come from the DuckDB seam,
  * duckdb/arrow.ts; a query's Table writes values Arrow has no type for here as `valueText`.)
  *
- * Rows are JSON-safe: BIGINT becomes a number when it is exactly representable, else a decimal string; NaN and ±Infinity become "NaN", "Infinity", "-Infinity"; dates and timestamps
- * become ISO-8601 text (catalog timestamps are UTC); JSON columns are parsed.
+ * Rows are JSON-safe: BIGINT becomes a number when it is exactly representable, else a decimal string;
+ * NaN and ±Infinity become "NaN", "Infinity", "-Infinity"; dates and timestamps become ISO-8601 text
+ * (catalog timestamps are UTC); JSON columns are parsed.
  *
  * @example
  * const { columns, rows } = await resultToRows(await con.run('SELECT * FROM catalog'))

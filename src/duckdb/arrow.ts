@@ -54,7 +54,10 @@ interface Bulk {
   arrow: (a: ArrowModule) => DataType;
 }
 
-/** Every type copied in bulk, by DuckDBTypeId name. BOOLEAN is one byte per value, packed into bits at the end. */
+/**
+ * Every type copied in bulk, by DuckDBTypeId name; the rest go through value objects. BOOLEAN comes as one
+ * byte per value and is packed into bits at the end.
+ */
 const BULK: Readonly<Record<string, Bulk>> = {
   DOUBLE: { width: 8, array: (n) => new Float64Array(n), arrow: (a) => new a.Float64() },
   FLOAT: { width: 4, array: (n) => new Float32Array(n), arrow: (a) => new a.Float32() },

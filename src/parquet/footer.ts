@@ -260,7 +260,7 @@ export type ColumnOffset = keyof typeof COLUMN_METADATA;
 
 /** `ColumnMetaData`: here, the absolute file offsets of a column chunk's pages. */
 export class ColumnMetaData extends StructView {
-  /** Every offset field: `data_page_offset`, `index_page_offset`, `dictionary_page_offset`, `bloom_filter_offset`. */
+  /** Every offset field: data_page_offset, index_page_offset, dictionary_page_offset, bloom_filter_offset. */
   static readonly OFFSETS = Object.keys(COLUMN_METADATA) as ColumnOffset[];
 
   /** The offset field `name`, undefined when absent. */

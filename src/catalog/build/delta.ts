@@ -17,8 +17,8 @@
  *
  * An update compares every specimen with `state.json`, re-reads those that differ, writes a new delta
  * directory and switches the `delta` link to it with one rename: a reader sees the old delta or the new one,
- * never half of one. It falls back to rewriting the file (index-vault.ts) when the catalog file is not the one
- * `state.json` describes, when a specimen appeared, disappeared or became (un)indexable, when a run that
+ * never half of one. It falls back to rewriting the file (index-vault.ts) when the catalog file is not the
+ * one `state.json` describes, when a specimen appeared, disappeared or became (un)indexable, when a run that
  * had metrics in the file changed or went, when a file brings a `metrics` branch or `exp_` view shape the
  * file does not have, or when more than `MAX_DELTA_SPECIMENS` specimens differ (the rewrite folds the delta
  * into the file). Every rewrite starts a new generation, so a reader still holding the previous file keeps
