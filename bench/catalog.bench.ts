@@ -22,7 +22,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { indexVault, VaultQuery } from '../dist/catalog/index.js';
 import { decodeManifest, encodeManifest, type PlainObject } from '../dist/format/msgpack.js';
-import { decodeStruct } from '../dist/parquet/thrift-compact.js';
+import { decodeFooter } from '../dist/parquet/footer.js';
 import type { BenchOptions, BenchResult } from './harness.js';
 
 const RUNS_PER_SPECIMEN = 3;
@@ -182,7 +182,7 @@ function bareLoop(root: string): { specimens: number; runs: number } {
         const len = tail.readUInt32LE(0);
         const footer = Buffer.alloc(len);
         fs.readSync(fd, footer, 0, len, size - 8 - len);
-        decodeStruct(footer);
+        decodeFooter(footer);
       } finally {
         fs.closeSync(fd);
       }

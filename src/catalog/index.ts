@@ -12,8 +12,8 @@
  * | `catalog_info`, `metric_branches` | schema version and when indexed; the `metrics` view's file lists |
  *
  * The four tables are views: the rows as last written into the file (schema `sv_base`) with those of the
- * specimens changed since replaced by the rows in `vault.duckdb.d/` (see delta.ts), so that adding runs does
- * not rewrite the file, which DuckDB would have to load and save with all ten thousand views.
+ * specimens changed since replaced by the rows in `vault.duckdb.d/` (see build/delta.ts), so that adding
+ * runs does not rewrite the file, which DuckDB would have to load and save with all ten thousand views.
  *
  * Paths are relative to the vault root. Sessions opened by this library resolve them by themselves; other
  * clients run from the vault root or `SET file_search_path = '<vault root>'` first.
@@ -37,9 +37,9 @@
  */
 
 export { type MetricColumnSummary, summarizeMetricsFile } from '../storage/metrics/summary.js';
+export { type IndexOptions, type IndexReport, indexVault } from './build/index-vault.js';
 export { catalogPath } from './connection.js';
 export * from './errors.js';
-export { type IndexOptions, type IndexReport, indexVault } from './indexer.js';
 export {
   closeUserQuerySessions,
   type QueryParams,

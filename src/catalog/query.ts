@@ -19,10 +19,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBMaterializedResult, DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { Table } from 'apache-arrow';
+import { resultToArrow } from '../duckdb/arrow.js';
 import { loadDuckDB } from '../duckdb/node-api.js';
 import { type CatalogHandle, catalogPath, openCatalog } from './connection.js';
 import { CatalogMissingError, QueryNotAllowedError, SqlError, toSqlError } from './errors.js';
-import { type JsonValue, type ResultColumn, resultColumns, resultToArrow, resultToRows } from './results.js';
+import { type JsonValue, type ResultColumn, resultColumns, resultToRows, valueText } from './results.js';
 
 /** Values bound to `$1, $2, …` (an array) or `$name` (an object). */
 export type QueryParams =
@@ -78,7 +79,10 @@ export class VaultQuery {
 
   /** Runs `sql` and returns the result as an apache-arrow Table. */
   search(sql: string, params?: QueryParams): Promise<Table> {
-    return this.run(sql, params, (r) => resultToArrow(r));
+    return this.run(sql, params, async (r) => {
+      const m = await loadDuckDB();
+      return resultToArrow(r, { text: (v) => valueText(v, m) });
+    });
   }
 
   /** Specimens carrying `tag` (catalog rows, by specimen ID). */

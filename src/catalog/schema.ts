@@ -18,16 +18,77 @@ import { quoteIdent, quoteLiteral } from '../duckdb/node-api.js';
 import { CATALOG_FILE, SPECIMENS_DIR } from '../format/vault-config.js';
 import { LEGACY_RUN_ID, RUNS_DIR } from '../storage/runs.js';
 import { ROOT_VARIABLE } from './connection.js';
-import {
-  ARTIFACT_COLUMNS,
-  CATALOG_COLUMNS,
-  type ColumnSpec,
-  RUN_COLUMNS,
-  SUMMARY_COLUMNS,
-} from './loader.js';
 
 /** Version of the catalog layout; a catalog with another version is rebuilt rather than updated. */
 export const CATALOG_SCHEMA_VERSION = 4;
+
+/** Column name and DuckDB type, in table order: how rows of a table are loaded (see build/loader.ts). */
+export type ColumnSpec = readonly (readonly [string, string])[];
+
+export const CATALOG_COLUMNS: ColumnSpec = [
+  ['specimen_id', 'VARCHAR'],
+  ['created', 'TIMESTAMP'],
+  ['domain', 'VARCHAR'],
+  ['method', 'VARCHAR'],
+  ['model', 'VARCHAR'],
+  ['tags', 'VARCHAR[]'],
+  ['status', 'VARCHAR'],
+  ['path', 'VARCHAR'],
+  ['description', 'VARCHAR'],
+  ['run_count', 'INTEGER'],
+  ['latest_run', 'VARCHAR'],
+  ['latest_status', 'VARCHAR'],
+  ['manifest', 'JSON'],
+];
+
+export const RUN_COLUMNS: ColumnSpec = [
+  ['specimen_id', 'VARCHAR'],
+  ['run_id', 'VARCHAR'],
+  ['started', 'TIMESTAMP'],
+  ['ended', 'TIMESTAMP'],
+  ['status', 'VARCHAR'],
+  ['duration_s', 'DOUBLE'],
+  ['superseded_by', 'VARCHAR'],
+  ['git_commit', 'VARCHAR'],
+  ['command', 'VARCHAR'],
+  ['exit_code', 'BIGINT'],
+  ['config', 'JSON'],
+  ['summary', 'JSON'],
+  ['path', 'VARCHAR'],
+  ['is_latest', 'BOOLEAN'],
+  ['reproduces', 'VARCHAR'],
+  ['reproduce_verdict', 'VARCHAR'],
+];
+
+export const ARTIFACT_COLUMNS: ColumnSpec = [
+  ['specimen_id', 'VARCHAR'],
+  ['run_id', 'VARCHAR'],
+  ['name', 'VARCHAR'],
+  ['kind', 'VARCHAR'],
+  ['path', 'VARCHAR'],
+  ['bytes', 'BIGINT'],
+  ['sha256', 'VARCHAR'],
+  ['rows', 'BIGINT'],
+  ['columns', 'VARCHAR[]'],
+  ['column_types', 'VARCHAR[]'],
+  ['shape', 'BIGINT[]'],
+  ['dtype', 'VARCHAR'],
+  ['chunks', 'BIGINT[]'],
+];
+
+export const SUMMARY_COLUMNS: ColumnSpec = [
+  ['specimen_id', 'VARCHAR'],
+  ['run_id', 'VARCHAR'],
+  ['metric', 'VARCHAR'],
+  ['count', 'BIGINT'],
+  ['min', 'DOUBLE'],
+  ['max', 'DOUBLE'],
+  ['mean', 'DOUBLE'],
+  ['first', 'DOUBLE'],
+  ['last', 'DOUBLE'],
+  ['step_of_min', 'BIGINT'],
+  ['step_of_max', 'BIGINT'],
+];
 
 /** Column written by `filename=` in read_parquet; no metrics column is expected to have this name. */
 export const PATH_COLUMN = '__sv_path';

@@ -2,6 +2,8 @@
  * The DuckDB seam: this folder and the catalog are the only places that import `@duckdb/node-api`; storage
  * uses it as a Parquet engine and the catalog as a SQL engine. It is loaded lazily (dynamic import) because DuckDB
  * costs ~70 ms of start-up that `specimen --help` must not pay.
+ * Beside this file: raw.ts (the C-API bindings, for bulk column moves), arrow.ts (results as apache-arrow
+ * Tables) and read-parquet.ts (Parquet files as Tables, the per-thread shared database).
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 

@@ -1,8 +1,7 @@
 /**
- * Reads Parquet files into apache-arrow Tables through DuckDB. Numeric columns are copied out of DuckDB's
- * vectors in bulk (`vector_get_data`) into one preallocated typed array per column, validity bits are
- * copied alongside, and Arrow vectors are built over those arrays without another copy. apache-arrow is
- * imported lazily (it costs ~90 ms of start-up).
+ * Reads Parquet files into apache-arrow Tables through DuckDB: the files' union by column name, with the
+ * columns a run's Table needs added or moved, converted by arrow.ts into columns allocated once at the
+ * row count. Also the per-thread shared DuckDB that storage uses as its Parquet engine.
  *
  * @example
  * const table = await readParquetFiles(['/runs/r1/metrics.parquet'])
@@ -12,9 +11,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import type { Data, DataType, Field, Float64, Table } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
+import { resultToArrow } from './arrow.js';
 import { loadDuckDB, quoteIdent, quoteLiteral } from './node-api.js';
-import { loadBindings } from './raw.js';
 
 /** Rows, columns (DuckDB types) and size of a Parquet file. */
 export interface ParquetFileInfo {
@@ -108,146 +107,36 @@ async function sourceSql(
   return `(${parts.join(' UNION ALL BY NAME ')})`;
 }
 
-/** How a DuckDB type is carried into Arrow. */
-interface Plan {
-  name: string;
-  /** SQL expression selecting the column (with a cast for types read as another one). */
-  select: string;
-  kind: 'fixed' | 'bool' | 'string';
-  width: number;
-  makeType: (arrow: ArrowModule) => DataType;
-  makeArray: (
-    n: number,
-  ) =>
-    | Float64Array
-    | Float32Array
-    | BigInt64Array
-    | BigUint64Array
-    | Int32Array
-    | Uint32Array
-    | Int16Array
-    | Uint16Array
-    | Int8Array
-    | Uint8Array;
-}
+/**
+ * The DuckDB types a Table read from Parquet carries as they are (see arrow.ts for how). HUGEINT and DECIMAL
+ * become DOUBLE, and anything else (lists, structs, intervals, other timestamp units…) its text form, in
+ * SQL before the converter sees them: metrics Tables are flat and keep the column types they always had.
+ */
+const AS_IS = new Set([
+  'DOUBLE',
+  'FLOAT',
+  'BIGINT',
+  'INTEGER',
+  'SMALLINT',
+  'TINYINT',
+  'UBIGINT',
+  'UINTEGER',
+  'USMALLINT',
+  'UTINYINT',
+  'DATE',
+  'TIMESTAMP',
+  'TIMESTAMP WITH TIME ZONE',
+  'BOOLEAN',
+  'VARCHAR',
+]);
 
-type ArrowModule = typeof import('apache-arrow');
-
-function planFor(name: string, duckType: string): Plan {
+/** The SQL expression selecting column `name` of DuckDB type `duckType` for a Table. */
+function selectFor(name: string, duckType: string): string {
   const id = quoteIdent(name);
-  const fixed = (
-    width: number,
-    makeType: Plan['makeType'],
-    makeArray: Plan['makeArray'],
-    select = id,
-  ): Plan => ({ name, select, kind: 'fixed', width, makeType, makeArray });
-  switch (duckType) {
-    case 'DOUBLE':
-      return fixed(
-        8,
-        (a) => new a.Float64(),
-        (n) => new Float64Array(n),
-      );
-    case 'FLOAT':
-      return fixed(
-        4,
-        (a) => new a.Float32(),
-        (n) => new Float32Array(n),
-      );
-    case 'BIGINT':
-      return fixed(
-        8,
-        (a) => new a.Int64(),
-        (n) => new BigInt64Array(n),
-      );
-    case 'INTEGER':
-      return fixed(
-        4,
-        (a) => new a.Int32(),
-        (n) => new Int32Array(n),
-      );
-    case 'SMALLINT':
-      return fixed(
-        2,
-        (a) => new a.Int16(),
-        (n) => new Int16Array(n),
-      );
-    case 'TINYINT':
-      return fixed(
-        1,
-        (a) => new a.Int8(),
-        (n) => new Int8Array(n),
-      );
-    case 'UBIGINT':
-      return fixed(
-        8,
-        (a) => new a.Uint64(),
-        (n) => new BigUint64Array(n),
-      );
-    case 'UINTEGER':
-      return fixed(
-        4,
-        (a) => new a.Uint32(),
-        (n) => new Uint32Array(n),
-      );
-    case 'USMALLINT':
-      return fixed(
-        2,
-        (a) => new a.Uint16(),
-        (n) => new Uint16Array(n),
-      );
-    case 'UTINYINT':
-      return fixed(
-        1,
-        (a) => new a.Uint8(),
-        (n) => new Uint8Array(n),
-      );
-    case 'DATE':
-      return fixed(
-        4,
-        (a) => new a.DateDay(),
-        (n) => new Int32Array(n),
-      );
-    case 'TIMESTAMP':
-      return fixed(
-        8,
-        (a) => new a.TimestampMicrosecond(),
-        (n) => new BigInt64Array(n),
-      );
-    case 'TIMESTAMP WITH TIME ZONE':
-      return fixed(
-        8,
-        (a) => new a.TimestampMicrosecond('UTC'),
-        (n) => new BigInt64Array(n),
-      );
-    case 'BOOLEAN':
-      return {
-        name,
-        select: id,
-        kind: 'bool',
-        width: 1,
-        makeType: (a) => new a.Bool(),
-        makeArray: (n) => new Uint8Array(n),
-      };
-    default:
-      if (duckType === 'HUGEINT' || duckType === 'UHUGEINT' || duckType.startsWith('DECIMAL')) {
-        return fixed(
-          8,
-          (a) => new a.Float64(),
-          (n) => new Float64Array(n),
-          `CAST(${id} AS DOUBLE) AS ${id}`,
-        );
-      }
-      // VARCHAR, and anything else (lists, structs, intervals, …) as its text form.
-      return {
-        name,
-        select: duckType === 'VARCHAR' ? id : `CAST(${id} AS VARCHAR) AS ${id}`,
-        kind: 'string',
-        width: 0,
-        makeType: (a) => new a.Utf8(),
-        makeArray: () => new Uint8Array(0),
-      };
-  }
+  if (AS_IS.has(duckType)) return id;
+  if (duckType === 'HUGEINT' || duckType === 'UHUGEINT' || duckType.startsWith('DECIMAL'))
+    return `CAST(${id} AS DOUBLE) AS ${id}`;
+  return `CAST(${id} AS VARCHAR) AS ${id}`;
 }
 
 /** Reads `files` (union by column name, rows in file order) into one Arrow Table. */
@@ -257,7 +146,6 @@ export async function readParquetFiles(
 ): Promise<Table> {
   const arrow = await import('apache-arrow');
   if (files.length === 0) return new arrow.Table();
-  const duckdb = await loadBindings();
   const con = await connectShared();
   try {
     const from = await sourceSql(con, files, options.perFile);
@@ -270,133 +158,22 @@ export async function readParquetFiles(
       const at = columns.findIndex((c) => c.name === name);
       if (at >= 0) columns.push(...columns.splice(at, 1));
     }
-    const plans = columns.map((c) => planFor(c.name, c.type));
     const constants = new Map(added.map((m) => [m.name, m.value]));
-    const selectList = plans
-      .map((p) =>
-        constants.has(p.name)
-          ? `${quoteLiteral(constants.get(p.name)!)}::VARCHAR AS ${quoteIdent(p.name)}`
-          : p.select,
+    const selectList = columns
+      .map((c) =>
+        constants.has(c.name)
+          ? `${quoteLiteral(constants.get(c.name)!)}::VARCHAR AS ${quoteIdent(c.name)}`
+          : selectFor(c.name, c.type),
       )
       .join(', ');
     const countReader = await con.runAndReadAll(`SELECT count(*) FROM ${from}`);
     const total = Number(countReader.getRowsJS()[0]?.[0] ?? 0);
-
-    const outs = plans.map((p) => p.makeArray(p.kind === 'string' ? 0 : total));
-    const strings: (string | null)[][] = plans.map(() => []);
-    const bitmaps: (Uint8Array | undefined)[] = plans.map(() => undefined);
-    const nullCounts = plans.map(() => 0);
+    // The count sizes every column once, so the copy out of DuckDB's chunks is the only one.
     const result = await con.stream(`SELECT ${selectList} FROM ${from}`);
-    let offset = 0;
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      const n = chunk.rowCount;
-      if (offset + n > total) throw new Error('parquet: files changed while being read');
-      for (let ci = 0; ci < plans.length; ci++) {
-        const plan = plans[ci]!;
-        const vec = duckdb.data_chunk_get_vector(chunk.chunk, ci);
-        const validity = duckdb.vector_get_validity(vec, Math.ceil(n / 64) * 8);
-        if (validity) {
-          const nulls = countNulls(validity, n);
-          if (nulls > 0) {
-            bitmaps[ci] ??= new Uint8Array(Math.ceil(total / 8)).fill(0xff);
-            copyBits(bitmaps[ci]!, offset, validity, n);
-            nullCounts[ci]! += nulls;
-          }
-        }
-        if (plan.kind === 'string') {
-          const v = chunk.getColumnVector(ci);
-          const out = strings[ci]!;
-          for (let j = 0; j < n; j++) out.push(v.getItem(j) as string | null);
-        } else {
-          const bytes = duckdb.vector_get_data(vec, n * plan.width);
-          const out = outs[ci]!;
-          new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes, offset * plan.width);
-        }
-      }
-      offset += n;
-    }
-    if (offset !== total) throw new Error('parquet: files changed while being read');
-
-    const fields: Field[] = [];
-    const children: Data[] = [];
-    for (let ci = 0; ci < plans.length; ci++) {
-      const plan = plans[ci]!;
-      const type = plan.makeType(arrow);
-      const nullCount = nullCounts[ci]!;
-      const nullBitmap = nullCount > 0 ? bitmaps[ci] : undefined;
-      let data: Data;
-      if (plan.kind === 'string') {
-        data = arrow.vectorFromArray(strings[ci]!, new arrow.Utf8()).data[0]!;
-      } else if (plan.kind === 'bool') {
-        data = arrow.makeData({
-          type: new arrow.Bool(),
-          length: total,
-          nullCount,
-          nullBitmap,
-          data: packBits(outs[ci] as Uint8Array, total),
-        });
-      } else {
-        // makeData builds the same fixed-width Data for every numeric type; its overloads are keyed on the
-        // concrete type, hence the casts.
-        data = arrow.makeData({
-          type: type as Float64,
-          length: total,
-          nullCount,
-          nullBitmap,
-          data: outs[ci] as unknown as Float64Array,
-        });
-      }
-      fields.push(new arrow.Field(plan.name, type, true));
-      children.push(data);
-    }
-    const schema = new arrow.Schema(fields);
-    const struct = arrow.makeData({ type: new arrow.Struct(fields), length: total, nullCount: 0, children });
-    return new arrow.Table([new arrow.RecordBatch(schema, struct)]);
+    const table = await resultToArrow(result, { rows: total, names: columns.map((c) => c.name) });
+    if (table.numRows !== total) throw new Error('parquet: files changed while being read');
+    return table;
   } finally {
     con.closeSync();
   }
-}
-
-/** Number of zero bits among the first `n` of a DuckDB validity mask. */
-function countNulls(validity: Uint8Array, n: number): number {
-  let nulls = 0;
-  const full = n >> 3;
-  for (let b = 0; b < full; b++) {
-    const byte = validity[b]!;
-    if (byte !== 0xff) nulls += 8 - popcount8(byte);
-  }
-  for (let j = full << 3; j < n; j++) if ((validity[j >> 3]! & (1 << (j & 7))) === 0) nulls++;
-  return nulls;
-}
-
-function popcount8(b: number): number {
-  b = b - ((b >> 1) & 0x55);
-  b = (b & 0x33) + ((b >> 2) & 0x33);
-  return (b + (b >> 4)) & 0x0f;
-}
-
-/** Copies `n` validity bits to `target` starting at bit `at` (both LSB-first, 1 = valid). */
-function copyBits(target: Uint8Array, at: number, src: Uint8Array, n: number): void {
-  if ((at & 7) === 0) {
-    const full = n >> 3;
-    target.set(src.subarray(0, full), at >> 3);
-    for (let j = full << 3; j < n; j++) setBit(target, at + j, (src[j >> 3]! & (1 << (j & 7))) !== 0);
-    return;
-  }
-  for (let j = 0; j < n; j++) setBit(target, at + j, (src[j >> 3]! & (1 << (j & 7))) !== 0);
-}
-
-function setBit(target: Uint8Array, bit: number, on: boolean): void {
-  const i = bit >> 3;
-  const mask = 1 << (bit & 7);
-  target[i] = on ? target[i]! | mask : target[i]! & ~mask;
-}
-
-/** Arrow's bit-packed booleans from DuckDB's one byte per value. */
-function packBits(bytes: Uint8Array, n: number): Uint8Array {
-  const out = new Uint8Array(Math.ceil(n / 8));
-  for (let j = 0; j < n; j++) if (bytes[j]) out[j >> 3] = out[j >> 3]! | (1 << (j & 7));
-  return out;
 }

@@ -11,50 +11,14 @@
 import fsp from 'node:fs/promises';
 import { tempPathFor } from '../format/atomic-write.js';
 import {
-  decodeStruct,
-  deleteField,
-  encodeStruct,
-  getField,
-  setField,
-  T,
-  type ThriftList,
-  type ThriftStruct,
-} from './thrift-compact.js';
-
-const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
-
-/** A Parquet file's decoded footer and where its row-group data ends. */
-export interface ParquetFooter {
-  /** The decoded `FileMetaData` struct. */
-  meta: ThriftStruct;
-  /** Byte offset where the footer starts (row-group data is [4, dataEnd)). */
-  dataEnd: number;
-  size: number;
-}
-
-/** Reads and decodes the footer of a Parquet file. Throws if the file is truncated or not Parquet. */
-export async function readParquetFooter(file: string): Promise<ParquetFooter> {
-  const fh = await fsp.open(file, 'r');
-  try {
-    const { size } = await fh.stat();
-    if (size < 12) throw new Error(`parquet: ${file} is too short (${size} bytes) to be a Parquet file`);
-    const tail = new Uint8Array(8);
-    await fh.read(tail, 0, 8, size - 8);
-    const head = new Uint8Array(4);
-    await fh.read(head, 0, 4, 0);
-    if (!sameBytes(tail.subarray(4), MAGIC) || !sameBytes(head, MAGIC)) {
-      throw new Error(`parquet: ${file} lacks the PAR1 magic (unfinished or not Parquet)`);
-    }
-    const footerLen = new DataView(tail.buffer).getUint32(0, true);
-    const dataEnd = size - 8 - footerLen;
-    if (dataEnd < 4) throw new Error(`parquet: ${file} has a footer longer than the file`);
-    const footer = new Uint8Array(footerLen);
-    await fh.read(footer, 0, footerLen, dataEnd);
-    return { meta: decodeStruct(footer).value, dataEnd, size };
-  } finally {
-    await fh.close();
-  }
-}
+  ColumnMetaData,
+  type FileMetaData,
+  MAGIC,
+  type ParquetFooter,
+  type RowGroup,
+  readParquetFooter,
+  sameBytes,
+} from './footer.js';
 
 /**
  * Writes `target` (atomically: temp file, rename; fsync first with `sync`) holding every row group of `files` in order.
@@ -70,14 +34,10 @@ export async function concatParquetFiles(
   const footers: ParquetFooter[] = [];
   for (const f of files) footers.push(await readParquetFooter(f));
   const first = footers[0]!;
-  const schemaBytes = (m: ThriftStruct) => {
-    const schema = getField(m, 2);
-    return schema ? encodeStruct({ kind: 'struct', fields: [schema] }) : new Uint8Array();
-  };
-  const schema0 = schemaBytes(first.meta);
+  const schema0 = first.meta.schemaBytes;
   for (const f of footers) {
-    if (!sameBytes(schemaBytes(f.meta), schema0)) return undefined;
-    if (getField(f.meta, 8) || getField(f.meta, 9)) return undefined; // encrypted
+    if (!sameBytes(f.meta.schemaBytes, schema0)) return undefined;
+    if (f.meta.encrypted) return undefined;
   }
 
   const tmp = tempPathFor(target);
@@ -86,22 +46,19 @@ export async function concatParquetFiles(
     await out.write(MAGIC);
     let pos = 4;
     let rows = 0n;
-    const rowGroups: ThriftStruct[] = [];
+    const rowGroups: RowGroup[] = [];
     const buf = new Uint8Array(8 << 20);
     for (let i = 0; i < files.length; i++) {
       const footer = footers[i]!;
       // Every absolute offset in this file's row groups moves by the same amount.
       const delta = BigInt(pos - 4);
-      const groups = getField(footer.meta, 4)?.value as ThriftList | undefined;
-      for (const g of groups?.items ?? []) {
-        const rg = g as ThriftStruct;
+      for (const rg of footer.meta.rowGroups) {
         if (!shiftRowGroup(rg, delta)) return undefined;
         // The ordinal (optional) is an i16: past 32,767 row groups it is left out rather than wrapped.
-        if (rowGroups.length <= 0x7fff) setField(rg, 7, T.I16, rowGroups.length);
-        else deleteField(rg, 7);
+        rg.ordinal = rowGroups.length <= 0x7fff ? rowGroups.length : undefined;
         rowGroups.push(rg);
       }
-      rows += BigInt((getField(footer.meta, 3)?.value as bigint | undefined) ?? 0n);
+      rows += footer.meta.numRows ?? 0n;
       const src = await fsp.open(files[i]!, 'r');
       try {
         let at = 4;
@@ -116,10 +73,10 @@ export async function concatParquetFiles(
         await src.close();
       }
     }
-    const meta: ThriftStruct = { kind: 'struct', fields: first.meta.fields.map((f) => ({ ...f })) };
-    setField(meta, 3, T.I64, rows);
-    setField(meta, 4, T.LIST, { kind: 'list', elemType: T.STRUCT, items: rowGroups });
-    const footerBytes = encodeStruct(meta);
+    const meta: FileMetaData = first.meta.copy();
+    meta.numRows = rows;
+    meta.rowGroups = rowGroups;
+    const footerBytes = meta.encode();
     const tail = new Uint8Array(8);
     new DataView(tail.buffer).setUint32(0, footerBytes.length, true);
     tail.set(MAGIC, 4);
@@ -141,31 +98,18 @@ export async function concatParquetFiles(
   }
 }
 
-/** Shifts every absolute offset of a RowGroup; false if a column chunk lives in another file. */
-function shiftRowGroup(rg: ThriftStruct, delta: bigint): boolean {
-  shiftI64(rg, 5, delta); // RowGroup.file_offset
-  const columns = getField(rg, 1)?.value as ThriftList | undefined;
-  for (const c of columns?.items ?? []) {
-    const cc = c as ThriftStruct;
-    if (getField(cc, 1)) return false; // file_path: data in another file
-    if (getField(cc, 8) || getField(cc, 9)) return false; // encrypted column
-    const fileOffset = getField(cc, 2);
-    if (fileOffset && fileOffset.value !== 0n) shiftI64(cc, 2, delta);
+/** Shifts every absolute offset of a row group; false if a column chunk lives in another file. */
+function shiftRowGroup(rg: RowGroup, delta: bigint): boolean {
+  const shift = (offset: bigint | undefined) => (offset === undefined ? undefined : offset + delta);
+  rg.fileOffset = shift(rg.fileOffset);
+  for (const cc of rg.columns) {
+    if (cc.external || cc.encrypted) return false;
+    const fileOffset = cc.fileOffset;
+    if (fileOffset !== undefined && fileOffset !== 0n) cc.fileOffset = fileOffset + delta;
     // Page indexes hold absolute page offsets of their own; drop them rather than rewrite them.
-    for (const id of [4, 5, 6, 7]) deleteField(cc, id);
-    const md = getField(cc, 3)?.value as ThriftStruct | undefined;
-    if (md) for (const id of [9, 10, 11, 14]) shiftI64(md, id, delta);
+    cc.removePageIndexes();
+    const md = cc.metaData;
+    if (md) for (const name of ColumnMetaData.OFFSETS) md.setOffset(name, shift(md.offset(name)));
   }
-  return true;
-}
-
-function shiftI64(s: ThriftStruct, id: number, delta: bigint): void {
-  const f = getField(s, id);
-  if (f && typeof f.value === 'bigint') f.value += delta;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }

@@ -2,10 +2,11 @@
  * A small, schema-less Thrift compact-protocol codec, enough to read a Parquet footer (`FileMetaData`),
  * change a few fields and write it back byte-for-byte otherwise. Fields are kept in their original order
  * with their wire types, so anything this code does not understand survives a round trip unchanged.
+ * Fields here are numbers; footer.ts names the Parquet ones, and the rest of the code reads those names.
  *
  * @example
- * const meta = decodeStruct(footerBytes)
- * setField(meta, 3, T.I64, 42n) // FileMetaData.num_rows
+ * const { value: meta } = decodeStruct(footerBytes)
+ * setField(meta, 3, T.I64, 42n)
  * const bytes = encodeStruct(meta)
  */
 

@@ -17,8 +17,8 @@ import {
   readParquetSql,
 } from '../../duckdb/read-parquet.js';
 import { tempPathFor } from '../../format/atomic-write.js';
-import { concatParquetFiles, readParquetFooter } from '../../parquet/concat.js';
-import { getField, type ThriftList, type ThriftStruct } from '../../parquet/thrift-compact.js';
+import { concatParquetFiles } from '../../parquet/concat.js';
+import { ConvertedType, PhysicalType, readParquetFooter } from '../../parquet/footer.js';
 
 export const METRICS_FILE = 'metrics.parquet';
 export const PARTS_DIR = 'metrics.parts';
@@ -79,8 +79,7 @@ export async function mergeParts(
     done = true;
   } else if (sameSchema) {
     let rows = 0;
-    for (const p of parts)
-      rows += Number((getField((await readParquetFooter(p)).meta, 3)?.value as bigint) ?? 0n);
+    for (const p of parts) rows += Number((await readParquetFooter(p)).meta.numRows ?? 0n);
     if (rows / parts.length >= MIN_ROWS_TO_CONCAT)
       done = (await concatParquetFiles(parts, target)) !== undefined;
   }
@@ -88,15 +87,6 @@ export async function mergeParts(
   await fs.rm(path.join(runDir, PARTS_DIR), { recursive: true, force: true });
   return (await footerInfo(target)) ?? parquetFileInfo(target);
 }
-
-// Parquet physical types and converted types of the columns this library writes (see parquet-write.ts).
-const BOOLEAN = 0;
-const INT64 = 2;
-const DOUBLE = 5;
-const BYTE_ARRAY = 6;
-const UTF8 = 0;
-const INT_64 = 18;
-const utf8 = new TextDecoder();
 
 /**
  * Rows, column names and DuckDB types of a flat file of BIGINT, DOUBLE, BOOLEAN and VARCHAR columns, from
@@ -106,27 +96,23 @@ const utf8 = new TextDecoder();
 async function footerInfo(file: string): Promise<ParquetFileInfo | undefined> {
   const abs = path.resolve(file);
   const footer = await readParquetFooter(abs);
-  const schema = (getField(footer.meta, 2)?.value as ThriftList | undefined)?.items as
-    | ThriftStruct[]
-    | undefined;
-  const rows = getField(footer.meta, 3)?.value;
-  if (!schema || schema.length === 0 || typeof rows !== 'bigint') return undefined;
-  if (getField(schema[0]!, 5)?.value !== schema.length - 1) return undefined;
+  const { schema, numRows } = footer.meta;
+  if (schema.length === 0 || numRows === undefined) return undefined;
+  if (schema[0]!.numChildren !== schema.length - 1) return undefined;
   const columns: { name: string; type: string }[] = [];
   for (const el of schema.slice(1)) {
-    const name = getField(el, 4)?.value;
-    const physical = getField(el, 1)?.value;
-    const converted = getField(el, 6)?.value;
-    if (!(name instanceof Uint8Array) || getField(el, 5) || getField(el, 10)) return undefined;
+    const { name, type: physical, convertedType: converted } = el;
+    if (name === undefined || el.numChildren !== undefined || el.hasLogicalType) return undefined;
     let type: string;
-    if (physical === INT64 && (converted === undefined || converted === INT_64)) type = 'BIGINT';
-    else if (physical === DOUBLE && converted === undefined) type = 'DOUBLE';
-    else if (physical === BOOLEAN && converted === undefined) type = 'BOOLEAN';
-    else if (physical === BYTE_ARRAY && converted === UTF8) type = 'VARCHAR';
+    if (physical === PhysicalType.INT64 && (converted === undefined || converted === ConvertedType.INT_64))
+      type = 'BIGINT';
+    else if (physical === PhysicalType.DOUBLE && converted === undefined) type = 'DOUBLE';
+    else if (physical === PhysicalType.BOOLEAN && converted === undefined) type = 'BOOLEAN';
+    else if (physical === PhysicalType.BYTE_ARRAY && converted === ConvertedType.UTF8) type = 'VARCHAR';
     else return undefined;
-    columns.push({ name: utf8.decode(name), type });
+    columns.push({ name, type });
   }
-  return { path: abs, rows: Number(rows), columns, bytes: footer.size };
+  return { path: abs, rows: Number(numRows), columns, bytes: footer.size };
 }
 
 const RUN_ID = 'run_id';

@@ -17,8 +17,8 @@
  *
  * An update compares every specimen with `state.json`, re-reads those that differ, writes a new delta
  * directory and switches the `delta` link to it with one rename: a reader sees the old delta or the new one,
- * never half of one. It falls back to rewriting the file (indexer.ts) when the catalog file is not the one
- * `state.json` describes, when a specimen appeared, disappeared or became (un)indexable, when a run that
+ * never half of one. It falls back to rewriting the file (index-vault.ts) when the catalog file is not the
+ * one `state.json` describes, when a specimen appeared, disappeared or became (un)indexable, when a run that
  * had metrics in the file changed or went, when a file brings a `metrics` branch or `exp_` view shape the
  * file does not have, or when more than `MAX_DELTA_SPECIMENS` specimens differ (the rewrite folds the delta
  * into the file). Every rewrite starts a new generation, so a reader still holding the previous file keeps
@@ -31,13 +31,11 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { openMemory, quoteIdent, quoteLiteral } from '../duckdb/node-api.js';
-import { SPECIMENS_DIR } from '../format/vault-config.js';
-import { LEGACY_RUN_ID, RUNS_DIR } from '../storage/runs.js';
-import type { IndexOptions, IndexReport } from './indexer.js';
-import { copyToParquetSql, RowLoader, SUMMARY_COLUMNS } from './loader.js';
-import type { RunRead } from './read-vault.js';
-import { specimenSignature } from './read-vault.js';
+import { openMemory, quoteIdent, quoteLiteral } from '../../duckdb/node-api.js';
+import { SPECIMENS_DIR } from '../../format/vault-config.js';
+import { LEGACY_RUN_ID, RUNS_DIR } from '../../storage/runs.js';
+import type { RunRead } from '../read-vault.js';
+import { specimenSignature } from '../read-vault.js';
 import {
   clashingIds,
   completeFromFile,
@@ -47,7 +45,7 @@ import {
   SpecimenState,
   type SpecimenWork,
   scanSpecimen,
-} from './scan.js';
+} from '../scan.js';
 import {
   branchesOfFile,
   branchKey,
@@ -58,7 +56,10 @@ import {
   expSources,
   expSourcesKey,
   type MetricBranch,
-} from './schema.js';
+  SUMMARY_COLUMNS,
+} from '../schema.js';
+import { copyToParquetSql, RowLoader } from './loader.js';
+import type { IndexOptions, IndexReport } from './report.js';
 
 /** Beyond this many changed specimens, an index rewrites the catalog file and starts an empty delta. */
 export const MAX_DELTA_SPECIMENS = 64;

@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { CatalogBusyError } from './errors.js';
+import { CatalogBusyError } from '../errors.js';
 
 /** Contents of a lock file. */
 export interface LockHolder {

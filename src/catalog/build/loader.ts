@@ -12,76 +12,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { quoteIdent, quoteLiteral } from '../duckdb/node-api.js';
-import { jsonText } from './json.js';
-
-/** Column name and DuckDB type, in table order. */
-export type ColumnSpec = readonly (readonly [string, string])[];
-
-export const CATALOG_COLUMNS: ColumnSpec = [
-  ['specimen_id', 'VARCHAR'],
-  ['created', 'TIMESTAMP'],
-  ['domain', 'VARCHAR'],
-  ['method', 'VARCHAR'],
-  ['model', 'VARCHAR'],
-  ['tags', 'VARCHAR[]'],
-  ['status', 'VARCHAR'],
-  ['path', 'VARCHAR'],
-  ['description', 'VARCHAR'],
-  ['run_count', 'INTEGER'],
-  ['latest_run', 'VARCHAR'],
-  ['latest_status', 'VARCHAR'],
-  ['manifest', 'JSON'],
-];
-
-export const RUN_COLUMNS: ColumnSpec = [
-  ['specimen_id', 'VARCHAR'],
-  ['run_id', 'VARCHAR'],
-  ['started', 'TIMESTAMP'],
-  ['ended', 'TIMESTAMP'],
-  ['status', 'VARCHAR'],
-  ['duration_s', 'DOUBLE'],
-  ['superseded_by', 'VARCHAR'],
-  ['git_commit', 'VARCHAR'],
-  ['command', 'VARCHAR'],
-  ['exit_code', 'BIGINT'],
-  ['config', 'JSON'],
-  ['summary', 'JSON'],
-  ['path', 'VARCHAR'],
-  ['is_latest', 'BOOLEAN'],
-  ['reproduces', 'VARCHAR'],
-  ['reproduce_verdict', 'VARCHAR'],
-];
-
-export const ARTIFACT_COLUMNS: ColumnSpec = [
-  ['specimen_id', 'VARCHAR'],
-  ['run_id', 'VARCHAR'],
-  ['name', 'VARCHAR'],
-  ['kind', 'VARCHAR'],
-  ['path', 'VARCHAR'],
-  ['bytes', 'BIGINT'],
-  ['sha256', 'VARCHAR'],
-  ['rows', 'BIGINT'],
-  ['columns', 'VARCHAR[]'],
-  ['column_types', 'VARCHAR[]'],
-  ['shape', 'BIGINT[]'],
-  ['dtype', 'VARCHAR'],
-  ['chunks', 'BIGINT[]'],
-];
-
-export const SUMMARY_COLUMNS: ColumnSpec = [
-  ['specimen_id', 'VARCHAR'],
-  ['run_id', 'VARCHAR'],
-  ['metric', 'VARCHAR'],
-  ['count', 'BIGINT'],
-  ['min', 'DOUBLE'],
-  ['max', 'DOUBLE'],
-  ['mean', 'DOUBLE'],
-  ['first', 'DOUBLE'],
-  ['last', 'DOUBLE'],
-  ['step_of_min', 'BIGINT'],
-  ['step_of_max', 'BIGINT'],
-];
+import { quoteIdent, quoteLiteral } from '../../duckdb/node-api.js';
+import { jsonText } from '../json.js';
+import type { ColumnSpec } from '../schema.js';
 
 /** A function writing a row of `columns` as one JSON object. */
 export function rowEncoder(columns: ColumnSpec): (row: Record<string, unknown>) => string {
