@@ -17,7 +17,8 @@ import { painter } from './output.js';
 
 export const EXIT = { ok: 0, failed: 1, badInput: 2, notFound: 3, conflict: 4, internal: 70 } as const;
 
-const CODE_BY_TAG: Record<VaultErrorTag, number> = {
+/** The exit code of every error tag: the only place that decides one (the README lists the codes). */
+const EXIT_CODE_BY_TAG: Readonly<Record<VaultErrorTag, number>> = {
   InvalidIdError: EXIT.badInput,
   InvalidNameError: EXIT.badInput,
   TaxonomyError: EXIT.badInput,
@@ -32,10 +33,21 @@ const CODE_BY_TAG: Record<VaultErrorTag, number> = {
   VaultNotFoundError: EXIT.notFound,
   PathEscapeError: EXIT.badInput,
   ConfigError: EXIT.badInput,
+  UsageError: EXIT.badInput,
+  SqlError: EXIT.badInput,
+  QueryNotAllowedError: EXIT.badInput,
+  CatalogBusyError: EXIT.failed,
+  CatalogMissingError: EXIT.notFound,
+  ProtocolStartError: EXIT.badInput,
 };
 
-/** Error raised by commands for a bad argument combination. */
-export class UsageError extends Error {}
+// Commands raise it for a bad option value; it is one of the library's errors so that it maps like them.
+export { UsageError } from '../errors.js';
+
+/** The exit code for `err`: its tag's, or 70 for anything the library did not raise on purpose. */
+export function exitCodeOf(err: unknown): number {
+  return isVaultError(err) ? EXIT_CODE_BY_TAG[err._tag] : EXIT.internal;
+}
 
 /** Prints `err` for a user and returns the exit code. */
 export function reportError(err: unknown): number {
@@ -43,17 +55,9 @@ export function reportError(err: unknown): number {
   const prefix = paint('red', 'error:');
   if (isVaultError(err)) {
     process.stderr.write(`${prefix} ${err.message}\n`);
-    return CODE_BY_TAG[err._tag];
+    return exitCodeOf(err);
   }
-  if (err instanceof UsageError) {
-    process.stderr.write(`${prefix} ${err.message}\n`);
-    return EXIT.badInput;
-  }
-  const e = err as Error & { _tag?: string; exitCode?: number };
-  if (e && typeof e._tag === 'string' && typeof e.exitCode === 'number') {
-    process.stderr.write(`${prefix} ${e.message}\n`);
-    return e.exitCode;
-  }
+  const e = err as Error | undefined;
   process.stderr.write(`${prefix} ${e?.message ?? String(err)}\n`);
   if (process.env.SPECIMEN_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
   else process.stderr.write('(unexpected failure; set SPECIMEN_DEBUG=1 to see the stack trace)\n');

@@ -16,7 +16,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, ProtocolStartError } from '../errors.js';
 import type { RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, writeManifestFile } from '../format/msgpack.js';
 import { claimRunDir, MANIFEST_FILE, RUNS_DIR } from '../storage/runs.js';
@@ -57,12 +57,6 @@ export interface RunProtocolResult {
   durationS: number;
   manifest: RunManifest;
   conversion: ConversionReport;
-}
-
-/** The error raised when the protocol or its interpreter cannot be started. */
-export class ProtocolStartError extends Error {
-  readonly _tag = 'ProtocolStartError' as const;
-  readonly exitCode = 2;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -209,7 +203,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
         status: 'failed',
       },
     );
-    throw new ProtocolStartError(`run: ${what}; run ${runId} recorded as failed`);
+    throw new ProtocolStartError(resolved.command, runId, what, { cause: err });
   }
 
   // The converters (and with them DuckDB and the Zarr codecs) load only when there is something to convert.

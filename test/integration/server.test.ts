@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexVault } from '../../src/catalog/index.js';
 import { runSyntheticDemo } from '../../src/demo/run-demo.js';
+import { CatalogBusyError } from '../../src/errors.js';
 import type {
   CatalogResponse,
   CompareResponse,
@@ -565,9 +566,9 @@ describe('pieces', () => {
       status: 500,
       body: { error: { tag: 'InternalError', message: 'internal error' } },
     });
-    const known = errorResponse(Object.assign(new Error(`x ${dir}/y`), { _tag: 'CatalogBusyError' }), [dir]);
+    const known = errorResponse(new CatalogBusyError(`${dir}/y`, undefined, 10), [dir]);
     expect(known.status).toBe(503);
-    expect(known.body.error.message).toBe('x <vault>/y');
+    expect(known.body.error.message).toBe(new CatalogBusyError('<vault>/y', undefined, 10).message);
   });
 });
 
