@@ -7,7 +7,7 @@
  * |------|---------|
  * | 0 | success |
  * | 1 | the command ran but its check failed (verify found changes, nothing could be indexed, run failed) |
- * | 2 | bad input: invalid ID, taxonomy, arguments, SQL error |
+ * | 2 | bad input: invalid ID, taxonomy, arguments (a required option missing, an unknown option), SQL error |
  * | 3 | not found: vault, specimen, run, tensor |
  * | 4 | conflict: duplicate specimen, sealed run |
  * | 70 | internal error |
@@ -43,6 +43,18 @@ const EXIT_CODE_BY_TAG: Readonly<Record<VaultErrorTag, number>> = {
 
 // Commands raise it for a bad option value; it is one of the library's errors so that it maps like them.
 export { UsageError } from '../errors.js';
+
+/**
+ * The exit code after the argument parser gave up: that of help and version output as the parser says
+ * (0, or 1 for help shown because no command was given), otherwise bad input (a missing required option,
+ * an unknown option or command, a missing or excess argument).
+ */
+export function argumentErrorExitCode(err: { code: string; exitCode: number }): number {
+  return HELP_CODES.has(err.code) ? err.exitCode : EXIT.badInput;
+}
+
+/** Codes of the argument parser's exits that are help or version output, not an error. */
+const HELP_CODES = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
 
 /** The exit code for `err`: its tag's, or 70 for anything the library did not raise on purpose. */
 export function exitCodeOf(err: unknown): number {

@@ -7,8 +7,8 @@
  * specimen demo ./demo-vault
  * specimen --vault ./demo-vault show example_2024_12_19_synthetic_demo
  */
-import { Command, Option } from 'commander';
-import { EXIT, reportError } from './exit.js';
+import { Command, CommanderError, Help, Option } from 'commander';
+import { argumentErrorExitCode, EXIT, reportError } from './exit.js';
 
 const program = new Command();
 program
@@ -22,6 +22,16 @@ program
     ),
   )
   .showHelpAfterError('(run with --help for usage)')
+  // Set before the subcommands are declared, which inherit both: argument errors (a missing required option,
+  // an unknown one) come back to parseAsync below instead of exiting with commander's code 1, and the help
+  // of every command says which options it cannot do without.
+  .exitOverride()
+  .configureHelp({
+    optionDescription(option) {
+      const text = Help.prototype.optionDescription.call(this, option);
+      return option.mandatory ? `${text} (required)` : text;
+    },
+  })
   .addHelpText(
     'after',
     `
@@ -165,5 +175,6 @@ command('serve', 'serve the web UI and its JSON API over the vault (127.0.0.1 by
   .action(run(() => import('./commands/serve.js')));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.exitCode = reportError(err);
+  // Commander has already printed its message (and the help hint) for an argument error.
+  process.exitCode = err instanceof CommanderError ? argumentErrorExitCode(err) : reportError(err);
 });
