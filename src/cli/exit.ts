@@ -11,11 +11,21 @@
  * | 3 | not found: vault, specimen, run, tensor |
  * | 4 | conflict: duplicate specimen, sealed run |
  * | 70 | internal error |
+ *
+ * `specimen run` exits with the protocol's own exit code instead, and 130 when interrupted.
  */
 import { isVaultError, type VaultErrorTag } from '../errors.js';
 import { painter } from './output.js';
 
-export const EXIT = { ok: 0, failed: 1, badInput: 2, notFound: 3, conflict: 4, internal: 70 } as const;
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  badInput: 2,
+  notFound: 3,
+  conflict: 4,
+  internal: 70,
+  interrupted: 130,
+} as const;
 
 /** The exit code of every error tag: the only place that decides one (the README lists the codes). */
 const EXIT_CODE_BY_TAG: Readonly<Record<VaultErrorTag, number>> = {
@@ -43,6 +53,19 @@ const EXIT_CODE_BY_TAG: Readonly<Record<VaultErrorTag, number>> = {
 
 // Commands raise it for a bad option value; it is one of the library's errors so that it maps like them.
 export { UsageError } from '../errors.js';
+
+/**
+ * The exit code of a command that ran a protocol: 0 when it succeeded, 130 when interrupted, otherwise the
+ * protocol's own exit code (1 when it has none: killed by a signal, or never started).
+ */
+export function protocolExitCode(
+  status: 'succeeded' | 'failed' | 'interrupted',
+  exitCode: number | null,
+): number {
+  if (status === 'succeeded') return EXIT.ok;
+  if (status === 'interrupted') return EXIT.interrupted;
+  return exitCode !== null && exitCode > 0 ? exitCode : EXIT.failed;
+}
 
 /**
  * The exit code after the argument parser gave up: that of help and version output as the parser says
