@@ -6,9 +6,9 @@
  *
  * @example
  * const py = protocolLanguage('py')
- * py.file                 // 'protocol.py'
- * py.template(manifest)   // the source `specimen new --protocol py` writes
- * PROTOCOL_FILES          // every file name the runner looks for, in the order it looks
+ * py.files[0]             // 'protocol.py', the file `specimen new --protocol py` writes
+ * py.template(manifest)   // and its source
+ * PROTOCOL_FILES          // ['protocol.ts', 'protocol.js', 'protocol.mjs', 'protocol.py']: the runner's order
  */
 import type { SpecimenManifest } from './manifest.js';
 
@@ -85,6 +85,7 @@ export function listOr(items: readonly string[]): string {
   return items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 }
 
+/** The first line of every template. */
 function header(m: SpecimenManifest): string {
   return `Protocol of specimen ${m.specimen_id} (${m.taxonomy.domain} / ${m.taxonomy.method}).`;
 }
