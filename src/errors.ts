@@ -186,7 +186,10 @@ export class ConfigError extends VaultError {
   }
 }
 
-/** An option or argument has a value the call does not accept (`--seed abc`, `--format xml`). */
+/**
+ * A call the library cannot accept: an option or argument with a bad value (`--seed abc`, `flushRows: 0`),
+ * or a call out of order (`log()` after `close()`).
+ */
 export class UsageError extends VaultError {
   readonly _tag = 'UsageError' as const;
 }

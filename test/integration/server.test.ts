@@ -560,6 +560,18 @@ describe('pieces', () => {
     expect(splitSelection([null], [100], [10], 1)).toEqual([[null]]);
   });
 
+  it('refuses a bad port or token with a UsageError before opening anything', async () => {
+    const root = path.join(dir, 'vault');
+    await expect(startServer({ vaultRoot: root, port: 70_000 })).rejects.toMatchObject({
+      _tag: 'UsageError',
+      message: 'serve: invalid port 70000',
+    });
+    await expect(startServer({ vaultRoot: root, port: 0, token: 'short' })).rejects.toMatchObject({
+      _tag: 'UsageError',
+      message: expect.stringContaining('serve: a token must be 16 to 256 characters'),
+    });
+  });
+
   it('turns unexpected errors into a generic 500 that reveals nothing', () => {
     const err = new Error(`ENOENT: open '${dir}/vault/secret'`);
     expect(errorResponse(err, [dir])).toEqual({

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exitCodeOf } from '../../../src/cli/exit.js';
 import { connectShared } from '../../../src/duckdb/read-parquet.js';
-import { isVaultError } from '../../../src/errors.js';
+import { isVaultError, UsageError } from '../../../src/errors.js';
 import { MetricsWriter, parquetInfo, readRunMetrics } from '../../../src/storage/metrics/index.js';
 import { listParts, PARTS_DIR } from '../../../src/storage/metrics/parts.js';
 import { tempDir } from '../../support/helpers.js';
@@ -180,6 +180,8 @@ describe('MetricsWriter', () => {
     expect(await w.close()).toEqual(a);
     expect(a?.rows).toBe(1);
     expect(() => w.log({ a: 2 })).toThrow(/after close/);
+    expect(() => w.log({ a: 2 })).toThrow(UsageError);
+    expect(() => new MetricsWriter({ runDir, runId: 'r', flushRows: 0 })).toThrow(UsageError);
   });
 
   it('flush() puts buffered rows on disk as a readable part before close', async () => {
