@@ -1,29 +1,21 @@
 /**
- * Tagged errors. Every failure a user can cause has its own class with a literal `_tag`, a message that
- * starts with the subsystem and names the offending value, and typed fields. The CLI maps tags to exit
- * codes; the server maps them to HTTP statuses.
+ * Tagged errors, one family for the whole library: format, storage, catalog and runner. Every failure a user
+ * can cause has its own class with a literal `_tag`, a message that starts with the subsystem and names the
+ * offending value, and typed fields. The errors say what went wrong, never how to report it: the CLI maps
+ * tags to exit codes (src/cli/exit.ts) and the server to HTTP statuses (src/server/errors.ts), each in one
+ * table.
  *
  * @example
  * try { await storage.writeMetrics(cols) } catch (err) {
  *   if (isVaultError(err, 'SealedRunError')) console.error(err.message)
  * }
+ * try { await q.search('SELEC 1') } catch (err) {
+ *   if (isVaultError(err, 'SqlError')) console.error(err.message, err.position) // position 0
+ * }
  */
 
-export type VaultErrorTag =
-  | 'InvalidIdError'
-  | 'InvalidNameError'
-  | 'TaxonomyError'
-  | 'ManifestError'
-  | 'CorruptManifestError'
-  | 'DuplicateSpecimenError'
-  | 'NotFoundError'
-  | 'SealedRunError'
-  | 'MetricsSchemaError'
-  | 'TensorError'
-  | 'UnsupportedDtypeError'
-  | 'VaultNotFoundError'
-  | 'PathEscapeError'
-  | 'ConfigError';
+/** The tag of every error this library raises on purpose; the CLI and the server map each to a code. */
+export type VaultErrorTag = AnyVaultError['_tag'];
 
 /** Base class of every error this library raises on purpose. */
 export abstract class VaultError extends Error {
@@ -194,6 +186,88 @@ export class ConfigError extends VaultError {
   }
 }
 
+/**
+ * A call the library cannot accept: an option or argument with a bad value (`--seed abc`, `flushRows: 0`),
+ * or a call out of order (`log()` after `close()`).
+ */
+export class UsageError extends VaultError {
+  readonly _tag = 'UsageError' as const;
+}
+
+/** DuckDB refused a query: syntax, unknown table, type or permission error. */
+export class SqlError extends VaultError {
+  readonly _tag = 'SqlError' as const;
+  constructor(
+    /** DuckDB's message, verbatim (with its `LINE n:` context and caret when it gave one). */
+    readonly duckdbMessage: string,
+    readonly sql: string,
+    /** 0-based character offset into `sql` of the error, when DuckDB pointed at one. */
+    readonly position: number | undefined,
+    /** 1-based line and column of `position`. */
+    readonly line: number | undefined,
+    readonly column: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    const where = line !== undefined && column !== undefined ? ` (line ${line}, column ${column})` : '';
+    super(`sql: ${duckdbMessage}${where}`, options);
+  }
+}
+
+/** A user query was not a single read-only SELECT. */
+export class QueryNotAllowedError extends VaultError {
+  readonly _tag = 'QueryNotAllowedError' as const;
+  constructor(
+    readonly sql: string,
+    /** DuckDB's statement type (`SELECT`, `COPY`, `ATTACH`…) or `MULTI` for several statements. */
+    readonly statementType: string,
+  ) {
+    super(
+      statementType === 'MULTI'
+        ? 'sql: only one statement is allowed per query; remove the extra statements'
+        : `sql: only SELECT queries are allowed here, got a ${statementType} statement`,
+    );
+  }
+}
+
+/** Another process holds the catalog lock and did not release it in time. */
+export class CatalogBusyError extends VaultError {
+  readonly _tag = 'CatalogBusyError' as const;
+  constructor(
+    readonly lockFile: string,
+    readonly holder: { pid: number; host: string; since?: string } | undefined,
+    readonly waitedMs: number,
+  ) {
+    const who = holder
+      ? `process ${holder.pid} on ${holder.host}${holder.since ? ` since ${holder.since}` : ''}`
+      : 'another process';
+    super(
+      `catalog: ${who} is indexing this vault (lock ${lockFile}); waited ${Math.round(waitedMs)} ms. ` +
+        'Try again when it has finished, or delete the lock file if that process no longer exists.',
+    );
+  }
+}
+
+/** The vault has no catalog yet. */
+export class CatalogMissingError extends VaultError {
+  readonly _tag = 'CatalogMissingError' as const;
+  constructor(readonly file: string) {
+    super(`catalog: ${file} does not exist; build it with \`specimen index\``);
+  }
+}
+
+/** A protocol or its interpreter cannot be started; the run is recorded as failed with `start_error`. */
+export class ProtocolStartError extends VaultError {
+  readonly _tag = 'ProtocolStartError' as const;
+  constructor(
+    readonly command: readonly string[],
+    readonly runId: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`run: ${reason}; run ${runId} recorded as failed`, options);
+  }
+}
+
 /** Type guard: is `err` a VaultError, optionally one of the given tags? */
 export function isVaultError<T extends VaultErrorTag>(
   err: unknown,
@@ -203,6 +277,7 @@ export function isVaultError<T extends VaultErrorTag>(
   return tags.length === 0 || (tags as string[]).includes(err._tag);
 }
 
+/** Every concrete error class; `_tag` tells them apart. */
 export type AnyVaultError =
   | InvalidIdError
   | InvalidNameError
@@ -217,4 +292,10 @@ export type AnyVaultError =
   | UnsupportedDtypeError
   | VaultNotFoundError
   | PathEscapeError
-  | ConfigError;
+  | ConfigError
+  | UsageError
+  | SqlError
+  | QueryNotAllowedError
+  | CatalogBusyError
+  | CatalogMissingError
+  | ProtocolStartError;

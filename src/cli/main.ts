@@ -7,8 +7,9 @@
  * specimen demo ./demo-vault
  * specimen --vault ./demo-vault show example_2024_12_19_synthetic_demo
  */
-import { Command, Option } from 'commander';
-import { EXIT, reportError } from './exit.js';
+import { Command, CommanderError, Help, Option } from 'commander';
+import { listOr, PROTOCOL_FILES, PROTOCOL_KINDS, PROTOCOL_LANGUAGES } from '../format/protocols.js';
+import { argumentErrorExitCode, EXIT, reportError } from './exit.js';
 
 const program = new Command();
 program
@@ -22,12 +23,39 @@ program
     ),
   )
   .showHelpAfterError('(run with --help for usage)')
+  // Set before the subcommands are declared, which inherit both: argument errors (a missing required option,
+  // an unknown one) come back to parseAsync below instead of exiting with commander's code 1, and the help
+  // of every command says which options it cannot do without.
+  .exitOverride()
+  .configureHelp({
+    optionDescription(option) {
+      const text = Help.prototype.optionDescription.call(this, option);
+      return option.mandatory ? `${text} (required)` : text;
+    },
+  })
   .addHelpText(
     'after',
     `
 Exit codes: 0 success, 1 check failed, 2 bad input, 3 not found, 4 conflict, 70 internal error.
 Colour is used only on a terminal and never when NO_COLOR is set.`,
   );
+
+/** The protocol languages for help texts: kind, files, how it starts and how it uses the library. */
+function protocolLanguagesHelp(): string {
+  const rows = PROTOCOL_LANGUAGES.map((l) => {
+    const start =
+      l.command.runtime === 'python'
+        ? 'Python'
+        : `Node.js${l.command.preload.map((m) => ` + ${m}`).join('')}`;
+    return `  ${l.kind}  ${l.files.join(', ')} (${start}): ${l.helper}`;
+  });
+  return `\nProtocol languages:\n${rows.join('\n')}`;
+}
+
+/** The file names of the languages run by Python, for the --python option. */
+const pythonFiles = listOr(
+  PROTOCOL_LANGUAGES.filter((l) => l.command.runtime === 'python').flatMap((l) => l.files),
+);
 
 /** Adds the global --vault option to a subcommand so it is accepted after the command name too. */
 function command(name: string, description: string): Command {
@@ -72,7 +100,8 @@ command('new', 'scaffold a specimen: manifest, protocol template and field notes
   .option('--tags <a,b>', 'comma-separated tags')
   .option('--model <name>', 'model under study')
   .option('--description <text>', 'one-paragraph description')
-  .option('--protocol <ts|js|py>', 'write a protocol template in this language')
+  .option(`--protocol <${PROTOCOL_KINDS.join('|')}>`, 'write a protocol template in this language')
+  .addHelpText('after', protocolLanguagesHelp())
   .action(run(() => import('./commands/new.js')));
 
 command(
@@ -92,8 +121,12 @@ command('run', "execute a specimen's protocol in a new run, recording provenance
     'config value (JSON; repeatable; dots nest: opt.lr=0.1)',
     (v: string, acc: string[] = []) => [...acc, v],
   )
-  .option('--python <path>', 'Python interpreter for protocol.py (default python3)')
-  .addHelpText('after', "\nExit status: the protocol's exit code; 130 when interrupted.")
+  .option('--python <path>', `Python interpreter for ${pythonFiles} (default python3)`)
+  .addHelpText(
+    'after',
+    `\nRuns the first of ${listOr(PROTOCOL_FILES)},\nor the command after --.\n` +
+      "Exit status: the protocol's exit code; 130 when interrupted.",
+  )
   .action(run(() => import('./commands/run.js')));
 
 command('reproduce', 're-execute a run with its recorded seed and config and compare the outputs')
@@ -102,7 +135,7 @@ command('reproduce', 're-execute a run with its recorded seed and config and com
   .option('--rtol <x>', 'relative tolerance (default 0)')
   .option('--atol <y>', 'absolute tolerance (default 0)')
   .option('--ignore <cols>', 'comma-separated metric columns or tensors expected to differ')
-  .option('--python <path>', 'Python interpreter for protocol.py')
+  .option('--python <path>', `Python interpreter for ${pythonFiles}`)
   .option('--json', 'print the comparison as JSON')
   .addHelpText('after', '\nExit status: 0 identical or within tolerance, 1 differs.')
   .action(run(() => import('./commands/reproduce.js')));
@@ -165,5 +198,6 @@ command('serve', 'serve the web UI and its JSON API over the vault (127.0.0.1 by
   .action(run(() => import('./commands/serve.js')));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  process.exitCode = reportError(err);
+  // Commander has already printed its message (and the help hint) for an argument error.
+  process.exitCode = err instanceof CommanderError ? argumentErrorExitCode(err) : reportError(err);
 });

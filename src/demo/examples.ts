@@ -4,6 +4,7 @@
  * layers and an SAE width sweep. The data are synthetic but shaped like the real experiments, so the
  * queries in the README (by tag, by domain, across seeds) have something to find.
  */
+import type { ProtocolKind } from '../format/protocols.js';
 import type { NewSpecimen } from '../storage/vault.js';
 import { DEMO_SEED, DEMO_SPECIMEN_ID } from './synthetic.js';
 
@@ -12,7 +13,8 @@ export interface ExampleSpecimen {
   specimen: NewSpecimen;
   /** Created with a legacy (non-dated) ID. */
   legacyId?: boolean;
-  protocolFile: 'protocol.ts' | 'protocol.js';
+  /** The protocol's language (format/protocols.ts); the demo writes that language's protocol file. */
+  protocolKind: ProtocolKind;
   protocol: string;
   runs: { seed: number; config?: Record<string, number | string> }[];
   notes: string;
@@ -45,7 +47,7 @@ export const EXAMPLES: readonly ExampleSpecimen[] = [
       dependencies: { node: '>=20', 'specimen-vault': '>=0.1' },
     },
     legacyId: true,
-    protocolFile: 'protocol.ts',
+    protocolKind: 'ts',
     protocol: `/**
  * Synthetic training curves (loss, accuracy, entropy) and activations (100, 512) from a seeded generator.
  * The same seed gives identical metrics and tensor bytes: \`specimen reproduce\` proves it.
@@ -68,7 +70,7 @@ console.log(\`wrote 100 steps of loss/accuracy/entropy and activations (100, 512
       description:
         'One-layer transformer on (a + b) mod 113: train accuracy saturates early, test accuracy jumps late (grokking). Seeds vary the jump.',
     },
-    protocolFile: 'protocol.ts',
+    protocolKind: 'ts',
     protocol: `/** Grokking curves for modular addition: test accuracy jumps at an epoch that depends on the seed. */
 import { SpecimenStorage } from 'specimen-vault';
 
@@ -115,7 +117,7 @@ console.log(\`seed \${seed}: grokked near epoch \${Math.round(grokAt)}\`);
       tags: ['gpt2', 'probe', 'syntax'],
       description: 'Linear probes for part-of-speech on each residual-stream layer of GPT-2 small.',
     },
-    protocolFile: 'protocol.js',
+    protocolKind: 'js',
     protocol: `/** Probe accuracy per layer of GPT-2 small, written as JSON lines (any language can do this). */
 import fs from 'node:fs';
 
@@ -152,7 +154,7 @@ console.log('probed 12 layers');
       description:
         'Sparse autoencoders of increasing width on GPT-2 layer 6: reconstruction error, L0 and dead features.',
     },
-    protocolFile: 'protocol.ts',
+    protocolKind: 'ts',
     protocol: `/** SAE training curves for one dictionary width (config.width), plus the learned decoder norms. */
 import { SpecimenStorage } from 'specimen-vault';
 

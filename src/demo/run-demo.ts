@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../format/atomic-write.js';
 import type { RunManifest } from '../format/manifest.js';
+import { protocolLanguage } from '../format/protocols.js';
 import { runProtocol } from '../runner/run-protocol.js';
 import { listRunInfos } from '../storage/runs.js';
 import { fieldNotesTemplate } from '../storage/scaffold.js';
@@ -59,7 +60,7 @@ async function createExampleSpecimen(vault: Vault, ex: ExampleSpecimen): Promise
   const entry = await vault.createSpecimen(ex.specimen, { allowLegacyId: ex.legacyId ?? false });
   const notes = fieldNotesTemplate(entry.manifest).replace('What you saw while it ran.', ex.notes);
   await writeFileAtomic(path.join(entry.path, 'field_notes.md'), notes);
-  await writeFileAtomic(path.join(entry.path, ex.protocolFile), ex.protocol);
+  await writeFileAtomic(path.join(entry.path, protocolLanguage(ex.protocolKind).files[0]), ex.protocol);
 }
 
 /** What `buildDemoVault` did. */

@@ -10,7 +10,7 @@
  */
 import fsp from 'node:fs/promises';
 import { Decoder, Encoder } from '@msgpack/msgpack';
-import { CorruptManifestError } from '../errors.js';
+import { CorruptManifestError, ManifestError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 /** A JSON-like value, the only kind of value a manifest holds. */
@@ -60,8 +60,10 @@ function toEncodable(v: unknown, at: string): unknown {
       : typeof v === 'object'
         ? (v?.constructor?.name ?? 'object')
         : typeof v;
-  throw new TypeError(
+  // A user's config or summary value, so a tagged error (exit 2), not a TypeError reported as internal.
+  throw new ManifestError(
     `manifest: field "${at || '(root)'}" holds a ${kind}; manifests hold only maps, arrays, strings, numbers, booleans and null`,
+    at || '(root)',
   );
 }
 

@@ -16,9 +16,16 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, ProtocolStartError } from '../errors.js';
 import type { RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, writeManifestFile } from '../format/msgpack.js';
+import {
+  listOr,
+  PROTOCOL_FILES,
+  PROTOCOL_KINDS,
+  PROTOCOL_LANGUAGES,
+  type ProtocolCommand,
+} from '../format/protocols.js';
 import { claimRunDir, MANIFEST_FILE, RUNS_DIR } from '../storage/runs.js';
 import { sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
@@ -59,12 +66,6 @@ export interface RunProtocolResult {
   conversion: ConversionReport;
 }
 
-/** The error raised when the protocol or its interpreter cannot be started. */
-export class ProtocolStartError extends Error {
-  readonly _tag = 'ProtocolStartError' as const;
-  readonly exitCode = 2;
-}
-
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ext = fs.existsSync(path.join(here, 'protocol-hooks.js')) ? 'js' : 'ts';
 /** The Python helper package shipped with this library (python/specimen_vault). */
@@ -74,29 +75,32 @@ export const PYTHON_HELPER_DIR = path.resolve(here, '..', '..', 'python');
 export function protocolCommand(
   specimenDir: string,
   python = 'python3',
-): { command: string[]; protocol: string; language: string } {
-  const hooks = path.join(here, `protocol-hooks.${ext}`);
-  const node = [process.execPath, '--import', hooks];
-  const candidates: [string, () => string[], string][] = [
-    [
-      'protocol.ts',
-      () => [process.execPath, '--import', import.meta.resolve('tsx'), '--import', hooks],
-      'typescript',
-    ],
-    ['protocol.mjs', () => node, 'javascript'],
-    ['protocol.js', () => node, 'javascript'],
-    ['protocol.py', () => [python, '-u'], 'python'],
-  ];
-  for (const [file, cmd, language] of candidates) {
-    if (fs.existsSync(path.join(specimenDir, file)))
-      return { command: [...cmd(), file], protocol: file, language };
+): { command: string[]; protocol: string; language: string; runtime: ProtocolCommand['runtime'] } {
+  for (const lang of PROTOCOL_LANGUAGES) {
+    for (const file of lang.files) {
+      if (fs.existsSync(path.join(specimenDir, file)))
+        return {
+          command: [...interpreter(lang.command, python), file],
+          protocol: file,
+          language: lang.language,
+          runtime: lang.command.runtime,
+        };
+    }
   }
   throw new NotFoundError(
     'protocol',
     path.basename(specimenDir),
     [],
-    `no protocol.ts, protocol.js, protocol.mjs or protocol.py in ${specimenDir}; add one (\`specimen new --protocol ts|js|py\` writes a template) or give the command after --`,
+    `no ${listOr(PROTOCOL_FILES)} in ${specimenDir}; add one (\`specimen new --protocol ${PROTOCOL_KINDS.join('|')}\` writes a template) or give the command after --`,
   );
+}
+
+/** The program and arguments before the protocol file; Node.js gets this library's resolve hooks. */
+function interpreter(command: ProtocolCommand, python: string): string[] {
+  if (command.runtime === 'python') return [python, ...command.flags];
+  const hooks = path.join(here, `protocol-hooks.${ext}`);
+  const preload = command.preload.flatMap((m) => ['--import', import.meta.resolve(m)]);
+  return [process.execPath, ...preload, '--import', hooks];
 }
 
 /** Runs the protocol (or `command`) of a specimen in a new run; resolves when the run is sealed. */
@@ -105,7 +109,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
   const specimenDir = await vault.assertSpecimenExists(specimenId);
   const python = options.python ?? 'python3';
   const resolved = options.command?.length
-    ? { command: [...options.command], protocol: null, language: 'command' }
+    ? { command: [...options.command], protocol: null, language: 'command', runtime: undefined }
     : protocolCommand(specimenDir, python);
   const seed = options.seed ?? 0;
   const config = options.config ?? {};
@@ -134,7 +138,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
   // Provenance is gathered while the protocol runs, so it adds nothing to the run's wall time.
   const provenance = captureProvenance({
     cwd: specimenDir,
-    ...(resolved.language === 'python' ? { python } : {}),
+    ...(resolved.runtime === 'python' ? { python } : {}),
   });
 
   const env: NodeJS.ProcessEnv = {
@@ -194,7 +198,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
     const err = exit.startError as NodeJS.ErrnoException;
     const what =
       err.code === 'ENOENT'
-        ? `cannot start ${JSON.stringify(cmd)}: no such program${resolved.language === 'python' ? ' (pass --python PATH to choose the interpreter)' : ''}`
+        ? `cannot start ${JSON.stringify(cmd)}: no such program${resolved.runtime === 'python' ? ' (pass --python PATH to choose the interpreter)' : ''}`
         : `cannot start ${JSON.stringify(cmd)}: ${err.message}`;
     await fsp.appendFile(path.join(dir, 'stderr.log'), `${what}\n`);
     await sealRunDir(
@@ -209,7 +213,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
         status: 'failed',
       },
     );
-    throw new ProtocolStartError(`run: ${what}; run ${runId} recorded as failed`);
+    throw new ProtocolStartError(resolved.command, runId, what, { cause: err });
   }
 
   // The converters (and with them DuckDB and the Zarr codecs) load only when there is something to convert.

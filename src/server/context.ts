@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
-import { type IndexReport, indexVault, isCatalogError, VaultQuery } from '../catalog/index.js';
-import { NotFoundError, PathEscapeError } from '../errors.js';
+import { type IndexReport, indexVault, VaultQuery } from '../catalog/index.js';
+import { isVaultError, NotFoundError, PathEscapeError } from '../errors.js';
 import { assertRunId, assertSafeName, assertSpecimenId, closest } from '../format/ids.js';
 import { within } from '../format/paths.js';
 import { readRunMetrics } from '../storage/metrics/index.js';
@@ -185,7 +185,7 @@ export class ServerContext {
     try {
       q = await this.catalog();
     } catch (err) {
-      if (isCatalogError(err, 'CatalogMissingError')) return readRunMetrics(runDir, runId);
+      if (isVaultError(err, 'CatalogMissingError')) return readRunMetrics(runDir, runId);
       throw err;
     }
     const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ');

@@ -6,11 +6,12 @@
  * | error | status |
  * |---|---|
  * | HttpError | its own |
- * | InvalidIdError, InvalidNameError, TensorError, MetricsSchemaError, SqlError, … (bad input) | 400 |
+ * | InvalidIdError, InvalidNameError, TensorError, MetricsSchemaError, SqlError, UsageError, … (bad input) | 400 |
  * | PathEscapeError, QueryNotAllowedError | 403 |
- * | NotFoundError, CatalogMissingError | 404 |
+ * | NotFoundError, VaultNotFoundError, CatalogMissingError | 404 |
+ * | DuplicateSpecimenError, SealedRunError | 409 |
  * | CatalogBusyError | 503 |
- * | CorruptManifestError | 500, with its message (it names the broken file) |
+ * | CorruptManifestError, ConfigError | 500, with its message (it names the broken file) |
  * | anything else | 500 `internal error` |
  *
  * @example
@@ -20,7 +21,8 @@ import type { ServerResponse } from 'node:http';
 import { isVaultError, type VaultErrorTag } from '../errors.js';
 import { HttpError, sendJson } from './http.js';
 
-const STATUS_BY_TAG: Record<VaultErrorTag, number> = {
+/** The HTTP status of every error tag: the only place that decides one (docs/api.md lists them). */
+const STATUS_BY_TAG: Readonly<Record<VaultErrorTag, number>> = {
   InvalidIdError: 400,
   InvalidNameError: 400,
   TaxonomyError: 400,
@@ -35,14 +37,13 @@ const STATUS_BY_TAG: Record<VaultErrorTag, number> = {
   VaultNotFoundError: 404,
   PathEscapeError: 403,
   ConfigError: 500,
-};
-
-/** Statuses of the catalog's errors (tagged, but not VaultErrors). */
-const CATALOG_STATUS: Record<string, number> = {
+  UsageError: 400,
   SqlError: 400,
   QueryNotAllowedError: 403,
-  CatalogMissingError: 404,
   CatalogBusyError: 503,
+  CatalogMissingError: 404,
+  // The server never starts a protocol; were it to, a protocol that cannot start is the request's fault.
+  ProtocolStartError: 400,
 };
 
 /** The JSON body of every error response. */
@@ -74,24 +75,13 @@ export function errorResponse(err: unknown, roots: readonly string[]): { status:
     };
   }
   if (isVaultError(err)) {
-    return {
-      status: STATUS_BY_TAG[err._tag],
-      body: { error: { tag: err._tag, message: redact(err.message, roots) } },
-    };
-  }
-  const tagged = err as {
-    _tag?: unknown;
-    message?: unknown;
-    position?: unknown;
-    line?: unknown;
-    column?: unknown;
-  };
-  if (tagged && typeof tagged._tag === 'string' && CATALOG_STATUS[tagged._tag] !== undefined) {
-    const body: ErrorBody = { error: { tag: tagged._tag, message: redact(String(tagged.message), roots) } };
-    for (const k of ['position', 'line', 'column'] as const) {
-      if (typeof tagged[k] === 'number') body.error[k] = tagged[k];
+    const body: ErrorBody = { error: { tag: err._tag, message: redact(err.message, roots) } };
+    if (err._tag === 'SqlError') {
+      for (const k of ['position', 'line', 'column'] as const) {
+        if (err[k] !== undefined) body.error[k] = err[k];
+      }
     }
-    return { status: CATALOG_STATUS[tagged._tag]!, body };
+    return { status: STATUS_BY_TAG[err._tag], body };
   }
   return { status: 500, body: { error: { tag: 'InternalError', message: 'internal error' } } };
 }

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { UsageError } from '../errors.js';
 import { createHandler } from './app.js';
 import { ServerContext } from './context.js';
 import { createPolicy, hostForUrl, isLoopback, type SecurityPolicy } from './security.js';
@@ -74,9 +75,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new RangeError(`serve: invalid port ${port}`);
+    throw new UsageError(`serve: invalid port ${port}`);
   if (options.token !== undefined && !/^[A-Za-z0-9._~+/=-]{16,256}$/.test(options.token))
-    throw new RangeError('serve: a token must be 16 to 256 characters of letters, digits and ._~+/=-');
+    throw new UsageError('serve: a token must be 16 to 256 characters of letters, digits and ._~+/=-');
   const token = options.token ?? (isLoopback(host) ? undefined : generateToken());
   const ctx = await ServerContext.open(options.vaultRoot);
   if (options.index !== false) {

@@ -221,6 +221,35 @@ describe('CLI conventions', () => {
     expect(r.stdout).toContain('--vault');
   });
 
+  it.each([
+    ['new', ['new', '2025_01_02_x', '--domain', 'training'], '--method <method>'],
+    ['supersede', ['supersede', 'example_2024_12_19_synthetic_demo', 'strata'], '--by <run>'],
+  ])('%s without a required option exits 2, naming the option', async (_cmd, args, option) => {
+    const r = await runCli([...args, '--vault', vault]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`error: required option '${option}' not specified`);
+    expect(r.stdout).toBe('');
+  });
+
+  it('exits 2 for an unknown option or a missing argument, and 1 when no command is given', async () => {
+    const unknown = await runCli(['ls', '--bogus', '--vault', vault]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--bogus'");
+    const missing = await runCli(['query', '--vault', vault]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("missing required argument 'sql'");
+    expect((await runCli([])).code).toBe(1);
+  });
+
+  it('marks required options as required in --help', async () => {
+    const help = (await runCli(['new', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toMatch(/--domain <domain> taxonomy domain \([^)]*\) \(required\)/);
+    expect(help).toContain('--method <method> taxonomy method allowed for the domain (required)');
+    expect(help).toContain('--tags <a,b> comma-separated tags --model');
+    const supersede = (await runCli(['supersede', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(supersede).toContain('--by <run> run that supersedes it (required)');
+  });
+
   it('never colours output with NO_COLOR or off a terminal', async () => {
     const r = await runCli(['show', 'example_2024_12_19_synthetic_demo', '--vault', vault], {
       env: { NO_COLOR: '1', FORCE_COLOR: '1' },

@@ -229,6 +229,23 @@ describe('specimen run', () => {
     ).toHaveLength(3);
   });
 
+  it('reports a metric line with an unwritable column name as malformed, not as an internal error', async () => {
+    await newSpecimen('2025_01_02_badname');
+    const lines = ['{"step":0,"loss":1}', '{"step":1,"":2}', '{"step":2,"Loss":3}', '{"step":3,"loss":4}'];
+    const script = `require("fs").writeFileSync(process.env.SPECIMEN_RUN_DIR+"/metrics.jsonl",${JSON.stringify(`${lines.join('\n')}\n`)})`;
+    const r = await runCli(['run', '2025_01_02_badname', '--', process.execPath, '-e', script], {
+      cwd: vaultDir,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('unexpected failure');
+    expect(r.stderr).toContain('line 2: metrics: a column name is empty');
+    expect(r.stderr).toContain('line 3: metrics: column "Loss" differs from column "loss" only in case');
+    const s = await SpecimenStorage.open('2025_01_02_badname', { vault: vaultDir });
+    const t = await s.readMetrics();
+    expect([...(t.getChild('loss')?.toArray() ?? [])]).toEqual([1n, 4n]);
+    expect((await s.listRunInfo())[0]?.manifest?.metrics_rejected_lines).toBe(2);
+  });
+
   it('starts a run without loading the table, schema or DuckDB modules it does not use', async () => {
     await newSpecimen('2025_01_02_lean');
     const dir = tempDir('sv-modules-');

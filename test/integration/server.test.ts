@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexVault } from '../../src/catalog/index.js';
 import { runSyntheticDemo } from '../../src/demo/run-demo.js';
+import { CatalogBusyError } from '../../src/errors.js';
 import type {
   CatalogResponse,
   CompareResponse,
@@ -559,15 +560,27 @@ describe('pieces', () => {
     expect(splitSelection([null], [100], [10], 1)).toEqual([[null]]);
   });
 
+  it('refuses a bad port or token with a UsageError before opening anything', async () => {
+    const root = path.join(dir, 'vault');
+    await expect(startServer({ vaultRoot: root, port: 70_000 })).rejects.toMatchObject({
+      _tag: 'UsageError',
+      message: 'serve: invalid port 70000',
+    });
+    await expect(startServer({ vaultRoot: root, port: 0, token: 'short' })).rejects.toMatchObject({
+      _tag: 'UsageError',
+      message: expect.stringContaining('serve: a token must be 16 to 256 characters'),
+    });
+  });
+
   it('turns unexpected errors into a generic 500 that reveals nothing', () => {
     const err = new Error(`ENOENT: open '${dir}/vault/secret'`);
     expect(errorResponse(err, [dir])).toEqual({
       status: 500,
       body: { error: { tag: 'InternalError', message: 'internal error' } },
     });
-    const known = errorResponse(Object.assign(new Error(`x ${dir}/y`), { _tag: 'CatalogBusyError' }), [dir]);
+    const known = errorResponse(new CatalogBusyError(`${dir}/y`, undefined, 10), [dir]);
     expect(known.status).toBe(503);
-    expect(known.body.error.message).toBe('x <vault>/y');
+    expect(known.body.error.message).toBe(new CatalogBusyError('<vault>/y', undefined, 10).message);
   });
 });
 

@@ -1,6 +1,7 @@
 /** `specimen new <ID> --domain D --method M [...]`: scaffolds a specimen (manifest, protocol, field notes). */
 
-import { PROTOCOL_KINDS, type ProtocolKind, scaffoldSpecimen } from '../../storage/scaffold.js';
+import { PROTOCOL_KINDS, type ProtocolKind, protocolLanguage } from '../../format/protocols.js';
+import { scaffoldSpecimen } from '../../storage/scaffold.js';
 import { Vault } from '../../storage/vault.js';
 import { UsageError } from '../exit.js';
 import { painter } from '../output.js';
@@ -16,7 +17,7 @@ export interface NewOptions {
 }
 
 export default async function newSpecimen(id: string, opts: NewOptions): Promise<number> {
-  if (opts.protocol !== undefined && !(PROTOCOL_KINDS as readonly string[]).includes(opts.protocol))
+  if (opts.protocol !== undefined && !protocolLanguage(opts.protocol))
     throw new UsageError(
       `--protocol must be one of ${PROTOCOL_KINDS.join(', ')}, got ${JSON.stringify(opts.protocol)}`,
     );

@@ -5,7 +5,7 @@
 import type { PlainObject, PlainValue } from '../../format/msgpack.js';
 import { runProtocol } from '../../runner/run-protocol.js';
 import { Vault } from '../../storage/vault.js';
-import { UsageError } from '../exit.js';
+import { protocolExitCode, UsageError } from '../exit.js';
 import { formatDuration, painter } from '../output.js';
 
 export interface RunOptions {
@@ -82,7 +82,5 @@ export default async function run(id: string, command: string[], opts: RunOption
       `${result.conversion.rows > 0 ? `, ${result.conversion.rows} metric rows` : ''}` +
       `${result.conversion.tensors.length > 0 ? `, tensors ${result.conversion.tensors.join(', ')}` : ''})\n`,
   );
-  if (result.status === 'succeeded') return 0;
-  if (result.status === 'interrupted') return 130;
-  return result.exitCode && result.exitCode > 0 ? result.exitCode : 1;
+  return protocolExitCode(result.status, result.exitCode);
 }

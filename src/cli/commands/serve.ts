@@ -52,7 +52,6 @@ export default async function serve(opts: {
       throw new UsageError(`serve: port ${port} is in use; choose another with --port`);
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
       throw new UsageError(`serve: cannot bind ${opts.host}: no such address on this machine`);
-    if (err instanceof RangeError) throw new UsageError(err.message);
     throw err;
   }
   const openUrl = server.token ? `${server.url}?token=${encodeURIComponent(server.token)}` : server.url;

@@ -9,7 +9,7 @@
  *   runs the catalog does not hold yet or that are still running).
  * - `GET /api/values?run=…&step=<n>` — every metric of every run at the row nearest to a step.
  */
-import { isCatalogError } from '../../catalog/index.js';
+import { isVaultError } from '../../errors.js';
 import { readSupersessions } from '../../storage/supersede.js';
 import type {
   CompareResponse,
@@ -114,7 +114,7 @@ async function catalogSummaries(
   try {
     q = await ctx.catalog();
   } catch (err) {
-    if (isCatalogError(err, 'CatalogMissingError')) return out;
+    if (isVaultError(err, 'CatalogMissingError')) return out;
     throw err;
   }
   const params: string[] = [];

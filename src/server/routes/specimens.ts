@@ -5,6 +5,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { PROTOCOL_FILES } from '../../format/protocols.js';
 import { readSupersessions } from '../../storage/supersede.js';
 import type { Json, MetricsPage, RunResponse, SpecimenResponse, TensorInfo } from '../api-types.js';
 import type { ServerContext } from '../context.js';
@@ -12,7 +13,6 @@ import { intParam, sendJson } from '../http.js';
 import type { Router } from '../router.js';
 import { jsonSafe, runConfig, runSummary, runSummaryFigures } from './runs-common.js';
 
-const PROTOCOL_FILES = ['protocol.ts', 'protocol.js', 'protocol.mjs', 'protocol.py'];
 const MAX_TEXT_BYTES = 200_000;
 
 /** Reads a small text file of a specimen, confined to the vault; null when absent. */

@@ -44,6 +44,88 @@ export function isIntegral(v: number): boolean {
   return Number.isSafeInteger(v) && (v !== 0 || 1 / v > 0);
 }
 
+/** The column both writers add to every file from the run. */
+const RUN_ID = 'run_id';
+
+/**
+ * The MetricsSchemaError for a value that is not a cell (an object, an array, a function…): it names the
+ * column and what was logged, and says what to log instead.
+ */
+function notAScalar(name: string, v: unknown): MetricsSchemaError {
+  const fix = (got: string, instead: string) =>
+    new MetricsSchemaError(
+      `metrics: column ${JSON.stringify(name)} got ${got}, but a value must be a number, bigint, boolean, ` +
+        `string or null; ${instead}`,
+      name,
+    );
+  if (typeof v === 'function') return fix('a function', 'log the value it returns');
+  if (typeof v === 'symbol') return fix('a symbol', 'log a string instead');
+  if (Array.isArray(v) || ArrayBuffer.isView(v)) {
+    const what = Array.isArray(v) ? `an array of ${v.length}` : `a ${v.constructor.name}`;
+    return fix(what, 'log one column per element, or save it as a tensor with writeTensors()');
+  }
+  if (v instanceof Date) return fix('a Date', 'log date.getTime() or date.toISOString()');
+  const proto = Object.getPrototypeOf(v) as object | null;
+  if (proto !== null && proto !== Object.prototype) {
+    return fix(
+      `a ${proto.constructor?.name ?? 'object'}`,
+      'log its numbers or strings as columns of their own',
+    );
+  }
+  const first = Object.keys(v as object)[0] ?? 'x';
+  return fix(
+    'an object',
+    `log each field as a column of its own, e.g. ${JSON.stringify(`${name}.${first}`)}`,
+  );
+}
+
+/** Lower-cases ASCII letters only, as DuckDB does when it matches identifiers. */
+function foldCase(name: string): string {
+  return name.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+}
+
+/**
+ * Throws MetricsSchemaError for a column name that cannot be written: empty, holding a NUL (DuckDB cannot
+ * name such a column), or `clash`, an existing column's name that differs only in case: DuckDB, and with it
+ * the catalog, reads such names as one and would rename the second column silently.
+ */
+export function assertColumnName(name: string, clash?: string): void {
+  if (name === '')
+    throw new MetricsSchemaError('metrics: a column name is empty; give every value a name', name);
+  if (name.includes('\0')) {
+    throw new MetricsSchemaError(
+      `metrics: column name ${JSON.stringify(name)} contains a NUL character; remove it`,
+      name,
+    );
+  }
+  if (clash !== undefined) {
+    throw new MetricsSchemaError(
+      `metrics: column ${JSON.stringify(name)} differs from column ${JSON.stringify(clash)} only in case, ` +
+        'which DuckDB reads as the same name; spell it one way',
+      name,
+    );
+  }
+}
+
+/**
+ * The name among `taken` (keyed by folded case) that `name` would clash with, if any; `run_id`, which the
+ * writers add themselves, is always taken.
+ */
+export function caseClash(name: string, taken: ReadonlyMap<string, string>): string | undefined {
+  const folded = foldCase(name);
+  const other = taken.get(folded) ?? (folded === RUN_ID ? RUN_ID : undefined);
+  return other === name ? undefined : other;
+}
+
+/** Throws MetricsSchemaError for the first column name among `names` that cannot be written together. */
+export function assertColumnNames(names: Iterable<string>): void {
+  const taken = new Map<string, string>();
+  for (const name of names) {
+    assertColumnName(name, caseClash(name, taken));
+    taken.set(foldCase(name), name);
+  }
+}
+
 /** One column's buffer for the current batch plus its kind, which persists across batches. */
 export class Column {
   kind = UNSET;
@@ -88,11 +170,7 @@ export class Column {
         this.str[i] = v;
         return;
       default:
-        throw new MetricsSchemaError(
-          `metrics: column ${JSON.stringify(this.name)} got a ${typeof v}; ` +
-            'values must be numbers, bigints, booleans, strings or null',
-          this.name,
-        );
+        throw notAScalar(this.name, v);
     }
   }
 
@@ -296,6 +374,8 @@ export class RowBuffer {
   rows = 0;
   readonly columns: Column[] = [];
   private readonly byName = new Map<string, Column>();
+  /** Column names by folded case, to refuse a name that differs from another only in case. */
+  private readonly byFoldedName = new Map<string, string>();
   private shapeKeys: string[] = [];
   private shapeCols: Column[] = [];
   private created: Column[] = [];
@@ -412,6 +492,7 @@ export class RowBuffer {
           key,
         );
       }
+      assertColumnName(key, caseClash(key, this.byFoldedName));
       if (this.columns.length >= 10_000) {
         throw new MetricsSchemaError(
           `metrics: more than 10000 columns; is ${JSON.stringify(key)} a value?`,
@@ -420,6 +501,7 @@ export class RowBuffer {
       }
       col = new Column(key, this.capacity, this.allocate);
       this.byName.set(key, col);
+      this.byFoldedName.set(foldCase(key), key);
       this.columns.push(col);
       this.created.push(col);
     }
@@ -439,6 +521,7 @@ export class RowBuffer {
     }
     for (const col of this.created) {
       this.byName.delete(col.name);
+      this.byFoldedName.delete(foldCase(col.name));
       const at = this.columns.indexOf(col);
       if (at >= 0) this.columns.splice(at, 1);
     }

@@ -15,7 +15,7 @@
  * const info = await w.close() // { path: `${runDir}/metrics.parquet`, rows: 1000000, ... }
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
-import { MetricsSchemaError } from '../../errors.js';
+import { MetricsSchemaError, UsageError } from '../../errors.js';
 import { type Cells, type Column, type MetricsValue, RowBuffer, schemaOf } from './columns.js';
 import {
   ATTENTION_REPLY,
@@ -45,6 +45,11 @@ export interface MetricsWriterOptions {
 const MAX_IN_FLIGHT = 2;
 export const DEFAULT_FLUSH_ROWS = 1 << 18;
 
+/** The error of a row logged after close(): the caller's mistake, so tagged (exit 2), not an internal error. */
+function afterClose(): UsageError {
+  return new UsageError('metrics: log() after close(); log every row before closing the writer');
+}
+
 /** Streams metrics rows to Parquet part files through a worker thread; see the module comment. */
 export class MetricsWriter {
   private readonly buffer: RowBuffer;
@@ -72,7 +77,7 @@ export class MetricsWriter {
   constructor(private readonly options: MetricsWriterOptions) {
     const flushRows = options.flushRows ?? DEFAULT_FLUSH_ROWS;
     if (!Number.isInteger(flushRows) || flushRows < 1) {
-      throw new RangeError(`metrics: flushRows must be a positive integer, got ${flushRows}`);
+      throw new UsageError(`metrics: flushRows must be a positive integer, got ${flushRows}`);
     }
     this.flushIntervalMs = options.flushIntervalMs ?? 5000;
     this.buffer = new RowBuffer(flushRows, (bytes) => this.allocate(bytes), 'run_id');
@@ -113,7 +118,7 @@ export class MetricsWriter {
    * MetricsSchemaError (and keeps nothing of the row) for a value whose type conflicts with its column.
    */
   log(row: Record<string, MetricsValue>): void {
-    if (this.closing) throw new Error('metrics: log() after close()');
+    if (this.closing) throw afterClose();
     if (this.failure) throw this.failure;
     const buf = this.buffer;
     buf.append(row);
@@ -129,7 +134,7 @@ export class MetricsWriter {
    * @internal
    */
   logCells(cells: Cells): boolean {
-    if (this.closing) throw new Error('metrics: log() after close()');
+    if (this.closing) throw afterClose();
     if (this.failure) throw this.failure;
     const buf = this.buffer;
     if (!buf.appendCells(cells)) return false;
@@ -148,7 +153,7 @@ export class MetricsWriter {
    * @internal
    */
   cut(rowsToCome: number): void {
-    if (this.closing) throw new Error('metrics: log() after close()');
+    if (this.closing) throw afterClose();
     if (this.failure) throw this.failure;
     const { rows, capacity } = this.buffer;
     if (rows >= capacity / 2 && rows + rowsToCome < capacity && rowsToCome <= capacity / 3) this.handOff();

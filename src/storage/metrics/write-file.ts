@@ -14,7 +14,7 @@ import path from 'node:path';
 import { sharedRawSession } from '../../duckdb/raw.js';
 import { MetricsSchemaError } from '../../errors.js';
 import { type ColumnData, writeColumnsParquet } from '../../parquet/write-columns.js';
-import { Column, directColumn, type MetricsValue, RowBuffer } from './columns.js';
+import { assertColumnNames, Column, directColumn, type MetricsValue, RowBuffer } from './columns.js';
 import type { MetricsFileInfo, MetricsInput } from './types.js';
 
 const RUN_ID = 'run_id';
@@ -84,6 +84,7 @@ function fromColumns(
 ): { rows: number; columns: ColumnData[] } {
   const entries = Object.entries(data);
   if (entries.length === 0) throw new MetricsSchemaError('metrics: empty input: no columns');
+  assertColumnNames(entries.map(([name]) => name));
   for (const [name, values] of entries) {
     if (typeof values !== 'object' || values === null || typeof values.length !== 'number') {
       throw new MetricsSchemaError(`metrics: column ${JSON.stringify(name)} is not an array`, name);

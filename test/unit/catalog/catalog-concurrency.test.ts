@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CatalogBusyError, indexVault, VaultQuery } from '../../../src/catalog/index.js';
+import { exitCodeOf } from '../../../src/cli/exit.js';
 import { openMemory, quoteLiteral } from '../../../src/duckdb/node-api.js';
 import { encodeManifest } from '../../../src/format/msgpack.js';
 import { REPO_ROOT, tempDir } from '../../support/helpers.js';
@@ -191,7 +192,7 @@ describe('catalog concurrency', () => {
     expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
     expect(err).toBeInstanceOf(CatalogBusyError);
     const busy = err as CatalogBusyError;
-    expect(busy.exitCode).toBe(1);
+    expect(exitCodeOf(busy)).toBe(1);
     expect(busy.holder).toMatchObject({ pid: holder.pid, host: os.hostname() });
     expect(busy.message).toContain(`process ${holder.pid} on ${os.hostname()}`);
     expect(fs.existsSync(path.join(root, 'vault.duckdb'))).toBe(false);

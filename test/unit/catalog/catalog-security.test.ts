@@ -5,12 +5,12 @@ import { exportParquet } from '../../../src/catalog/export.js';
 import {
   closeUserQuerySessions,
   indexVault,
-  isCatalogError,
   QueryNotAllowedError,
   runUserQuery,
   SqlError,
   VaultQuery,
 } from '../../../src/catalog/index.js';
+import { isVaultError } from '../../../src/errors.js';
 import { copyTree, REFERENCE_VAULT, tempDir } from '../../support/helpers.js';
 
 const DEMO = 'example_2024_12_19_synthetic_demo';
@@ -35,7 +35,7 @@ afterAll(async () => {
 async function refused(sql: string): Promise<SqlError | QueryNotAllowedError> {
   const err = await runUserQuery(root, sql, { readOnly: true }).catch((e: unknown) => e);
   expect(
-    isCatalogError(err, 'SqlError', 'QueryNotAllowedError'),
+    isVaultError(err, 'SqlError', 'QueryNotAllowedError'),
     `${sql} should fail, got ${String(err)}`,
   ).toBe(true);
   return err as SqlError | QueryNotAllowedError;
@@ -203,7 +203,7 @@ describe('runUserQuery', () => {
       exportParquet(root, "SELECT * FROM read_text('/etc/passwd')", leaked),
     ).rejects.toBeInstanceOf(SqlError);
     const copy = await exportParquet(root, `COPY catalog TO '${leaked}'`, leaked).catch((e: unknown) => e);
-    expect(isCatalogError(copy, 'SqlError', 'QueryNotAllowedError')).toBe(true);
+    expect(isVaultError(copy, 'SqlError', 'QueryNotAllowedError')).toBe(true);
     await expect(
       exportParquet(root, `SELECT 1) TO '${leaked}' (FORMAT csv); --`, leaked),
     ).rejects.toBeInstanceOf(SqlError);

@@ -7,14 +7,15 @@ import { locateCaret } from '../../../src/catalog/errors.js';
 import {
   CatalogMissingError,
   indexVault,
-  isCatalogError,
   QueryNotAllowedError,
   SqlError,
   summarizeMetricsFile,
   VaultQuery,
 } from '../../../src/catalog/index.js';
 import { jsonText, toTimestamp } from '../../../src/catalog/json.js';
+import { exitCodeOf } from '../../../src/cli/exit.js';
 import { openMemory, quoteLiteral } from '../../../src/duckdb/node-api.js';
+import { isVaultError } from '../../../src/errors.js';
 import { encodeManifest, type PlainObject } from '../../../src/format/msgpack.js';
 import { SpecimenStorage } from '../../../src/storage/specimen-storage.js';
 import { Vault } from '../../../src/storage/vault.js';
@@ -269,7 +270,7 @@ describe('indexVault on the reference vault', () => {
     const root = emptyVault();
     const err = await VaultQuery.open(root).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CatalogMissingError);
-    expect((err as CatalogMissingError).exitCode).toBe(3);
+    expect(exitCodeOf(err)).toBe(3);
   });
 });
 
@@ -984,13 +985,13 @@ describe('VaultQuery', () => {
       const err = await q.rows('SELECT specimen_id\nFROM catalgo').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SqlError);
       const e = err as SqlError;
-      expect(e.exitCode).toBe(2);
+      expect(exitCodeOf(e)).toBe(2);
       expect(e._tag).toBe('SqlError');
       expect(e.message).toMatch(/catalgo/);
       expect(e.message).toMatch(/Did you mean "catalog"/);
       expect([e.line, e.column, e.position]).toEqual([2, 6, 24]);
       const syntax = await q.rows('SELEC 1').catch((x: unknown) => x);
-      expect(isCatalogError(syntax, 'SqlError')).toBe(true);
+      expect(isVaultError(syntax, 'SqlError')).toBe(true);
       expect((syntax as SqlError).position).toBe(0);
       // The session stays usable after an error.
       expect(await q.rows('SELECT 1 AS one')).toEqual([{ one: 1 }]);
@@ -1126,7 +1127,7 @@ describe('catalog JSON and timestamps', () => {
 describe('errors', () => {
   it('have tags and exit codes the CLI understands', () => {
     const e = new QueryNotAllowedError('COPY t TO x', 'COPY');
-    expect([e._tag, e.exitCode]).toEqual(['QueryNotAllowedError', 2]);
+    expect([e._tag, exitCodeOf(e)]).toEqual(['QueryNotAllowedError', 2]);
     expect(e.message).toMatch(/only SELECT/);
   });
 });

@@ -82,6 +82,14 @@ describe('manifest encoding', () => {
   it('refuses values Python could not read back as plain data', () => {
     expect(() => encodeManifest({ when: new Date() as never })).toThrow(/field "when" holds a Date/);
     expect(() => encodeManifest({ a: { b: new Map() as never } })).toThrow(/field "a.b" holds a Map/);
+    const err = (() => {
+      try {
+        encodeManifest({ config: { f: (() => 1) as never } });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isVaultError(err, 'ManifestError') && err.field).toBe('config.f');
   });
 
   it('names the file of a corrupt manifest', async () => {

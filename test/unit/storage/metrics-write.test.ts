@@ -193,6 +193,23 @@ describe('writeMetricsFile', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 
+  it('rejects column names that cannot be written (empty, NUL, differing only in case), naming them', async () => {
+    const file = path.join(dir(), 'm.parquet');
+    const cases: [MetricsInput, RegExp][] = [
+      [{ '': [1] }, /a column name is empty/],
+      [{ 'a\0b': [1] }, /"a\\u0000b" contains a NUL/],
+      [{ Loss: [1], loss: [2] }, /"loss" differs from column "Loss" only in case/],
+      [[{ step: 1, STEP: 2 }], /"STEP" differs from column "step" only in case/],
+      [{ x: [1], Run_Id: ['r'] }, /"Run_Id" differs from column "run_id" only in case/],
+    ];
+    for (const [data, message] of cases) {
+      const err = await writeMetricsFile(file, data, 'r').catch((e) => e);
+      expect(isVaultError(err, 'MetricsSchemaError'), JSON.stringify(data)).toBe(true);
+      expect(err.message).toMatch(message);
+    }
+    expect(fs.existsSync(file)).toBe(false);
+  });
+
   it('rejects empty inputs', async () => {
     const file = path.join(dir(), 'm.parquet');
     const empties: MetricsInput[] = [{}, [], { a: [] }, [{}, {}], { run_id: ['r'] }];

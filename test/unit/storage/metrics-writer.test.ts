@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { exitCodeOf } from '../../../src/cli/exit.js';
 import { connectShared } from '../../../src/duckdb/read-parquet.js';
-import { isVaultError } from '../../../src/errors.js';
+import { isVaultError, UsageError } from '../../../src/errors.js';
 import { MetricsWriter, parquetInfo, readRunMetrics } from '../../../src/storage/metrics/index.js';
 import { listParts, PARTS_DIR } from '../../../src/storage/metrics/parts.js';
 import { tempDir } from '../../support/helpers.js';
@@ -179,6 +180,8 @@ describe('MetricsWriter', () => {
     expect(await w.close()).toEqual(a);
     expect(a?.rows).toBe(1);
     expect(() => w.log({ a: 2 })).toThrow(/after close/);
+    expect(() => w.log({ a: 2 })).toThrow(UsageError);
+    expect(() => new MetricsWriter({ runDir, runId: 'r', flushRows: 0 })).toThrow(UsageError);
   });
 
   it('flush() puts buffered rows on disk as a readable part before close', async () => {
@@ -231,6 +234,45 @@ describe('MetricsWriter', () => {
       run_id: ['r', 'r'],
     });
   });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['a nested object', { loss: { train: 1 } }, /column "loss" got an object, .*e\.g\. "loss\.train"/],
+    ['an array', { loss: [1, 2] }, /column "loss" got an array of 2, .*writeTensors\(\)/],
+    ['a typed array', { loss: new Float32Array(3) }, /column "loss" got a Float32Array, .*writeTensors\(\)/],
+    ['a function', { loss: () => 1 }, /column "loss" got a function, .*log the value it returns/],
+    ['a Date', { at: new Date(0) }, /column "at" got a Date, .*date\.getTime\(\)/],
+    ['a Map', { loss: new Map() }, /column "loss" got a Map, /],
+    ['an empty column name', { '': 1 }, /a column name is empty/],
+    ['a column name with NUL', { 'a\0b': 1 }, /column name "a\\u0000b" contains a NUL character/],
+    ['a name differing only in case', { Loss: 1 }, /"Loss" differs from column "loss" only in case/],
+    ['run_id in other case', { RUN_ID: 'r' }, /"RUN_ID" differs from column "run_id" only in case/],
+  ])(
+    'refuses %s in log() with a MetricsSchemaError that says what to do (exit 2)',
+    async (_what, row, message) => {
+      const runDir = dir();
+      const w = new MetricsWriter({ runDir, runId: 'r' });
+      w.log({ step: 0, loss: 0.5 });
+      let err: unknown;
+      try {
+        w.log({ step: 1, ...row } as Row);
+      } catch (e) {
+        err = e;
+      }
+      expect(isVaultError(err, 'MetricsSchemaError'), String(err)).toBe(true);
+      expect((err as Error).message).toMatch(/^metrics: /);
+      expect((err as Error).message).toMatch(message);
+      expect(exitCodeOf(err)).toBe(2);
+      // Nothing of the row was kept, and the writer goes on.
+      w.log({ step: 2, loss: 0.25 });
+      expect(w.rowsLogged).toBe(2);
+      await w.close();
+      expect(await readColumns(runDir, 'r')).toEqual({
+        step: [0n, 2n],
+        loss: [0.5, 0.25],
+        run_id: ['r', 'r'],
+      });
+    },
+  );
 
   it('round-trips random rows with random keys and values (property)', async () => {
     const key = fc.constantFrom('a', 'b', 'c', 'd', 'e');
