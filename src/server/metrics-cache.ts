@@ -13,6 +13,12 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
+import {
+  isNumericArrowType,
+  type MetricColumnSummary,
+  NON_METRIC_COLUMNS,
+  summarizeTable,
+} from '../storage/metrics/summary.js';
 
 export const METRICS_FILE = 'metrics.parquet';
 export const PARTS_DIR = 'metrics.parts';
@@ -39,6 +45,8 @@ export interface RunMetrics {
   order: Uint32Array | undefined;
   /** A numeric column as Float64Array in step order, null as NaN (cached). */
   numeric(name: string): Float64Array | undefined;
+  /** Summaries of the numeric columns (storage/metrics/summary.ts, from the rows in file order; cached). */
+  summaries(): MetricColumnSummary[];
   /** Approximate bytes held. */
   bytes: number;
 }
@@ -52,11 +60,6 @@ export async function metricsSignature(runDir: string): Promise<string | undefin
   const names = parts.filter((p) => p.endsWith('.parquet')).sort();
   if (names.length === 0) return undefined;
   return `p:${names.join(',')}`;
-}
-
-function isNumericArrowType(typeId: number): boolean {
-  // apache-arrow Type enum: Int = 2, Float = 3, Decimal = 7.
-  return typeId === 2 || typeId === 3 || typeId === 7;
 }
 
 function toFloat64(table: Table, name: string, order: Uint32Array | undefined): Float64Array | undefined {
@@ -83,7 +86,7 @@ function build(table: Table): RunMetrics {
   const columns: MetricColumn[] = table.schema.fields.map((f) => ({
     name: f.name,
     type: String(f.type),
-    numeric: f.name !== 'step' && f.name !== 'run_id' && isNumericArrowType(f.type.typeId),
+    numeric: !NON_METRIC_COLUMNS.has(f.name) && isNumericArrowType(f.type.typeId),
   }));
   const stepField = table.schema.fields.find((f) => f.name === 'step');
   const hasStep = stepField !== undefined && isNumericArrowType(stepField.type.typeId);
@@ -101,6 +104,7 @@ function build(table: Table): RunMetrics {
     }
   }
   const cache = new Map<string, Float64Array>();
+  let summaries: MetricColumnSummary[] | undefined;
   const m: RunMetrics = {
     table,
     rows: n,
@@ -117,6 +121,10 @@ function build(table: Table): RunMetrics {
         if (arr) cache.set(name, arr);
       }
       return arr;
+    },
+    summaries() {
+      summaries ??= summarizeTable(table);
+      return summaries;
     },
   };
   return m;

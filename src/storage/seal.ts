@@ -52,7 +52,7 @@ export async function sealRunDir(
       columns: info.columns.map((c) => c.name),
       column_types: Object.fromEntries(info.columns.map((c) => [c.name, c.type])),
       // Per-column statistics, so the catalog indexes a sealed run from its manifest alone.
-      summary: (await summarizeMetricsFile(path.join(dir, METRICS_FILE))) as unknown as PlainObject[],
+      summary: (await summarizeMetricsFile(path.join(dir, METRICS_FILE))).map((c) => ({ ...c })),
     };
   }
   const zarrDirs = new Set(

@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { summarizeMetricsFile } from '../../catalog/index.js';
 import type { PlainObject } from '../../format/msgpack.js';
+import { summarizeTable } from '../../storage/metrics/summary.js';
 import { SpecimenStorage } from '../../storage/specimen-storage.js';
 import { readSupersessions } from '../../storage/supersede.js';
 import { Vault } from '../../storage/vault.js';
@@ -36,7 +36,8 @@ export default async function show(
   const run = opts.run !== undefined ? await storage.getRun(opts.run) : runs.at(-1);
   const metricsFile = run ? path.join(run.path, 'metrics.parquet') : undefined;
   const table = run ? await storage.readMetrics(run.runId).catch(() => undefined) : undefined;
-  const summaries = metricsFile && fs.existsSync(metricsFile) ? await summarizeMetricsFile(metricsFile) : [];
+  // Summaries of a sealed or finished metrics file only: the rows a live run has flushed are counted, not summarized.
+  const summaries = table && metricsFile && fs.existsSync(metricsFile) ? summarizeTable(table) : [];
   const tensors = [];
   if (run) {
     for (const name of await storage.listTensors(run.runId)) {

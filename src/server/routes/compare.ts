@@ -47,40 +47,25 @@ function runRefs(query: URLSearchParams): RunRef[] {
   return out;
 }
 
-/** Summary of one numeric column, computed from the data in memory. */
-export function liveSummary(ref: RunRef, name: string, m: RunMetrics): MetricSummaryRow {
-  const ys = m.numeric(name)!;
-  let count = 0;
-  let sum = 0;
-  let minI = -1;
-  let maxI = -1;
-  let first: number | null = null;
-  let last: number | null = null;
-  for (let i = 0; i < ys.length; i++) {
-    const y = ys[i]!;
-    if (Number.isNaN(y)) continue;
-    count++;
-    sum += y;
-    first ??= y;
-    last = y;
-    if (minI < 0 || y < ys[minI]!) minI = i;
-    if (maxI < 0 || y > ys[maxI]!) maxI = i;
-  }
-  const fin = (v: number | null) => (v !== null && Number.isFinite(v) ? v : null);
-  return {
+/**
+ * Summaries of a run's numeric columns computed now from the data in memory (the same function sealing
+ * and the indexer use); JSON has no NaN or ±Infinity, so those figures are sent as null, as the catalog's are.
+ */
+export function liveSummaries(ref: RunRef, m: RunMetrics): MetricSummaryRow[] {
+  return m.summaries().map((s) => ({
     specimen_id: ref.specimenId,
     run_id: ref.runId,
-    metric: name,
-    count,
-    min: minI >= 0 ? fin(ys[minI]!) : null,
-    max: maxI >= 0 ? fin(ys[maxI]!) : null,
-    mean: count > 0 ? fin(sum / count) : null,
-    first: fin(first),
-    last: fin(last),
-    step_of_min: minI >= 0 && m.hasStep ? m.steps[minI]! : null,
-    step_of_max: maxI >= 0 && m.hasStep ? m.steps[maxI]! : null,
+    metric: s.column,
+    count: s.count,
+    min: num(s.min),
+    max: num(s.max),
+    mean: num(s.mean),
+    first: num(s.first),
+    last: num(s.last),
+    step_of_min: num(s.step_of_min),
+    step_of_max: num(s.step_of_max),
     source: 'live',
-  };
+  }));
 }
 
 /** One metric's downsampled series for each loaded run (`missing` when a run lacks it). */
@@ -148,6 +133,7 @@ async function catalogSummaries(
   return out;
 }
 
+/** A finite number, else null (JSON cannot carry NaN or ±Infinity). */
 function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
@@ -212,7 +198,7 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
       const cat = fromCatalog.get(`${ref.specimenId}/${ref.runId}`);
       if (run.sealed && cat && cat.length > 0 && (!m || cat.some((r) => r.count === m.rows)))
         summaries.push(...cat);
-      else if (m) for (const c of m.columns) if (c.numeric) summaries.push(liveSummary(ref, c.name, m));
+      else if (m) summaries.push(...liveSummaries(ref, m));
     }
     const body: CompareResponse = {
       runs: loaded.map(({ storage, run, supersessions }) => ({

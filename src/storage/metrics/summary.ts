@@ -1,19 +1,34 @@
 /**
- * Metric summaries: per numeric column of a metrics file, count (non-null values), min, max, mean, first and
- * last (non-null values in file order), and the `step` at the min and at the max when the file has a numeric
- * `step` column. NaN follows DuckDB's ordering (greater than every number), so min skips NaN and max is NaN
- * when any value is.
+ * Metric summaries, computed in one place: per numeric column of a metrics table, count, min, max, mean,
+ * first, last, and the `step` at the min and at the max. Sealing stores them in the run manifest
+ * (`artifacts.metrics.summary`, so indexing a sealed run never opens its Parquet data), the indexer computes
+ * them for runs without one (legacy, unsealed), `specimen show` prints them and the compare route computes
+ * them live for runs the catalog does not hold yet.
  *
- * Sealing a run stores these in its manifest under `artifacts.metrics.summary`, so indexing a sealed run never
- * opens its Parquet data; the indexer computes them only for runs without one (legacy, unsealed).
+ * The rule for nulls, NaN and ±Infinity is DuckDB's (the catalog's SQL and the summaries must agree, and a
+ * test compares this module with DuckDB's aggregates over the same file):
+ *
+ * - nulls are skipped everywhere; `count` is the number of non-null values, NaN and ±Infinity included;
+ * - values are ordered as DuckDB orders DOUBLE: -Infinity < numbers < +Infinity < NaN. So `min` is NaN only
+ *   when every value is NaN, and `max` is NaN as soon as one value is;
+ * - `mean` is the IEEE sum in file order divided by `count`: NaN if a value is NaN or both infinities occur;
+ * - `first` and `last` are the first and last non-null values in file order (NaN counts as a value);
+ * - `step_of_min` / `step_of_max` are the step of the first row holding the min / max among the rows whose
+ *   step is not null (DuckDB's `arg_min(step, v)`), null without a numeric `step` column;
+ * - a column with no non-null value has count 0 and every other figure null.
+ *
+ * Integers are summarized as doubles (as `CAST(v AS DOUBLE)` would), so beyond 2^53 figures are rounded.
  *
  * @example
  * const summary = await summarizeMetricsFile('/vault/specimens/x/runs/20250102_101010/metrics.parquet')
  * // [{ column: 'loss', count: 1000, min: 0.08, max: 2.3, mean: 0.4, first: 2.3, last: 0.08, step_of_min: 998, step_of_max: 0 }, …]
+ * summarizeColumn('loss', [2, Number.NaN, null, 1], [0, 1, 2, 3])  // count 3, min 1, max NaN, step_of_max 1
  */
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { openMemory, quoteIdent, quoteLiteral } from '../../duckdb/node-api.js';
+import type { Table, Vector } from 'apache-arrow';
+import { quoteLiteral } from '../../duckdb/node-api.js';
+import { readParquetFiles } from '../../duckdb/read-parquet.js';
 
 /** DuckDB types counted as numeric metrics. */
 export const NUMERIC_TYPES: ReadonlySet<string> = new Set([
@@ -36,10 +51,18 @@ export function isNumericType(type: string): boolean {
   return NUMERIC_TYPES.has(type) || type.startsWith('DECIMAL');
 }
 
+/**
+ * True for an apache-arrow type id that is a numeric metric: Int (2), Float (3) or Decimal (7) — what the
+ * DuckDB types above become when read into Arrow.
+ */
+export function isNumericArrowType(typeId: number): boolean {
+  return typeId === 2 || typeId === 3 || typeId === 7;
+}
+
 /** Columns that are never metrics: the step index and the run ID. */
 export const NON_METRIC_COLUMNS: ReadonlySet<string> = new Set(['step', 'run_id']);
 
-/** Summary of one numeric metrics column. */
+/** Summary of one numeric metrics column (see the module comment for NaN and ±Infinity). */
 export interface MetricColumnSummary {
   column: string;
   count: number;
@@ -60,80 +83,116 @@ export interface MetricsFileFacts {
   summary: MetricColumnSummary[];
 }
 
-/** Summarizes every numeric column of one Parquet metrics file (see the module comment). */
-export async function summarizeMetricsFile(file: string): Promise<MetricColumnSummary[]> {
-  const db = await openMemory({ threads: '1' });
-  try {
-    return (await inspectMetricsFile(db.connection, path.resolve(file), true)).summary;
-  } finally {
-    db.close();
-  }
+/** A column's values in file order: numbers (or bigints) with null for a missing value. */
+export type MetricValues = ArrayLike<number | bigint | null>;
+
+/** `a` sorts before `b` in DuckDB's DOUBLE order (NaN above +Infinity). */
+function before(a: number, b: number): boolean {
+  if (Number.isNaN(a)) return false;
+  return Number.isNaN(b) || a < b;
 }
 
-function num(v: unknown): number | null {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'number') return v;
-  const n = Number(v);
-  return Number.isNaN(n) && String(v) !== 'NaN' ? null : n;
+/** Summarizes one column (see the module comment); `steps` are the step values of the same rows. */
+export function summarizeColumn(
+  column: string,
+  values: MetricValues,
+  steps?: MetricValues,
+): MetricColumnSummary {
+  let count = 0;
+  let sum = 0;
+  let min = 0;
+  let max = 0;
+  let first: number | null = null;
+  let last: number | null = null;
+  // The min and max among rows with a step, and those steps (arg_min ignores rows whose step is null).
+  let stepMin: number | null = null;
+  let stepMax: number | null = null;
+  let minAtStep = 0;
+  let maxAtStep = 0;
+  for (let i = 0; i < values.length; i++) {
+    const raw = values[i];
+    if (raw === null || raw === undefined) continue;
+    const v = Number(raw);
+    if (count === 0) {
+      min = v;
+      max = v;
+      first = v;
+    } else {
+      if (before(v, min)) min = v;
+      if (before(max, v)) max = v;
+    }
+    count++;
+    sum += v;
+    last = v;
+    const s = steps?.[i];
+    if (s === null || s === undefined) continue;
+    const step = Math.round(Number(s));
+    if (stepMin === null || before(v, minAtStep)) {
+      minAtStep = v;
+      stepMin = step;
+    }
+    if (stepMax === null || before(maxAtStep, v)) {
+      maxAtStep = v;
+      stepMax = step;
+    }
+  }
+  return {
+    column,
+    count,
+    min: count > 0 ? min : null,
+    max: count > 0 ? max : null,
+    mean: count > 0 ? sum / count : null,
+    first,
+    last,
+    step_of_min: stepMin,
+    step_of_max: stepMax,
+  };
+}
+
+/** A column of an Arrow table as MetricValues (its typed array when it has no nulls). */
+function valuesOf(vector: Vector): MetricValues {
+  if (vector.nullCount === 0) return vector.toArray() as ArrayLike<number | bigint>;
+  return Array.from({ length: vector.length }, (_, i) => vector.get(i) as number | bigint | null);
+}
+
+/** Summaries of every numeric column of an Arrow table (rows in file order), `step` and `run_id` aside. */
+export function summarizeTable(table: Table): MetricColumnSummary[] {
+  const stepField = table.schema.fields.find((f) => f.name === 'step');
+  const stepVector =
+    stepField && isNumericArrowType(stepField.type.typeId) ? table.getChild('step') : undefined;
+  const steps = stepVector ? valuesOf(stepVector) : undefined;
+  const out: MetricColumnSummary[] = [];
+  for (const f of table.schema.fields) {
+    if (NON_METRIC_COLUMNS.has(f.name) || !isNumericArrowType(f.type.typeId)) continue;
+    const vector = table.getChild(f.name);
+    if (vector) out.push(summarizeColumn(f.name, valuesOf(vector), steps));
+  }
+  return out;
+}
+
+/** Summarizes every numeric column of one Parquet metrics file (see the module comment). */
+export async function summarizeMetricsFile(file: string): Promise<MetricColumnSummary[]> {
+  return summarizeTable(await readParquetFiles([path.resolve(file)]));
 }
 
 /**
- * Reads the schema (footer) of `file` and, with `summarize`, its numeric columns' summaries, on an open
- * connection. `file` should be absolute.
+ * Reads the schema (footer) and row count of `file` on an open connection and, with `summarize`, its
+ * numeric columns' summaries. `file` should be absolute.
  */
 export async function inspectMetricsFile(
   con: DuckDBConnection,
   file: string,
   summarize: boolean,
 ): Promise<MetricsFileFacts> {
-  const source = `read_parquet(${quoteLiteral(file)}, file_row_number = true)`;
-  const described = await con.runAndReadAll(`DESCRIBE SELECT * EXCLUDE (file_row_number) FROM ${source}`);
+  const source = `read_parquet(${quoteLiteral(file)})`;
+  const described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
   const columns: string[] = [];
   const columnTypes: string[] = [];
   for (const row of described.getRowsJS()) {
     columns.push(String(row[0]));
     columnTypes.push(String(row[1]));
   }
-  const metrics = columns.filter((c, i) => !NON_METRIC_COLUMNS.has(c) && isNumericType(columnTypes[i]!));
-  const stepAt = columns.indexOf('step');
-  const hasStep = stepAt >= 0 && isNumericType(columnTypes[stepAt]!);
-  const selects = ['count(*)'];
-  if (summarize) {
-    for (const m of metrics) {
-      const c = quoteIdent(m);
-      const v = `CAST(${c} AS DOUBLE)`;
-      selects.push(
-        `count(${c})`,
-        `min(${v})`,
-        `max(${v})`,
-        `avg(${v})`,
-        `arg_min(${v}, file_row_number) FILTER (WHERE ${c} IS NOT NULL)`,
-        `arg_max(${v}, file_row_number) FILTER (WHERE ${c} IS NOT NULL)`,
-        hasStep ? `CAST(arg_min(step, ${v}) AS BIGINT)` : 'NULL',
-        hasStep ? `CAST(arg_max(step, ${v}) AS BIGINT)` : 'NULL',
-      );
-    }
-  }
-  const reader = await con.runAndReadAll(`SELECT ${selects.join(', ')} FROM ${source}`);
-  const values = reader.getRowsJS()[0] ?? [];
-  const rows = Number(values[0] ?? 0);
-  const summary: MetricColumnSummary[] = [];
-  if (summarize) {
-    metrics.forEach((column, i) => {
-      const at = 1 + i * 8;
-      summary.push({
-        column,
-        count: Number(values[at] ?? 0),
-        min: num(values[at + 1]),
-        max: num(values[at + 2]),
-        mean: num(values[at + 3]),
-        first: num(values[at + 4]),
-        last: num(values[at + 5]),
-        step_of_min: num(values[at + 6]),
-        step_of_max: num(values[at + 7]),
-      });
-    });
-  }
-  return { rows, columns, columnTypes, summary };
+  const counted = await con.runAndReadAll(`SELECT count(*) FROM ${source}`);
+  const rows = Number(counted.getRowsJS()[0]?.[0] ?? 0);
+  return { rows, columns, columnTypes, summary: summarize ? await summarizeMetricsFile(file) : [] };
 }
