@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { PlainObject } from '../../format/msgpack.js';
+import { describeTensor, findMetricsFiles, type RunTensor } from '../../storage/describe.js';
 import { summarizeTable } from '../../storage/metrics/summary.js';
 import { SpecimenStorage } from '../../storage/specimen-storage.js';
 import { readSupersessions } from '../../storage/supersede.js';
@@ -34,42 +34,28 @@ export default async function show(
   const runs = await storage.listRunInfo();
   const supersessions = await readSupersessions(storage.path);
   const run = opts.run !== undefined ? await storage.getRun(opts.run) : runs.at(-1);
-  const metricsFile = run ? path.join(run.path, 'metrics.parquet') : undefined;
   const table = run ? await storage.readMetrics(run.runId).catch(() => undefined) : undefined;
-  // Summaries of a sealed or finished metrics file only: the rows a live run has flushed are counted, not summarized.
-  const summaries = table && metricsFile && fs.existsSync(metricsFile) ? summarizeTable(table) : [];
-  const tensors = [];
+  // Summaries of a finished metrics file only: the rows a live run has flushed are counted, not summarized.
+  const metricsFiles = run ? await findMetricsFiles(run.path) : undefined;
+  const summaries = table && metricsFiles?.kind === 'file' ? summarizeTable(table) : [];
+  const tensors: RunTensor[] = [];
   if (run) {
-    for (const name of await storage.listTensors(run.runId)) {
-      const t = await storage.readTensorLazy(name, run.runId);
-      const art = (run.manifest?.artifacts as Record<string, { bytes?: number }> | undefined)?.[name];
-      tensors.push({
-        name,
-        shape: [...t.shape],
-        dtype: t.dtype,
-        chunks: [...t.chunks],
-        zarr_format: t.zarrFormat,
-        bytes: art?.bytes ?? null,
-      });
-    }
+    for (const name of await storage.listTensors(run.runId))
+      tensors.push(describeTensor(run, name, await storage.readTensorLazy(name, run.runId)));
   }
   const notesFile = path.join(storage.path, 'field_notes.md');
   const notes = fs.existsSync(notesFile) ? fs.readFileSync(notesFile, 'utf8') : null;
-  const runRows = runs.map((r) => {
-    const m: PlainObject = r.manifest ?? {};
-    const rep = m.reproduction as { of?: string; verdict?: string } | undefined;
-    return {
-      run_id: r.runId,
-      status: r.status,
-      started: r.started,
-      duration_s: r.durationS,
-      seed: (m.seeds as { global?: unknown } | undefined)?.global ?? null,
-      git_commit: (m.git as { commit?: string } | null | undefined)?.commit ?? null,
-      superseded_by: supersessions[r.runId]?.by ?? null,
-      reproduces: rep?.of ?? null,
-      verdict: rep?.verdict ?? null,
-    };
-  });
+  const runRows = runs.map((r) => ({
+    run_id: r.runId,
+    status: r.status,
+    started: r.started,
+    duration_s: r.durationS,
+    seed: r.seeds.global ?? null,
+    git_commit: r.gitCommit,
+    superseded_by: supersessions[r.runId]?.by ?? null,
+    reproduces: r.reproduces,
+    verdict: r.reproduceVerdict,
+  }));
 
   if (opts.json) {
     console.log(

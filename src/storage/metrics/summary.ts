@@ -29,6 +29,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Table, Vector } from 'apache-arrow';
 import { quoteLiteral } from '../../duckdb/node-api.js';
 import { readParquetFiles } from '../../duckdb/read-parquet.js';
+import type { PlainObject, PlainValue } from '../../format/msgpack.js';
 
 /** DuckDB types counted as numeric metrics. */
 export const NUMERIC_TYPES: ReadonlySet<string> = new Set([
@@ -166,6 +167,39 @@ export function summarizeTable(table: Table): MetricColumnSummary[] {
     if (NON_METRIC_COLUMNS.has(f.name) || !isNumericArrowType(f.type.typeId)) continue;
     const vector = table.getChild(f.name);
     if (vector) out.push(summarizeColumn(f.name, valuesOf(vector), steps));
+  }
+  return out;
+}
+
+/** The form a summary is stored in, in a sealed run's manifest (`artifacts.metrics.summary`). */
+export function summaryRecord(s: MetricColumnSummary): PlainObject {
+  return { ...s };
+}
+
+/**
+ * A summary stored in a run manifest, read back; undefined when it is not a list of records with a
+ * `column` name (an older or foreign writer), so the caller computes it from the file instead.
+ */
+export function readStoredSummary(value: PlainValue | undefined): MetricColumnSummary[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const out: MetricColumnSummary[] = [];
+  const n = (v: PlainValue | undefined) =>
+    typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v) : null;
+  for (const s of value) {
+    if (s === null || typeof s !== 'object' || Array.isArray(s) || s instanceof Uint8Array) return undefined;
+    const o = s as PlainObject;
+    if (typeof o.column !== 'string') return undefined;
+    out.push({
+      column: o.column,
+      count: n(o.count) ?? 0,
+      min: n(o.min),
+      max: n(o.max),
+      mean: n(o.mean),
+      first: n(o.first),
+      last: n(o.last),
+      step_of_min: n(o.step_of_min),
+      step_of_max: n(o.step_of_max),
+    });
   }
   return out;
 }
