@@ -20,6 +20,7 @@ import { isVaultError } from '../errors.js';
 import { normalizeSpecimenManifest } from '../format/manifest.js';
 import { decodeManifest, type PlainObject, type PlainValue } from '../format/msgpack.js';
 import {
+  describeSpecimen,
   type EffectiveRunStatus,
   effectiveStatus,
   hasStrata,
@@ -232,19 +233,17 @@ export function catalogRow(
   specimenId: string,
   read: { manifest: PlainObject; normalized: PlainObject },
 ): CatalogRow {
-  const m = read.normalized;
-  const taxonomy = (m.taxonomy ?? {}) as Record<string, PlainValue>;
-  const str = (v: PlainValue | undefined) => (typeof v === 'string' ? v : null);
+  const d = describeSpecimen(specimenId, read.normalized);
   return {
     specimen_id: specimenId,
     created: toTimestamp(read.manifest.created),
-    domain: str(taxonomy.domain),
-    method: str(taxonomy.method),
-    model: str(m.model),
-    tags: Array.isArray(m.tags) ? m.tags.filter((t): t is string => typeof t === 'string') : [],
-    status: str(m.status),
+    domain: d.domain,
+    method: d.method,
+    model: d.model,
+    tags: d.tags,
+    status: d.status,
     path: `specimens/${specimenId}`,
-    description: str(m.description),
+    description: d.description,
     run_count: 0,
     latest_run: null,
     latest_status: null,

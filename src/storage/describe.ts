@@ -95,6 +95,32 @@ export interface RunInfo extends RunDescription {
   error?: CorruptManifestError;
 }
 
+/** What every reader shows of a specimen, from its (normalized) manifest; null where a field is not text. */
+export interface SpecimenDescription {
+  specimenId: string;
+  domain: string | null;
+  method: string | null;
+  model: string | null;
+  tags: string[];
+  status: string | null;
+  description: string | null;
+}
+
+/** Describes a specimen from its normalized manifest (see normalizeSpecimenManifest). */
+export function describeSpecimen(specimenId: string, manifest: PlainObject): SpecimenDescription {
+  const taxonomy = asObject(manifest.taxonomy) ?? {};
+  const tags = manifest.tags;
+  return {
+    specimenId,
+    domain: strOrNull(taxonomy.domain),
+    method: strOrNull(taxonomy.method),
+    model: strOrNull(manifest.model),
+    tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
+    status: strOrNull(manifest.status),
+    description: strOrNull(manifest.description),
+  };
+}
+
 /** A file's bytes and the `mtime:size:inode` of the very version read; undefined if absent. */
 export function readWithSig(file: string): { bytes: Buffer; sig: string } | undefined {
   let fd: number;

@@ -94,7 +94,7 @@ export async function sealRunDir(
     ended: (manifest.ended as string | null) ?? now,
     summary: { ...((manifest.summary as PlainObject) ?? {}), ...(options.summary ?? {}) },
     artifacts: artifacts as PlainObject,
-    files: files as unknown as PlainObject,
+    files: Object.fromEntries(Object.entries(files).map(([p, e]) => [p, { ...e }])),
     sealed_at: now,
   };
   if (options.status === undefined && manifest.status !== 'running') sealed.status = manifest.status;

@@ -5,7 +5,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { describeTensor, findMetricsFiles, type RunTensor } from '../../storage/describe.js';
+import {
+  describeSpecimen,
+  describeTensor,
+  findMetricsFiles,
+  type RunTensor,
+} from '../../storage/describe.js';
 import { summarizeTable } from '../../storage/metrics/summary.js';
 import { SpecimenStorage } from '../../storage/specimen-storage.js';
 import { readSupersessions } from '../../storage/supersede.js';
@@ -86,16 +91,17 @@ export default async function show(
   const paint = painter();
   const tty = Boolean(process.stdout.isTTY);
   const m = storage.manifest;
+  const d = describeSpecimen(id, m);
   console.log(paint('bold', id));
   const facts: [string, string][] = [
-    ['domain / method', `${m.taxonomy.domain} / ${m.taxonomy.method}`],
-    ['model', fmt(m.model)],
-    ['status', m.status],
-    ['tags', m.tags.join(', ') || '-'],
+    ['domain / method', `${d.domain} / ${d.method}`],
+    ['model', fmt(d.model)],
+    ['status', fmt(d.status)],
+    ['tags', d.tags.join(', ') || '-'],
     ['created', m.created],
     ['path', path.relative(vault.root, storage.path)],
   ];
-  if (m.description) facts.push(['description', m.description]);
+  if (d.description) facts.push(['description', d.description]);
   for (const [k, v] of facts) console.log(`  ${paint('dim', k.padEnd(16))}${v}`);
 
   console.log(`\n${paint('bold', `Runs (${runs.length})`)}`);

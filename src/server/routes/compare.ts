@@ -10,6 +10,7 @@
  * - `GET /api/values?run=…&step=<n>` — every metric of every run at the row nearest to a step.
  */
 import { isCatalogError } from '../../catalog/index.js';
+import { describeSpecimen } from '../../storage/describe.js';
 import { readSupersessions } from '../../storage/supersede.js';
 import type {
   CompareResponse,
@@ -47,16 +48,24 @@ function runRefs(query: URLSearchParams): RunRef[] {
   return out;
 }
 
-/**
- * Summaries of a run's numeric columns computed now from the data in memory (the same function sealing
- * and the indexer use); JSON has no NaN or ±Infinity, so those figures are sent as null, as the catalog's are.
- */
-export function liveSummaries(ref: RunRef, m: RunMetrics): MetricSummaryRow[] {
-  return m.summaries().map((s) => ({
-    specimen_id: ref.specimenId,
-    run_id: ref.runId,
-    metric: s.column,
-    count: s.count,
+/** The figures of a summary, from the catalog's row or from storage's summary of the data in memory. */
+type Figures = Partial<
+  Record<'count' | 'min' | 'max' | 'mean' | 'first' | 'last' | 'step_of_min' | 'step_of_max', unknown>
+>;
+
+/** A summary as the API sends it: JSON has no NaN or ±Infinity, so those figures are null, whatever the source. */
+function summaryRow(
+  specimenId: string,
+  runId: string,
+  metric: string,
+  s: Figures,
+  source: MetricSummaryRow['source'],
+): MetricSummaryRow {
+  return {
+    specimen_id: specimenId,
+    run_id: runId,
+    metric,
+    count: num(s.count),
     min: num(s.min),
     max: num(s.max),
     mean: num(s.mean),
@@ -64,8 +73,16 @@ export function liveSummaries(ref: RunRef, m: RunMetrics): MetricSummaryRow[] {
     last: num(s.last),
     step_of_min: num(s.step_of_min),
     step_of_max: num(s.step_of_max),
-    source: 'live',
-  }));
+    source,
+  };
+}
+
+/**
+ * Summaries of a run's numeric columns computed now from the data in memory, by the function sealing and
+ * the indexer use, so live and catalogued figures agree.
+ */
+export function liveSummaries(ref: RunRef, m: RunMetrics): MetricSummaryRow[] {
+  return m.summaries().map((s) => summaryRow(ref.specimenId, ref.runId, s.column, s, 'live'));
 }
 
 /** One metric's downsampled series for each loaded run (`missing` when a run lacks it). */
@@ -114,20 +131,7 @@ async function catalogSummaries(
   for (const r of rows) {
     const key = `${r.specimen_id}/${r.run_id}`;
     const list = out.get(key) ?? [];
-    list.push({
-      specimen_id: String(r.specimen_id),
-      run_id: String(r.run_id),
-      metric: String(r.metric),
-      count: num(r.count),
-      min: num(r.min),
-      max: num(r.max),
-      mean: num(r.mean),
-      first: num(r.first),
-      last: num(r.last),
-      step_of_min: num(r.step_of_min),
-      step_of_max: num(r.step_of_max),
-      source: 'catalog',
-    });
+    list.push(summaryRow(String(r.specimen_id), String(r.run_id), String(r.metric), r, 'catalog'));
     out.set(key, list);
   }
   return out;
@@ -201,13 +205,16 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
       else if (m) summaries.push(...liveSummaries(ref, m));
     }
     const body: CompareResponse = {
-      runs: loaded.map(({ storage, run, supersessions }) => ({
-        ...runSummary(run, supersessions),
-        config: runConfig(run),
-        summary: runSummaryFigures(run),
-        domain: storage.manifest.taxonomy?.domain ?? null,
-        method: storage.manifest.taxonomy?.method ?? null,
-      })),
+      runs: loaded.map(({ storage, run, supersessions }) => {
+        const specimen = describeSpecimen(storage.specimenId, storage.manifest);
+        return {
+          ...runSummary(run, supersessions),
+          config: runConfig(run),
+          summary: runSummaryFigures(run),
+          domain: specimen.domain,
+          method: specimen.method,
+        };
+      }),
       metrics: [...metricRuns]
         .sort((a, b) => a[0].localeCompare(b[0]))
         .map(([name, runs]) => ({ name, runs })),
