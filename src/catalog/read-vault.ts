@@ -10,7 +10,7 @@
  *
  * @example
  * const sig = specimenSignature('/vault/specimens/x')                 // compared with the last index's
- * const runs = listRunDirs('/vault/specimens/x', warnings, specimenLayout('/vault/specimens/x').hasStrata)
+ * const runs = listRunDirs('/vault/specimens/x', warnings)              // from storage/describe.ts
  * const read = readRun('x', runs[0])                                  // rows for runs, artifacts, summaries
  */
 import fs from 'node:fs';

@@ -93,12 +93,26 @@ function before(a: number, b: number): boolean {
   return Number.isNaN(b) || a < b;
 }
 
+/** The value at row i as a double, or null. */
+type At = (i: number) => number | null;
+
 /** Summarizes one column (see the module comment); `steps` are the step values of the same rows. */
 export function summarizeColumn(
   column: string,
   values: MetricValues,
   steps?: MetricValues,
 ): MetricColumnSummary {
+  return summarize(column, values.length, atOf(values), steps && atOf(steps));
+}
+
+function atOf(values: MetricValues): At {
+  return (i) => {
+    const v = values[i];
+    return v === null || v === undefined ? null : Number(v);
+  };
+}
+
+function summarize(column: string, n: number, value: At, step: At | undefined): MetricColumnSummary {
   let count = 0;
   let sum = 0;
   let min = 0;
@@ -110,10 +124,9 @@ export function summarizeColumn(
   let stepMax: number | null = null;
   let minAtStep = 0;
   let maxAtStep = 0;
-  for (let i = 0; i < values.length; i++) {
-    const raw = values[i];
-    if (raw === null || raw === undefined) continue;
-    const v = Number(raw);
+  for (let i = 0; i < n; i++) {
+    const v = value(i);
+    if (v === null) continue;
     if (count === 0) {
       min = v;
       max = v;
@@ -125,16 +138,17 @@ export function summarizeColumn(
     count++;
     sum += v;
     last = v;
-    const s = steps?.[i];
+    const s = step?.(i);
     if (s === null || s === undefined) continue;
-    const step = Math.round(Number(s));
+    // As CAST(... AS BIGINT) would: a step is an integer.
+    const at = Math.round(s);
     if (stepMin === null || before(v, minAtStep)) {
       minAtStep = v;
-      stepMin = step;
+      stepMin = at;
     }
     if (stepMax === null || before(maxAtStep, v)) {
       maxAtStep = v;
-      stepMax = step;
+      stepMax = at;
     }
   }
   return {
@@ -150,10 +164,26 @@ export function summarizeColumn(
   };
 }
 
-/** A column of an Arrow table as MetricValues (its typed array when it has no nulls). */
-function valuesOf(vector: Vector): MetricValues {
-  if (vector.nullCount === 0) return vector.toArray() as ArrayLike<number | bigint>;
-  return Array.from({ length: vector.length }, (_, i) => vector.get(i) as number | bigint | null);
+/**
+ * Row i of an Arrow column, read from its typed values and validity bits directly (a `get` per value
+ * costs several times the whole summary on a long run).
+ */
+function arrowAt(vector: Vector): At {
+  const values = vector.toArray() as ArrayLike<number | bigint>;
+  if (vector.nullCount === 0) return (i) => Number(values[i]!);
+  const valid = new Uint8Array(vector.length);
+  let base = 0;
+  for (const d of vector.data) {
+    const bits = d.nullBitmap;
+    if (!bits || d.nullCount === 0) valid.fill(1, base, base + d.length);
+    else
+      for (let j = 0; j < d.length; j++) {
+        const k = d.offset + j;
+        valid[base + j] = (bits[k >> 3]! >> (k & 7)) & 1;
+      }
+    base += d.length;
+  }
+  return (i) => (valid[i] === 1 ? Number(values[i]!) : null);
 }
 
 /** Summaries of every numeric column of an Arrow table (rows in file order), `step` and `run_id` aside. */
@@ -161,12 +191,12 @@ export function summarizeTable(table: Table): MetricColumnSummary[] {
   const stepField = table.schema.fields.find((f) => f.name === 'step');
   const stepVector =
     stepField && isNumericArrowType(stepField.type.typeId) ? table.getChild('step') : undefined;
-  const steps = stepVector ? valuesOf(stepVector) : undefined;
+  const step = stepVector ? arrowAt(stepVector) : undefined;
   const out: MetricColumnSummary[] = [];
   for (const f of table.schema.fields) {
     if (NON_METRIC_COLUMNS.has(f.name) || !isNumericArrowType(f.type.typeId)) continue;
     const vector = table.getChild(f.name);
-    if (vector) out.push(summarizeColumn(f.name, valuesOf(vector), steps));
+    if (vector) out.push(summarize(f.name, vector.length, arrowAt(vector), step));
   }
   return out;
 }
