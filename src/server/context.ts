@@ -12,16 +12,15 @@ import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { type IndexReport, indexVault, isCatalogError, VaultQuery } from '../catalog/index.js';
 import { NotFoundError, PathEscapeError } from '../errors.js';
-import { assertRunId, assertSafeName, assertSpecimenId, closest } from '../format/ids.js';
+import { assertRunId, assertSafeName, assertSpecimenId } from '../format/ids.js';
 import { within } from '../format/paths.js';
 import {
+  findRunDir,
   listTensorNames,
   MANIFEST_FILE,
-  RUNS_DIR,
   type RunInfo,
   type RunMetricsFiles,
   readRunInfo,
-  runDirOf,
 } from '../storage/describe.js';
 import { readRunMetrics } from '../storage/metrics/index.js';
 import { SpecimenStorage } from '../storage/specimen-storage.js';
@@ -133,13 +132,8 @@ export class ServerContext {
     const recent = this.recentRuns.get(`${specimenId}/${runId}`);
     if (recent && performance.now() - recent.at < RECHECK_MS) return recent.value;
     const storage = await this.specimen(specimenId);
-    const rd = runDirOf(storage.path, runId);
+    const rd = await findRunDir(specimenId, storage.path, runId);
     const dir = rd.dir;
-    const st = await fsp.stat(dir).catch(() => undefined);
-    if (!st?.isDirectory()) {
-      const names = await fsp.readdir(path.join(storage.path, RUNS_DIR)).catch(() => [] as string[]);
-      throw new NotFoundError(`run of ${specimenId}`, runId, closest(runId, names));
-    }
     await this.confine(dir, `run of ${specimenId}`, runId);
     // A sealed run never changes: its manifest (which lists every file, so it can be large) is read once.
     const mst = await fsp.stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined);

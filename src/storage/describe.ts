@@ -21,8 +21,8 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CorruptManifestError, isVaultError } from '../errors.js';
-import { assertRunId, compareRunIds } from '../format/ids.js';
+import { CorruptManifestError, isVaultError, NotFoundError } from '../errors.js';
+import { assertRunId, closest, compareRunIds } from '../format/ids.js';
 import { normalizeRunManifest, type RunManifest, type RunStatus } from '../format/manifest.js';
 import { decodeManifest, type PlainObject, type PlainValue, readManifestFile } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
@@ -211,6 +211,20 @@ export function runDirOf(specimenDir: string, runId: string): RunDir {
     dir: within(specimenDir, ...runDirName(runId).split('/')),
     layout: runId === LEGACY_RUN_ID ? 'strata' : 'runs',
   };
+}
+
+/**
+ * The directory of an existing run of the specimen `specimenId` at `specimenDir`; NotFoundError naming the
+ * closest run IDs when there is none. The one lookup behind `getRun` and the server's run routes.
+ */
+export async function findRunDir(specimenId: string, specimenDir: string, runId: string): Promise<RunDir> {
+  const rd = runDirOf(specimenDir, runId);
+  const st = await fsp.stat(rd.dir).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    const known = listRunDirs(specimenDir).map((r) => r.runId);
+    throw new NotFoundError(`run of ${specimenId}`, runId, closest(runId, known));
+  }
+  return rd;
 }
 
 /** Whether a process with `pid` exists on this host. */

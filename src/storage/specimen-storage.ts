@@ -19,12 +19,20 @@ import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { MetricsSchemaError, NotFoundError, SealedRunError, TensorError } from '../errors.js';
 import { writeFileAtomicSync } from '../format/atomic-write.js';
-import { assertRunId, assertSafeName, closest } from '../format/ids.js';
+import { assertSafeName, closest } from '../format/ids.js';
 import type { RunManifest, SpecimenManifest } from '../format/manifest.js';
 import { validateRunManifest } from '../format/manifest.js';
 import { decodeManifest, encodeManifest, type PlainObject, writeManifestFile } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
-import { listRunInfos, listTensorNames, MANIFEST_FILE, RUNS_DIR, type RunInfo } from './describe.js';
+import {
+  findRunDir,
+  listRunInfos,
+  listTensorNames,
+  MANIFEST_FILE,
+  RUNS_DIR,
+  type RunInfo,
+  readRunInfo,
+} from './describe.js';
 import {
   type MetricsFileInfo,
   type MetricsInput,
@@ -296,21 +304,9 @@ export class SpecimenStorage {
     });
   }
 
-  /** The run with `runId`, or NotFoundError naming the closest run IDs. */
+  /** The run with `runId`, or NotFoundError naming the closest run IDs. Reads only that run's manifest. */
   async getRun(runId: string): Promise<RunInfo> {
-    assertRunId(runId);
-    const runs = await this.listRunInfo();
-    const r = runs.find((x) => x.runId === runId);
-    if (!r)
-      throw new NotFoundError(
-        `run of ${this.specimenId}`,
-        runId,
-        closest(
-          runId,
-          runs.map((x) => x.runId),
-        ),
-      );
-    return r;
+    return readRunInfo(this.specimenId, await findRunDir(this.specimenId, this.path, runId));
   }
 
   /** ID of the latest run (by time), or undefined when the specimen has none. */
