@@ -154,8 +154,6 @@ export function clashingIds(ids: readonly string[], warn: (m: string) => void): 
   return out;
 }
 
-export { runDirName };
-
 /** Vault-relative metrics file of a run. */
 export function metricsPath(specimenId: string, runId: string): string {
   return `${SPECIMENS_DIR}/${specimenId}/${runDirName(runId)}/${METRICS_FILE}`;

@@ -1,9 +1,8 @@
 /**
  * Run metrics held in memory for charts and tables. A run's metrics are read once (the sealed
  * `metrics.parquet`, or the flushed parts of a live run, as storage's `findMetricsFiles` finds them) and
- * kept while the files are unchanged: the
- * cache key includes the file's size and mtime, or the list of flushed parts, so a live run is re-read as
- * soon as its writer flushes. Numeric columns become Float64Arrays (null → NaN) in step order. Least
+ * kept while the files are unchanged: the cache key includes the file's size and mtime, or the list of
+ * flushed parts, so a live run is re-read as soon as its writer flushes. Numeric columns become Float64Arrays (null → NaN) in step order. Least
  * recently used runs are dropped beyond a byte budget.
  *
  * @example
