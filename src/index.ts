@@ -43,7 +43,7 @@ export {
   MetricsWriter,
   type MetricsWriterOptions,
 } from './storage/metrics/index.js';
-export type { EffectiveRunStatus, RunInfo } from './storage/runs.js';
+export type { EffectiveRunStatus, RunDescription, RunInfo } from './storage/runs.js';
 export { type FinishOptions, sealRunDir } from './storage/seal.js';
 export { SpecimenStorage, type StartRunOptions } from './storage/specimen-storage.js';
 export {

@@ -4,38 +4,42 @@
  * costs a few microseconds where an async one costs several thread-pool round trips (the indexer yields to
  * the event loop between specimens).
  *
- * Run manifests are read leniently (the same field mapping as `normalizeRunManifest`, without its schema
- * check): cataloguing is not verification, and a wrong type in one field becomes NULL in its column rather
- * than hiding the run.
+ * What a run is (status, legacy layout, seal, timing, order) is decided by storage/describe.ts, read
+ * leniently there: cataloguing is not verification, and a wrong type in one field becomes NULL in its column
+ * rather than hiding the run. This module maps those descriptions to catalog rows.
  *
  * @example
  * const sig = specimenSignature('/vault/specimens/x')                 // compared with the last index's
- * const runs = listRunDirs('/vault/specimens/x', specimenLayout('/vault/specimens/x'), warnings)
+ * const runs = listRunDirs('/vault/specimens/x', warnings)              // from storage/describe.ts
  * const read = readRun('x', runs[0])                                  // rows for runs, artifacts, summaries
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isVaultError } from '../errors.js';
-import { assertRunId, compareRunIds } from '../format/ids.js';
-import { normalizeSpecimenManifest, type RunManifest } from '../format/manifest.js';
+import { normalizeSpecimenManifest } from '../format/manifest.js';
 import { decodeManifest, type PlainObject, type PlainValue } from '../format/msgpack.js';
-import type { MetricColumnSummary } from '../storage/metrics/summary.js';
 import {
+  describeSpecimen,
   type EffectiveRunStatus,
   effectiveStatus,
-  LEGACY_RUN_ID,
+  hasStrata,
   MANIFEST_FILE,
+  METRICS_FILE,
   RUNS_DIR,
-} from '../storage/runs.js';
+  type RunDir,
+  readRunDescription,
+  readWithSig,
+  runDirName,
+} from '../storage/describe.js';
+import { type MetricColumnSummary, readStoredSummary } from '../storage/metrics/summary.js';
 import { parseV2Dtype } from '../storage/tensors/dtypes.js';
 import { parseMetadata } from '../storage/tensors/metadata.js';
-import { secondsBetween, toTimestamp } from './json.js';
+import { toTimestamp } from './json.js';
 
 /** The specimen-level record of supersessions (see storage/supersede.ts, which writes it). */
 export const SUPERSESSIONS_FILE = 'supersessions.msgpack';
-/** A run's metrics file. */
-export const METRICS_FILE = 'metrics.parquet';
+export { METRICS_FILE, readWithSig };
 
 /** What the index remembers about one run between runs of the indexer. */
 export interface RunState {
@@ -56,34 +60,6 @@ export interface RunState {
 export function statSig(p: string): string {
   const st = fs.statSync(p, { throwIfNoEntry: false });
   return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : '-';
-}
-
-function sigOf(st: fs.Stats): string {
-  return `${st.mtimeMs}:${st.size}:${st.ino}`;
-}
-
-/** A file's bytes and the `statSig` of the very version read (from the open descriptor); undefined if absent. */
-export function readWithSig(file: string): { bytes: Buffer; sig: string } | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    const bytes = Buffer.allocUnsafe(st.size);
-    let off = 0;
-    while (off < st.size) {
-      const n = fs.readSync(fd, bytes, off, st.size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return { bytes: off === st.size ? bytes : bytes.subarray(0, off), sig: sigOf(st) };
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /**
@@ -108,7 +84,7 @@ export interface SpecimenLayout {
 export function specimenLayout(dir: string): SpecimenLayout {
   return {
     hasSupersessions: fs.existsSync(path.join(dir, SUPERSESSIONS_FILE)),
-    hasStrata: fs.statSync(path.join(dir, LEGACY_RUN_ID), { throwIfNoEntry: false })?.isDirectory() === true,
+    hasStrata: hasStrata(dir),
   };
 }
 
@@ -131,52 +107,6 @@ export function runSignature(dir: string, sealed: boolean, manifestRead?: string
   // `read=` is the manifest version that was read: if the manifest was replaced between reading it and
   // listing the directory, the listing shows the new one and the next check sees the difference.
   return `${own}|${names.map((n) => `${n}=${statSig(path.join(dir, n))}`).join(',')}|read=${manifest}`;
-}
-
-/** A run directory found on disk. */
-export interface RunDir {
-  runId: string;
-  /** Absolute path. */
-  dir: string;
-  layout: 'runs' | 'strata';
-}
-
-/**
- * Run directories of a specimen, legacy `strata/` first, then `runs/*` in run-ID (time) order. `layout`
- * says whether `strata/` exists.
- */
-export function listRunDirs(specimenDir: string, layout: SpecimenLayout, warnings: string[]): RunDir[] {
-  const out: RunDir[] = [];
-  const strata = path.join(specimenDir, LEGACY_RUN_ID);
-  if (layout.hasStrata) out.push({ runId: LEGACY_RUN_ID, dir: strata, layout: 'strata' });
-  let entries: fs.Dirent[] = [];
-  try {
-    entries = fs.readdirSync(path.join(specimenDir, RUNS_DIR), { withFileTypes: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err;
-  }
-  const names: string[] = [];
-  for (const e of entries) {
-    if (!e.isDirectory() || e.name.startsWith('.')) continue;
-    try {
-      assertRunId(e.name);
-    } catch (err) {
-      if (!isVaultError(err)) throw err;
-      warnings.push(`run ${path.join(specimenDir, RUNS_DIR, e.name)}: ${err.message}; skipped`);
-      continue;
-    }
-    if (e.name === LEGACY_RUN_ID && out.length > 0) {
-      warnings.push(
-        `run ${path.join(specimenDir, RUNS_DIR, e.name)}: clashes with the legacy strata/ run; skipped`,
-      );
-      continue;
-    }
-    names.push(e.name);
-  }
-  names.sort(compareRunIds);
-  for (const n of names) out.push({ runId: n, dir: path.join(specimenDir, RUNS_DIR, n), layout: 'runs' });
-  return out;
 }
 
 /** A row of the `catalog` table. */
@@ -303,19 +233,17 @@ export function catalogRow(
   specimenId: string,
   read: { manifest: PlainObject; normalized: PlainObject },
 ): CatalogRow {
-  const m = read.normalized;
-  const taxonomy = (m.taxonomy ?? {}) as Record<string, PlainValue>;
-  const str = (v: PlainValue | undefined) => (typeof v === 'string' ? v : null);
+  const d = describeSpecimen(specimenId, read.normalized);
   return {
     specimen_id: specimenId,
     created: toTimestamp(read.manifest.created),
-    domain: str(taxonomy.domain),
-    method: str(taxonomy.method),
-    model: str(m.model),
-    tags: Array.isArray(m.tags) ? m.tags.filter((t): t is string => typeof t === 'string') : [],
-    status: str(m.status),
+    domain: d.domain,
+    method: d.method,
+    model: d.model,
+    tags: d.tags,
+    status: d.status,
     path: `specimens/${specimenId}`,
-    description: str(m.description),
+    description: d.description,
     run_count: 0,
     latest_run: null,
     latest_status: null,
@@ -347,11 +275,6 @@ function asObject(v: PlainValue | undefined): PlainObject | undefined {
 
 function strOrNull(v: PlainValue | undefined): string | null {
   return typeof v === 'string' ? v : null;
-}
-
-function intOrNull(v: PlainValue | undefined): number | bigint | null {
-  if (typeof v === 'bigint') return v;
-  return typeof v === 'number' && Number.isInteger(v) ? v : null;
 }
 
 function numList(v: PlainValue | undefined): number[] | null {
@@ -386,29 +309,6 @@ function columnsOf(a: PlainObject): { names: string[]; types: string[] } | undef
   }
   if (types.some((t) => t === undefined)) return undefined;
   return { names, types: types as string[] };
-}
-
-function storedSummary(a: PlainObject): MetricColumnSummary[] | undefined {
-  if (!Array.isArray(a.summary)) return undefined;
-  const out: MetricColumnSummary[] = [];
-  const n = (v: PlainValue | undefined) =>
-    typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' ? Number(v) : null;
-  for (const s of a.summary) {
-    const o = asObject(s);
-    if (!o || typeof o.column !== 'string') return undefined;
-    out.push({
-      column: o.column,
-      count: n(o.count) ?? 0,
-      min: n(o.min),
-      max: n(o.max),
-      mean: n(o.mean),
-      first: n(o.first),
-      last: n(o.last),
-      step_of_min: n(o.step_of_min),
-      step_of_max: n(o.step_of_max),
-    });
-  }
-  return out;
 }
 
 /** Shape, dtype and chunks of a Zarr array directory (v3 `zarr.json` or v2 `.zarray`), if readable. */
@@ -449,63 +349,26 @@ function zarrFacts(dir: string): { shape: number[]; dtype: string; chunks: numbe
 /** Reads one run: its manifest (if any), artifacts and what is still needed from DuckDB. */
 export function readRun(specimenId: string, rd: RunDir): RunRead {
   // Vault-relative, forward slashes (as stored); built directly, path.relative costs more than it says.
-  const rel =
-    rd.layout === 'strata'
-      ? `specimens/${specimenId}/${LEGACY_RUN_ID}`
-      : `specimens/${specimenId}/${RUNS_DIR}/${rd.runId}`;
-  const file = path.join(rd.dir, MANIFEST_FILE);
-  let raw: PlainObject | undefined;
-  let warning: string | undefined;
-  let manifestSig = '-';
-  try {
-    const read = readWithSig(file);
-    if (read) {
-      manifestSig = read.sig;
-      raw = decodeManifest(read.bytes, file);
-    }
-  } catch (err) {
-    warning = `run ${specimenId}/${rd.runId}: ${(err as Error).message}`;
-  }
-  const legacy = raw !== undefined && raw.status === undefined;
-  const timing = asObject(raw?.timing) ?? {};
-  let started: PlainValue = raw?.started ?? timing.start ?? raw?.run_timestamp ?? null;
-  let ended: PlainValue = raw?.ended ?? timing.end ?? (legacy ? (raw?.run_timestamp ?? null) : null);
-  let status: EffectiveRunStatus;
-  if (warning) status = 'incomplete';
-  else if (!raw) {
-    // The legacy layout may hold data without a run manifest: a finished run all the same.
-    status = rd.layout === 'strata' ? 'succeeded' : 'incomplete';
-    if (rd.layout === 'strata') {
-      const mtime = fs.statSync(rd.dir).mtime.toISOString();
-      started = mtime;
-      ended = mtime;
-    }
-  } else if (legacy) status = 'succeeded';
-  else status = effectiveStatus({ status: raw.status, owner: raw.owner } as unknown as RunManifest);
-  const owner = asObject(raw?.owner);
-  const sealed = !legacy && raw !== undefined && raw.sealed_at !== undefined && raw.files !== undefined;
-  const command = raw?.command;
-  const git = asObject(raw?.git);
-  const reproduction = asObject(raw?.reproduction);
-  const startedTs = toTimestamp(started);
-  const endedTs = toTimestamp(ended);
+  const rel = `specimens/${specimenId}/${runDirName(rd.runId)}`;
+  const { info, manifestSig, warning } = readRunDescription(specimenId, rd);
+  const { status, sealed, owner } = info;
   const run: RunRow = {
     specimen_id: specimenId,
     run_id: rd.runId,
-    started: startedTs,
-    ended: endedTs,
+    started: toTimestamp(info.started),
+    ended: toTimestamp(info.ended),
     status,
-    duration_s: secondsBetween(startedTs, endedTs),
+    duration_s: info.durationS,
     superseded_by: null,
-    git_commit: strOrNull(git?.commit),
-    command: Array.isArray(command) ? command.map(String).join(' ') : strOrNull(command),
-    exit_code: intOrNull(raw?.exit_code),
-    config: asObject(raw?.config) ?? asObject(raw?.configuration) ?? {},
-    summary: asObject(raw?.summary) ?? asObject(raw?.summary_statistics) ?? {},
+    git_commit: info.gitCommit,
+    command: info.command,
+    exit_code: info.exitCode,
+    config: info.config,
+    summary: info.summary,
     path: rel,
     is_latest: false,
-    reproduces: strOrNull(reproduction?.of),
-    reproduce_verdict: strOrNull(reproduction?.verdict),
+    reproduces: info.reproduces,
+    reproduce_verdict: info.reproduceVerdict,
   };
   const out: RunRead = {
     run,
@@ -516,24 +379,20 @@ export function readRun(specimenId: string, rd: RunDir): RunRead {
       sealed,
       status,
       metrics: 0,
-      ...(status === 'running' && typeof owner?.pid === 'number' && typeof owner.host === 'string'
-        ? { pid: owner.pid, host: owner.host }
-        : {}),
+      ...(status === 'running' && owner ? { pid: owner.pid, host: owner.host } : {}),
     },
   };
   if (warning) out.warning = warning;
   const artifactBase = { specimen_id: specimenId, run_id: rd.runId };
   if (sealed) {
-    for (const [name, value] of Object.entries(asObject(raw?.artifacts) ?? {})) {
-      const a = asObject(value);
-      if (!a || typeof a.path !== 'string') continue;
+    for (const [name, a] of Object.entries(info.artifacts)) {
       const isMetrics = a.format === 'parquet' && a.path === METRICS_FILE;
       const cols = isMetrics ? columnsOf(a) : undefined;
       out.artifacts.push({
         ...artifactBase,
         name,
         kind: isMetrics ? 'metrics' : a.format === 'zarr' ? 'tensor' : 'file',
-        path: `${rel}/${a.path}`,
+        path: `${rel}/${String(a.path)}`,
         bytes: typeof a.bytes === 'number' ? a.bytes : null,
         sha256: strOrNull(a.sha256),
         rows: typeof a.rows === 'number' ? a.rows : null,
@@ -545,7 +404,7 @@ export function readRun(specimenId: string, rd: RunDir): RunRead {
       });
       if (isMetrics) {
         out.metricsFile = `${rel}/${METRICS_FILE}`;
-        const summary = storedSummary(a);
+        const summary = readStoredSummary(a.summary);
         if (cols) out.state.metrics = cols.names.includes('run_id') ? 2 : 1;
         if (summary && cols) out.summaries = summary.map((s) => summaryRow(specimenId, rd.runId, s));
         if (!summary || !cols)
@@ -628,8 +487,5 @@ export function summaryRow(specimenId: string, runId: string, s: MetricColumnSum
 export function recheckRunning(state: RunState): EffectiveRunStatus {
   if (state.status !== 'running') return state.status;
   if (state.pid === undefined || state.host !== os.hostname()) return 'incomplete';
-  return effectiveStatus({
-    status: 'running',
-    owner: { pid: state.pid, host: state.host },
-  } as unknown as RunManifest);
+  return effectiveStatus({ status: 'running', owner: { pid: state.pid, host: state.host } });
 }

@@ -13,12 +13,11 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { isVaultError } from '../errors.js';
 import { assertSpecimenId } from '../format/ids.js';
 import { SPECIMENS_DIR } from '../format/vault-config.js';
+import { listRunDirs, runDirName } from '../storage/describe.js';
 import { inspectMetricsFile } from '../storage/metrics/summary.js';
-import { LEGACY_RUN_ID, RUNS_DIR } from '../storage/runs.js';
 import {
   type CatalogRow,
   catalogRow,
-  listRunDirs,
   METRICS_FILE,
   type RunRead,
   type RunState,
@@ -155,10 +154,6 @@ export function clashingIds(ids: readonly string[], warn: (m: string) => void): 
   return out;
 }
 
-export function runDirName(runId: string): string {
-  return runId === LEGACY_RUN_ID ? LEGACY_RUN_ID : `${RUNS_DIR}/${runId}`;
-}
-
 /** Vault-relative metrics file of a run. */
 export function metricsPath(specimenId: string, runId: string): string {
   return `${SPECIMENS_DIR}/${specimenId}/${runDirName(runId)}/${METRICS_FILE}`;
@@ -232,7 +227,7 @@ export function scanSpecimen(
   }
   const problems: string[] = [];
   const layout = specimenLayout(dir);
-  const runDirs = listRunDirs(dir, layout, problems);
+  const runDirs = listRunDirs(dir, problems, layout.hasStrata);
   const superseded = layout.hasSupersessions ? readSupersessions(dir, problems) : {};
   for (const p of problems) warn(p);
   const prevRuns = wasIndexed ? prev!.runs : {};

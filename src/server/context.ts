@@ -7,21 +7,27 @@
  * @example
  * const { storage, run } = await ctx.run('2025_01_02_x', '20250102_101010')
  */
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { type IndexReport, indexVault, VaultQuery } from '../catalog/index.js';
 import { isVaultError, NotFoundError, PathEscapeError } from '../errors.js';
-import { assertRunId, assertSafeName, assertSpecimenId, closest } from '../format/ids.js';
+import { assertRunId, assertSafeName, assertSpecimenId } from '../format/ids.js';
 import { within } from '../format/paths.js';
+import {
+  findRunDir,
+  listTensorNames,
+  MANIFEST_FILE,
+  type RunInfo,
+  type RunMetricsFiles,
+  readRunInfo,
+} from '../storage/describe.js';
 import { readRunMetrics } from '../storage/metrics/index.js';
-import { LEGACY_RUN_ID, MANIFEST_FILE, RUNS_DIR, type RunInfo, readRunInfo } from '../storage/runs.js';
 import { SpecimenStorage } from '../storage/specimen-storage.js';
 import { openTensor, type TensorHandle } from '../storage/tensors/index.js';
 import { Vault } from '../storage/vault.js';
 import { HttpError } from './http.js';
-import { METRICS_FILE, MetricsCache, PARTS_DIR } from './metrics-cache.js';
+import { MetricsCache } from './metrics-cache.js';
 
 /** How long a sealed run's or tensor's on-disk checks are trusted before they are made again (ms). */
 const RECHECK_MS = 2000;
@@ -45,7 +51,7 @@ export function parseRunRef(text: string): RunRef {
 }
 
 export class ServerContext {
-  readonly metrics = new MetricsCache((dir, runId) => this.loadMetrics(dir, runId));
+  readonly metrics = new MetricsCache((dir, runId, files) => this.loadMetrics(dir, runId, files));
   private readonly tensors = new Map<
     string,
     { stamp: string; handle: Promise<TensorHandle>; checkedAt: number }
@@ -126,13 +132,8 @@ export class ServerContext {
     const recent = this.recentRuns.get(`${specimenId}/${runId}`);
     if (recent && performance.now() - recent.at < RECHECK_MS) return recent.value;
     const storage = await this.specimen(specimenId);
-    const legacy = runId === LEGACY_RUN_ID;
-    const dir = legacy ? path.join(storage.path, LEGACY_RUN_ID) : within(storage.path, RUNS_DIR, runId);
-    const st = await fsp.stat(dir).catch(() => undefined);
-    if (!st?.isDirectory()) {
-      const names = await fsp.readdir(path.join(storage.path, RUNS_DIR)).catch(() => [] as string[]);
-      throw new NotFoundError(`run of ${specimenId}`, runId, closest(runId, names));
-    }
+    const rd = await findRunDir(specimenId, storage.path, runId);
+    const dir = rd.dir;
     await this.confine(dir, `run of ${specimenId}`, runId);
     // A sealed run never changes: its manifest (which lists every file, so it can be large) is read once.
     const mst = await fsp.stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined);
@@ -141,7 +142,7 @@ export class ServerContext {
     let run: RunInfo;
     if (hit && hit.stamp === stamp) run = hit.run;
     else {
-      run = await readRunInfo(specimenId, dir, runId, legacy ? 'strata' : 'runs');
+      run = await readRunInfo(specimenId, rd);
       if (run.sealed && mst) {
         if (this.runs.size >= 1024) this.runs.delete(this.runs.keys().next().value!);
         this.runs.set(dir, { stamp, run });
@@ -164,23 +165,14 @@ export class ServerContext {
    * DuckDB session, which hands numeric columns over in bulk (ten times faster than the general reader on a
    * 100,000-row run, whose string column it converts value by value); without a catalog, the general reader.
    */
-  private async loadMetrics(runDir: string, runId: string): Promise<Table | undefined> {
+  private async loadMetrics(
+    runDir: string,
+    runId: string,
+    found: RunMetricsFiles,
+  ): Promise<Table | undefined> {
     // Confined on every (re)load: the cache reloads whenever the files' identity changes.
-    for (const f of [METRICS_FILE, PARTS_DIR]) {
-      const p = path.join(runDir, f);
-      if (fs.existsSync(p)) await this.confine(p, 'metrics', `${path.basename(runDir)}/${f}`);
-    }
-    const file = path.join(runDir, METRICS_FILE);
-    let files: string[];
-    if (fs.existsSync(file)) files = [file];
-    else {
-      const parts = await fsp.readdir(path.join(runDir, PARTS_DIR)).catch(() => [] as string[]);
-      files = parts
-        .filter((p) => p.endsWith('.parquet'))
-        .sort()
-        .map((p) => path.join(runDir, PARTS_DIR, p));
-      if (files.length === 0) return undefined;
-    }
+    for (const f of found.files)
+      await this.confine(f, 'metrics', `${path.basename(runDir)}/${path.relative(runDir, f)}`);
     let q: VaultQuery;
     try {
       q = await this.catalog();
@@ -188,7 +180,7 @@ export class ServerContext {
       if (isVaultError(err, 'CatalogMissingError')) return readRunMetrics(runDir, runId);
       throw err;
     }
-    const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ');
+    const list = found.files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ');
     return q.search(`SELECT COLUMNS(c -> c <> 'run_id') FROM read_parquet([${list}], union_by_name = true)`);
   }
 
@@ -214,12 +206,8 @@ export class ServerContext {
   }
 
   /** Names of a run's tensors (`*.zarr` directories). */
-  async tensorNames(run: RunInfo): Promise<string[]> {
-    const entries = await fsp.readdir(run.path, { withFileTypes: true }).catch(() => []);
-    return entries
-      .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && e.name.endsWith('.zarr'))
-      .map((e) => e.name.slice(0, -'.zarr'.length))
-      .sort();
+  tensorNames(run: RunInfo): Promise<string[]> {
+    return listTensorNames(run.path);
   }
 
   /** The read-only catalog session (opened on first use; it follows re-indexes by itself). */

@@ -1,21 +1,22 @@
 /**
  * Run metrics held in memory for charts and tables. A run's metrics are read once (the sealed
- * `metrics.parquet`, or the flushed parts of a live run) and kept while the files are unchanged: the
- * cache key includes the file's size and mtime, or the list of flushed parts, so a live run is re-read as
- * soon as its writer flushes. Numeric columns become Float64Arrays (null → NaN) in step order. Least
+ * `metrics.parquet`, or the flushed parts of a live run, as storage's `findMetricsFiles` finds them) and
+ * kept while the files are unchanged: the cache key includes the file's size and mtime, or the list of
+ * flushed parts, so a live run is re-read as soon as its writer flushes. Numeric columns become Float64Arrays (null → NaN) in step order. Least
  * recently used runs are dropped beyond a byte budget.
  *
  * @example
  * const m = await cache.get(runDir, runId)
  * const loss = m?.numeric('loss')   // Float64Array aligned with m.steps
  */
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import type { Table } from 'apache-arrow';
-
-export const METRICS_FILE = 'metrics.parquet';
-export const PARTS_DIR = 'metrics.parts';
+import { findMetricsFiles, type RunMetricsFiles } from '../storage/describe.js';
+import {
+  isNumericArrowType,
+  type MetricColumnSummary,
+  NON_METRIC_COLUMNS,
+  summarizeTable,
+} from '../storage/metrics/summary.js';
 
 /** A column of a run's metrics. */
 export interface MetricColumn {
@@ -39,24 +40,10 @@ export interface RunMetrics {
   order: Uint32Array | undefined;
   /** A numeric column as Float64Array in step order, null as NaN (cached). */
   numeric(name: string): Float64Array | undefined;
+  /** Summaries of the numeric columns (storage/metrics/summary.ts, from the rows in file order; cached). */
+  summaries(): MetricColumnSummary[];
   /** Approximate bytes held. */
   bytes: number;
-}
-
-/** Cache identity of a run's metrics files, or undefined when the run has none. */
-export async function metricsSignature(runDir: string): Promise<string | undefined> {
-  const st = await fsp.stat(path.join(runDir, METRICS_FILE)).catch(() => undefined);
-  if (st) return `f:${st.size}:${st.mtimeMs}:${st.ino}`;
-  const parts = await fsp.readdir(path.join(runDir, PARTS_DIR)).catch(() => undefined);
-  if (!parts) return undefined;
-  const names = parts.filter((p) => p.endsWith('.parquet')).sort();
-  if (names.length === 0) return undefined;
-  return `p:${names.join(',')}`;
-}
-
-function isNumericArrowType(typeId: number): boolean {
-  // apache-arrow Type enum: Int = 2, Float = 3, Decimal = 7.
-  return typeId === 2 || typeId === 3 || typeId === 7;
 }
 
 function toFloat64(table: Table, name: string, order: Uint32Array | undefined): Float64Array | undefined {
@@ -83,7 +70,7 @@ function build(table: Table): RunMetrics {
   const columns: MetricColumn[] = table.schema.fields.map((f) => ({
     name: f.name,
     type: String(f.type),
-    numeric: f.name !== 'step' && f.name !== 'run_id' && isNumericArrowType(f.type.typeId),
+    numeric: !NON_METRIC_COLUMNS.has(f.name) && isNumericArrowType(f.type.typeId),
   }));
   const stepField = table.schema.fields.find((f) => f.name === 'step');
   const hasStep = stepField !== undefined && isNumericArrowType(stepField.type.typeId);
@@ -101,6 +88,7 @@ function build(table: Table): RunMetrics {
     }
   }
   const cache = new Map<string, Float64Array>();
+  let summaries: MetricColumnSummary[] | undefined;
   const m: RunMetrics = {
     table,
     rows: n,
@@ -118,6 +106,10 @@ function build(table: Table): RunMetrics {
       }
       return arr;
     },
+    summaries() {
+      summaries ??= summarizeTable(table);
+      return summaries;
+    },
   };
   return m;
 }
@@ -128,8 +120,12 @@ interface Entry {
   bytes: number;
 }
 
-/** Reads a run's metrics table (undefined when the run has none). */
-export type MetricsLoader = (runDir: string, runId: string) => Promise<Table | undefined>;
+/** Reads a run's metrics table from the files found (undefined when the run has none). */
+export type MetricsLoader = (
+  runDir: string,
+  runId: string,
+  files: RunMetricsFiles,
+) => Promise<Table | undefined>;
 
 /** LRU cache of run metrics keyed by run directory (see the module comment). */
 export class MetricsCache {
@@ -143,8 +139,9 @@ export class MetricsCache {
 
   /** The metrics of the run at `runDir`, or undefined when it has none. */
   async get(runDir: string, runId: string): Promise<RunMetrics | undefined> {
-    const signature = await metricsSignature(runDir);
-    if (signature === undefined) return undefined;
+    const found = await findMetricsFiles(runDir);
+    if (found === undefined) return undefined;
+    const { signature } = found;
     const hit = this.entries.get(runDir);
     if (hit && hit.signature === signature) {
       this.entries.delete(runDir);
@@ -153,7 +150,7 @@ export class MetricsCache {
     }
     if (hit) this.drop(runDir, hit);
     const entry: Entry = { signature, bytes: 0, value: Promise.resolve(undefined) };
-    entry.value = this.load(runDir, runId).then(
+    entry.value = this.load(runDir, runId, found).then(
       (table) => {
         if (!table) return undefined;
         const m = build(table);
@@ -164,9 +161,12 @@ export class MetricsCache {
       },
       (err: unknown) => {
         if (this.entries.get(runDir) === entry) this.entries.delete(runDir);
-        // A live run may rename its parts into metrics.parquet while we read them: read again once.
-        if (signature.startsWith('p:') && !fs.existsSync(path.join(runDir, PARTS_DIR)))
-          return this.get(runDir, runId);
+        // A live run may merge its parts into metrics.parquet while we read them: read again once they are gone.
+        if (found.kind === 'parts')
+          return findMetricsFiles(runDir).then((now) => {
+            if (now?.kind !== 'parts') return this.get(runDir, runId);
+            throw err;
+          });
         throw err;
       },
     );

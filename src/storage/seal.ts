@@ -10,11 +10,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Artifact, RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, writeManifestFile } from '../format/msgpack.js';
+import { MANIFEST_FILE, METRICS_FILE } from './describe.js';
 import { digestOfEntries, type FileEntry, inventory } from './hashing.js';
-import { MANIFEST_FILE } from './runs.js';
 
-/** Name of a run's metrics file. */
-export const METRICS_FILE = 'metrics.parquet';
+export { METRICS_FILE };
 
 /** Options of `finish`. */
 export interface FinishOptions {
@@ -41,7 +40,7 @@ export async function sealRunDir(
   if (files[METRICS_FILE]) {
     // Loaded only when there is something to describe: a run without metrics or tensors seals quickly.
     const { parquetInfo } = await import('./metrics/index.js');
-    const { summarizeMetricsFile } = await import('./metrics/summary.js');
+    const { summarizeMetricsFile, summaryRecord } = await import('./metrics/summary.js');
     const info = await parquetInfo(path.join(dir, METRICS_FILE));
     artifacts.metrics = {
       path: METRICS_FILE,
@@ -52,7 +51,7 @@ export async function sealRunDir(
       columns: info.columns.map((c) => c.name),
       column_types: Object.fromEntries(info.columns.map((c) => [c.name, c.type])),
       // Per-column statistics, so the catalog indexes a sealed run from its manifest alone.
-      summary: (await summarizeMetricsFile(path.join(dir, METRICS_FILE))) as unknown as PlainObject[],
+      summary: (await summarizeMetricsFile(path.join(dir, METRICS_FILE))).map(summaryRecord),
     };
   }
   const zarrDirs = new Set(
@@ -95,7 +94,7 @@ export async function sealRunDir(
     ended: (manifest.ended as string | null) ?? now,
     summary: { ...((manifest.summary as PlainObject) ?? {}), ...(options.summary ?? {}) },
     artifacts: artifacts as PlainObject,
-    files: files as unknown as PlainObject,
+    files: Object.fromEntries(Object.entries(files).map(([p, e]) => [p, { ...e }])),
     sealed_at: now,
   };
   if (options.status === undefined && manifest.status !== 'running') sealed.status = manifest.status;

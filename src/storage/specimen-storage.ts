@@ -14,17 +14,25 @@
  * const table = await storage.readMetrics()            // Arrow Table of the latest run
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { MetricsSchemaError, NotFoundError, SealedRunError, TensorError } from '../errors.js';
 import { writeFileAtomicSync } from '../format/atomic-write.js';
-import { assertRunId, assertSafeName, closest } from '../format/ids.js';
+import { assertSafeName, closest } from '../format/ids.js';
 import type { RunManifest, SpecimenManifest } from '../format/manifest.js';
 import { validateRunManifest } from '../format/manifest.js';
 import { decodeManifest, encodeManifest, type PlainObject, writeManifestFile } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
+import {
+  findRunDir,
+  listRunInfos,
+  listTensorNames,
+  MANIFEST_FILE,
+  RUNS_DIR,
+  type RunInfo,
+  readRunInfo,
+} from './describe.js';
 import {
   type MetricsFileInfo,
   type MetricsInput,
@@ -33,7 +41,7 @@ import {
   readRunMetrics,
   writeMetricsFile,
 } from './metrics/index.js';
-import { claimRunDir, listRunInfos, MANIFEST_FILE, RUNS_DIR, type RunInfo } from './runs.js';
+import { claimRunDir } from './runs.js';
 import { type FinishOptions, METRICS_FILE, sealRunDir } from './seal.js';
 import {
   openTensor,
@@ -296,21 +304,9 @@ export class SpecimenStorage {
     });
   }
 
-  /** The run with `runId`, or NotFoundError naming the closest run IDs. */
+  /** The run with `runId`, or NotFoundError naming the closest run IDs. Reads only that run's manifest. */
   async getRun(runId: string): Promise<RunInfo> {
-    assertRunId(runId);
-    const runs = await this.listRunInfo();
-    const r = runs.find((x) => x.runId === runId);
-    if (!r)
-      throw new NotFoundError(
-        `run of ${this.specimenId}`,
-        runId,
-        closest(
-          runId,
-          runs.map((x) => x.runId),
-        ),
-      );
-    return r;
+    return readRunInfo(this.specimenId, await findRunDir(this.specimenId, this.path, runId));
   }
 
   /** ID of the latest run (by time), or undefined when the specimen has none. */
@@ -372,7 +368,7 @@ export class SpecimenStorage {
       if (fs.existsSync(dir)) return openTensor(dir);
     }
     const known = new Set<string>();
-    for (const r of runs) for (const t of await tensorNames(r.path)) known.add(t);
+    for (const r of runs) for (const t of await listTensorNames(r.path)) known.add(t);
     throw new NotFoundError(`tensor of ${this.specimenId}`, name, closest(name, [...known]));
   }
 
@@ -380,7 +376,7 @@ export class SpecimenStorage {
   async listTensors(runId?: string): Promise<string[]> {
     const id = runId ?? (await this.latestRunId());
     if (!id) return [];
-    return tensorNames((await this.getRun(id)).path);
+    return listTensorNames((await this.getRun(id)).path);
   }
 
   /** The run manifest of `runId` (normalized). */
@@ -390,16 +386,5 @@ export class SpecimenStorage {
     if (!r.manifest)
       throw new NotFoundError(`manifest of run ${runId}`, `${this.specimenId}/${RUNS_DIR}/${runId}`);
     return r.manifest;
-  }
-}
-
-async function tensorNames(runDir: string): Promise<string[]> {
-  try {
-    return (await fsp.readdir(runDir, { withFileTypes: true }))
-      .filter((e) => e.isDirectory() && e.name.endsWith('.zarr'))
-      .map((e) => e.name.slice(0, -'.zarr'.length))
-      .sort();
-  } catch {
-    return [];
   }
 }

@@ -5,8 +5,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { summarizeMetricsFile } from '../../catalog/index.js';
-import type { PlainObject } from '../../format/msgpack.js';
+import {
+  describeSpecimen,
+  describeTensor,
+  findMetricsFiles,
+  type RunTensor,
+} from '../../storage/describe.js';
+import { summarizeTable } from '../../storage/metrics/summary.js';
 import { SpecimenStorage } from '../../storage/specimen-storage.js';
 import { readSupersessions } from '../../storage/supersede.js';
 import { Vault } from '../../storage/vault.js';
@@ -34,41 +39,28 @@ export default async function show(
   const runs = await storage.listRunInfo();
   const supersessions = await readSupersessions(storage.path);
   const run = opts.run !== undefined ? await storage.getRun(opts.run) : runs.at(-1);
-  const metricsFile = run ? path.join(run.path, 'metrics.parquet') : undefined;
   const table = run ? await storage.readMetrics(run.runId).catch(() => undefined) : undefined;
-  const summaries = metricsFile && fs.existsSync(metricsFile) ? await summarizeMetricsFile(metricsFile) : [];
-  const tensors = [];
+  // Summaries of a finished metrics file only: the rows a live run has flushed are counted, not summarized.
+  const metricsFiles = run ? await findMetricsFiles(run.path) : undefined;
+  const summaries = table && metricsFiles?.kind === 'file' ? summarizeTable(table) : [];
+  const tensors: RunTensor[] = [];
   if (run) {
-    for (const name of await storage.listTensors(run.runId)) {
-      const t = await storage.readTensorLazy(name, run.runId);
-      const art = (run.manifest?.artifacts as Record<string, { bytes?: number }> | undefined)?.[name];
-      tensors.push({
-        name,
-        shape: [...t.shape],
-        dtype: t.dtype,
-        chunks: [...t.chunks],
-        zarr_format: t.zarrFormat,
-        bytes: art?.bytes ?? null,
-      });
-    }
+    for (const name of await storage.listTensors(run.runId))
+      tensors.push(describeTensor(run, name, await storage.readTensorLazy(name, run.runId)));
   }
   const notesFile = path.join(storage.path, 'field_notes.md');
   const notes = fs.existsSync(notesFile) ? fs.readFileSync(notesFile, 'utf8') : null;
-  const runRows = runs.map((r) => {
-    const m: PlainObject = r.manifest ?? {};
-    const rep = m.reproduction as { of?: string; verdict?: string } | undefined;
-    return {
-      run_id: r.runId,
-      status: r.status,
-      started: r.started,
-      duration_s: r.durationS,
-      seed: (m.seeds as { global?: unknown } | undefined)?.global ?? null,
-      git_commit: (m.git as { commit?: string } | null | undefined)?.commit ?? null,
-      superseded_by: supersessions[r.runId]?.by ?? null,
-      reproduces: rep?.of ?? null,
-      verdict: rep?.verdict ?? null,
-    };
-  });
+  const runRows = runs.map((r) => ({
+    run_id: r.runId,
+    status: r.status,
+    started: r.started,
+    duration_s: r.durationS,
+    seed: r.seeds.global ?? null,
+    git_commit: r.gitCommit,
+    superseded_by: supersessions[r.runId]?.by ?? null,
+    reproduces: r.reproduces,
+    verdict: r.reproduceVerdict,
+  }));
 
   if (opts.json) {
     console.log(
@@ -99,16 +91,17 @@ export default async function show(
   const paint = painter();
   const tty = Boolean(process.stdout.isTTY);
   const m = storage.manifest;
+  const d = describeSpecimen(id, m);
   console.log(paint('bold', id));
   const facts: [string, string][] = [
-    ['domain / method', `${m.taxonomy.domain} / ${m.taxonomy.method}`],
-    ['model', fmt(m.model)],
-    ['status', m.status],
-    ['tags', m.tags.join(', ') || '-'],
+    ['domain / method', `${d.domain} / ${d.method}`],
+    ['model', fmt(d.model)],
+    ['status', fmt(d.status)],
+    ['tags', d.tags.join(', ') || '-'],
     ['created', m.created],
     ['path', path.relative(vault.root, storage.path)],
   ];
-  if (m.description) facts.push(['description', m.description]);
+  if (d.description) facts.push(['description', d.description]);
   for (const [k, v] of facts) console.log(`  ${paint('dim', k.padEnd(16))}${v}`);
 
   console.log(`\n${paint('bold', `Runs (${runs.length})`)}`);

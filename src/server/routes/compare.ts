@@ -10,6 +10,7 @@
  * - `GET /api/values?run=…&step=<n>` — every metric of every run at the row nearest to a step.
  */
 import { isVaultError } from '../../errors.js';
+import { describeSpecimen } from '../../storage/describe.js';
 import { readSupersessions } from '../../storage/supersede.js';
 import type {
   CompareResponse,
@@ -47,40 +48,41 @@ function runRefs(query: URLSearchParams): RunRef[] {
   return out;
 }
 
-/** Summary of one numeric column, computed from the data in memory. */
-export function liveSummary(ref: RunRef, name: string, m: RunMetrics): MetricSummaryRow {
-  const ys = m.numeric(name)!;
-  let count = 0;
-  let sum = 0;
-  let minI = -1;
-  let maxI = -1;
-  let first: number | null = null;
-  let last: number | null = null;
-  for (let i = 0; i < ys.length; i++) {
-    const y = ys[i]!;
-    if (Number.isNaN(y)) continue;
-    count++;
-    sum += y;
-    first ??= y;
-    last = y;
-    if (minI < 0 || y < ys[minI]!) minI = i;
-    if (maxI < 0 || y > ys[maxI]!) maxI = i;
-  }
-  const fin = (v: number | null) => (v !== null && Number.isFinite(v) ? v : null);
+/** The figures of a summary, from the catalog's row or from storage's summary of the data in memory. */
+type Figures = Partial<
+  Record<'count' | 'min' | 'max' | 'mean' | 'first' | 'last' | 'step_of_min' | 'step_of_max', unknown>
+>;
+
+/** A summary as the API sends it: JSON has no NaN or ±Infinity, so those figures are null, whatever the source. */
+function summaryRow(
+  specimenId: string,
+  runId: string,
+  metric: string,
+  s: Figures,
+  source: MetricSummaryRow['source'],
+): MetricSummaryRow {
   return {
-    specimen_id: ref.specimenId,
-    run_id: ref.runId,
-    metric: name,
-    count,
-    min: minI >= 0 ? fin(ys[minI]!) : null,
-    max: maxI >= 0 ? fin(ys[maxI]!) : null,
-    mean: count > 0 ? fin(sum / count) : null,
-    first: fin(first),
-    last: fin(last),
-    step_of_min: minI >= 0 && m.hasStep ? m.steps[minI]! : null,
-    step_of_max: maxI >= 0 && m.hasStep ? m.steps[maxI]! : null,
-    source: 'live',
+    specimen_id: specimenId,
+    run_id: runId,
+    metric,
+    count: num(s.count),
+    min: num(s.min),
+    max: num(s.max),
+    mean: num(s.mean),
+    first: num(s.first),
+    last: num(s.last),
+    step_of_min: num(s.step_of_min),
+    step_of_max: num(s.step_of_max),
+    source,
   };
+}
+
+/**
+ * Summaries of a run's numeric columns computed now from the data in memory, by the function sealing and
+ * the indexer use, so live and catalogued figures agree.
+ */
+export function liveSummaries(ref: RunRef, m: RunMetrics): MetricSummaryRow[] {
+  return m.summaries().map((s) => summaryRow(ref.specimenId, ref.runId, s.column, s, 'live'));
 }
 
 /** One metric's downsampled series for each loaded run (`missing` when a run lacks it). */
@@ -129,25 +131,13 @@ async function catalogSummaries(
   for (const r of rows) {
     const key = `${r.specimen_id}/${r.run_id}`;
     const list = out.get(key) ?? [];
-    list.push({
-      specimen_id: String(r.specimen_id),
-      run_id: String(r.run_id),
-      metric: String(r.metric),
-      count: num(r.count),
-      min: num(r.min),
-      max: num(r.max),
-      mean: num(r.mean),
-      first: num(r.first),
-      last: num(r.last),
-      step_of_min: num(r.step_of_min),
-      step_of_max: num(r.step_of_max),
-      source: 'catalog',
-    });
+    list.push(summaryRow(String(r.specimen_id), String(r.run_id), String(r.metric), r, 'catalog'));
     out.set(key, list);
   }
   return out;
 }
 
+/** A finite number, else null (JSON cannot carry NaN or ±Infinity). */
 function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
@@ -212,16 +202,19 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
       const cat = fromCatalog.get(`${ref.specimenId}/${ref.runId}`);
       if (run.sealed && cat && cat.length > 0 && (!m || cat.some((r) => r.count === m.rows)))
         summaries.push(...cat);
-      else if (m) for (const c of m.columns) if (c.numeric) summaries.push(liveSummary(ref, c.name, m));
+      else if (m) summaries.push(...liveSummaries(ref, m));
     }
     const body: CompareResponse = {
-      runs: loaded.map(({ storage, run, supersessions }) => ({
-        ...runSummary(run, supersessions),
-        config: runConfig(run),
-        summary: runSummaryFigures(run),
-        domain: storage.manifest.taxonomy?.domain ?? null,
-        method: storage.manifest.taxonomy?.method ?? null,
-      })),
+      runs: loaded.map(({ storage, run, supersessions }) => {
+        const specimen = describeSpecimen(storage.specimenId, storage.manifest);
+        return {
+          ...runSummary(run, supersessions),
+          config: runConfig(run),
+          summary: runSummaryFigures(run),
+          domain: specimen.domain,
+          method: specimen.method,
+        };
+      }),
       metrics: [...metricRuns]
         .sort((a, b) => a[0].localeCompare(b[0]))
         .map(([name, runs]) => ({ name, runs })),

@@ -1,21 +1,10 @@
 /**
- * Run summaries as the API returns them, built from a run's manifest on disk (never from the catalog, so
- * a live run shows its current status) plus the specimen's supersession records.
+ * Run summaries as the API returns them, built from storage's description of the run on disk (never from
+ * the catalog, so a live run shows its current status) plus the specimen's supersession records.
  */
-import type { PlainObject } from '../../format/msgpack.js';
-import type { RunInfo } from '../../storage/runs.js';
+import type { RunDescription } from '../../storage/describe.js';
 import type { Supersession } from '../../storage/supersede.js';
 import type { Json, RunSummary } from '../api-types.js';
-
-function str(v: unknown): string | null {
-  return typeof v === 'string' ? v : null;
-}
-
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v)
-    ? (v as Record<string, unknown>)
-    : undefined;
-}
 
 /** A JSON-safe copy of a manifest value (bigints become numbers or strings). */
 export function jsonSafe(v: unknown): Json {
@@ -37,13 +26,8 @@ export function jsonSafe(v: unknown): Json {
 }
 
 /** The summary of one run. */
-export function runSummary(run: RunInfo, supersessions: Record<string, Supersession>): RunSummary {
-  const m: PlainObject = run.manifest ?? {};
-  const rep = obj(m.reproduction);
-  const git = obj(m.git);
-  const seeds = obj(m.seeds);
-  const command = m.command;
-  const exit = m.exit_code;
+export function runSummary(run: RunDescription, supersessions: Record<string, Supersession>): RunSummary {
+  const seeds = run.seeds;
   const sup = supersessions[run.runId];
   return {
     specimen_id: run.specimenId,
@@ -53,25 +37,23 @@ export function runSummary(run: RunInfo, supersessions: Record<string, Supersess
     started: run.started,
     ended: run.ended,
     duration_s: run.durationS,
-    git_commit: str(git?.commit),
-    seed: jsonSafe(seeds ? (seeds.global ?? (Object.keys(seeds).length > 0 ? seeds : null)) : null),
+    git_commit: run.gitCommit,
+    seed: jsonSafe(seeds.global ?? (Object.keys(seeds).length > 0 ? seeds : null)),
     superseded_by: sup ? String(sup.by) : null,
     supersede_reason: sup ? (sup.reason ?? null) : null,
-    reproduces: str(rep?.of),
-    reproduce_verdict: str(rep?.verdict),
-    command: Array.isArray(command) ? command.map(String).join(' ') : str(command),
-    exit_code: typeof exit === 'number' ? exit : typeof exit === 'bigint' ? Number(exit) : null,
+    reproduces: run.reproduces,
+    reproduce_verdict: run.reproduceVerdict,
+    command: run.command,
+    exit_code: run.exitCode === null ? null : Number(run.exitCode),
   };
 }
 
 /** A run's config (legacy `configuration` too). */
-export function runConfig(run: RunInfo): Json {
-  const m: PlainObject = run.manifest ?? {};
-  return jsonSafe(obj(m.config) ?? obj(m.configuration) ?? {});
+export function runConfig(run: RunDescription): Json {
+  return jsonSafe(run.config);
 }
 
 /** A run's summary (legacy `summary_statistics` too). */
-export function runSummaryFigures(run: RunInfo): Json {
-  const m: PlainObject = run.manifest ?? {};
-  return jsonSafe(obj(m.summary) ?? obj(m.summary_statistics) ?? {});
+export function runSummaryFigures(run: RunDescription): Json {
+  return jsonSafe(run.summary);
 }

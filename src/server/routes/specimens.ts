@@ -6,6 +6,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { PROTOCOL_FILES } from '../../format/protocols.js';
+import { describeTensor } from '../../storage/describe.js';
 import { readSupersessions } from '../../storage/supersede.js';
 import type { Json, MetricsPage, RunResponse, SpecimenResponse, TensorInfo } from '../api-types.js';
 import type { ServerContext } from '../context.js';
@@ -62,20 +63,10 @@ export function registerSpecimenRoutes(router: Router, ctx: ServerContext): void
     const { storage, run } = await ctx.run(params.id!, params.run!);
     const supersessions = await readSupersessions(storage.path);
     const metrics = await ctx.runMetrics(run);
-    const artifacts = (run.manifest?.artifacts ?? {}) as Record<string, { bytes?: unknown }>;
     const tensors: TensorInfo[] = [];
     for (const name of await ctx.tensorNames(run)) {
       try {
-        const t = await ctx.tensor(run, name);
-        const bytes = artifacts[name]?.bytes;
-        tensors.push({
-          name,
-          shape: [...t.shape],
-          dtype: t.dtype,
-          chunks: [...t.chunks],
-          zarr_format: t.zarrFormat,
-          bytes: typeof bytes === 'number' ? bytes : null,
-        });
+        tensors.push(describeTensor(run, name, await ctx.tensor(run, name)));
       } catch {
         // A tensor still being written (or unreadable) is left out of the list.
       }

@@ -10,6 +10,7 @@
  * behind the read). The first block is read before the status goes out, so a bad selection or an
  * unreadable first chunk is still a proper error response; a later failure cuts the connection.
  */
+import { describeTensor } from '../../storage/describe.js';
 import { POOL_THRESHOLD_BYTES } from '../../storage/tensors/read.js';
 import type { Selection, TensorHandle } from '../../storage/tensors/types.js';
 import type { TensorInfo } from '../api-types.js';
@@ -30,16 +31,7 @@ export function registerTensorRoutes(router: Router, ctx: ServerContext): void {
   router.get('/api/specimens/:id/runs/:run/tensors/:name', async ({ params, res }) => {
     const { run } = await ctx.run(params.id!, params.run!);
     const t = await ctx.tensor(run, params.name!);
-    const bytes = (run.manifest?.artifacts as Record<string, { bytes?: unknown }> | undefined)?.[params.name!]
-      ?.bytes;
-    const body: TensorInfo = {
-      name: params.name!,
-      shape: [...t.shape],
-      dtype: t.dtype,
-      chunks: [...t.chunks],
-      zarr_format: t.zarrFormat,
-      bytes: typeof bytes === 'number' ? bytes : null,
-    };
+    const body: TensorInfo = describeTensor(run, params.name!, t);
     sendJson(res, 200, body);
   });
 

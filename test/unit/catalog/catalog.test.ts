@@ -9,7 +9,6 @@ import {
   indexVault,
   QueryNotAllowedError,
   SqlError,
-  summarizeMetricsFile,
   VaultQuery,
 } from '../../../src/catalog/index.js';
 import { jsonText, toTimestamp } from '../../../src/catalog/json.js';
@@ -1033,74 +1032,6 @@ describe('VaultQuery', () => {
     } finally {
       q.close();
     }
-  });
-});
-
-describe('summarizeMetricsFile', () => {
-  it('counts non-null values, skips NaN for min, keeps file order for first and last', async () => {
-    const dir = tempDir('sv-catalog-');
-    made.push(dir);
-    const file = path.join(dir, 'metrics.parquet');
-    await writeParquet(
-      file,
-      `SELECT * FROM (VALUES
-         (0::BIGINT, NULL::DOUBLE, 5::BIGINT, 'a', true),
-         (1, 3.0, 1, 'b', false),
-         (2, 'NaN'::DOUBLE, 9, 'c', true),
-         (3, -2.0, 9, 'd', true),
-         (4, 7.5, NULL, 'e', false)
-       ) v(step, val, n, txt, flag)`,
-    );
-    const summary = await summarizeMetricsFile(file);
-    expect(summary.map((s) => s.column)).toEqual(['val', 'n']);
-    const [val, n] = summary;
-    expect(val).toMatchObject({
-      column: 'val',
-      count: 4,
-      min: -2,
-      first: 3,
-      last: 7.5,
-      step_of_min: 3,
-      step_of_max: 2,
-    });
-    expect(val?.max).toBeNaN();
-    expect(val?.mean).toBeNaN();
-    expect(n).toEqual({
-      column: 'n',
-      count: 4,
-      min: 1,
-      max: 9,
-      mean: 6,
-      first: 5,
-      last: 9,
-      step_of_min: 1,
-      step_of_max: 2,
-    });
-    const [own] = await duck(
-      `SELECT min(val) AS mn, count(val) AS c FROM read_parquet(${quoteLiteral(file)})`,
-    );
-    expect(val?.min).toBe(own?.mn);
-    expect(val?.count).toBe(Number(own?.c));
-  });
-
-  it('leaves step_of_min and step_of_max null without a step column', async () => {
-    const dir = tempDir('sv-catalog-');
-    made.push(dir);
-    const file = path.join(dir, 'm.parquet');
-    await writeParquet(file, 'SELECT range * 1.5 AS x FROM range(4)');
-    expect(await summarizeMetricsFile(file)).toEqual([
-      {
-        column: 'x',
-        count: 4,
-        min: 0,
-        max: 4.5,
-        mean: 2.25,
-        first: 0,
-        last: 4.5,
-        step_of_min: null,
-        step_of_max: null,
-      },
-    ]);
   });
 });
 
