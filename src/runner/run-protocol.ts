@@ -23,6 +23,7 @@ import { claimRunDir, MANIFEST_FILE, RUNS_DIR } from '../storage/runs.js';
 import { sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
 import type { ConversionReport } from './convert.js';
+import { finishFields, NPY_SERIES_SUFFIX, takeFinishRequest } from './external-run.js';
 import { captureProvenance } from './provenance.js';
 
 /** Options of runProtocol. */
@@ -213,9 +214,17 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
   }
 
   // The converters (and with them DuckDB and the Zarr codecs) load only when there is something to convert.
-  const pending = (await fsp.readdir(dir)).some((f) => f === 'metrics.jsonl' || f.endsWith('.npy'));
+  // finish.json: what the Python package says at exit (summary, traceback); its runs' tensors use the
+  // vault's python.zarr_format, as do protocol.py's.
+  const finish = await takeFinishRequest(dir, options.onWarning);
+  const fromPython = finish !== undefined || resolved.language === 'python';
+  const pending = (await fsp.readdir(dir)).some(
+    (f) => f === 'metrics.jsonl' || f.endsWith('.npy') || f.endsWith(NPY_SERIES_SUFFIX),
+  );
   const conversion: ConversionReport = pending
-    ? await (await import('./convert.js')).convertRunOutputs(dir, runId, options.onWarning)
+    ? await (await import('./convert.js')).convertRunOutputs(dir, runId, options.onWarning, {
+        ...(fromPython ? { zarrFormat: vault.config.pythonZarrFormat } : {}),
+      })
     : { rows: 0, rejectedLines: 0, rejected: [], tensors: [] };
   const prov = await provenance;
   const status: Exclude<RunStatus, 'running'> =
@@ -236,13 +245,14 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
     host: prov.host,
     runtime: prov.runtime,
     dependencies: prov.dependencies,
+    ...finishFields(finish),
   };
   if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;
   if (options.beforeSeal) Object.assign(final, await options.beforeSeal(dir, runId));
   const summaryFile = path.join(dir, 'summary.msgpack');
   const sealed = await sealRunDir(dir, final as RunManifest, {
     status,
-    summary: await readSummary(summaryFile),
+    summary: { ...(await readSummary(summaryFile)), ...(finish?.summary ?? {}) },
   });
   return {
     runId,
