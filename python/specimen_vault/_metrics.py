@@ -162,7 +162,7 @@ class MetricsFile:
         """The template of a key set (None when a key needs escaping care) and the indices of valid keys."""
         t = self._templates.get(keys)
         if t is None:
-            valid = []
+            valid: List[int] = []
             for i, k in enumerate(keys):
                 problem = name_problem(k)
                 if problem:

@@ -157,7 +157,7 @@ class Run:
         else:
             warn_once("log:mapping", f"log: expected a dict of metrics, got {type(data).__name__}; dropped")
             return
-        if self._pid != os.getpid():
+        if _forked:
             warn_once("log:fork", "log: called in a forked child process; only the process that called init() logs")
             return
         if step is None:
@@ -301,6 +301,7 @@ class Run:
 
 
 _current: Optional[Run] = None
+_forked = False
 _hooks_installed = False
 _exit_code: Optional[int] = None
 _signalled: Optional[str] = None
@@ -479,7 +480,7 @@ def _install_hooks() -> None:
         _exit_code = code if isinstance(code, int) else (0 if code is None else 1)
         previous_exit(code)
 
-    sys.exit = exit_  # type: ignore[assignment]
+    sys.exit = exit_
 
     if threading.current_thread() is threading.main_thread():
         try:
@@ -500,5 +501,6 @@ def _install_hooks() -> None:
 
 def _forget_in_child() -> None:
     # A forked worker (a DataLoader's) must neither write the parent's buffered rows nor seal its run.
-    global _current
+    global _current, _forked
     _current = None
+    _forked = True

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 SPECIMENS_DIR = "specimens"
 CONFIG_FILE = "specimen-vault.json"
@@ -56,7 +56,7 @@ def find_vault_root(vault: Optional[PathLike] = None, cwd: Optional[PathLike] = 
         d = d.parent
 
 
-def specimen_ids(root: Path) -> list:
+def specimen_ids(root: Path) -> List[str]:
     """IDs of the specimen directories of the vault at ``root``, sorted."""
     try:
         return sorted(e.name for e in os.scandir(root / SPECIMENS_DIR) if e.is_dir() and not e.name.startswith("."))
