@@ -111,6 +111,18 @@ def test_sigint_while_training_seals_interrupted(vault: Path) -> None:
     assert only_run(vault)["status"] == "interrupted"
 
 
+def test_sigterm_seals_interrupted(vault: Path) -> None:
+    code = TRAIN + "print('ready', flush=True)\nimport time\ntime.sleep(60)\n"
+    p = subprocess.Popen([sys.executable, "-c", code], cwd=vault, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=120)
+    assert p.returncode == 128 + signal.SIGTERM
+    [run] = runs(vault)
+    assert run["status"] == "interrupted"
+    assert metrics(vault, run["run_id"]).num_rows == 100
+
+
 def test_sys_exit_with_an_error_code_seals_failed(vault: Path) -> None:
     r = script(vault, TRAIN + "import sys\nsys.exit(3)\n", check=False)
     assert r.returncode == 3

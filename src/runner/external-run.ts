@@ -361,8 +361,7 @@ export interface AdoptReport {
 /** Whether any specimen (of `ids`, default all) has staged runs; cheap, for `specimen index`. */
 export async function hasPendingRuns(vault: Vault, ids?: readonly string[]): Promise<boolean> {
   for (const id of ids ?? (await vault.specimenIds())) {
-    const dir = path.join(vault.specimensDir, id, PENDING_DIR);
-    if (fs.existsSync(dir) && (await fsp.readdir(dir)).some((n) => !n.startsWith('.'))) return true;
+    if ((await visibleSubdirs(path.join(vault.specimensDir, id, PENDING_DIR))).length > 0) return true;
   }
   return false;
 }
@@ -380,12 +379,7 @@ export async function adoptRuns(vault: Vault, options: AdoptOptions = {}): Promi
   for (const id of ids) {
     const specimenDir = await vault.assertSpecimenExists(id);
     const pendingDir = path.join(specimenDir, PENDING_DIR);
-    const stages = fs.existsSync(pendingDir)
-      ? (await fsp.readdir(pendingDir, { withFileTypes: true }))
-          .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-          .map((e) => e.name)
-          .sort()
-      : [];
+    const stages = await visibleSubdirs(pendingDir);
     for (const stage of stages) {
       const r = await adoptStage(vault, id, path.join(pendingDir, stage), options.force ?? false, warn);
       if ('reason' in r) report.skipped.push(r);
@@ -395,13 +389,7 @@ export async function adoptRuns(vault: Vault, options: AdoptOptions = {}): Promi
       await fsp.rmdir(pendingDir).catch(() => {});
     if (options.pendingOnly) continue;
     const runsDir = path.join(specimenDir, RUNS_DIR);
-    const runIds = fs.existsSync(runsDir)
-      ? (await fsp.readdir(runsDir, { withFileTypes: true }))
-          .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-          .map((e) => e.name)
-          .sort()
-      : [];
-    for (const runId of runIds) {
+    for (const runId of await visibleSubdirs(runsDir)) {
       const dir = path.join(runsDir, runId);
       let manifest: PlainObject;
       try {
@@ -426,6 +414,15 @@ export async function adoptRuns(vault: Vault, options: AdoptOptions = {}): Promi
     }
   }
   return report;
+}
+
+/** Names of the subdirectories of `dir` not starting with `.` (those being adopted, temporary ones), sorted. */
+async function visibleSubdirs(dir: string): Promise<string[]> {
+  if (!fs.existsSync(dir)) return [];
+  return (await fsp.readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
 }
 
 /** Turns one staging directory into a sealed run, or says why not. */

@@ -46,4 +46,8 @@ export async function adoptPendingRuns(root: string, warn: (m: string) => void):
   const report = await adoptRuns(vault, { pendingOnly: true, onWarning: warn });
   for (const a of report.adopted)
     warn(`adopted ${a.adopted_from} as run ${a.run_id} of ${a.specimen_id} (${a.status})`);
+  if (report.skipped.length > 0)
+    warn(
+      `${report.skipped.length} staged run(s) left in pending/ (writer still running or unreadable); \`specimen adopt\` says why`,
+    );
 }
