@@ -99,6 +99,7 @@ class Run:
         summary: final figures; what it holds when the run ends lands in the sealed manifest's ``summary``.
         mode: ``"cli"`` (begun by the CLI), ``"attached"`` (inside ``specimen run``) or ``"pending"``.
         status: None while running, then ``succeeded``, ``failed`` or ``interrupted``.
+        seal_report: what ``specimen seal --json`` said (run_id, status, rows, tensors), once sealed here.
 
     Example::
 
@@ -127,7 +128,7 @@ class Run:
         self.vault = vault
         self.summary: Dict[str, Any] = {}
         self.status: Optional[str] = None
-        self.sealed_manifest: Optional[Dict[str, Any]] = None
+        self.seal_report: Optional[Dict[str, Any]] = None
         self._cli = cli
         self._protocol = protocol or {}
         self._pid = os.getpid()
@@ -273,7 +274,7 @@ class Run:
     def _seal(self) -> None:
         assert self._cli is not None and self.vault is not None and self.run_id is not None
         try:
-            self.sealed_manifest = call_cli(
+            self.seal_report = call_cli(
                 self._cli, ["--vault", str(self.vault), "seal", self.specimen_id, self.run_id, "--json"]
             )
         except Exception as err:
@@ -371,6 +372,7 @@ def init(
             protocol["protocol_config"] = cfg
         if seed is not None:
             protocol["protocol_seeds"] = {"global": seed}
+        protocol.update({k: v for k, v in (("name", name), ("tags", tag_list), ("notes", notes)) if v is not None})
         run = Run(
             runner["SPECIMEN_ID"],
             runner["SPECIMEN_RUN_ID"],

@@ -11,7 +11,7 @@ from conftest import SPECIMEN, cli, run_manifest, runs
 TRAIN = f"""
 import specimen_vault as sv
 import numpy as np
-run = sv.init({SPECIMEN!r}, config={{"lr": 0.1, "batch": 32}}, seed=9)
+run = sv.init({SPECIMEN!r}, config={{"lr": 0.1, "batch": 32}}, seed=9, name="attached", tags=["t"])
 assert run.mode == "attached", run.mode
 print("config", sorted(run.config.items()), "seed", run.seed, "dir", run.dir == __import__("pathlib").Path(sv.run_dir()))
 for step in range(50):
@@ -38,6 +38,7 @@ def test_attaches_to_the_runners_run(vault: Path) -> None:
     assert m["config"] == {"lr": 0.5}  # what the runner passed
     assert m["protocol_config"] == {"lr": 0.1, "batch": 32} and m["protocol_seeds"] == {"global": 9}
     assert m["summary"] == {"final": 0.02}
+    assert (m["name"], m["tags"]) == ("attached", ["t"])
     assert m["artifacts"]["metrics"]["rows"] == 50
     assert m["artifacts"]["w"]["shape"] == [2, 2, 2] and m["artifacts"]["w.steps"]["shape"] == [2]
     assert m["artifacts"]["w"]["zarr_format"] == 2  # the vault's default for Python runs

@@ -121,12 +121,16 @@ def test_no_vault_says_what_to_do(tmp_path: Path) -> None:
     assert "VaultNotFound" in r.stderr and "specimen init" in r.stderr
 
 
-def test_vault_is_found_from_a_subdirectory_and_from_the_environment(vault: Path) -> None:
+def test_vault_is_found_from_a_subdirectory_the_environment_or_the_argument(
+    vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from specimen_vault._vault import find_vault_root
 
-    sub = vault / "specimens" / SPECIMEN
-    assert find_vault_root(cwd=sub) == vault.resolve()
+    monkeypatch.delenv("SPECIMEN_VAULT", raising=False)
+    assert find_vault_root(cwd=vault / "specimens" / SPECIMEN) == vault.resolve()
     assert find_vault_root(vault=str(vault), cwd="/") == vault.resolve()
+    monkeypatch.setenv("SPECIMEN_VAULT", str(vault))
+    assert find_vault_root(cwd="/") == vault.resolve()
 
 
 def test_log_without_a_run_explains(tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ import specimen_vault as sv
 with sv.init({SPECIMEN!r}) as run:
     run.log(step=0, loss=1.0)
 assert run.status == "succeeded", run.status
-print(run.sealed_manifest["status"])
+assert run.seal_report is not None and run.seal_report["status"] == "succeeded"
 """)
     assert only_run(vault)["status"] == "succeeded"
 

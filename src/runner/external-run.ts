@@ -83,6 +83,10 @@ export interface FinishRequest {
   /** Configuration and seeds the writer gave inside `specimen run` (the runner records its own). */
   protocol_config?: PlainObject;
   protocol_seeds?: PlainObject;
+  /** Name, tags and notes the writer gave inside `specimen run`. */
+  name?: string;
+  tags?: string[];
+  notes?: string;
 }
 
 /** Result of beginRun. */
@@ -217,6 +221,9 @@ export function finishFields(finish: FinishRequest | undefined): PlainObject {
   if (finish.error) out.error = finish.error;
   if (finish.protocol_config) out.protocol_config = finish.protocol_config;
   if (finish.protocol_seeds) out.protocol_seeds = finish.protocol_seeds;
+  if (typeof finish.name === 'string') out.name = finish.name;
+  if (Array.isArray(finish.tags)) out.tags = finish.tags;
+  if (typeof finish.notes === 'string') out.notes = finish.notes;
   return out;
 }
 
