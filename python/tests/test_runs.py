@@ -126,7 +126,8 @@ def test_sigterm_seals_interrupted(vault: Path) -> None:
 def test_sys_exit_with_an_error_code_seals_failed(vault: Path) -> None:
     r = script(vault, TRAIN + "import sys\nsys.exit(3)\n", check=False)
     assert r.returncode == 3
-    assert only_run(vault)["status"] == "failed"
+    run = only_run(vault)
+    assert run["status"] == "failed" and run_manifest(vault, run["run_id"])["exit_code"] == 3
 
 
 def test_a_killed_process_leaves_flushed_rows_in_an_incomplete_run_that_adopt_seals(vault: Path) -> None:

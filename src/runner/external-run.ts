@@ -83,6 +83,9 @@ export interface FinishRequest {
   /** Configuration and seeds the writer gave inside `specimen run` (the runner records its own). */
   protocol_config?: PlainObject;
   protocol_seeds?: PlainObject;
+  /** The writer's exit code (`sys.exit(n)`), and rows it could not write (I/O failures). */
+  exit_code?: number;
+  metrics_lost_rows?: number;
   /** Name, tags and notes the writer gave inside `specimen run`. */
   name?: string;
   tags?: string[];
@@ -224,6 +227,7 @@ export function finishFields(finish: FinishRequest | undefined): PlainObject {
   if (typeof finish.name === 'string') out.name = finish.name;
   if (Array.isArray(finish.tags)) out.tags = finish.tags;
   if (typeof finish.notes === 'string') out.notes = finish.notes;
+  if (typeof finish.metrics_lost_rows === 'number') out.metrics_lost_rows = finish.metrics_lost_rows;
   return out;
 }
 
@@ -244,6 +248,12 @@ function hasOutputs(names: readonly string[]): boolean {
   return names.some((f) => f === 'metrics.jsonl' || f.endsWith('.npy') || f.endsWith(NPY_SERIES_SUFFIX));
 }
 
+/** How sealDir decides the status: `status` wins, then finish.json's, then `fallback`. */
+interface SealStatus {
+  status?: FinalStatus;
+  fallback: FinalStatus;
+}
+
 /** Converts and seals a run directory whose manifest is `running`. */
 async function sealDir(
   vault: Vault,
@@ -251,47 +261,54 @@ async function sealDir(
   runId: string,
   dir: string,
   manifest: PlainObject,
-  fallback: FinalStatus,
+  how: SealStatus,
   onWarning: (m: string) => void,
   extra: PlainObject = {},
 ): Promise<SealResult> {
   const finish = await takeFinishRequest(dir, onWarning);
-  const names = await fsp.readdir(dir);
-  let conversion: ConversionReport = { rows: 0, rejectedLines: 0, rejected: [], tensors: [] };
-  if (names.includes('metrics.parts')) {
-    // A SpecimenStorage writer that died: its flushed parts become the run's metrics file.
-    const { mergeParts } = await import('../storage/metrics/parts.js');
-    await mergeParts(dir);
-  }
-  if (hasOutputs(names)) {
-    const { convertRunOutputs } = await import('./convert.js');
-    conversion = await convertRunOutputs(dir, runId, onWarning, {
-      zarrFormat: vault.config.pythonZarrFormat,
+  try {
+    const names = await fsp.readdir(dir);
+    let conversion: ConversionReport = { rows: 0, rejectedLines: 0, rejected: [], tensors: [] };
+    if (names.includes('metrics.parts')) {
+      // A SpecimenStorage writer that died: its flushed parts become the run's metrics file.
+      const { mergeParts } = await import('../storage/metrics/parts.js');
+      await mergeParts(dir);
+    }
+    if (hasOutputs(names)) {
+      const { convertRunOutputs } = await import('./convert.js');
+      conversion = await convertRunOutputs(dir, runId, onWarning, {
+        zarrFormat: vault.config.pythonZarrFormat,
+      });
+    }
+    const status = how.status ?? finish?.status ?? how.fallback;
+    const ended = finish?.ended ?? (await lastWrite(dir)) ?? new Date().toISOString();
+    const started = Date.parse(String(manifest.started));
+    const final: PlainObject = {
+      ...manifest,
+      ...finishFields(finish),
+      ...extra,
+      ended,
+      duration_s: Number.isNaN(started) ? null : (Date.parse(ended) - started) / 1000,
+    };
+    if (typeof finish?.exit_code === 'number') final.exit_code = finish.exit_code;
+    if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;
+    await sealRunDir(dir, final as RunManifest, {
+      status,
+      ...(finish?.summary ? { summary: finish.summary } : {}),
     });
+    return {
+      specimen_id: specimenId,
+      run_id: runId,
+      run_dir: dir,
+      status,
+      rows: conversion.rows,
+      tensors: conversion.tensors,
+    };
+  } catch (err) {
+    // The run stays unsealed; keep what the writer said for the next attempt (`specimen adopt`).
+    if (finish) await fsp.writeFile(path.join(dir, FINISH_FILE), JSON.stringify(finish)).catch(() => {});
+    throw err;
   }
-  const status = finish?.status ?? fallback;
-  const ended = finish?.ended ?? (await lastWrite(dir)) ?? new Date().toISOString();
-  const started = Date.parse(String(manifest.started));
-  const final: PlainObject = {
-    ...manifest,
-    ...finishFields(finish),
-    ...extra,
-    ended,
-    duration_s: Number.isNaN(started) ? null : (Date.parse(ended) - started) / 1000,
-  };
-  if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;
-  await sealRunDir(dir, final as RunManifest, {
-    status,
-    ...(finish?.summary ? { summary: finish.summary } : {}),
-  });
-  return {
-    specimen_id: specimenId,
-    run_id: runId,
-    run_dir: dir,
-    status,
-    rows: conversion.rows,
-    tensors: conversion.tensors,
-  };
 }
 
 /** ISO time of the newest file in `dir` (what a writer that died last did), or undefined. */
@@ -323,16 +340,8 @@ export async function sealExternalRun(
     throw new NotFoundError(`run of ${specimenId}`, runId, [], `${file} does not exist`);
   const manifest = await readManifestFile(file);
   if (manifest.status !== 'running') throw new SealedRunError(specimenId, runId, 'seal');
-  const warn = options.onWarning ?? (() => {});
-  if (options.status) {
-    // An explicit status wins over what the writer said.
-    const finish = await takeFinishRequest(dir, warn);
-    if (finish) {
-      finish.status = options.status;
-      await fsp.writeFile(path.join(dir, FINISH_FILE), JSON.stringify(finish));
-    } else await fsp.writeFile(path.join(dir, FINISH_FILE), JSON.stringify({ status: options.status }));
-  }
-  return sealDir(vault, specimenId, runId, dir, manifest, 'succeeded', warn);
+  const how: SealStatus = { fallback: 'succeeded', ...(options.status ? { status: options.status } : {}) };
+  return sealDir(vault, specimenId, runId, dir, manifest, how, options.onWarning ?? (() => {}));
 }
 
 /** Whether the process recorded as `owner` may still be writing (alive here, or on another host). */
@@ -414,7 +423,7 @@ export async function adoptRuns(vault: Vault, options: AdoptOptions = {}): Promi
         });
         continue;
       }
-      const sealed = await sealDir(vault, id, runId, dir, manifest, 'interrupted', warn, {
+      const sealed = await sealDir(vault, id, runId, dir, manifest, { fallback: 'interrupted' }, warn, {
         adopted: { at: new Date().toISOString(), reason: 'writer gone before sealing' },
       });
       report.adopted.push({ ...sealed, adopted_from: path.relative(vault.root, dir) });
@@ -468,6 +477,6 @@ async function adoptStage(
     if (name !== BEGIN_FILE) await fsp.rename(path.join(claimed, name), path.join(dir, name));
   await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest);
   await fsp.rm(claimed, { recursive: true, force: true });
-  const sealed = await sealDir(vault, specimenId, runId, dir, manifest, 'interrupted', warn);
+  const sealed = await sealDir(vault, specimenId, runId, dir, manifest, { fallback: 'interrupted' }, warn);
   return { ...sealed, adopted_from: rel };
 }
