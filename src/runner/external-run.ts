@@ -314,10 +314,10 @@ async function sealDir(
 /** ISO time of the newest file in `dir` (what a writer that died last did), or undefined. */
 async function lastWrite(dir: string): Promise<string | undefined> {
   let newest = 0;
-  for (const e of await fsp.readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!e.isFile()) continue;
-    const st = await fsp.stat(path.join(e.parentPath, e.name)).catch(() => undefined);
-    if (st && st.mtimeMs > newest) newest = st.mtimeMs;
+  // Paths rather than Dirents: Dirent#parentPath needs Node 20.12, and we support every Node 20.
+  for (const rel of await fsp.readdir(dir, { recursive: true })) {
+    const st = await fsp.stat(path.join(dir, rel)).catch(() => undefined);
+    if (st?.isFile() && st.mtimeMs > newest) newest = st.mtimeMs;
   }
   return newest > 0 ? new Date(newest).toISOString() : undefined;
 }
