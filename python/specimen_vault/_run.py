@@ -228,7 +228,8 @@ class Run:
 
         ``status`` is ``succeeded`` (default), ``failed`` or ``interrupted``; ``exit_code`` ≠ 0 means
         ``failed``. Under ``specimen run`` the runner seals when the process exits (its exit code decides
-        the status); staged runs are sealed by ``specimen adopt`` or ``specimen index``.
+        the status, unless it is 0 and ``status`` says otherwise); staged runs are sealed by
+        ``specimen adopt`` or ``specimen index``.
         """
         with self._lock:
             if self.status is not None or self._pid != os.getpid():
@@ -275,7 +276,7 @@ class Run:
         assert self._cli is not None and self.vault is not None and self.run_id is not None
         try:
             self.seal_report = call_cli(
-                self._cli, ["--vault", str(self.vault), "seal", self.specimen_id, self.run_id, "--json"]
+                self._cli, ["--vault", str(self.vault), "seal", self.specimen_id, self.run_id, "--status", str(self.status), "--json"]
             )
         except Exception as err:
             warn_once(

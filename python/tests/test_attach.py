@@ -71,3 +71,11 @@ def test_old_protocols_keep_working(vault: Path) -> None:
     m = run_manifest(vault, run["run_id"])
     assert m["status"] == "succeeded" and m["artifacts"]["metrics"]["rows"] == 10
     assert m["artifacts"]["w"]["shape"] == [3, 4]
+
+
+def test_a_status_given_to_finish_counts_under_the_runner(vault: Path) -> None:
+    train = write_script(vault, TRAIN + "sv.finish('failed')\n")
+    r = cli(vault, "run", SPECIMEN, "--", sys.executable, str(train), check=False)
+    assert r.returncode == 1 and "failed (exit 0" in r.stderr
+    [run] = runs(vault)
+    assert run["status"] == "failed"

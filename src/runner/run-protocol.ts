@@ -227,12 +227,14 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
       })
     : { rows: 0, rejectedLines: 0, rejected: [], tensors: [] };
   const prov = await provenance;
-  const status: Exclude<RunStatus, 'running'> =
+  const byExit: Exclude<RunStatus, 'running'> =
     interruptedBy || exit.signal === 'SIGINT' || exit.signal === 'SIGTERM'
       ? 'interrupted'
       : exit.code === 0
         ? 'succeeded'
         : 'failed';
+  // A protocol that exits 0 after `sv.finish("failed")` still failed.
+  const status = byExit === 'succeeded' && finish?.status ? finish.status : byExit;
   const exitCode = exit.code ?? (exit.signal ? 128 + (os.constants.signals[exit.signal] ?? 0) : null);
   const durationS = (ended.getTime() - started.getTime()) / 1000;
   const final: PlainObject = {
