@@ -25,6 +25,16 @@ run.summary["best_acc"] = 0.99
 """
 
 
+def start(vault: Path, code: str, **env: str) -> subprocess.Popen:
+    """Starts ``code`` in a child interpreter and returns once it prints its first line."""
+    p = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=vault, env=child_env(**env),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert p.stdout is not None and p.stdout.readline().strip() in ("ready", "logged")
+    return p
+
+
 def only_run(vault: Path) -> dict:
     [r] = runs(vault)
     return r
@@ -103,18 +113,14 @@ def test_keyboard_interrupt_seals_interrupted(vault: Path) -> None:
 
 
 def test_sigint_while_training_seals_interrupted(vault: Path) -> None:
-    code = TRAIN + "print('ready', flush=True)\nimport time\nwhile True:\n    sv.log(loss=0.5)\n    time.sleep(0.01)\n"
-    p = subprocess.Popen([sys.executable, "-c", code], cwd=vault, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    p = start(vault, TRAIN + "print('ready', flush=True)\nimport time\nwhile True:\n    sv.log(loss=0.5)\n    time.sleep(0.01)\n")
     p.send_signal(signal.SIGINT)
     p.communicate(timeout=120)
     assert only_run(vault)["status"] == "interrupted"
 
 
 def test_sigterm_seals_interrupted(vault: Path) -> None:
-    code = TRAIN + "print('ready', flush=True)\nimport time\ntime.sleep(60)\n"
-    p = subprocess.Popen([sys.executable, "-c", code], cwd=vault, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+    p = start(vault, TRAIN + "print('ready', flush=True)\nimport time\ntime.sleep(60)\n")
     p.send_signal(signal.SIGTERM)
     p.communicate(timeout=120)
     assert p.returncode == 128 + signal.SIGTERM
@@ -140,8 +146,7 @@ time.sleep(0.5)  # longer than the flush interval, without logging
 print("logged", flush=True)
 time.sleep(60)
 """
-    p = subprocess.Popen([sys.executable, "-c", code], cwd=vault, env=child_env(), stdout=subprocess.PIPE, text=True)
-    assert p.stdout is not None and p.stdout.readline().strip() == "logged"
+    p = start(vault, code)
     p.send_signal(signal.SIGKILL)
     p.wait()
     run = only_run(vault)
@@ -195,9 +200,8 @@ def test_without_a_cli_the_next_index_seals_the_staged_run(vault: Path) -> None:
 
 def test_a_staged_run_still_being_written_is_left_alone(vault: Path) -> None:
     code = f"import specimen_vault as sv, time\nsv.init({SPECIMEN!r})\nsv.log(loss=1.0)\nprint('ready', flush=True)\ntime.sleep(60)\n"
-    p = subprocess.Popen([sys.executable, "-c", code], cwd=vault, env=child_env(SPECIMEN_CLI="none"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    p = start(vault, code, SPECIMEN_CLI="none")
     try:
-        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
         report = cli_json(vault, "adopt", "--json")
         assert report["adopted"] == [] and "may still be running" in report["skipped"][0]["reason"]
     finally:
