@@ -1,76 +1,119 @@
-"""Specimen Vault helper for protocols run by ``specimen run``. Standard library only.
+"""Specimen Vault for Python: log metrics and tensors from a training loop into sealed, hashed runs.
+
+Pure Python, no required dependency (numpy for tensors). Runs are created and sealed by the ``specimen``
+command line, so the vault format has one implementation; this package writes JSON lines and ``.npy``.
 
     import specimen_vault as sv
-    for step in range(100):
-        sv.log(step=step, loss=1 / (step + 1))
-    sv.write_tensor("weights", numpy_array)   # needs numpy; saved as .npy, stored as Zarr after the run
-    sv.run_dir()                              # the run directory
 
-``log`` appends one JSON line per call to ``$SPECIMEN_RUN_DIR/metrics.jsonl`` and flushes it, so a crash
-loses nothing already logged; the runner turns the file into ``metrics.parquet`` when the protocol ends.
-NaN and infinities are written as the tokens ``NaN``, ``Infinity`` and ``-Infinity``, which the runner reads back.
+    with sv.init("2026_01_02_probe", config={"lr": 0.1}, seed=3, tags=["baseline"]) as run:
+        for step in range(1000):
+            sv.log({"loss": 1 / (step + 1), "acc": step / 1000}, step=step)
+        run.log_tensor("weights", weights, step=1000)    # numpy; a series of checkpoints
+        run.summary["best_acc"] = 0.999
+    # sealed: succeeded (an exception → failed with its traceback; Ctrl+C → interrupted)
+
+The same calls work in a plain ``python train.py`` (sealed at exit), in Jupyter and under
+``specimen run`` (attached to the runner's run). The helpers of earlier protocols keep working::
+
+    sv.log(step=step, loss=loss)            # NaN and infinities are kept
+    sv.write_tensor("embeddings", emb)       # .npy in the run, stored as Zarr when it is sealed
+    sv.run_dir(), sv.seed(), sv.config(), sv.specimen_id(), sv.run_id()
 """
 
-import json
+from __future__ import annotations
+
 import os
-import re
+from typing import Any, Dict, Mapping, Optional
 
-__all__ = ["log", "write_tensor", "run_dir", "seed", "config", "specimen_id", "run_id"]
+from . import _run
+from ._run import Run, finish, init
+from ._vault import SpecimenNotFound, VaultNotFound
+from ._version import __version__
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
-_metrics_file = None
+__all__ = [
+    "init",
+    "log",
+    "log_tensor",
+    "finish",
+    "Run",
+    "SpecimenNotFound",
+    "VaultNotFound",
+    "write_tensor",
+    "run_dir",
+    "seed",
+    "config",
+    "specimen_id",
+    "run_id",
+    "__version__",
+]
 
 
-def run_dir():
-    """Directory of the current run (``$SPECIMEN_RUN_DIR``), or the working directory outside ``specimen run``."""
+def _run_for_logging(what: str) -> Run:
+    run = _run.current_run()
+    if run is not None:
+        return run
+    if os.environ.get("SPECIMEN_RUN_DIR") and os.environ.get("SPECIMEN_ID"):
+        return init()  # a protocol under `specimen run` that never called init()
+    raise RuntimeError(f"specimen_vault.{what}: no run; call sv.init('<specimen id>') first, or run under `specimen run`")
+
+
+def log(data: Optional[Mapping[str, Any]] = None, /, *, step: Optional[int] = None, **metrics: Any) -> None:
+    """Logs one row into the current run: ``sv.log({"loss": 0.3}, step=10)`` or ``sv.log(step=10, loss=0.3)``.
+
+    See ``Run.log``. Raises RuntimeError only when there is no run at all (call ``sv.init`` first).
+    """
+    _run_for_logging("log").log(data, step=step, **metrics)
+
+
+def log_tensor(name: str, array: Any, step: Optional[int] = None) -> None:
+    """Saves an array into the current run: ``sv.log_tensor("w", w, step=1000)``. See ``Run.log_tensor``."""
+    _run_for_logging("log_tensor").log_tensor(name, array, step=step)
+
+
+def run_dir() -> str:
+    """Directory of the current run (``$SPECIMEN_RUN_DIR`` under ``specimen run``), else the working directory."""
+    run = _run.current_run()
+    if run is not None:
+        return str(run.dir)
     return os.environ.get("SPECIMEN_RUN_DIR", os.getcwd())
 
 
-def seed(default=0):
-    """The run's seed (``$SPECIMEN_SEED``) as an int."""
+def seed(default: int = 0) -> int:
+    """The run's seed (``init``'s or ``$SPECIMEN_SEED``) as an int, else ``default``."""
+    run = _run.current_run()
+    if run is not None and run.seed is not None:
+        return run.seed
     value = os.environ.get("SPECIMEN_SEED")
     return int(value) if value not in (None, "") else default
 
 
-def config():
-    """The run's configuration (``$SPECIMEN_CONFIG``, JSON) as a dict."""
-    return json.loads(os.environ.get("SPECIMEN_CONFIG") or "{}")
+def config() -> Dict[str, Any]:
+    """The run's configuration (``init``'s, or ``$SPECIMEN_CONFIG``) as a dict."""
+    run = _run.current_run()
+    if run is not None:
+        return run.config
+    return _run._env_json("SPECIMEN_CONFIG")
 
 
-def specimen_id():
-    return os.environ.get("SPECIMEN_ID")
+def specimen_id() -> Optional[str]:
+    """ID of the current run's specimen (``$SPECIMEN_ID`` under ``specimen run``)."""
+    run = _run.current_run()
+    return run.specimen_id if run is not None else os.environ.get("SPECIMEN_ID")
 
 
-def run_id():
-    return os.environ.get("SPECIMEN_RUN_ID")
+def run_id() -> Optional[str]:
+    """ID of the current run (``$SPECIMEN_RUN_ID`` under ``specimen run``; None while staged)."""
+    run = _run.current_run()
+    return run.run_id if run is not None else os.environ.get("SPECIMEN_RUN_ID")
 
 
-def _plain(value):
-    # numpy scalars and other number-likes become Python numbers; everything else must be JSON-able.
-    if isinstance(value, (bool, int, float, str)) or value is None:
-        return value
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        raise TypeError("specimen_vault.log: values must be scalars, got a sequence")
-    return float(value)
+def write_tensor(name: str, array: Any) -> str:
+    """Saves ``array`` (numpy) as ``<name>.npy`` in the run; sealing stores it as the Zarr array ``<name>.zarr``.
 
-
-def log(**metrics):
-    """Append one row of metrics, e.g. ``log(step=10, loss=0.25, accuracy=0.9)``."""
-    global _metrics_file
-    if not metrics:
-        raise ValueError("specimen_vault.log: give at least one metric, e.g. log(step=0, loss=1.0)")
-    row = {k: _plain(v) for k, v in metrics.items()}
-    if _metrics_file is None:
-        _metrics_file = open(os.path.join(run_dir(), "metrics.jsonl"), "a", encoding="utf-8")
-    _metrics_file.write(json.dumps(row, allow_nan=True) + "\n")
-    _metrics_file.flush()
-
-
-def write_tensor(name, array):
-    """Save ``array`` (numpy) as ``<name>.npy`` in the run; the runner stores it as the Zarr array ``<name>.zarr``."""
-    if not _NAME.match(name) or ".." in name:
+    Unlike ``log_tensor`` this raises ValueError for a bad name and RuntimeError without numpy, as it always
+    has. Returns the path written.
+    """
+    if not _run._NAME.match(name) or ".." in name:
         raise ValueError(
             "specimen_vault.write_tensor: name %r must be letters, digits, '_', '-' or '.', without '..'" % (name,)
         )
@@ -84,5 +127,3 @@ def write_tensor(name, array):
         np.save(f, np.ascontiguousarray(array))
     os.replace(tmp, path)
     return path
-
-

@@ -129,6 +129,38 @@ command('run', "execute a specimen's protocol in a new run, recording provenance
   )
   .action(run(() => import('./commands/run.js')));
 
+command('begin', 'create a run for another process (the Python package) to write into; prints its directory')
+  .argument('<id>', 'specimen ID')
+  .option(
+    '--request <file>',
+    'JSON request: config, seed, name, tags, notes, owner, command, cwd, python (- for stdin)',
+  )
+  .option('--no-provenance', 'skip git, host and dependency probes')
+  .option('--json', 'print {specimen_id, run_id, run_dir, vault, zarr_format} as JSON')
+  .action(run(() => import('./commands/begin.js')));
+
+command(
+  'seal',
+  'seal a run begun with `specimen begin`: convert metrics.jsonl and .npy files, hash, make read-only',
+)
+  .argument('<id>', 'specimen ID')
+  .argument('<run>', 'run ID')
+  .option(
+    '--status <status>',
+    'succeeded, failed or interrupted (default: what finish.json says, else succeeded)',
+  )
+  .option('--json', 'machine-readable result')
+  .action(run(() => import('./commands/seal.js')));
+
+command(
+  'adopt',
+  'seal runs staged in pending/ where no CLI was reachable, and incomplete runs whose writer died',
+)
+  .argument('[ids...]', 'specimen IDs (default: all)')
+  .option('--force', 'also adopt staged runs whose writer may still be running on another host')
+  .option('--json', 'machine-readable report')
+  .action(run(() => import('./commands/adopt.js')));
+
 command('reproduce', 're-execute a run with its recorded seed and config and compare the outputs')
   .argument('<id>', 'specimen ID')
   .option('--run <run>', 'run to reproduce (default: latest sealed run)')

@@ -23,6 +23,9 @@ export const CATALOG_FILE = 'vault.duckdb';
 /** Version of the on-disk format this library writes. */
 export const FORMAT_VERSION = 1;
 
+/** Zarr format of Python runs' tensors when the config does not say: v2, which zarr-python 2.x and 3.x read. */
+export const DEFAULT_PYTHON_ZARR_FORMAT: 2 | 3 = 2;
+
 const SNAKE = /^[a-z][a-z0-9_]*$/;
 
 /**
@@ -41,6 +44,13 @@ function configProblem(json: unknown): [string, string] | undefined {
     return ['format_version', `must be a positive integer, got ${JSON.stringify(c.format_version)}`];
   if (c.name !== undefined && typeof c.name !== 'string')
     return ['name', `must be a string, got ${JSON.stringify(c.name)}`];
+  if (c.python !== undefined) {
+    const py = c.python as Record<string, unknown> | null;
+    if (py === null || typeof py !== 'object' || Array.isArray(py))
+      return ['python', 'must be an object such as {"zarr_format": 2}'];
+    if (py.zarr_format !== undefined && py.zarr_format !== 2 && py.zarr_format !== 3)
+      return ['python.zarr_format', `must be 2 or 3, got ${JSON.stringify(py.zarr_format)}`];
+  }
   if (c.taxonomy === undefined) return undefined;
   const t = c.taxonomy as Record<string, unknown>;
   if (t === null || typeof t !== 'object' || Array.isArray(t))
@@ -68,6 +78,11 @@ export interface VaultConfig {
   name?: string;
   /** Effective taxonomy (defaults plus extensions). */
   taxonomy: Taxonomy;
+  /**
+   * Zarr format of tensors in runs written from Python (`python.zarr_format`; default 2, which every
+   * zarr-python reads — 2.x cannot read v3).
+   */
+  pythonZarrFormat: 2 | 3;
   /** The raw file contents (unknown fields kept). */
   raw: Record<string, unknown>;
 }
@@ -113,7 +128,12 @@ export async function readVaultConfig(root: string): Promise<VaultConfig> {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      return { formatVersion: FORMAT_VERSION, taxonomy: DEFAULT_TAXONOMY, raw: {} };
+      return {
+        formatVersion: FORMAT_VERSION,
+        taxonomy: DEFAULT_TAXONOMY,
+        pythonZarrFormat: DEFAULT_PYTHON_ZARR_FORMAT,
+        raw: {},
+      };
     throw err;
   }
   let json: unknown;
@@ -128,10 +148,12 @@ export async function readVaultConfig(root: string): Promise<VaultConfig> {
     format_version?: number;
     name?: string;
     taxonomy?: { domains?: Record<string, string[]> };
+    python?: { zarr_format?: 2 | 3 };
   };
   const result: VaultConfig = {
     formatVersion: data.format_version ?? FORMAT_VERSION,
     taxonomy: mergeTaxonomy(DEFAULT_TAXONOMY, data.taxonomy?.domains),
+    pythonZarrFormat: data.python?.zarr_format ?? DEFAULT_PYTHON_ZARR_FORMAT,
     raw: json as Record<string, unknown>,
   };
   if (data.name !== undefined) result.name = data.name;

@@ -17,7 +17,8 @@ import path from 'node:path';
 import { isVaultError } from '../errors.js';
 import { MetricsWriter } from '../storage/metrics/index.js';
 import { appendJsonLines, type JsonLinesOptions } from '../storage/metrics/jsonl.js';
-import { writeZarr } from '../storage/tensors/index.js';
+import { type TensorData, writeZarr } from '../storage/tensors/index.js';
+import { NPY_SERIES_SUFFIX } from './external-run.js';
 import { readNpy } from './npy.js';
 
 export interface ConversionReport {
@@ -110,10 +111,17 @@ export async function convertMetricsJsonl(
   return report;
 }
 
+/** Options of the tensor conversions. */
+export interface ConvertTensorOptions {
+  /** Zarr format of the arrays written (default 3; runs written from Python use the vault's setting). */
+  zarrFormat?: 2 | 3;
+}
+
 /** Converts every `<name>.npy` in the run into `<name>.zarr` (v3); unreadable files are reported and kept. */
 export async function convertNpyFiles(
   runDir: string,
   onWarning: (m: string) => void = () => {},
+  options: ConvertTensorOptions = {},
 ): Promise<string[]> {
   const done: string[] = [];
   for (const f of (await fsp.readdir(runDir)).filter((n) => n.endsWith('.npy')).sort()) {
@@ -122,7 +130,11 @@ export async function convertNpyFiles(
     try {
       if (fs.existsSync(target)) throw new Error(`${name}.zarr already exists`);
       const arr = readNpy(await fsp.readFile(path.join(runDir, f)), f);
-      await writeZarr(target, arr.data, { shape: arr.shape, dtype: arr.dtype });
+      await writeZarr(target, arr.data, {
+        shape: arr.shape,
+        dtype: arr.dtype,
+        ...(options.zarrFormat ? { zarrFormat: options.zarrFormat } : {}),
+      });
       await fsp.rm(path.join(runDir, f));
       done.push(name);
     } catch (err) {
@@ -132,13 +144,68 @@ export async function convertNpyFiles(
   return done;
 }
 
-/** Both conversions. */
+/**
+ * Converts every `<name>.npy-series/` (one `<step>.npy` per checkpoint, all of one shape and dtype) into
+ * `<name>.zarr`, the checkpoints stacked along a new first dimension in step order, and `<name>.steps.zarr`,
+ * the int64 steps. A series that cannot be stacked is reported and kept as it is.
+ */
+export async function convertNpySeries(
+  runDir: string,
+  onWarning: (m: string) => void = () => {},
+  options: ConvertTensorOptions = {},
+): Promise<string[]> {
+  const done: string[] = [];
+  const dirs = (await fsp.readdir(runDir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory() && e.name.endsWith(NPY_SERIES_SUFFIX))
+    .map((e) => e.name)
+    .sort();
+  for (const d of dirs) {
+    const name = d.slice(0, -NPY_SERIES_SUFFIX.length);
+    try {
+      const files = (await fsp.readdir(path.join(runDir, d)))
+        .filter((f) => /^\d+\.npy$/.test(f))
+        .sort((a, b) => Number(a.slice(0, -4)) - Number(b.slice(0, -4)));
+      if (files.length === 0) throw new Error('no <step>.npy files');
+      const arrays = [];
+      for (const f of files) arrays.push(readNpy(await fsp.readFile(path.join(runDir, d, f)), `${d}/${f}`));
+      const first = arrays[0]!;
+      for (const [i, a] of arrays.entries())
+        if (a.dtype !== first.dtype || a.shape.join(',') !== first.shape.join(','))
+          throw new Error(
+            `step ${files[i]!.slice(0, -4)} has ${a.dtype} [${a.shape}], step ${files[0]!.slice(0, -4)} has ${first.dtype} [${first.shape}]; a series holds one shape and dtype`,
+          );
+      const per = first.data.length;
+      const Ctor = first.data.constructor as new (
+        n: number,
+      ) => TensorData & { set(a: ArrayLike<unknown>, o: number): void };
+      const stacked = new Ctor(per * arrays.length);
+      for (const [i, a] of arrays.entries()) stacked.set(a.data as ArrayLike<unknown>, i * per);
+      const zarr = options.zarrFormat ? { zarrFormat: options.zarrFormat } : {};
+      const steps = BigInt64Array.from(files, (f) => BigInt(f.slice(0, -4)));
+      await writeZarr(path.join(runDir, `${name}.zarr`), stacked, {
+        shape: [arrays.length, ...first.shape],
+        dtype: first.dtype,
+        ...zarr,
+      });
+      await writeZarr(path.join(runDir, `${name}.steps.zarr`), steps, { shape: [steps.length], ...zarr });
+      await fsp.rm(path.join(runDir, d), { recursive: true });
+      done.push(name, `${name}.steps`);
+    } catch (err) {
+      onWarning(`tensor: ${d} kept as it is: ${(err as Error).message}`);
+    }
+  }
+  return done;
+}
+
+/** Every conversion: metrics, single tensors, tensor series. */
 export async function convertRunOutputs(
   runDir: string,
   runId: string,
   onWarning?: (m: string) => void,
+  options: ConvertTensorOptions = {},
 ): Promise<ConversionReport> {
   const metrics = await convertMetricsJsonl(runDir, runId, onWarning);
-  const tensors = await convertNpyFiles(runDir, onWarning);
+  const tensors = await convertNpyFiles(runDir, onWarning, options);
+  tensors.push(...(await convertNpySeries(runDir, onWarning, options)));
   return { ...metrics, tensors };
 }

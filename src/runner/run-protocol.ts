@@ -30,6 +30,7 @@ import { claimRunDir, MANIFEST_FILE, RUNS_DIR } from '../storage/runs.js';
 import { sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
 import type { ConversionReport } from './convert.js';
+import { finishFields, NPY_SERIES_SUFFIX, takeFinishRequest } from './external-run.js';
 import { captureProvenance } from './provenance.js';
 
 /** Options of runProtocol. */
@@ -217,17 +218,27 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
   }
 
   // The converters (and with them DuckDB and the Zarr codecs) load only when there is something to convert.
-  const pending = (await fsp.readdir(dir)).some((f) => f === 'metrics.jsonl' || f.endsWith('.npy'));
+  // finish.json: what the Python package says at exit (summary, traceback); its runs' tensors use the
+  // vault's python.zarr_format, as do protocol.py's.
+  const finish = await takeFinishRequest(dir, options.onWarning);
+  const fromPython = finish !== undefined || resolved.language === 'python';
+  const pending = (await fsp.readdir(dir)).some(
+    (f) => f === 'metrics.jsonl' || f.endsWith('.npy') || f.endsWith(NPY_SERIES_SUFFIX),
+  );
   const conversion: ConversionReport = pending
-    ? await (await import('./convert.js')).convertRunOutputs(dir, runId, options.onWarning)
+    ? await (await import('./convert.js')).convertRunOutputs(dir, runId, options.onWarning, {
+        ...(fromPython ? { zarrFormat: vault.config.pythonZarrFormat } : {}),
+      })
     : { rows: 0, rejectedLines: 0, rejected: [], tensors: [] };
   const prov = await provenance;
-  const status: Exclude<RunStatus, 'running'> =
+  const byExit: Exclude<RunStatus, 'running'> =
     interruptedBy || exit.signal === 'SIGINT' || exit.signal === 'SIGTERM'
       ? 'interrupted'
       : exit.code === 0
         ? 'succeeded'
         : 'failed';
+  // A protocol that exits 0 after `sv.finish("failed")` still failed.
+  const status = byExit === 'succeeded' && finish?.status ? finish.status : byExit;
   const exitCode = exit.code ?? (exit.signal ? 128 + (os.constants.signals[exit.signal] ?? 0) : null);
   const durationS = (ended.getTime() - started.getTime()) / 1000;
   const final: PlainObject = {
@@ -240,13 +251,14 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
     host: prov.host,
     runtime: prov.runtime,
     dependencies: prov.dependencies,
+    ...finishFields(finish),
   };
   if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;
   if (options.beforeSeal) Object.assign(final, await options.beforeSeal(dir, runId));
   const summaryFile = path.join(dir, 'summary.msgpack');
   const sealed = await sealRunDir(dir, final as RunManifest, {
     status,
-    summary: await readSummary(summaryFile),
+    summary: { ...(await readSummary(summaryFile)), ...(finish?.summary ?? {}) },
   });
   return {
     runId,

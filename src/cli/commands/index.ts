@@ -7,6 +7,7 @@ import { SingleBar } from 'cli-progress';
 import { indexVault } from '../../catalog/index.js';
 import { findVaultRoot } from '../../format/vault-config.js';
 import { painter } from '../output.js';
+import { adoptPendingRuns } from './adopt.js';
 
 export default async function index(opts: {
   full?: boolean;
@@ -24,6 +25,7 @@ export default async function index(opts: {
         stream: process.stderr,
       })
     : undefined;
+  await adoptPendingRuns(root, (m) => process.stderr.write(`${paint('yellow', 'warning:')} ${m}\n`));
   let started = false;
   const report = await indexVault(root, {
     full: opts.full ?? false,

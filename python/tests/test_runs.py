@@ -1,0 +1,215 @@
+"""Runs from a plain ``python train.py``: sealed through the CLI at finish, at exit, on an exception, on
+Ctrl+C; a killed process leaves an incomplete run that ``specimen adopt`` seals; without a CLI the run is
+staged in ``pending/`` and sealed by ``specimen adopt`` or ``specimen index``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from conftest import SPECIMEN, child_env, cli, cli_json, run_manifest, runs, script
+
+TRAIN = f"""
+import specimen_vault as sv
+run = sv.init({SPECIMEN!r}, config={{"lr": 0.1, "layers": [4, 8]}}, seed=3, name="baseline", tags=["a", "b"], notes="first try")
+for step in range(100):
+    sv.log({{"loss": 1 / (step + 1), "acc": step / 100}}, step=step)
+run.summary["best_acc"] = 0.99
+"""
+
+
+def start(vault: Path, code: str, **env: str) -> subprocess.Popen:
+    """Starts ``code`` in a child interpreter and returns once it prints its first line."""
+    p = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=vault, env=child_env(**env),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert p.stdout is not None and p.stdout.readline().strip() in ("ready", "logged")
+    return p
+
+
+def only_run(vault: Path) -> dict:
+    [r] = runs(vault)
+    return r
+
+
+def metrics(vault: Path, run_id: str):
+    return pq.read_table(vault / "specimens" / SPECIMEN / "runs" / run_id / "metrics.parquet")
+
+
+def test_finish_seals_a_run_that_show_and_verify_accept(vault: Path) -> None:
+    script(vault, TRAIN + "print(sv.finish())")
+    r = only_run(vault)
+    assert r["status"] == "succeeded" and r["seed"] == 3
+    m = run_manifest(vault, r["run_id"])
+    assert m["config"] == {"lr": 0.1, "layers": [4, 8]}
+    assert (m["name"], m["tags"], m["notes"]) == ("baseline", ["a", "b"], "first try")
+    assert m["summary"] == {"best_acc": 0.99}
+    assert m["language"] == "python" and m["runtime"]["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert any(p.startswith("pyarrow==") for p in m["dependencies"]["python"]["pip_freeze"])
+    table = metrics(vault, r["run_id"])
+    assert table.num_rows == 100 and table.column_names == ["step", "loss", "acc", "run_id"]
+    report = cli_json(vault, "verify", "--json")
+    assert json.dumps(report).count("modified") >= 0
+    assert cli(vault, "verify").returncode == 0
+
+
+def test_a_script_that_just_ends_is_sealed_at_exit(vault: Path) -> None:
+    script(vault, TRAIN)
+    r = only_run(vault)
+    assert r["status"] == "succeeded"
+    assert run_manifest(vault, r["run_id"])["summary"] == {"best_acc": 0.99}
+
+
+def test_the_context_manager_seals(vault: Path) -> None:
+    script(vault, f"""
+import specimen_vault as sv
+with sv.init({SPECIMEN!r}) as run:
+    run.log(step=0, loss=1.0)
+assert run.status == "succeeded", run.status
+assert run.seal_report is not None and run.seal_report["status"] == "succeeded"
+""")
+    assert only_run(vault)["status"] == "succeeded"
+
+
+def test_an_uncaught_exception_seals_failed_with_the_traceback(vault: Path) -> None:
+    r = script(vault, TRAIN + "\ndef train():\n    raise ValueError('diverged at step 100')\ntrain()\n", check=False)
+    assert r.returncode == 1 and "diverged at step 100" in r.stderr
+    run = only_run(vault)
+    assert run["status"] == "failed"
+    error = run_manifest(vault, run["run_id"])["error"]
+    assert error["type"] == "ValueError" and error["message"] == "diverged at step 100"
+    assert "in train" in error["traceback"] and "Traceback (most recent call last)" in error["traceback"]
+    assert metrics(vault, run["run_id"]).num_rows == 100  # what was logged is kept
+
+
+def test_an_exception_inside_with_seals_failed(vault: Path) -> None:
+    script(vault, f"""
+import specimen_vault as sv
+try:
+    with sv.init({SPECIMEN!r}) as run:
+        run.log(step=0, loss=1.0)
+        raise RuntimeError("boom")
+except RuntimeError:
+    pass
+print(run.status)
+""")
+    run = only_run(vault)
+    assert run["status"] == "failed"
+    assert run_manifest(vault, run["run_id"])["error"]["message"] == "boom"
+
+
+def test_keyboard_interrupt_seals_interrupted(vault: Path) -> None:
+    r = script(vault, TRAIN + "raise KeyboardInterrupt\n", check=False)
+    assert r.returncode != 0
+    assert only_run(vault)["status"] == "interrupted"
+
+
+def test_sigint_while_training_seals_interrupted(vault: Path) -> None:
+    p = start(vault, TRAIN + "print('ready', flush=True)\nimport time\nwhile True:\n    sv.log(loss=0.5)\n    time.sleep(0.01)\n")
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=120)
+    assert only_run(vault)["status"] == "interrupted"
+
+
+def test_sigterm_seals_interrupted(vault: Path) -> None:
+    p = start(vault, TRAIN + "print('ready', flush=True)\nimport time\ntime.sleep(60)\n")
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=120)
+    assert p.returncode == 128 + signal.SIGTERM
+    [run] = runs(vault)
+    assert run["status"] == "interrupted"
+    assert metrics(vault, run["run_id"]).num_rows == 100
+
+
+def test_sys_exit_with_an_error_code_seals_failed(vault: Path) -> None:
+    r = script(vault, TRAIN + "import sys\nsys.exit(3)\n", check=False)
+    assert r.returncode == 3
+    run = only_run(vault)
+    assert run["status"] == "failed" and run_manifest(vault, run["run_id"])["exit_code"] == 3
+
+
+def test_a_killed_process_leaves_flushed_rows_in_an_incomplete_run_that_adopt_seals(vault: Path) -> None:
+    code = f"""
+import specimen_vault as sv, time
+run = sv.init({SPECIMEN!r})
+for step in range(500):
+    sv.log({{"loss": 1 / (step + 1)}}, step=step)
+time.sleep(0.5)  # longer than the flush interval, without logging
+print("logged", flush=True)
+time.sleep(60)
+"""
+    p = start(vault, code)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    run = only_run(vault)
+    assert run["status"] == "incomplete"
+    jsonl = vault / "specimens" / SPECIMEN / "runs" / run["run_id"] / "metrics.jsonl"
+    assert len(jsonl.read_text().splitlines()) == 500  # every row logged before the pause
+    report = cli_json(vault, "adopt", SPECIMEN, "--json")
+    assert [a["run_id"] for a in report["adopted"]] == [run["run_id"]]
+    after = only_run(vault)
+    assert after["status"] == "interrupted"
+    assert metrics(vault, run["run_id"]).num_rows == 500
+    assert run_manifest(vault, run["run_id"])["adopted"]["reason"] == "writer gone before sealing"
+    assert cli(vault, "verify").returncode == 0
+
+
+def staged(vault: Path) -> list:
+    pending = vault / "specimens" / SPECIMEN / "pending"
+    return sorted(p for p in pending.iterdir()) if pending.exists() else []
+
+
+def test_without_a_cli_the_run_is_staged_and_adopt_seals_it(vault: Path) -> None:
+    r = script(vault, TRAIN + "import numpy as np\nrun.log_tensor('w', np.ones((2, 3), dtype=np.float32))\nraise ValueError('late')\n", check=False, SPECIMEN_CLI="none")
+    assert "no `specimen` CLI found" in r.stderr and "specimen adopt" in r.stderr
+    [stage] = staged(vault)
+    assert {"begin.json", "finish.json", "metrics.jsonl", "w.npy"} <= {p.name for p in stage.iterdir()}
+    assert runs(vault) == []
+    out = cli(vault, "adopt").stdout
+    assert f"as run" in out and "failed" in out
+    assert staged(vault) == []
+    run = only_run(vault)
+    m = run_manifest(vault, run["run_id"])
+    assert (m["status"], m["seeds"], m["name"], m["error"]["message"]) == ("failed", {"global": 3}, "baseline", "late")
+    assert m["adopted"]["from"].startswith(f"specimens/{SPECIMEN}/pending/")
+    assert m["artifacts"]["w"]["shape"] == [2, 3]
+    assert metrics(vault, run["run_id"]).num_rows == 100
+    assert cli(vault, "verify").returncode == 0
+
+
+def test_without_a_cli_the_next_index_seals_the_staged_run(vault: Path) -> None:
+    script(vault, TRAIN, SPECIMEN_CLI="none")
+    assert len(staged(vault)) == 1
+    r = cli(vault, "index")
+    assert "adopted" in r.stderr
+    assert only_run(vault)["status"] == "succeeded"
+    import duckdb
+
+    os.chdir(vault)
+    with duckdb.connect(str(vault / "vault.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM exp_2026_01_02_probe").fetchone() == (100,)
+
+
+def test_a_staged_run_still_being_written_is_left_alone(vault: Path) -> None:
+    code = f"import specimen_vault as sv, time\nsv.init({SPECIMEN!r})\nsv.log(loss=1.0)\nprint('ready', flush=True)\ntime.sleep(60)\n"
+    p = start(vault, code, SPECIMEN_CLI="none")
+    try:
+        report = cli_json(vault, "adopt", "--json")
+        assert report["adopted"] == [] and "may still be running" in report["skipped"][0]["reason"]
+    finally:
+        p.kill()
+        p.wait()
+    assert len(cli_json(vault, "adopt", "--json")["adopted"]) == 1  # once its writer is gone
+
+
+def test_a_second_init_finishes_the_first_run(vault: Path) -> None:
+    script(vault, f"import specimen_vault as sv\na = sv.init({SPECIMEN!r})\nsv.log(x=1)\nb = sv.init({SPECIMEN!r})\nsv.log(x=2)\nassert a.status == 'succeeded'\n")
+    assert [r["status"] for r in runs(vault)] == ["succeeded", "succeeded"]

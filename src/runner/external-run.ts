@@ -1,0 +1,482 @@
+/**
+ * Runs written by another process — a Python training script using the `specimen_vault` package — and
+ * created and sealed through the CLI (`specimen begin`, `specimen seal`, `specimen adopt`), so the vault
+ * format has one implementation. The other process writes only language-neutral files into the run:
+ * `metrics.jsonl`, `<name>.npy`, `<name>.npy-series/<step>.npy` and, when it ends, `finish.json`; sealing
+ * converts them with the runner's converters and seals with `sealRunDir`.
+ *
+ * Where no CLI is reachable the writer stages its files in `specimens/<id>/pending/<stage>/` with the
+ * request it would have sent (`begin.json`); `adoptRuns` later turns each finished (or abandoned) stage
+ * into a normal sealed run, and seals incomplete runs whose writer is gone as `interrupted`.
+ *
+ * @example
+ * const { runId, runDir } = await beginRun(vault, '2026_01_02_probe', { config: { lr: 0.1 }, seed: 3 })
+ * // … the writer appends to `${runDir}/metrics.jsonl` and writes finish.json …
+ * const sealed = await sealExternalRun(vault, '2026_01_02_probe', runId)
+ * sealed.status   // 'succeeded' unless finish.json says otherwise
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ManifestError, NotFoundError, SealedRunError } from '../errors.js';
+import type { RunManifest, RunStatus } from '../format/manifest.js';
+import { type PlainObject, readManifestFile, writeManifestFile } from '../format/msgpack.js';
+import { within } from '../format/paths.js';
+import { claimRunDir, effectiveStatus, MANIFEST_FILE, RUNS_DIR } from '../storage/runs.js';
+import { sealRunDir } from '../storage/seal.js';
+import type { Vault } from '../storage/vault.js';
+import type { ConversionReport } from './convert.js';
+
+/** Directory of staged runs inside a specimen. */
+export const PENDING_DIR = 'pending';
+/** The begin request a staged run keeps (the same JSON `specimen begin --request` reads). */
+export const BEGIN_FILE = 'begin.json';
+/** Suffix of a directory of one tensor's checkpoints, `<name>.npy-series/<step>.npy`. */
+export const NPY_SERIES_SUFFIX = '.npy-series';
+/** What the writer says when it ends: status, summary, error (removed when the run is sealed). */
+export const FINISH_FILE = 'finish.json';
+
+type FinalStatus = Exclude<RunStatus, 'running'>;
+const FINAL_STATUSES: readonly FinalStatus[] = ['succeeded', 'failed', 'interrupted'];
+
+/** What a writer asks for when it begins a run. Every field is optional. */
+export interface BeginRequest {
+  /** Hyper-parameters, recorded as `config`. */
+  config?: PlainObject;
+  /** Global seed, recorded as `seeds.global`. */
+  seed?: number | null;
+  /** Display name of the run. */
+  name?: string | null;
+  /** Tags of the run. */
+  tags?: string[];
+  /** Free notes about the run. */
+  notes?: string | null;
+  /** The writing process, so readers can tell a live run from a dead one (default: the caller). */
+  owner?: { pid: number; host: string };
+  /** Command line of the writer (`sys.argv`). */
+  command?: string[];
+  /** Working directory of the writer; git provenance is taken there. */
+  cwd?: string;
+  /** Language of the writer, e.g. `python`. */
+  language?: string;
+  /** Interpreter whose version and `pip freeze` are recorded (probed, unless given below). */
+  python?: string;
+  /** The writer's Python version, e.g. `3.11.7` (with python_packages, saves probing the interpreter). */
+  python_version?: string;
+  /** The writer's installed distributions as `name==version` lines, as `pip freeze` prints them. */
+  python_packages?: string[];
+  /** ISO-8601 start time (a staged run's; default now). */
+  started?: string;
+  /** Further manifest fields the writer recorded itself (e.g. `host`, `runtime` of a staged run). */
+  extra?: PlainObject;
+}
+
+/** What a writer says when it ends (`finish.json`). */
+export interface FinishRequest {
+  status?: FinalStatus;
+  /** ISO-8601 end time. */
+  ended?: string;
+  summary?: PlainObject;
+  /** An uncaught exception: `{type, message, traceback}`. */
+  error?: PlainObject | null;
+  /** Configuration and seeds the writer gave inside `specimen run` (the runner records its own). */
+  protocol_config?: PlainObject;
+  protocol_seeds?: PlainObject;
+  /** The writer's exit code (`sys.exit(n)`), and rows it could not write (I/O failures). */
+  exit_code?: number;
+  metrics_lost_rows?: number;
+  /** Name, tags and notes the writer gave inside `specimen run`. */
+  name?: string;
+  tags?: string[];
+  notes?: string;
+}
+
+/** Result of beginRun. */
+export interface BeginResult {
+  specimen_id: string;
+  run_id: string;
+  run_dir: string;
+  vault: string;
+  /** Zarr format the run's tensors will be stored in. */
+  zarr_format: 2 | 3;
+}
+
+/** Checks a parsed request's shape, naming the first bad field. */
+export function parseBeginRequest(json: unknown): BeginRequest {
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new ManifestError('begin: the request must be a JSON object', '(root)');
+  const r = json as Record<string, unknown>;
+  const isMap = (v: unknown): boolean => v !== null && typeof v === 'object' && !Array.isArray(v);
+  for (const k of ['config', 'extra'] as const)
+    if (r[k] !== undefined && !isMap(r[k]))
+      throw new ManifestError(`begin: field "${k}" must be an object, got ${JSON.stringify(r[k])}`, k);
+  if (r.seed !== undefined && r.seed !== null && !Number.isSafeInteger(r.seed))
+    throw new ManifestError(`begin: field "seed" must be an integer, got ${JSON.stringify(r.seed)}`, 'seed');
+  if (r.tags !== undefined && !(Array.isArray(r.tags) && r.tags.every((t) => typeof t === 'string')))
+    throw new ManifestError(
+      `begin: field "tags" must be a list of strings, got ${JSON.stringify(r.tags)}`,
+      'tags',
+    );
+  if (r.started !== undefined && Number.isNaN(Date.parse(String(r.started))))
+    throw new ManifestError(
+      `begin: field "started" must be an ISO-8601 time, got ${JSON.stringify(r.started)}`,
+      'started',
+    );
+  return r as BeginRequest;
+}
+
+/** The `running` manifest of a run begun by `request`. */
+function runningManifest(runId: string, request: BeginRequest, started: Date): PlainObject {
+  const iso = started.toISOString();
+  return {
+    ...(request.extra ?? {}),
+    run_id: runId,
+    run_timestamp: iso,
+    started: iso,
+    ended: null,
+    status: 'running',
+    seeds: request.seed === undefined || request.seed === null ? {} : { global: request.seed },
+    config: request.config ?? {},
+    summary: {},
+    artifacts: {},
+    owner: request.owner ?? { pid: process.pid, host: os.hostname() },
+    ...(request.name ? { name: request.name } : {}),
+    ...(request.tags ? { tags: request.tags } : {}),
+    ...(request.notes ? { notes: request.notes } : {}),
+    command: request.command ?? null,
+    language: request.language ?? null,
+    cwd: request.cwd ?? null,
+  };
+}
+
+/**
+ * Creates a run of `specimenId` for another process to write into: claims the run directory, writes the
+ * `running` manifest (owner: the writer) with git, host, runtime and dependency provenance.
+ */
+export async function beginRun(
+  vault: Vault,
+  specimenId: string,
+  request: BeginRequest,
+  options: { provenance?: boolean } = {},
+): Promise<BeginResult> {
+  const specimenDir = await vault.assertSpecimenExists(specimenId);
+  const started = request.started ? new Date(request.started) : new Date();
+  const manifest = runningManifest('', request, started);
+  if (options.provenance ?? true) {
+    const { captureProvenance } = await import('./provenance.js');
+    // A writer that lists its own packages saves `pip freeze`, which takes seconds.
+    const told = request.python_version !== undefined && request.python_packages !== undefined;
+    const prov = await captureProvenance({
+      cwd: request.cwd && fs.existsSync(request.cwd) ? request.cwd : specimenDir,
+      ...(request.python && !told ? { python: request.python } : {}),
+    });
+    if (told) {
+      prov.runtime.python = request.python_version ?? null;
+      prov.dependencies.python = {
+        executable: request.python ?? null,
+        pip_freeze: request.python_packages ?? null,
+      };
+    }
+    Object.assign(manifest, prov);
+  }
+  const { runId, dir } = await claimRunDir(path.join(specimenDir, RUNS_DIR), started);
+  manifest.run_id = runId;
+  await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest);
+  return {
+    specimen_id: specimenId,
+    run_id: runId,
+    run_dir: dir,
+    vault: vault.root,
+    zarr_format: vault.config.pythonZarrFormat,
+  };
+}
+
+/** Reads and removes `finish.json` of a run directory; undefined when there is none or it is unreadable. */
+export async function takeFinishRequest(
+  dir: string,
+  onWarning: (m: string) => void = () => {},
+): Promise<FinishRequest | undefined> {
+  const file = path.join(dir, FINISH_FILE);
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  await fsp.rm(file, { force: true });
+  try {
+    const json = JSON.parse(text) as unknown;
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new Error('not an object');
+    const r = json as FinishRequest;
+    if (r.status !== undefined && !FINAL_STATUSES.includes(r.status)) delete r.status;
+    return r;
+  } catch (err) {
+    onWarning(`run: ${file} ignored: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+/** Manifest fields a finish request adds (everything but status and summary, which sealing takes). */
+export function finishFields(finish: FinishRequest | undefined): PlainObject {
+  if (!finish) return {};
+  const out: PlainObject = {};
+  if (finish.error) out.error = finish.error;
+  if (finish.protocol_config) out.protocol_config = finish.protocol_config;
+  if (finish.protocol_seeds) out.protocol_seeds = finish.protocol_seeds;
+  if (typeof finish.name === 'string') out.name = finish.name;
+  if (Array.isArray(finish.tags)) out.tags = finish.tags;
+  if (typeof finish.notes === 'string') out.notes = finish.notes;
+  if (typeof finish.metrics_lost_rows === 'number') out.metrics_lost_rows = finish.metrics_lost_rows;
+  return out;
+}
+
+/** Outcome of sealing one run. */
+export interface SealResult {
+  specimen_id: string;
+  run_id: string;
+  run_dir: string;
+  status: FinalStatus;
+  rows: number;
+  tensors: string[];
+  /** For adopted runs: the staging directory or incomplete run it came from. */
+  adopted_from?: string;
+}
+
+/** Whether a run directory holds outputs that need converting. */
+function hasOutputs(names: readonly string[]): boolean {
+  return names.some((f) => f === 'metrics.jsonl' || f.endsWith('.npy') || f.endsWith(NPY_SERIES_SUFFIX));
+}
+
+/** How sealDir decides the status: `status` wins, then finish.json's, then `fallback`. */
+interface SealStatus {
+  status?: FinalStatus;
+  fallback: FinalStatus;
+}
+
+/** Converts and seals a run directory whose manifest is `running`. */
+async function sealDir(
+  vault: Vault,
+  specimenId: string,
+  runId: string,
+  dir: string,
+  manifest: PlainObject,
+  how: SealStatus,
+  onWarning: (m: string) => void,
+  extra: PlainObject = {},
+): Promise<SealResult> {
+  const finish = await takeFinishRequest(dir, onWarning);
+  try {
+    const names = await fsp.readdir(dir);
+    let conversion: ConversionReport = { rows: 0, rejectedLines: 0, rejected: [], tensors: [] };
+    if (names.includes('metrics.parts')) {
+      // A SpecimenStorage writer that died: its flushed parts become the run's metrics file.
+      const { mergeParts } = await import('../storage/metrics/parts.js');
+      await mergeParts(dir);
+    }
+    if (hasOutputs(names)) {
+      const { convertRunOutputs } = await import('./convert.js');
+      conversion = await convertRunOutputs(dir, runId, onWarning, {
+        zarrFormat: vault.config.pythonZarrFormat,
+      });
+    }
+    const status = how.status ?? finish?.status ?? how.fallback;
+    const ended = finish?.ended ?? (await lastWrite(dir)) ?? new Date().toISOString();
+    const started = Date.parse(String(manifest.started));
+    const final: PlainObject = {
+      ...manifest,
+      ...finishFields(finish),
+      ...extra,
+      ended,
+      duration_s: Number.isNaN(started) ? null : (Date.parse(ended) - started) / 1000,
+    };
+    if (typeof finish?.exit_code === 'number') final.exit_code = finish.exit_code;
+    if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;
+    await sealRunDir(dir, final as RunManifest, {
+      status,
+      ...(finish?.summary ? { summary: finish.summary } : {}),
+    });
+    return {
+      specimen_id: specimenId,
+      run_id: runId,
+      run_dir: dir,
+      status,
+      rows: conversion.rows,
+      tensors: conversion.tensors,
+    };
+  } catch (err) {
+    // The run stays unsealed; keep what the writer said for the next attempt (`specimen adopt`).
+    if (finish) await fsp.writeFile(path.join(dir, FINISH_FILE), JSON.stringify(finish)).catch(() => {});
+    throw err;
+  }
+}
+
+/** ISO time of the newest file in `dir` (what a writer that died last did), or undefined. */
+async function lastWrite(dir: string): Promise<string | undefined> {
+  let newest = 0;
+  // Paths rather than Dirents: Dirent#parentPath needs Node 20.12, and we support every Node 20.
+  for (const rel of await fsp.readdir(dir, { recursive: true })) {
+    const st = await fsp.stat(path.join(dir, rel)).catch(() => undefined);
+    if (st?.isFile() && st.mtimeMs > newest) newest = st.mtimeMs;
+  }
+  return newest > 0 ? new Date(newest).toISOString() : undefined;
+}
+
+/**
+ * Seals a run begun with beginRun: converts its JSON lines and `.npy` files (tensors in the vault's
+ * `python.zarr_format`), takes status, summary and error from `finish.json` (`status` overrides it;
+ * `succeeded` when neither says) and seals it. SealedRunError when it is sealed already.
+ */
+export async function sealExternalRun(
+  vault: Vault,
+  specimenId: string,
+  runId: string,
+  options: { status?: FinalStatus; onWarning?: (m: string) => void } = {},
+): Promise<SealResult> {
+  const specimenDir = await vault.assertSpecimenExists(specimenId);
+  const dir = within(path.join(specimenDir, RUNS_DIR), runId);
+  const file = path.join(dir, MANIFEST_FILE);
+  if (!fs.existsSync(file))
+    throw new NotFoundError(`run of ${specimenId}`, runId, [], `${file} does not exist`);
+  const manifest = await readManifestFile(file);
+  if (manifest.status !== 'running') throw new SealedRunError(specimenId, runId, 'seal');
+  const how: SealStatus = { fallback: 'succeeded', ...(options.status ? { status: options.status } : {}) };
+  return sealDir(vault, specimenId, runId, dir, manifest, how, options.onWarning ?? (() => {}));
+}
+
+/** Whether the process recorded as `owner` may still be writing (alive here, or on another host). */
+function ownerMayBeAlive(owner: unknown): boolean {
+  const o = owner as { pid?: unknown; host?: unknown } | undefined;
+  if (!o || typeof o.pid !== 'number') return false;
+  if (o.host !== os.hostname()) return true;
+  try {
+    process.kill(o.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Options of adoptRuns. */
+export interface AdoptOptions {
+  /** Specimens to look at (default: all). */
+  ids?: readonly string[];
+  /** Only staged runs, not incomplete runs (what `specimen index` does). */
+  pendingOnly?: boolean;
+  /** Also adopt staged runs whose writer may be alive on another host. */
+  force?: boolean;
+  onWarning?: (m: string) => void;
+}
+
+/** What adoptRuns did: sealed runs, and what it left with the reason. */
+export interface AdoptReport {
+  adopted: SealResult[];
+  skipped: { specimen_id: string; path: string; reason: string }[];
+}
+
+/** Whether any specimen (of `ids`, default all) has staged runs; cheap, for `specimen index`. */
+export async function hasPendingRuns(vault: Vault, ids?: readonly string[]): Promise<boolean> {
+  for (const id of ids ?? (await vault.specimenIds())) {
+    if ((await visibleSubdirs(path.join(vault.specimensDir, id, PENDING_DIR))).length > 0) return true;
+  }
+  return false;
+}
+
+/**
+ * Seals what writers left behind: every staged run in `pending/` becomes a normal run (its run ID from its
+ * start time) once it is finished or its writer is gone, and (unless `pendingOnly`) every incomplete run —
+ * `running` with its writer gone — is converted and sealed as `interrupted`. Staged runs of a writer that
+ * may be alive are skipped, with the reason.
+ */
+export async function adoptRuns(vault: Vault, options: AdoptOptions = {}): Promise<AdoptReport> {
+  const warn = options.onWarning ?? (() => {});
+  const report: AdoptReport = { adopted: [], skipped: [] };
+  const ids = options.ids ?? (await vault.specimenIds());
+  for (const id of ids) {
+    const specimenDir = await vault.assertSpecimenExists(id);
+    const pendingDir = path.join(specimenDir, PENDING_DIR);
+    const stages = await visibleSubdirs(pendingDir);
+    for (const stage of stages) {
+      const r = await adoptStage(vault, id, path.join(pendingDir, stage), options.force ?? false, warn);
+      if ('reason' in r) report.skipped.push(r);
+      else report.adopted.push(r);
+    }
+    if (stages.length > 0 && (await fsp.readdir(pendingDir)).length === 0)
+      await fsp.rmdir(pendingDir).catch(() => {});
+    if (options.pendingOnly) continue;
+    const runsDir = path.join(specimenDir, RUNS_DIR);
+    for (const runId of await visibleSubdirs(runsDir)) {
+      const dir = path.join(runsDir, runId);
+      let manifest: PlainObject;
+      try {
+        manifest = await readManifestFile(path.join(dir, MANIFEST_FILE));
+      } catch {
+        continue; // no or unreadable manifest: nothing this can seal safely
+      }
+      if (manifest.status !== 'running' || effectiveStatus(manifest as RunManifest) !== 'incomplete')
+        continue;
+      if (ownerMayBeAlive(manifest.owner) && !options.force) {
+        report.skipped.push({
+          specimen_id: id,
+          path: path.relative(vault.root, dir),
+          reason: `its writer may still be running on host ${String((manifest.owner as PlainObject).host)}; pass --force if it is gone`,
+        });
+        continue;
+      }
+      const sealed = await sealDir(vault, id, runId, dir, manifest, { fallback: 'interrupted' }, warn, {
+        adopted: { at: new Date().toISOString(), reason: 'writer gone before sealing' },
+      });
+      report.adopted.push({ ...sealed, adopted_from: path.relative(vault.root, dir) });
+    }
+  }
+  return report;
+}
+
+/** Names of the subdirectories of `dir` not starting with `.` (those being adopted, temporary ones), sorted. */
+async function visibleSubdirs(dir: string): Promise<string[]> {
+  if (!fs.existsSync(dir)) return [];
+  return (await fsp.readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** Turns one staging directory into a sealed run, or says why not. */
+async function adoptStage(
+  vault: Vault,
+  specimenId: string,
+  stageDir: string,
+  force: boolean,
+  warn: (m: string) => void,
+): Promise<SealResult | { specimen_id: string; path: string; reason: string }> {
+  const rel = path.relative(vault.root, stageDir);
+  const skip = (reason: string) => ({ specimen_id: specimenId, path: rel, reason });
+  let request: BeginRequest;
+  try {
+    request = parseBeginRequest(JSON.parse(await fsp.readFile(path.join(stageDir, BEGIN_FILE), 'utf8')));
+  } catch (err) {
+    return skip(`cannot read ${BEGIN_FILE}: ${(err as Error).message}`);
+  }
+  const finished = fs.existsSync(path.join(stageDir, FINISH_FILE));
+  if (!finished && !force && ownerMayBeAlive(request.owner))
+    return skip(
+      `its writer (pid ${request.owner?.pid} on ${request.owner?.host}) may still be running; it is adopted once it finishes (--force adopts it now)`,
+    );
+  // Renaming the stage first makes one adopter win when several run at once (two `specimen index`).
+  const claimed = path.join(path.dirname(stageDir), `.adopting-${path.basename(stageDir)}`);
+  try {
+    await fsp.rename(stageDir, claimed);
+  } catch {
+    return skip('another process is adopting it');
+  }
+  const started = request.started ? new Date(request.started) : new Date();
+  const { runId, dir } = await claimRunDir(path.join(vault.specimenDir(specimenId), RUNS_DIR), started);
+  const manifest = runningManifest(runId, request, started);
+  manifest.adopted = { at: new Date().toISOString(), from: rel, host: os.hostname() };
+  for (const name of await fsp.readdir(claimed))
+    if (name !== BEGIN_FILE) await fsp.rename(path.join(claimed, name), path.join(dir, name));
+  await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest);
+  await fsp.rm(claimed, { recursive: true, force: true });
+  const sealed = await sealDir(vault, specimenId, runId, dir, manifest, { fallback: 'interrupted' }, warn);
+  return { ...sealed, adopted_from: rel };
+}
