@@ -24,6 +24,7 @@ export {
   RUN_ID_PATTERN,
   SPECIMEN_ID_PATTERN,
 } from './format/ids.js';
+export { CATALOG_FILE, CONFIG_FILE } from './format/layout.js';
 export {
   RUN_STATUSES,
   type RunManifest,
@@ -36,7 +37,7 @@ export {
 } from './format/manifest.js';
 export { decodeManifest, encodeManifest, type PlainObject, type PlainValue } from './format/msgpack.js';
 export { DEFAULT_TAXONOMY, type Taxonomy } from './format/taxonomy.js';
-export { CATALOG_FILE, CONFIG_FILE, findVaultRoot, type VaultConfig } from './format/vault-config.js';
+export { findVaultRoot, type VaultConfig } from './format/vault-config.js';
 export {
   type MetricsFileInfo,
   type MetricsInput,

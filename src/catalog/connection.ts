@@ -12,11 +12,12 @@
  * const reader = await db.connection.runAndReadAll('SELECT count(*) FROM catalog')
  * db.close()
  */
+
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { loadDuckDB, quoteLiteral } from '../duckdb/node-api.js';
-import { CATALOG_FILE } from '../format/vault-config.js';
+import { CATALOG_FILE } from '../format/layout.js';
 import { CatalogMissingError } from './errors.js';
 
 /** Name of the DuckDB variable holding the vault root (with a trailing slash) in our sessions. */

@@ -15,12 +15,13 @@
  *
  * const { rows: safe } = await runUserQuery('/vault', 'SELECT * FROM catalog', { readOnly: true })
  */
-import fs from 'node:fs';
+
 import path from 'node:path';
 import type { DuckDBMaterializedResult, DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { Table } from 'apache-arrow';
 import { resultToArrow } from '../duckdb/arrow.js';
 import { loadDuckDB } from '../duckdb/node-api.js';
+import { fileStamp } from '../format/layout.js';
 import { type CatalogHandle, catalogPath, openCatalog } from './connection.js';
 import { CatalogMissingError, QueryNotAllowedError, SqlError, toSqlError } from './errors.js';
 import { type JsonValue, type ResultColumn, resultColumns, resultToRows, valueText } from './results.js';
@@ -45,11 +46,6 @@ export interface RowsResult {
   rows: Record<string, JsonValue>[];
   /** True when `maxRows` cut the result short. */
   truncated: boolean;
-}
-
-function fileIdentity(file: string): string | undefined {
-  const st = fs.statSync(file, { throwIfNoEntry: false });
-  return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : undefined;
 }
 
 /** Read-only access to a vault's catalog; see the module comment. */
@@ -137,7 +133,7 @@ export class VaultQuery {
   /** Reopens the catalog when `vault.duckdb` is no longer the file this session opened. */
   private async reopenIfSwapped(): Promise<void> {
     const file = this.catalogPath;
-    const identity = fileIdentity(file);
+    const identity = fileStamp(file);
     if (identity === undefined) {
       if (this.handle) return; // The open snapshot stays usable until a new catalog appears.
       throw new CatalogMissingError(file);

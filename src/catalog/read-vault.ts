@@ -13,10 +13,19 @@
  * const runs = listRunDirs('/vault/specimens/x', warnings)              // from storage/describe.ts
  * const read = readRun('x', runs[0])                                  // rows for runs, artifacts, summaries
  */
+
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isVaultError } from '../errors.js';
+import {
+  MANIFEST_FILE,
+  METRICS_FILE,
+  RUNS_DIR,
+  SUPERSESSIONS_FILE,
+  stampOf,
+  TENSOR_SUFFIX,
+} from '../format/layout.js';
 import { normalizeSpecimenManifest } from '../format/manifest.js';
 import { decodeManifest, type PlainObject, type PlainValue } from '../format/msgpack.js';
 import {
@@ -24,9 +33,6 @@ import {
   type EffectiveRunStatus,
   effectiveStatus,
   hasStrata,
-  MANIFEST_FILE,
-  METRICS_FILE,
-  RUNS_DIR,
   type RunDir,
   readRunDescription,
   readWithSig,
@@ -37,9 +43,7 @@ import { parseV2Dtype } from '../storage/tensors/dtypes.js';
 import { parseMetadata } from '../storage/tensors/metadata.js';
 import { toTimestamp } from './json.js';
 
-/** The specimen-level record of supersessions (see storage/supersede.ts, which writes it). */
-export const SUPERSESSIONS_FILE = 'supersessions.msgpack';
-export { METRICS_FILE, readWithSig };
+export { readWithSig };
 
 /** What the index remembers about one run between runs of the indexer. */
 export interface RunState {
@@ -59,7 +63,7 @@ export interface RunState {
 /** `mtime:size:inode` of a path, or `-` when it does not exist. */
 export function statSig(p: string): string {
   const st = fs.statSync(p, { throwIfNoEntry: false });
-  return st ? `${st.mtimeMs}:${st.size}:${st.ino}` : '-';
+  return st ? stampOf(st) : '-';
 }
 
 /**
@@ -424,12 +428,12 @@ export function readRun(specimenId: string, rd: RunDir): RunRead {
     if (e.name === MANIFEST_FILE || e.name.startsWith('.')) continue;
     const full = path.join(rd.dir, e.name);
     if (e.isDirectory()) {
-      if (!e.name.endsWith('.zarr')) continue;
+      if (!e.name.endsWith(TENSOR_SUFFIX)) continue;
       const z = zarrFacts(full);
       if (!z) continue;
       out.artifacts.push({
         ...artifactBase,
-        name: e.name.slice(0, -'.zarr'.length),
+        name: e.name.slice(0, -TENSOR_SUFFIX.length),
         kind: 'tensor',
         path: `${rel}/${e.name}`,
         bytes: null,

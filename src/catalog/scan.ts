@@ -7,18 +7,18 @@
  * const ids = listSpecimenDirs(root, warn)
  * const work = scanSpecimen(root, ids[0], previous.get(ids[0]), undefined, false, warn)
  */
+
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { isVaultError } from '../errors.js';
 import { assertSpecimenId } from '../format/ids.js';
-import { SPECIMENS_DIR } from '../format/vault-config.js';
+import { METRICS_FILE, SPECIMENS_DIR } from '../format/layout.js';
 import { listRunDirs, runDirName } from '../storage/describe.js';
 import { inspectMetricsFile } from '../storage/metrics/summary.js';
 import {
   type CatalogRow,
   catalogRow,
-  METRICS_FILE,
   type RunRead,
   type RunState,
   readRun,

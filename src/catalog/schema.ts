@@ -15,8 +15,7 @@
 
 import { createHash } from 'node:crypto';
 import { quoteIdent, quoteLiteral } from '../duckdb/node-api.js';
-import { CATALOG_FILE, SPECIMENS_DIR } from '../format/vault-config.js';
-import { LEGACY_RUN_ID, RUNS_DIR } from '../storage/runs.js';
+import { CATALOG_DIR, LEGACY_RUN_ID, RUNS_DIR, SPECIMENS_DIR } from '../format/layout.js';
 import { ROOT_VARIABLE } from './connection.js';
 
 /** Version of the catalog layout; a catalog with another version is rebuilt rather than updated. */
@@ -380,9 +379,6 @@ export function metricsViewSql(
   });
   return `CREATE OR REPLACE VIEW metrics AS\n${parts.join('\nUNION ALL\n')};`;
 }
-
-/** Directory beside the catalog file holding what indexes add between rewrites of it (see delta.ts). */
-export const CATALOG_DIR = `${CATALOG_FILE}.d`;
 
 /** Schema of the tables as last written into the catalog file; the same names in `main` are views. */
 export const BASE_SCHEMA = 'sv_base';

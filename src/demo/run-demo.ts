@@ -7,9 +7,11 @@
  * const report = await buildDemoVault('./demo-vault')
  * report.runs.map((r) => r.runId)   // e.g. ['20261121_160512', …]
  */
+
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../format/atomic-write.js';
+import { FIELD_NOTES_FILE } from '../format/layout.js';
 import type { RunManifest } from '../format/manifest.js';
 import { protocolLanguage } from '../format/protocols.js';
 import { runProtocol } from '../runner/run-protocol.js';
@@ -59,7 +61,7 @@ export async function runSyntheticDemo(
 async function createExampleSpecimen(vault: Vault, ex: ExampleSpecimen): Promise<void> {
   const entry = await vault.createSpecimen(ex.specimen, { allowLegacyId: ex.legacyId ?? false });
   const notes = fieldNotesTemplate(entry.manifest).replace('What you saw while it ran.', ex.notes);
-  await writeFileAtomic(path.join(entry.path, 'field_notes.md'), notes);
+  await writeFileAtomic(path.join(entry.path, FIELD_NOTES_FILE), notes);
   await writeFileAtomic(path.join(entry.path, protocolLanguage(ex.protocolKind).files[0]), ex.protocol);
 }
 

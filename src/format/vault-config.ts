@@ -7,19 +7,15 @@
  * const root = findVaultRoot({ explicit: opts.vault })   // throws VaultNotFoundError with what to do
  * const config = await readVaultConfig(root)              // defaults when the file is absent
  */
+
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, VaultNotFoundError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { CONFIG_FILE, SPECIMENS_DIR } from './layout.js';
 import { DEFAULT_TAXONOMY, mergeTaxonomy, type Taxonomy } from './taxonomy.js';
 
-/** Name of the vault config file at the vault root. */
-export const CONFIG_FILE = 'specimen-vault.json';
-/** Directory of specimens under the vault root. */
-export const SPECIMENS_DIR = 'specimens';
-/** The catalog database at the vault root. */
-export const CATALOG_FILE = 'vault.duckdb';
 /** Version of the on-disk format this library writes. */
 export const FORMAT_VERSION = 1;
 

@@ -8,10 +8,12 @@
  * const v = await compareRuns(originalDir, newDir, { rtol: 1e-6, atol: 0, ignore: ['wall_time'] })
  * v.verdict   // 'identical'
  */
+
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
+import { METRICS_FILE, TENSOR_SUFFIX } from '../format/layout.js';
 import type { PlainObject } from '../format/msgpack.js';
 import { readRunMetrics } from '../storage/metrics/index.js';
 import { openTensor } from '../storage/tensors/index.js';
@@ -96,7 +98,7 @@ function columnNames(t: Table | undefined): string[] {
 async function tensorNames(dir: string): Promise<string[]> {
   if (!fs.existsSync(dir)) return [];
   return (await fsp.readdir(dir))
-    .filter((n) => n.endsWith('.zarr'))
+    .filter((n) => n.endsWith(TENSOR_SUFFIX))
     .map((n) => n.slice(0, -5))
     .sort();
 }
@@ -132,7 +134,7 @@ export async function compareRuns(
   if (!ta !== !tb)
     differ({
       kind: 'metrics',
-      name: 'metrics.parquet',
+      name: METRICS_FILE,
       at: null,
       reason: ta ? 'missing in the new run' : 'only in the new run',
       maxAbsDiff: null,
@@ -186,8 +188,8 @@ export async function compareRuns(
       continue;
     }
     const [ha, hb] = await Promise.all([
-      openTensor(path.join(originalDir, `${name}.zarr`)),
-      openTensor(path.join(candidateDir, `${name}.zarr`)),
+      openTensor(path.join(originalDir, `${name}${TENSOR_SUFFIX}`)),
+      openTensor(path.join(candidateDir, `${name}${TENSOR_SUFFIX}`)),
     ]);
     result.tensorsCompared.push(name);
     if (ha.dtype !== hb.dtype || ha.shape.join() !== hb.shape.join()) {

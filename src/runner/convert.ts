@@ -11,14 +11,15 @@
  * report.rows           // rows converted
  * report.rejectedLines  // malformed lines skipped
  */
+
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { isVaultError } from '../errors.js';
+import { METRICS_FILE, METRICS_JSONL_FILE, NPY_SERIES_SUFFIX, TENSOR_SUFFIX } from '../format/layout.js';
 import { MetricsWriter } from '../storage/metrics/index.js';
 import { appendJsonLines, type JsonLinesOptions } from '../storage/metrics/jsonl.js';
 import { type TensorData, writeZarr } from '../storage/tensors/index.js';
-import { NPY_SERIES_SUFFIX } from './external-run.js';
 import { readNpy } from './npy.js';
 
 export interface ConversionReport {
@@ -45,10 +46,10 @@ export async function convertMetricsJsonl(
   onWarning: (m: string) => void = () => {},
   options: ConvertMetricsOptions = {},
 ): Promise<Pick<ConversionReport, 'rows' | 'rejectedLines' | 'rejected'>> {
-  const src = path.join(runDir, 'metrics.jsonl');
+  const src = path.join(runDir, METRICS_JSONL_FILE);
   const report = { rows: 0, rejectedLines: 0, rejected: [] as { line: number; reason: string }[] };
   if (!fs.existsSync(src)) return report;
-  if (fs.existsSync(path.join(runDir, 'metrics.parquet'))) {
+  if (fs.existsSync(path.join(runDir, METRICS_FILE))) {
     onWarning(`metrics: ${src} kept as is: the protocol also wrote metrics.parquet`);
     return report;
   }
@@ -126,7 +127,7 @@ export async function convertNpyFiles(
   const done: string[] = [];
   for (const f of (await fsp.readdir(runDir)).filter((n) => n.endsWith('.npy')).sort()) {
     const name = f.slice(0, -4);
-    const target = path.join(runDir, `${name}.zarr`);
+    const target = path.join(runDir, `${name}${TENSOR_SUFFIX}`);
     try {
       if (fs.existsSync(target)) throw new Error(`${name}.zarr already exists`);
       const arr = readNpy(await fsp.readFile(path.join(runDir, f)), f);
@@ -182,7 +183,7 @@ export async function convertNpySeries(
       for (const [i, a] of arrays.entries()) stacked.set(a.data as ArrayLike<unknown>, i * per);
       const zarr = options.zarrFormat ? { zarrFormat: options.zarrFormat } : {};
       const steps = BigInt64Array.from(files, (f) => BigInt(f.slice(0, -4)));
-      await writeZarr(path.join(runDir, `${name}.zarr`), stacked, {
+      await writeZarr(path.join(runDir, `${name}${TENSOR_SUFFIX}`), stacked, {
         shape: [arrays.length, ...first.shape],
         dtype: first.dtype,
         ...zarr,

@@ -15,27 +15,29 @@
  * const sealed = await sealExternalRun(vault, '2026_01_02_probe', runId)
  * sealed.status   // 'succeeded' unless finish.json says otherwise
  */
+
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ManifestError, NotFoundError, SealedRunError } from '../errors.js';
+import {
+  BEGIN_FILE,
+  FINISH_FILE,
+  MANIFEST_FILE,
+  METRICS_JSONL_FILE,
+  NPY_SERIES_SUFFIX,
+  PARTS_DIR,
+  PENDING_DIR,
+  RUNS_DIR,
+} from '../format/layout.js';
 import type { RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, readManifestFile, writeManifestFile } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
-import { claimRunDir, effectiveStatus, MANIFEST_FILE, RUNS_DIR } from '../storage/runs.js';
+import { claimRunDir, effectiveStatus } from '../storage/runs.js';
 import { sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
 import type { ConversionReport } from './convert.js';
-
-/** Directory of staged runs inside a specimen. */
-export const PENDING_DIR = 'pending';
-/** The begin request a staged run keeps (the same JSON `specimen begin --request` reads). */
-export const BEGIN_FILE = 'begin.json';
-/** Suffix of a directory of one tensor's checkpoints, `<name>.npy-series/<step>.npy`. */
-export const NPY_SERIES_SUFFIX = '.npy-series';
-/** What the writer says when it ends: status, summary, error (removed when the run is sealed). */
-export const FINISH_FILE = 'finish.json';
 
 type FinalStatus = Exclude<RunStatus, 'running'>;
 const FINAL_STATUSES: readonly FinalStatus[] = ['succeeded', 'failed', 'interrupted'];
@@ -245,7 +247,7 @@ export interface SealResult {
 
 /** Whether a run directory holds outputs that need converting. */
 function hasOutputs(names: readonly string[]): boolean {
-  return names.some((f) => f === 'metrics.jsonl' || f.endsWith('.npy') || f.endsWith(NPY_SERIES_SUFFIX));
+  return names.some((f) => f === METRICS_JSONL_FILE || f.endsWith('.npy') || f.endsWith(NPY_SERIES_SUFFIX));
 }
 
 /** How sealDir decides the status: `status` wins, then finish.json's, then `fallback`. */
@@ -269,7 +271,7 @@ async function sealDir(
   try {
     const names = await fsp.readdir(dir);
     let conversion: ConversionReport = { rows: 0, rejectedLines: 0, rejected: [], tensors: [] };
-    if (names.includes('metrics.parts')) {
+    if (names.includes(PARTS_DIR)) {
       // A SpecimenStorage writer that died: its flushed parts become the run's metrics file.
       const { mergeParts } = await import('../storage/metrics/parts.js');
       await mergeParts(dir);

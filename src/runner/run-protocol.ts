@@ -10,6 +10,7 @@
  * r.status     // 'succeeded' | 'failed' | 'interrupted'
  * r.exitCode   // the protocol's exit code
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -17,6 +18,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NotFoundError, ProtocolStartError } from '../errors.js';
+import {
+  MANIFEST_FILE,
+  METRICS_JSONL_FILE,
+  NPY_SERIES_SUFFIX,
+  RUNS_DIR,
+  STDERR_FILE,
+  STDOUT_FILE,
+} from '../format/layout.js';
 import type { RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, writeManifestFile } from '../format/msgpack.js';
 import {
@@ -26,11 +35,11 @@ import {
   PROTOCOL_LANGUAGES,
   type ProtocolCommand,
 } from '../format/protocols.js';
-import { claimRunDir, MANIFEST_FILE, RUNS_DIR } from '../storage/runs.js';
+import { claimRunDir } from '../storage/runs.js';
 import { sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
 import type { ConversionReport } from './convert.js';
-import { finishFields, NPY_SERIES_SUFFIX, takeFinishRequest } from './external-run.js';
+import { finishFields, takeFinishRequest } from './external-run.js';
 import { captureProvenance } from './provenance.js';
 
 /** Options of runProtocol. */
@@ -152,8 +161,8 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
     SPECIMEN_CONFIG: JSON.stringify(config),
     PYTHONPATH: [PYTHON_HELPER_DIR, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
   };
-  const stdoutLog = fs.createWriteStream(path.join(dir, 'stdout.log'));
-  const stderrLog = fs.createWriteStream(path.join(dir, 'stderr.log'));
+  const stdoutLog = fs.createWriteStream(path.join(dir, STDOUT_FILE));
+  const stderrLog = fs.createWriteStream(path.join(dir, STDERR_FILE));
   const echo = options.echo ?? { stdout: process.stdout, stderr: process.stderr };
 
   const [cmd, ...args] = resolved.command as [string, ...string[]];
@@ -201,7 +210,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
       err.code === 'ENOENT'
         ? `cannot start ${JSON.stringify(cmd)}: no such program${resolved.runtime === 'python' ? ' (pass --python PATH to choose the interpreter)' : ''}`
         : `cannot start ${JSON.stringify(cmd)}: ${err.message}`;
-    await fsp.appendFile(path.join(dir, 'stderr.log'), `${what}\n`);
+    await fsp.appendFile(path.join(dir, STDERR_FILE), `${what}\n`);
     await sealRunDir(
       dir,
       {
@@ -223,7 +232,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
   const finish = await takeFinishRequest(dir, options.onWarning);
   const fromPython = finish !== undefined || resolved.language === 'python';
   const pending = (await fsp.readdir(dir)).some(
-    (f) => f === 'metrics.jsonl' || f.endsWith('.npy') || f.endsWith(NPY_SERIES_SUFFIX),
+    (f) => f === METRICS_JSONL_FILE || f.endsWith('.npy') || f.endsWith(NPY_SERIES_SUFFIX),
   );
   const conversion: ConversionReport = pending
     ? await (await import('./convert.js')).convertRunOutputs(dir, runId, options.onWarning, {

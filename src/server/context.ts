@@ -7,17 +7,18 @@
  * @example
  * const { storage, run } = await ctx.run('2025_01_02_x', '20250102_101010')
  */
+
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { type IndexReport, indexVault, VaultQuery } from '../catalog/index.js';
 import { isVaultError, NotFoundError, PathEscapeError } from '../errors.js';
 import { assertRunId, assertSafeName, assertSpecimenId } from '../format/ids.js';
+import { MANIFEST_FILE, stampOf, TENSOR_SUFFIX } from '../format/layout.js';
 import { within } from '../format/paths.js';
 import {
   findRunDir,
   listTensorNames,
-  MANIFEST_FILE,
   type RunInfo,
   type RunMetricsFiles,
   readRunInfo,
@@ -115,7 +116,7 @@ export class ServerContext {
     const dir = within(this.vault.specimensDir, specimenId);
     const st = await fsp.stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined);
     if (st) await this.confine(dir, 'specimen', specimenId);
-    const stamp = st ? `${st.mtimeMs}:${st.size}:${st.ino}` : '';
+    const stamp = st ? stampOf(st) : '';
     const hit = this.specimens.get(specimenId);
     if (st && hit && hit.stamp === stamp) return hit.storage;
     const storage = await SpecimenStorage.open(specimenId, { vault: this.vault });
@@ -137,7 +138,7 @@ export class ServerContext {
     await this.confine(dir, `run of ${specimenId}`, runId);
     // A sealed run never changes: its manifest (which lists every file, so it can be large) is read once.
     const mst = await fsp.stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined);
-    const stamp = mst ? `${mst.mtimeMs}:${mst.size}:${mst.ino}` : '';
+    const stamp = mst ? stampOf(mst) : '';
     const hit = this.runs.get(dir);
     let run: RunInfo;
     if (hit && hit.stamp === stamp) run = hit.run;
@@ -187,12 +188,12 @@ export class ServerContext {
   /** A lazily opened tensor of a run (handles are cached while the array directory is unchanged). */
   async tensor(run: RunInfo, name: string): Promise<TensorHandle> {
     assertSafeName('tensor', name);
-    const dir = within(run.path, `${name}.zarr`);
+    const dir = within(run.path, `${name}${TENSOR_SUFFIX}`);
     const recent = this.tensors.get(dir);
     if (recent && run.sealed && performance.now() - recent.checkedAt < RECHECK_MS) return recent.handle;
     const real = await this.confine(dir, `tensor of ${run.specimenId}/${run.runId}`, name);
     const st = await fsp.stat(real);
-    const stamp = `${real}:${st.mtimeMs}:${st.ino}`;
+    const stamp = `${real}:${stampOf(st)}`;
     const hit = this.tensors.get(dir);
     if (hit && hit.stamp === stamp) {
       hit.checkedAt = performance.now();

@@ -17,25 +17,27 @@
  * const run = await readRunInfo('x', dirs[0])                    // async, schema-checked (storage, server)
  * const metrics = await findMetricsFiles(run.path)              // { kind: 'file', files: [...], signature }
  */
+
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CorruptManifestError, isVaultError, NotFoundError } from '../errors.js';
 import { assertRunId, closest, compareRunIds } from '../format/ids.js';
+import {
+  LEGACY_RUN_ID,
+  MANIFEST_FILE,
+  METRICS_FILE,
+  RUNS_DIR,
+  stampOf,
+  TENSOR_SUFFIX,
+} from '../format/layout.js';
 import { normalizeRunManifest, type RunManifest, type RunStatus } from '../format/manifest.js';
 import { decodeManifest, type PlainObject, type PlainValue, readManifestFile } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
 import { secondsBetween, toTimestamp } from '../format/timestamps.js';
-import { listParts, METRICS_FILE, PARTS_DIR } from './metrics/parts.js';
+import { listParts } from './metrics/parts.js';
 import type { TensorHandle } from './tensors/types.js';
-
-export { METRICS_FILE, PARTS_DIR };
-
-/** Name of the legacy single-run directory and of the run ID it is read as. */
-export const LEGACY_RUN_ID = 'strata';
-export const RUNS_DIR = 'runs';
-export const MANIFEST_FILE = 'manifest.msgpack';
 
 /** A run's status as seen by readers: `incomplete` is a `running` run whose writer is gone. */
 export type EffectiveRunStatus = RunStatus | 'incomplete';
@@ -141,7 +143,7 @@ export function readWithSig(file: string): { bytes: Buffer; sig: string } | unde
     }
     return {
       bytes: off === st.size ? bytes : bytes.subarray(0, off),
-      sig: `${st.mtimeMs}:${st.size}:${st.ino}`,
+      sig: stampOf(st),
     };
   } finally {
     fs.closeSync(fd);
@@ -420,7 +422,7 @@ export interface RunMetricsFiles {
 export async function findMetricsFiles(runDir: string): Promise<RunMetricsFiles | undefined> {
   const file = path.join(runDir, METRICS_FILE);
   const st = await fsp.stat(file).catch(() => undefined);
-  if (st) return { kind: 'file', files: [file], signature: `f:${st.size}:${st.mtimeMs}:${st.ino}` };
+  if (st) return { kind: 'file', files: [file], signature: `f:${stampOf(st)}` };
   const parts = await listParts(runDir).catch(() => [] as string[]);
   if (parts.length === 0) return undefined;
   return { kind: 'parts', files: parts, signature: `p:${parts.map((p) => path.basename(p)).join(',')}` };
@@ -430,8 +432,8 @@ export async function findMetricsFiles(runDir: string): Promise<RunMetricsFiles 
 export async function listTensorNames(runDir: string): Promise<string[]> {
   const entries = await fsp.readdir(runDir, { withFileTypes: true }).catch(() => []);
   return entries
-    .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && e.name.endsWith('.zarr'))
-    .map((e) => e.name.slice(0, -'.zarr'.length))
+    .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && e.name.endsWith(TENSOR_SUFFIX))
+    .map((e) => e.name.slice(0, -TENSOR_SUFFIX.length))
     .sort();
 }
 

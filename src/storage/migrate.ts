@@ -9,13 +9,14 @@
  * const plan = await migrateVault(vault, { dryRun: true })   // what would move where
  * await migrateVault(vault)
  */
+
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { LEGACY_RUN_ID, MANIFEST_FILE, RUNS_DIR } from '../format/layout.js';
 import { normalizeRunManifest, type RunManifest } from '../format/manifest.js';
 import { type PlainObject, type PlainValue, readManifestFile, writeManifestFile } from '../format/msgpack.js';
 import { diffInventories, type FileEntry, inventory } from './hashing.js';
-import { LEGACY_RUN_ID, MANIFEST_FILE, RUNS_DIR } from './runs.js';
 import { sealRunDir } from './seal.js';
 import type { Vault } from './vault.js';
 

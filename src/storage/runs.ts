@@ -16,10 +16,7 @@ import { runIdBase } from '../format/ids.js';
 export {
   type EffectiveRunStatus,
   effectiveStatus,
-  LEGACY_RUN_ID,
   listRunInfos,
-  MANIFEST_FILE,
-  RUNS_DIR,
   type RunDescription,
   type RunInfo,
   type RunLayout,

@@ -6,9 +6,11 @@
  * @example
  * await scaffoldSpecimen(dir, manifest, 'py')   // writes field_notes.md and protocol.py
  */
+
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../format/atomic-write.js';
+import { FIELD_NOTES_FILE } from '../format/layout.js';
 import type { SpecimenManifest } from '../format/manifest.js';
 import { type ProtocolKind, protocolLanguage } from '../format/protocols.js';
 
@@ -57,7 +59,7 @@ export async function scaffoldSpecimen(
     await writeFileAtomic(file, text);
     written.push(name);
   };
-  await put('field_notes.md', fieldNotesTemplate(m));
+  await put(FIELD_NOTES_FILE, fieldNotesTemplate(m));
   if (kind) {
     const language = protocolLanguage(kind);
     await put(language.files[0], language.template(m));

@@ -6,14 +6,13 @@
  * @example
  * const manifest = await sealRunDir(runDir, runningManifest, { status: 'succeeded', summary: { loss: 0.1 } })
  */
+
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { MANIFEST_FILE, METRICS_FILE, TENSOR_SUFFIX } from '../format/layout.js';
 import type { Artifact, RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, writeManifestFile } from '../format/msgpack.js';
-import { MANIFEST_FILE, METRICS_FILE } from './describe.js';
 import { digestOfEntries, type FileEntry, inventory } from './hashing.js';
-
-export { METRICS_FILE };
 
 /** Options of `finish`. */
 export interface FinishOptions {
@@ -57,7 +56,7 @@ export async function sealRunDir(
   const zarrDirs = new Set(
     Object.keys(files)
       .map((f) => f.split('/')[0]!)
-      .filter((f) => f.endsWith('.zarr')),
+      .filter((f) => f.endsWith(TENSOR_SUFFIX)),
   );
   for (const z of zarrDirs) {
     const entries: Record<string, FileEntry> = {};
@@ -65,7 +64,7 @@ export async function sealRunDir(
     const digest = digestOfEntries(entries);
     const { openTensor } = await import('./tensors/index.js');
     const handle = await openTensor(path.join(dir, z));
-    artifacts[z.slice(0, -'.zarr'.length)] = {
+    artifacts[z.slice(0, -TENSOR_SUFFIX.length)] = {
       path: z,
       format: 'zarr',
       bytes: digest.bytes,
@@ -77,7 +76,7 @@ export async function sealRunDir(
     };
   }
   for (const [p, e] of Object.entries(files)) {
-    if (p === METRICS_FILE || p.split('/')[0]!.endsWith('.zarr')) continue;
+    if (p === METRICS_FILE || p.split('/')[0]!.endsWith(TENSOR_SUFFIX)) continue;
     const name = p.replaceAll('/', '_');
     if (!(name in artifacts))
       artifacts[name] = {

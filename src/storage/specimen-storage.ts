@@ -13,6 +13,7 @@
  * await storage.finish({ summary: { final_loss: 0.001 } })
  * const table = await storage.readMetrics()            // Arrow Table of the latest run
  */
+
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,19 +21,12 @@ import type { Table } from 'apache-arrow';
 import { MetricsSchemaError, NotFoundError, SealedRunError, TensorError } from '../errors.js';
 import { writeFileAtomicSync } from '../format/atomic-write.js';
 import { assertSafeName, closest } from '../format/ids.js';
+import { MANIFEST_FILE, METRICS_FILE, RUNS_DIR, TENSOR_SUFFIX } from '../format/layout.js';
 import type { RunManifest, SpecimenManifest } from '../format/manifest.js';
 import { validateRunManifest } from '../format/manifest.js';
 import { decodeManifest, encodeManifest, type PlainObject, writeManifestFile } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
-import {
-  findRunDir,
-  listRunInfos,
-  listTensorNames,
-  MANIFEST_FILE,
-  RUNS_DIR,
-  type RunInfo,
-  readRunInfo,
-} from './describe.js';
+import { findRunDir, listRunInfos, listTensorNames, type RunInfo, readRunInfo } from './describe.js';
 import {
   type MetricsFileInfo,
   type MetricsInput,
@@ -42,7 +36,7 @@ import {
   writeMetricsFile,
 } from './metrics/index.js';
 import { claimRunDir } from './runs.js';
-import { type FinishOptions, METRICS_FILE, sealRunDir } from './seal.js';
+import { type FinishOptions, sealRunDir } from './seal.js';
 import {
   openTensor,
   type TensorData,
@@ -249,7 +243,7 @@ export class SpecimenStorage {
   async writeTensors(name: string, data: TensorData, options: WriteTensorOptions) {
     assertSafeName('tensor', name);
     const run = await this.writable(`write tensor ${name}`);
-    const dir = within(run.dir, `${name}.zarr`);
+    const dir = within(run.dir, `${name}${TENSOR_SUFFIX}`);
     if (fs.existsSync(dir))
       throw new TensorError(
         `tensor: ${JSON.stringify(name)} already exists in run ${run.runId}; tensors of a run are immutable, use another name`,
@@ -364,7 +358,7 @@ export class SpecimenStorage {
     assertSafeName('tensor', name);
     const runs = runId !== undefined ? [await this.getRun(runId)] : (await this.listRunInfo()).reverse();
     for (const r of runs) {
-      const dir = within(r.path, `${name}.zarr`);
+      const dir = within(r.path, `${name}${TENSOR_SUFFIX}`);
       if (fs.existsSync(dir)) return openTensor(dir);
     }
     const known = new Set<string>();

@@ -5,14 +5,14 @@
  * @example
  * await supersedeRun(vault, '2025_01_02_x', '20250102_101010', { by: '20250103_090000', reason: 'bug in eval' })
  */
+
 import fs from 'node:fs';
 import path from 'node:path';
 import { ManifestError } from '../errors.js';
+import { SUPERSESSIONS_FILE } from '../format/layout.js';
 import { type PlainObject, readManifestFile, writeManifestFile } from '../format/msgpack.js';
 import { SpecimenStorage } from './specimen-storage.js';
 import type { Vault } from './vault.js';
-
-export const SUPERSESSIONS_FILE = 'supersessions.msgpack';
 
 /** One supersession. */
 export interface Supersession {

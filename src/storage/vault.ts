@@ -7,11 +7,13 @@
  * await vault.createSpecimen({ specimenId: '2025_01_02_grokking', domain: 'training', method: 'fine_tuning' })
  * const { specimens, problems } = await vault.listSpecimens()
  */
+
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CorruptManifestError, DuplicateSpecimenError, isVaultError, NotFoundError } from '../errors.js';
 import { assertNewSpecimenId, assertSpecimenId, closest } from '../format/ids.js';
+import { MANIFEST_FILE, SPECIMENS_DIR } from '../format/layout.js';
 import {
   normalizeSpecimenManifest,
   type SpecimenManifest,
@@ -20,14 +22,7 @@ import {
 import { type PlainObject, type PlainValue, readManifestFile, writeManifestFile } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
 import { assertTaxonomy } from '../format/taxonomy.js';
-import {
-  findVaultRoot,
-  initVault,
-  readVaultConfig,
-  SPECIMENS_DIR,
-  type VaultConfig,
-} from '../format/vault-config.js';
-import { MANIFEST_FILE } from './runs.js';
+import { findVaultRoot, initVault, readVaultConfig, type VaultConfig } from '../format/vault-config.js';
 
 /** Input of `createSpecimen`. */
 export interface NewSpecimen {

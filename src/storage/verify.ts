@@ -6,8 +6,9 @@
  * const report = await verifyVault(vault)            // or verifyVault(vault, ['2025_01_02_x'])
  * report.ok   // false when any sealed run changed
  */
+import { MANIFEST_FILE } from '../format/layout.js';
 import { diffInventories, type FileEntry, type InventoryDiff, inventory } from './hashing.js';
-import { listRunInfos, MANIFEST_FILE } from './runs.js';
+import { listRunInfos } from './runs.js';
 import type { Vault } from './vault.js';
 
 /** Verification of one run. */

@@ -27,13 +27,20 @@
  * @example
  * const report = await updateThroughDelta(root, target, options, t0)   // undefined: rewrite the file instead
  */
+
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openMemory, quoteIdent, quoteLiteral } from '../../duckdb/node-api.js';
-import { SPECIMENS_DIR } from '../../format/vault-config.js';
-import { LEGACY_RUN_ID, RUNS_DIR } from '../../storage/runs.js';
+import {
+  CATALOG_DIR,
+  fileStamp,
+  LEGACY_RUN_ID,
+  METRICS_FILE,
+  RUNS_DIR,
+  SPECIMENS_DIR,
+} from '../../format/layout.js';
 import type { RunRead } from '../read-vault.js';
 import { specimenSignature } from '../read-vault.js';
 import {
@@ -49,7 +56,6 @@ import {
 import {
   branchesOfFile,
   branchKey,
-  CATALOG_DIR,
   CATALOG_SCHEMA_VERSION,
   DELTA_TABLES,
   deltaBranchDir,
@@ -92,12 +98,6 @@ interface DeltaManifest {
 
 export function catalogDir(root: string): string {
   return path.join(root, CATALOG_DIR);
-}
-
-/** Identity of a file as recorded in `state.json`. */
-export function fileIdentity(file: string): string | undefined {
-  const st = fs.statSync(file, { throwIfNoEntry: false });
-  return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : undefined;
 }
 
 /** A fresh generation name. */
@@ -150,8 +150,8 @@ function linkTo(target: string, link: string): void {
 function branchLinkPath(delta: string, b: Branch, specimenId: string, runId: string): string {
   const base = path.join(delta, deltaBranchDir(b), specimenId);
   return b.layout === 'runs'
-    ? path.join(base, RUNS_DIR, runId, 'metrics.parquet')
-    : path.join(base, LEGACY_RUN_ID, 'metrics.parquet');
+    ? path.join(base, RUNS_DIR, runId, METRICS_FILE)
+    : path.join(base, LEGACY_RUN_ID, METRICS_FILE);
 }
 
 /** An empty Parquet file with a branch's columns, so that its pattern matches even with no file linked. */
@@ -319,7 +319,7 @@ export async function updateThroughDelta(
   t0: number,
 ): Promise<IndexReport | undefined> {
   const state = readCatalogState(root);
-  if (!state || fileIdentity(target) !== state.file) return undefined;
+  if (!state || fileStamp(target) !== state.file) return undefined;
   const genDir = path.join(catalogDir(root), state.gen);
   const current = currentDeltaName(genDir);
   const previousDelta = current === undefined ? undefined : readDeltaManifest(genDir);

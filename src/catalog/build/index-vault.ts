@@ -26,13 +26,15 @@
  * const report = await indexVault('/vault', { onWarning: (m) => console.warn(m) })
  * console.log(`${report.specimens.indexed} indexed, ${report.specimens.unchanged} unchanged`)
  */
+
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { VaultNotFoundError } from '../../errors.js';
-import { isVaultDir, SPECIMENS_DIR } from '../../format/vault-config.js';
+import { CATALOG_DIR, fileStamp, SPECIMENS_DIR } from '../../format/layout.js';
+import { isVaultDir } from '../../format/vault-config.js';
 import { type CatalogHandle, catalogPath, openCatalog } from '../connection.js';
 import { specimenSignature } from '../read-vault.js';
 import {
@@ -45,7 +47,6 @@ import {
   scanSpecimen,
 } from '../scan.js';
 import {
-  CATALOG_DIR,
   CATALOG_SCHEMA_VERSION,
   type ColumnSpec,
   deltaDirMacroSql,
@@ -58,7 +59,6 @@ import {
 import {
   type CatalogState,
   emptyDelta,
-  fileIdentity,
   newGeneration,
   readCatalogState,
   removeOldGenerations,
@@ -200,7 +200,7 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
     }
     await queue.drain();
     const dirty = removed.length > 0 || sinks.changed > 0 || metricsFiles.changed;
-    if (!dirty && !full && oldState?.file === fileIdentity(target)) {
+    if (!dirty && !full && oldState?.file === fileStamp(target)) {
       // Nothing moved: the catalog on disk is already up to date.
       db.close();
       db = undefined;
@@ -232,7 +232,7 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
     db = undefined;
     writeCatalogState(
       absRoot,
-      { schema: CATALOG_SCHEMA_VERSION, gen, file: fileIdentity(build)!, branches, specimens: {} },
+      { schema: CATALOG_SCHEMA_VERSION, gen, file: fileStamp(build)!, branches, specimens: {} },
       specimensJson,
     );
     fs.renameSync(build, target);
@@ -257,7 +257,7 @@ async function openPrevious(
   build: string,
   state: CatalogState | undefined,
 ): Promise<{ db: CatalogHandle; previous: Map<string, SpecimenState> }> {
-  const identity = fileIdentity(target);
+  const identity = fileStamp(target);
   await fsp.copyFile(target, build);
   const db = await openCatalog(root, { file: build });
   try {

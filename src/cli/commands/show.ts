@@ -3,8 +3,10 @@
  * supersession, reproduce verdict), the chosen run's metric columns with summary statistics (and, on a
  * terminal, a sparkline each), its tensors with shape, dtype and size, and the start of the field notes.
  */
+
 import fs from 'node:fs';
 import path from 'node:path';
+import { FIELD_NOTES_FILE } from '../../format/layout.js';
 import {
   describeSpecimen,
   describeTensor,
@@ -48,7 +50,7 @@ export default async function show(
     for (const name of await storage.listTensors(run.runId))
       tensors.push(describeTensor(run, name, await storage.readTensorLazy(name, run.runId)));
   }
-  const notesFile = path.join(storage.path, 'field_notes.md');
+  const notesFile = path.join(storage.path, FIELD_NOTES_FILE);
   const notes = fs.existsSync(notesFile) ? fs.readFileSync(notesFile, 'utf8') : null;
   const runRows = runs.map((r) => ({
     run_id: r.runId,

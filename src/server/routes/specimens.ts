@@ -3,8 +3,10 @@
  * `GET /api/specimens/:id/runs/:run` (one run: config, summary, metric columns, tensors) and
  * `GET /api/specimens/:id/runs/:run/metrics` (its metrics table, a page of rows at a time).
  */
+
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { FIELD_NOTES_FILE } from '../../format/layout.js';
 import { PROTOCOL_FILES } from '../../format/protocols.js';
 import { describeTensor } from '../../storage/describe.js';
 import { readSupersessions } from '../../storage/supersede.js';
@@ -49,7 +51,7 @@ export function registerSpecimenRoutes(router: Router, ctx: ServerContext): void
       manifest: jsonSafe(storage.manifest) as Record<string, Json>,
       field_notes: await readText(
         ctx,
-        path.join(storage.path, 'field_notes.md'),
+        path.join(storage.path, FIELD_NOTES_FILE),
         `${params.id}/field_notes.md`,
       ),
       protocol_file: protocolFile,

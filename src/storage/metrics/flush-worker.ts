@@ -7,11 +7,13 @@
  * // started by MetricsWriter through flush-start.ts:
  * startFlushWorker({ workerData, transferList: [port] })
  */
+
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { workerData } from 'node:worker_threads';
 import { openRawSession, type RawSession } from '../../duckdb/raw.js';
 import { closeShared } from '../../duckdb/read-parquet.js';
+import { PARTS_DIR } from '../../format/layout.js';
 import { type ColumnData, writeColumnsParquet } from '../../parquet/write-columns.js';
 import {
   ATTENTION_REPLY,
@@ -23,7 +25,7 @@ import {
   type ToWorker,
   type WireColumn,
 } from './flush-protocol.js';
-import { lastPartNumber, mergeParts, PARTS_DIR, partPath } from './parts.js';
+import { lastPartNumber, mergeParts, partPath } from './parts.js';
 
 const { runDir, runId, ctl, tickMs, port, syncParts } = workerData as FlushWorkerData;
 const flags = new Int32Array(ctl);

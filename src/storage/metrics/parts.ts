@@ -7,6 +7,7 @@
  * const parts = await listParts(runDir) // absolute paths in write order
  * const info = await mergeParts(runDir) // writes runDir/metrics.parquet, removes metrics.parts/
  */
+
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { quoteIdent, quoteLiteral } from '../../duckdb/node-api.js';
@@ -17,11 +18,10 @@ import {
   readParquetSql,
 } from '../../duckdb/read-parquet.js';
 import { tempPathFor } from '../../format/atomic-write.js';
+import { METRICS_FILE, PARTS_DIR } from '../../format/layout.js';
 import { concatParquetFiles } from '../../parquet/concat.js';
 import { ConvertedType, PhysicalType, readParquetFooter } from '../../parquet/footer.js';
 
-export const METRICS_FILE = 'metrics.parquet';
-export const PARTS_DIR = 'metrics.parts';
 const PART_RE = /^part-(\d+)\.parquet$/;
 
 /** The path of part number `n` of a run. */

@@ -6,11 +6,13 @@
  * table?.getChild('loss')?.get(0)
  * const info = await parquetInfo(`${runDir}/metrics.parquet`)
  */
+
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { parquetFileInfo, readParquetFiles } from '../../duckdb/read-parquet.js';
-import { listParts, METRICS_FILE } from './parts.js';
+import { METRICS_FILE } from '../../format/layout.js';
+import { listParts } from './parts.js';
 import type { MetricsFileInfo } from './types.js';
 
 /**

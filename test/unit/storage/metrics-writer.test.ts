@@ -1,4 +1,5 @@
 // MetricsWriter: streaming rows through the flush worker into part files and one merged metrics.parquet.
+
 import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -6,8 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { exitCodeOf } from '../../../src/cli/exit.js';
 import { connectShared } from '../../../src/duckdb/read-parquet.js';
 import { isVaultError, UsageError } from '../../../src/errors.js';
+import { PARTS_DIR } from '../../../src/format/layout.js';
 import { MetricsWriter, parquetInfo, readRunMetrics } from '../../../src/storage/metrics/index.js';
-import { listParts, PARTS_DIR } from '../../../src/storage/metrics/parts.js';
+import { listParts } from '../../../src/storage/metrics/parts.js';
 import { tempDir } from '../../support/helpers.js';
 
 const dirs: string[] = [];

@@ -1,0 +1,56 @@
+/**
+ * Every name the vault uses on disk, defined once, and the file stamp that caches and the catalog's state
+ * use to notice that a file changed. docs/format.md describes what each holds.
+ *
+ * @example
+ * path.join(vaultRoot, SPECIMENS_DIR, id, RUNS_DIR, runId, METRICS_FILE) // …/runs/<run>/metrics.parquet
+ * if (fileStamp(file) !== state.stamp) { …re-read it }
+ */
+import fs from 'node:fs';
+
+/** The vault's configuration file at its root. */
+export const CONFIG_FILE = 'specimen-vault.json';
+/** The folder holding one folder per specimen. */
+export const SPECIMENS_DIR = 'specimens';
+/** The catalog at the vault root, and the folder beside it with its generations, delta and state. */
+export const CATALOG_FILE = 'vault.duckdb';
+export const CATALOG_DIR = `${CATALOG_FILE}.d`;
+
+/** A specimen's and a run's manifest. */
+export const MANIFEST_FILE = 'manifest.msgpack';
+/** The specimen's Markdown field notes. */
+export const FIELD_NOTES_FILE = 'field_notes.md';
+/** Which runs were superseded by which, kept outside the sealed runs. */
+export const SUPERSESSIONS_FILE = 'supersessions.msgpack';
+/** A specimen's runs, one folder each. */
+export const RUNS_DIR = 'runs';
+/** The Python implementation's single-run layout, read as a run with this ID. */
+export const LEGACY_RUN_ID = 'strata';
+/** Runs staged by clients that could not reach the CLI, sealed by `specimen adopt` or `index`. */
+export const PENDING_DIR = 'pending';
+/** In a staged run: the client's begin request, its finish record, and a tensor series' `.npy` folder suffix. */
+export const BEGIN_FILE = 'begin.json';
+export const FINISH_FILE = 'finish.json';
+export const NPY_SERIES_SUFFIX = '.npy-series';
+
+/** A run's metrics, and the part files a streaming writer leaves until it closes. */
+export const METRICS_FILE = 'metrics.parquet';
+export const PARTS_DIR = 'metrics.parts';
+/** Metrics written as JSON lines by protocols in any language, converted when the run ends. */
+export const METRICS_JSONL_FILE = 'metrics.jsonl';
+/** A tensor is the Zarr array `<name>.zarr` in the run folder. */
+export const TENSOR_SUFFIX = '.zarr';
+/** A protocol's console output, kept with its run. */
+export const STDOUT_FILE = 'stdout.log';
+export const STDERR_FILE = 'stderr.log';
+
+/** `inode:size:mtime` of a file: changes when the file is rewritten, replaced or touched. */
+export function stampOf(st: fs.Stats): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/** The stamp of the file at `file`, or undefined when there is none. */
+export function fileStamp(file: string): string | undefined {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  return st ? stampOf(st) : undefined;
+}
