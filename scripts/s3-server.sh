@@ -17,6 +17,8 @@ BIN="$TOOLS/versitygw-$VERSION/versitygw"
 
 build() {
   if [ -x "$BIN" ]; then return 0; fi
+  # The Go toolchain's usual home, for shells whose PATH lacks it.
+  if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH="$PATH:/usr/local/go/bin"; fi
   command -v go >/dev/null || { echo "s3-server: Go is needed to build versitygw $VERSION (apt-get install golang, or a Go toolchain on PATH)" >&2; exit 2; }
   mkdir -p "$(dirname "$BIN")"
   echo "s3-server: building versitygw $VERSION into $(dirname "$BIN") (once; takes a few minutes)" >&2
