@@ -1,5 +1,6 @@
 // Builders for the remote tests: local vaults whose specimen-vault.json points at a test S3 server, and
 // sealed runs with real metrics and tensors.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SpecimenStorage } from '../../src/storage/specimen-storage.js';
@@ -77,4 +78,44 @@ export function localRunIds(vault: Vault, id = SPECIMEN): string[] {
         .filter((n) => !n.startsWith('.'))
         .sort()
     : [];
+}
+
+/**
+ * `n` more sealed runs made quickly from the sealed run `template`: its files copied, plus a `seed.txt` of
+ * its own (and `blobs` random files if asked), each inventoried and sealed under a fresh run ID (sealing through the library re-reads the
+ * metrics, which would make hundreds of runs slow to build).
+ */
+export async function cloneRuns(
+  vault: Vault,
+  template: string,
+  n: number,
+  options: { id?: string; blobs?: number; blobBytes?: number } = {},
+): Promise<string[]> {
+  const id = options.id ?? SPECIMEN;
+  const { claimRunDir } = await import('../../src/storage/runs.js');
+  const { inventory } = await import('../../src/storage/hashing.js');
+  const { readManifestFile, writeManifestFile } = await import('../../src/format/msgpack.js');
+  const runsDir = path.join(vault.specimenDir(id), 'runs');
+  const src = path.join(runsDir, template);
+  const manifest = await readManifestFile(path.join(src, 'manifest.msgpack'));
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const { runId, dir } = await claimRunDir(runsDir);
+    for (const f of fs.readdirSync(src))
+      if (f !== 'manifest.msgpack') fs.cpSync(path.join(src, f), path.join(dir, f), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'seed.txt'), `seed ${i} of ${runId}\n`);
+    // Optional bulk: many objects per run, so an upload takes long enough to be interrupted.
+    if (options.blobs) fs.mkdirSync(path.join(dir, 'blobs'));
+    for (let b = 0; b < (options.blobs ?? 0); b++)
+      fs.writeFileSync(path.join(dir, 'blobs', `${b}.bin`), randomBytes(options.blobBytes ?? 1024));
+    const files = await inventory(dir, (rel) => rel === 'manifest.msgpack');
+    await writeManifestFile(path.join(dir, 'manifest.msgpack'), {
+      ...manifest,
+      run_id: runId,
+      summary: { seed: i },
+      files: files as unknown as Record<string, never>,
+    });
+    ids.push(runId);
+  }
+  return ids;
 }
