@@ -93,6 +93,7 @@ command('run', "execute a specimen's protocol in a new run, recording provenance
     (v: string, acc: string[] = []) => [...acc, v],
   )
   .option('--python <path>', 'Python interpreter for protocol.py (default python3)')
+  .option('--push', 'push the run to the remote once sealed (also: "pushOnSeal" in the remote config)')
   .addHelpText('after', "\nExit status: the protocol's exit code; 130 when interrupted.")
   .action(run(() => import('./commands/run.js')));
 

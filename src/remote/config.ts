@@ -34,6 +34,8 @@ export const RemoteConfigSchema = z.looseObject({
   forcePathStyle: z.boolean().optional(),
   /** Push each run as soon as it is sealed (`specimen run`); default false. */
   pushOnSeal: z.boolean().optional(),
+  /** Attempts of a push on seal while the endpoint is unreachable (exponential back-off); default 5. */
+  pushRetries: z.int().min(1).max(20).optional(),
   /** Requests in flight at once; default 16. */
   concurrency: z.int().min(1).max(256).optional(),
 });
@@ -51,6 +53,7 @@ export interface RemoteConfig {
   profile: string | undefined;
   forcePathStyle: boolean;
   pushOnSeal: boolean;
+  pushRetries: number;
   concurrency: number;
 }
 
@@ -76,6 +79,7 @@ export function parseRemoteConfig(value: unknown, file = 'specimen-vault.json'):
     profile: c.profile,
     forcePathStyle: c.forcePathStyle ?? c.endpoint !== undefined,
     pushOnSeal: c.pushOnSeal ?? false,
+    pushRetries: c.pushRetries ?? 5,
     concurrency: c.concurrency ?? 16,
   };
 }
