@@ -143,6 +143,7 @@ command('pull', 'download committed runs and specimen files from the remote, ver
 
 command('sync', 'pull, then push: both sides end up with every run; concurrent note edits are merged')
   .argument('[ids...]', 'specimen IDs (default: all)')
+  .option('--json', 'machine-readable reports (pull, then push)')
   .action(run(() => import('./commands/sync.js')));
 
 command('migrate', 'move legacy strata/ runs to the runs/ layout, verifying every byte before and after')

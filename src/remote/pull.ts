@@ -20,7 +20,14 @@ import { listRunInfos, MANIFEST_FILE, RUNS_DIR } from '../storage/runs.js';
 import type { Vault } from '../storage/vault.js';
 import type { RemoteConfig } from './config.js';
 import { isRemoteError, RemoteConflictError } from './errors.js';
-import { groupRuns, MANIFEST_SHA_META, runKey, runsPrefix, SPECIMENS_PREFIX } from './layout.js';
+import {
+  groupRuns,
+  MANIFEST_SHA_META,
+  type RemoteRunListing,
+  runKey,
+  runsPrefix,
+  SPECIMENS_PREFIX,
+} from './layout.js';
 import type { ObjectStore } from './object-store.js';
 import { limiter } from './pool.js';
 import { type FileOutcome, syncSpecimenFiles } from './specimen-files.js';
@@ -31,6 +38,8 @@ import { saveStream } from './streams.js';
 export interface PullOptions {
   /** Specimens to pull; every specimen on the remote when empty. */
   specimenIds?: readonly string[];
+  /** Skip named specimens the remote does not have (sync of a specimen not pushed yet) instead of failing. */
+  skipMissing?: boolean;
 }
 
 /** What a pull did. */
@@ -57,12 +66,14 @@ export async function pullVault(
   const onRemote = await store.listPrefixes(SPECIMENS_PREFIX);
   const ids = options.specimenIds?.length ? options.specimenIds : onRemote;
   for (const specimenId of ids) {
-    if (!onRemote.includes(specimenId))
+    if (!onRemote.includes(specimenId)) {
+      if (options.skipMissing) continue;
       throw new NotFoundError(
         'specimen on the remote',
         specimenId,
         onRemote.filter((s) => s.startsWith(specimenId.slice(0, 10))),
       );
+    }
     const dir = vault.specimenDir(specimenId);
     try {
       for (const f of await syncSpecimenFiles({ store, state }, dir, specimenId, 'pull'))
@@ -81,7 +92,8 @@ export async function pullVault(
     await Promise.all(
       [...listing.values()]
         .filter((r) => r.committed)
-        .map(async ({ runId }) => {
+        .map(async (run) => {
+          const { runId } = run;
           const mine = local.get(runId);
           const manifestKey = runKey(specimenId, runId, MANIFEST_FILE);
           if (mine) {
@@ -105,7 +117,7 @@ export async function pullVault(
             );
             return;
           }
-          const result = await pullRun(store, limit, dir, specimenId, runId);
+          const result = await pullRun(store, limit, dir, specimenId, run);
           if ('bad' in result) report.corrupt.push({ specimenId, runId, objects: result.bad });
           else {
             recorded[runId] = result.sha256;
@@ -120,55 +132,70 @@ export async function pullVault(
 
 type PullRunResult = { sha256: string; files: number; bytes: number } | { bad: string[] };
 
-/** Downloads one committed run into a temporary directory, verifies it and renames it into place. */
+/**
+ * Downloads one committed run into a temporary directory, verifies it and renames it into place. The
+ * objects the listing shows are fetched together with the manifest (one round trip per run, not two);
+ * only what the manifest lists, with the size and sha256 it records, is kept.
+ */
 async function pullRun(
   store: ObjectStore,
   limit: <T>(task: () => Promise<T>) => Promise<T>,
   specimenDir: string,
   specimenId: string,
-  runId: string,
+  listing: RemoteRunListing,
 ): Promise<PullRunResult> {
+  const { runId } = listing;
   const manifestKey = runKey(specimenId, runId, MANIFEST_FILE);
-  const got = await limit(() => store.get(manifestKey));
-  if (!got) return { bad: [manifestKey] };
-  const sha256 = sha256Hex(got.body);
-  const recordedSha = got.metadata[MANIFEST_SHA_META];
-  if (recordedSha && recordedSha !== sha256) return { bad: [manifestKey] };
-  let files: Record<string, FileEntry>;
-  try {
-    files = (decodeManifest(got.body, manifestKey).files ?? {}) as unknown as Record<string, FileEntry>;
-  } catch {
-    return { bad: [manifestKey] };
-  }
   const runsDir = path.join(specimenDir, RUNS_DIR);
   const tmp = path.join(runsDir, `.tmp-pull-${runId}-${randomBytes(4).toString('hex')}`);
-  const bad: string[] = [];
-  let bytes = 0;
+  const downloads = new Map<string, Promise<FileEntry | undefined>>();
+  const download = (rel: string): Promise<FileEntry | undefined> => {
+    let p = downloads.get(rel);
+    if (!p) {
+      p = limit(async () => {
+        const target = within(tmp, ...rel.split('/'));
+        const stream = await store.getStream(runKey(specimenId, runId, rel));
+        // Created read-only, as `finish()` leaves a sealed run (the open descriptor can still write).
+        return stream ? saveStream(stream, target, 0o444) : undefined;
+      });
+      p.catch(() => {}); // awaited below when the manifest lists it; a stray object's failure does not matter
+      downloads.set(rel, p);
+    }
+    return p;
+  };
+  const manifest = limit(() => store.get(manifestKey));
+  let renamed = false;
+  for (const rel of listing.objects.keys()) if (rel !== MANIFEST_FILE) download(rel);
   try {
+    const got = await manifest;
+    if (!got) return { bad: [manifestKey] };
+    const sha256 = sha256Hex(got.body);
+    const recordedSha = got.metadata[MANIFEST_SHA_META];
+    if (recordedSha && recordedSha !== sha256) return { bad: [manifestKey] };
+    let files: Record<string, FileEntry>;
+    try {
+      files = (decodeManifest(got.body, manifestKey).files ?? {}) as unknown as Record<string, FileEntry>;
+    } catch {
+      return { bad: [manifestKey] };
+    }
+    const bad: string[] = [];
+    let bytes = 0;
     await Promise.all(
-      Object.entries(files).map(([rel, entry]) =>
-        limit(async () => {
-          const key = runKey(specimenId, runId, rel);
-          const target = within(tmp, ...rel.split('/'));
-          const stream = await store.getStream(key);
-          if (!stream) {
-            bad.push(key);
-            return;
-          }
-          const saved = await saveStream(stream, target);
-          if (saved.sha256 !== entry.sha256 || saved.bytes !== entry.bytes) bad.push(key);
-          bytes += saved.bytes;
-        }),
-      ),
+      Object.entries(files).map(async ([rel, entry]) => {
+        const saved = await download(rel);
+        if (!saved || saved.sha256 !== entry.sha256 || saved.bytes !== entry.bytes)
+          bad.push(runKey(specimenId, runId, rel));
+        bytes += saved?.bytes ?? 0;
+      }),
     );
     if (bad.length > 0) return { bad: bad.sort() };
-    await fsp.writeFile(path.join(tmp, MANIFEST_FILE), got.body);
-    // Sealed runs are read-only on disk, as `finish()` leaves them.
-    await Promise.all(
-      [...Object.keys(files), MANIFEST_FILE].map((f) => fsp.chmod(path.join(tmp, ...f.split('/')), 0o444)),
-    );
+    await Promise.allSettled(downloads.values());
+    for (const rel of downloads.keys())
+      if (!(rel in files)) await fsp.rm(within(tmp, ...rel.split('/')), { force: true });
+    await fsp.writeFile(path.join(tmp, MANIFEST_FILE), got.body, { mode: 0o444 });
     try {
       await fsp.rename(tmp, path.join(runsDir, runId));
+      renamed = true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // Another pull of this vault put the same run in place first.
@@ -176,6 +203,8 @@ async function pullRun(
     }
     return { sha256, files: Object.keys(files).length + 1, bytes: bytes + got.body.length };
   } finally {
-    await fsp.rm(tmp, { recursive: true, force: true });
+    // Nothing may still be writing into the directory when it is removed.
+    await Promise.allSettled(downloads.values());
+    if (!renamed) await fsp.rm(tmp, { recursive: true, force: true });
   }
 }

@@ -11,7 +11,7 @@
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { ListObjectsV2Output, S3Client } from '@aws-sdk/client-s3';
 import type { RemoteConfig } from './config.js';
 import {
   RemoteAuthError,
@@ -193,51 +193,42 @@ class S3Store implements ObjectStore {
     }
   }
 
-  async list(prefix: string): Promise<ObjectInfo[]> {
-    const out: ObjectInfo[] = [];
-    const full = this.key(prefix);
-    const strip = this.remote.prefix ? this.remote.prefix.length + 1 : 0;
+  /** Every page of a listing under `prefix` (with `/` as delimiter when asked). */
+  private async *pages(prefix: string, delimiter: boolean): AsyncGenerator<ListObjectsV2Output> {
     let token: string | undefined;
     try {
       do {
         const page = await this.client.send(
           new this.sdk.ListObjectsV2Command({
             Bucket: this.remote.bucket,
-            Prefix: full,
+            Prefix: this.key(prefix),
+            ...(delimiter ? { Delimiter: '/' } : {}),
             ...(token ? { ContinuationToken: token } : {}),
           }),
         );
-        for (const o of page.Contents ?? [])
-          if (o.Key) out.push({ key: o.Key.slice(strip), size: o.Size ?? 0, etag: o.ETag ?? '' });
+        yield page;
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     } catch (err) {
       this.translate(err);
     }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    const strip = this.remote.prefix ? this.remote.prefix.length + 1 : 0;
+    for await (const page of this.pages(prefix, false))
+      for (const o of page.Contents ?? [])
+        if (o.Key) out.push({ key: o.Key.slice(strip), size: o.Size ?? 0, etag: o.ETag ?? '' });
     return out;
   }
 
   async listPrefixes(prefix: string): Promise<string[]> {
     const out: string[] = [];
     const full = this.key(prefix);
-    let token: string | undefined;
-    try {
-      do {
-        const page = await this.client.send(
-          new this.sdk.ListObjectsV2Command({
-            Bucket: this.remote.bucket,
-            Prefix: full,
-            Delimiter: '/',
-            ...(token ? { ContinuationToken: token } : {}),
-          }),
-        );
-        for (const p of page.CommonPrefixes ?? [])
-          if (p.Prefix) out.push(p.Prefix.slice(full.length).replace(/\/$/, ''));
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-    } catch (err) {
-      this.translate(err);
-    }
+    for await (const page of this.pages(prefix, true))
+      for (const p of page.CommonPrefixes ?? [])
+        if (p.Prefix) out.push(p.Prefix.slice(full.length).replace(/\/$/, ''));
     return out;
   }
 

@@ -24,8 +24,11 @@ export async function hashStream(stream: Readable): Promise<FileEntry> {
   return { bytes, sha256: hash.digest('hex') };
 }
 
-/** Writes a stream to `file` (creating its directory) and returns the sha256 and size of what was written. */
-export async function saveStream(stream: Readable, file: string): Promise<FileEntry> {
+/**
+ * Writes a stream to `file` (creating its directory; the new file gets `mode`) and returns the sha256 and
+ * size of what was written.
+ */
+export async function saveStream(stream: Readable, file: string, mode = 0o644): Promise<FileEntry> {
   await fsp.mkdir(path.dirname(file), { recursive: true });
   const hash = createHash('sha256');
   let bytes = 0;
@@ -38,7 +41,7 @@ export async function saveStream(stream: Readable, file: string): Promise<FileEn
         yield chunk;
       }
     },
-    fs.createWriteStream(file),
+    fs.createWriteStream(file, { mode }),
   );
   return { bytes, sha256: hash.digest('hex') };
 }

@@ -3,8 +3,7 @@
 // middle of an upload, and two hosts editing the same specimen's notes and manifest at once.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/helpers.js';
+import { describe, expect, it } from 'vitest';
 import {
   addRuns,
   addSpecimen,
@@ -13,7 +12,7 @@ import {
   SPECIMEN,
   teamVault,
 } from '../support/remote-vault.js';
-import { s3ServerBinary, TestS3Server } from '../support/s3-server.js';
+import { s3ServerBinary, type TestS3Server, useS3Server } from '../support/s3-server.js';
 
 const HAVE_SERVER = s3ServerBinary() !== false;
 
@@ -27,24 +26,18 @@ function objectsOnDisk(server: TestS3Server, bucket: string, prefix: string): st
 }
 
 describe.skipIf(!HAVE_SERVER)('team vault faults and concurrency', () => {
-  let server: TestS3Server;
-  const cli = (args: string[]) => runCli(args, { env: server.env, timeoutMs: 300_000 });
-
-  beforeAll(async () => {
-    server = await TestS3Server.start();
-    await server.createBucket('team');
-  });
-  afterAll(async () => {
-    await server?.dispose();
-  });
+  const s3 = useS3Server('team');
+  const cli = (args: string[]) => s3.cli(args, 300_000);
 
   it('four hosts pushing 50 runs each to the same specimen at once: 200 runs, all verifying after pull', async () => {
     // 200 distinct sealed runs are made in one vault (so their IDs differ), then dealt out to four hosts.
-    const maker = await teamVault(server, 'team', { prefix: 'hosts' });
+    const maker = await teamVault(s3.server(), 'team', { prefix: 'hosts' });
     await addSpecimen(maker);
     const [template] = await addRuns(maker, 1, { steps: 1000, tensorRows: 0 });
     const runs = [template!, ...(await cloneRuns(maker, template!, 199))];
-    const hosts = await Promise.all([0, 1, 2, 3].map(() => teamVault(server, 'team', { prefix: 'hosts' })));
+    const hosts = await Promise.all(
+      [0, 1, 2, 3].map(() => teamVault(s3.server(), 'team', { prefix: 'hosts' })),
+    );
     hosts.forEach((h, i) => {
       const dir = h.specimenDir(SPECIMEN);
       fs.mkdirSync(path.join(dir, 'runs'), { recursive: true });
@@ -60,7 +53,7 @@ describe.skipIf(!HAVE_SERVER)('team vault faults and concurrency', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('pushed 50 run(s)');
     }
-    const fresh = await teamVault(server, 'team', { prefix: 'hosts' });
+    const fresh = await teamVault(s3.server(), 'team', { prefix: 'hosts' });
     const pulled = await cli(['pull', '--all', '--vault', fresh.root]);
     expect(pulled.code, pulled.stderr).toBe(0);
     expect(localRunIds(fresh)).toEqual([...runs].sort());
@@ -69,32 +62,34 @@ describe.skipIf(!HAVE_SERVER)('team vault faults and concurrency', () => {
     expect(verified.stdout).toContain('200 sealed run(s) verified, 0 modified');
   }, 300_000);
 
-  it('server killed in the middle of an upload: no partial run is visible, the next push completes it', async () => {
-    const a = await teamVault(server, 'team', { prefix: 'killed' });
+  it('s3.server() killed in the middle of an upload: no partial run is visible, the next push completes it', async () => {
+    const a = await teamVault(s3.server(), 'team', { prefix: 'killed' });
     await addSpecimen(a);
-    // Many objects per run, so the upload is still under way when the server dies.
+    // Many objects per run, so the upload is still under way when the s3.server() dies.
     const [template] = await addRuns(a, 1, { steps: 100 });
     const runs = [template!, ...(await cloneRuns(a, template!, 3, { blobs: 300, blobBytes: 32 * 1024 }))];
     const push = cli(['push', '--vault', a.root]);
     const started = Date.now();
     while (
-      objectsOnDisk(server, 'team', 'killed/specimens').filter((p) => p.includes('/runs/')).length < 100
+      objectsOnDisk(s3.server(), 'team', 'killed/specimens').filter((p) => p.includes('/runs/')).length < 100
     ) {
       if (Date.now() - started > 60_000) throw new Error('push never started uploading');
       await new Promise((r) => setTimeout(r, 5));
     }
-    await server.kill();
+    await s3.server().kill();
     const failed = await push;
     expect(failed.code).toBe(2);
     expect(failed.stderr).toContain('cannot reach');
     expect(failed.stderr).not.toMatch(/\n\s+at /);
 
-    await server.restart();
+    await s3.server().restart();
     const committed = runs.filter((r) =>
-      fs.existsSync(server.objectFile('team', `killed/specimens/${SPECIMEN}/runs/${r}/manifest.msgpack`)),
+      fs.existsSync(
+        s3.server().objectFile('team', `killed/specimens/${SPECIMEN}/runs/${r}/manifest.msgpack`),
+      ),
     );
     expect(committed.length).toBeLessThan(runs.length); // the kill landed before every run was committed
-    const reader = await teamVault(server, 'team', { prefix: 'killed' });
+    const reader = await teamVault(s3.server(), 'team', { prefix: 'killed' });
     const early = await cli(['pull', '--all', '--vault', reader.root]);
     expect(early.code, early.stderr).toBe(0);
     expect(localRunIds(reader)).toEqual(committed); // only committed runs, each whole
@@ -119,10 +114,10 @@ describe.skipIf(!HAVE_SERVER)('team vault faults and concurrency', () => {
   }, 180_000);
 
   it('two hosts editing the same notes at once: both edits are kept on both hosts', async () => {
-    const a = await teamVault(server, 'team', { prefix: 'notes' });
+    const a = await teamVault(s3.server(), 'team', { prefix: 'notes' });
     await addSpecimen(a);
     expect((await cli(['push', '--vault', a.root])).code).toBe(0);
-    const b = await teamVault(server, 'team', { prefix: 'notes' });
+    const b = await teamVault(s3.server(), 'team', { prefix: 'notes' });
     expect((await cli(['pull', SPECIMEN, '--vault', b.root])).code).toBe(0);
     const notes = (v: typeof a) => path.join(v.specimenDir(SPECIMEN), 'field_notes.md');
     for (let round = 0; round < 3; round++) {
@@ -147,10 +142,10 @@ describe.skipIf(!HAVE_SERVER)('team vault faults and concurrency', () => {
   }, 180_000);
 
   it('two hosts changing the same manifest field differently: a clear conflict, the remote keeps one, nothing lost', async () => {
-    const a = await teamVault(server, 'team', { prefix: 'manifest' });
+    const a = await teamVault(s3.server(), 'team', { prefix: 'manifest' });
     await addSpecimen(a);
     expect((await cli(['push', '--vault', a.root])).code).toBe(0);
-    const b = await teamVault(server, 'team', { prefix: 'manifest' });
+    const b = await teamVault(s3.server(), 'team', { prefix: 'manifest' });
     expect((await cli(['pull', SPECIMEN, '--vault', b.root])).code).toBe(0);
     const { readManifestFile, writeManifestFile } = await import('../../src/format/msgpack.js');
     const edit = async (v: typeof a, fields: Record<string, unknown>) => {

@@ -2,27 +2,19 @@
 // through the built CLI: round trip, idempotence, refusing corrupt objects, and the errors a user can fix.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../support/helpers.js';
 import { addRuns, addSpecimen, localRunIds, SPECIMEN, teamVault } from '../support/remote-vault.js';
-import { freePort, s3ServerBinary, TestS3Server } from '../support/s3-server.js';
+import { freePort, s3ServerBinary, useS3Server } from '../support/s3-server.js';
 
 const HAVE_SERVER = s3ServerBinary() !== false;
 
 describe.skipIf(!HAVE_SERVER)('team vault on an S3-compatible store', () => {
-  let server: TestS3Server;
-  const cli = (args: string[]) => runCli(args, { env: server.env });
-
-  beforeAll(async () => {
-    server = await TestS3Server.start();
-    await server.createBucket('team');
-  });
-  afterAll(async () => {
-    await server?.dispose();
-  });
+  const s3 = useS3Server('team');
+  const cli = (args: string[]) => s3.cli(args);
 
   it('pushes sealed runs and specimen files, pulls them into a fresh vault that verifies', async () => {
-    const a = await teamVault(server, 'team', { prefix: 'roundtrip' });
+    const a = await teamVault(s3.server(), 'team', { prefix: 'roundtrip' });
     await addSpecimen(a);
     const runs = await addRuns(a, 3);
     const pushed = await cli(['push', '--vault', a.root]);
@@ -35,7 +27,7 @@ describe.skipIf(!HAVE_SERVER)('team vault on an S3-compatible store', () => {
     expect(again.stdout).toContain('pushed 0 run(s) (0 objects, 0 B)');
     expect(again.stdout).toContain('3 already there');
 
-    const b = await teamVault(server, 'team', { prefix: 'roundtrip' });
+    const b = await teamVault(s3.server(), 'team', { prefix: 'roundtrip' });
     const pulled = await cli(['pull', '--all', '--vault', b.root]);
     expect(pulled.code, pulled.stderr).toBe(0);
     expect(pulled.stdout).toContain('pulled 3 run(s)');
@@ -65,11 +57,11 @@ describe.skipIf(!HAVE_SERVER)('team vault on an S3-compatible store', () => {
   });
 
   it('sync brings both hosts to the same runs', async () => {
-    const a = await teamVault(server, 'team', { prefix: 'sync' });
+    const a = await teamVault(s3.server(), 'team', { prefix: 'sync' });
     await addSpecimen(a);
     await addRuns(a, 1, { seed: 1 });
     expect((await cli(['push', '--vault', a.root])).code).toBe(0);
-    const b = await teamVault(server, 'team', { prefix: 'sync' });
+    const b = await teamVault(s3.server(), 'team', { prefix: 'sync' });
     expect((await cli(['pull', SPECIMEN, '--vault', b.root])).code).toBe(0);
     await new Promise((r) => setTimeout(r, 1100)); // a later second, so B's run ID differs from A's
     await addRuns(b, 1, { seed: 2 });
@@ -82,17 +74,17 @@ describe.skipIf(!HAVE_SERVER)('team vault on an S3-compatible store', () => {
   });
 
   it('refuses a corrupted object on pull, naming it, and verify --remote finds it', async () => {
-    const a = await teamVault(server, 'team', { prefix: 'corrupt' });
+    const a = await teamVault(s3.server(), 'team', { prefix: 'corrupt' });
     await addSpecimen(a);
     const [good, bad] = await addRuns(a, 2);
     expect((await cli(['push', '--vault', a.root])).code).toBe(0);
     const key = `corrupt/specimens/${SPECIMEN}/runs/${bad}/metrics.parquet`;
-    const file = server.objectFile('team', key);
+    const file = s3.server().objectFile('team', key);
     const bytes = fs.readFileSync(file);
     bytes[Math.floor(bytes.length / 2)]! ^= 0xff; // same size, one flipped byte: bit rot
     fs.writeFileSync(file, bytes);
 
-    const b = await teamVault(server, 'team', { prefix: 'corrupt' });
+    const b = await teamVault(s3.server(), 'team', { prefix: 'corrupt' });
     const pulled = await cli(['pull', '--all', '--vault', b.root]);
     expect(pulled.code).toBe(1);
     expect(pulled.stderr).toContain(`refused run ${SPECIMEN}/${bad}`);
@@ -108,7 +100,7 @@ describe.skipIf(!HAVE_SERVER)('team vault on an S3-compatible store', () => {
   });
 
   it('refuses to upload a local file that changed after sealing', async () => {
-    const a = await teamVault(server, 'team', { prefix: 'tampered' });
+    const a = await teamVault(s3.server(), 'team', { prefix: 'tampered' });
     await addSpecimen(a);
     const [run] = await addRuns(a, 1);
     const file = path.join(a.specimenDir(SPECIMEN), 'runs', run!, 'metrics.parquet');
@@ -120,16 +112,16 @@ describe.skipIf(!HAVE_SERVER)('team vault on an S3-compatible store', () => {
     expect(pushed.code).toBe(1);
     expect(pushed.stderr).toContain('metrics.parquet');
     expect(pushed.stderr).toContain('specimen verify');
-    const b = await teamVault(server, 'team', { prefix: 'tampered' });
+    const b = await teamVault(s3.server(), 'team', { prefix: 'tampered' });
     expect((await cli(['pull', '--all', '--vault', b.root])).code).toBe(0);
     expect(localRunIds(b)).toEqual([]);
   });
 
   it('reports a run ID taken on the remote by a different run as a conflict, overwriting nothing', async () => {
-    const a = await teamVault(server, 'team', { prefix: 'collide' });
+    const a = await teamVault(s3.server(), 'team', { prefix: 'collide' });
     await addSpecimen(a);
     const [run] = await addRuns(a, 1, { seed: 1 });
-    const b = await teamVault(server, 'team', { prefix: 'collide' });
+    const b = await teamVault(s3.server(), 'team', { prefix: 'collide' });
     fs.cpSync(a.specimensDir, b.specimensDir, { recursive: true });
     // Host B's run has the same ID but other bytes: rebuild it in place as a different sealed run.
     const bRun = path.join(b.specimenDir(SPECIMEN), 'runs', run!);
@@ -146,7 +138,7 @@ describe.skipIf(!HAVE_SERVER)('team vault on an S3-compatible store', () => {
     expect(pushed.stderr).toContain(
       `run ID ${SPECIMEN}/${run} is already taken on the remote by a different run`,
     );
-    const c = await teamVault(server, 'team', { prefix: 'collide' });
+    const c = await teamVault(s3.server(), 'team', { prefix: 'collide' });
     expect((await cli(['pull', '--all', '--vault', c.root])).code).toBe(0);
     expect(fs.readFileSync(path.join(c.specimenDir(SPECIMEN), 'runs', run!, 'manifest.msgpack'))).toEqual(
       fs.readFileSync(path.join(a.specimenDir(SPECIMEN), 'runs', run!, 'manifest.msgpack')),
@@ -154,25 +146,25 @@ describe.skipIf(!HAVE_SERVER)('team vault on an S3-compatible store', () => {
   });
 
   it('names what to fix for wrong credentials, a missing bucket, an unreachable endpoint and a bad config', async () => {
-    const a = await teamVault(server, 'team', { prefix: 'errors' });
+    const a = await teamVault(s3.server(), 'team', { prefix: 'errors' });
     await addSpecimen(a);
     const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at /);
 
     const creds = await runCli(['push', '--vault', a.root], {
-      env: { ...server.env, AWS_SECRET_ACCESS_KEY: 'wrong-secret' },
+      env: { ...s3.server().env, AWS_SECRET_ACCESS_KEY: 'wrong-secret' },
     });
     expect(creds.code).toBe(2);
     expect(creds.stderr).toContain('refused the credentials');
     expect(creds.stderr).toContain('AWS_ACCESS_KEY_ID');
     noStack(creds.stderr);
 
-    const bucket = await teamVault(server, 'no-such-bucket');
+    const bucket = await teamVault(s3.server(), 'no-such-bucket');
     const missing = await cli(['push', '--vault', bucket.root]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toContain('bucket "no-such-bucket" does not exist');
     noStack(missing.stderr);
 
-    const down = await teamVault(server, 'team', {
+    const down = await teamVault(s3.server(), 'team', {
       remote: { endpoint: `http://127.0.0.1:${await freePort()}` },
     });
     const unreachable = await cli(['pull', '--all', '--vault', down.root]);
@@ -181,7 +173,7 @@ describe.skipIf(!HAVE_SERVER)('team vault on an S3-compatible store', () => {
     expect(unreachable.stderr).toContain('remote.endpoint');
     noStack(unreachable.stderr);
 
-    const bad = await teamVault(server, 'team', { remote: { url: 'https://team' } });
+    const bad = await teamVault(s3.server(), 'team', { remote: { url: 'https://team' } });
     const config = await cli(['push', '--vault', bad.root]);
     expect(config.code).toBe(2);
     expect(config.stderr).toContain('field "remote.url"');

@@ -5,7 +5,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { REPO_ROOT, tempDir } from './helpers.js';
+import { afterAll, beforeAll } from 'vitest';
+import { type CliResult, REPO_ROOT, runCli, tempDir } from './helpers.js';
 
 const SCRIPT = path.join(REPO_ROOT, 'scripts', 's3-server.sh');
 export const S3_ACCESS_KEY = 'specimen-test-access';
@@ -148,4 +149,30 @@ export class TestS3Server {
     await this.stop();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Inside a describe block: starts a server with `bucket` before its tests and disposes of it after.
+ * `cli` runs the built CLI with the server's credentials.
+ */
+export function useS3Server(bucket = 'team'): {
+  server: () => TestS3Server;
+  cli: (args: string[], timeoutMs?: number) => Promise<CliResult>;
+} {
+  let server: TestS3Server | undefined;
+  beforeAll(async () => {
+    server = await TestS3Server.start();
+    await server.createBucket(bucket);
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+  const get = (): TestS3Server => {
+    if (!server) throw new Error('the S3 test server is not running');
+    return server;
+  };
+  return {
+    server: get,
+    cli: (args, timeoutMs) => runCli(args, { env: get().env, ...(timeoutMs ? { timeoutMs } : {}) }),
+  };
 }

@@ -1,24 +1,18 @@
 /**
- * `specimen sync [ID…]`: pull, then push — afterwards both sides hold every run, and concurrent edits of
- * field notes are merged on both. Exit codes as for pull and push (the worse of the two).
+ * `specimen sync [ID…] [--json]`: pull, then push — afterwards both sides hold every run, and concurrent
+ * edits of field notes are merged on both. Exit codes as for pull and push (the worse of the two).
  */
-import { Vault } from '../../storage/vault.js';
-import { pullSummary } from './pull.js';
-import { pushSummary, reportProblems } from './push.js';
+import { pullSummary, pushSummary, withRemote } from '../remote-report.js';
 
-export default async function sync(ids: string[], opts: { vault?: string }): Promise<number> {
-  const vault = await Vault.open(opts.vault);
-  const { connectRemote } = await import('../../remote/connect.js');
+export default async function sync(ids: string[], opts: { json?: boolean; vault?: string }): Promise<number> {
   const { pullVault } = await import('../../remote/pull.js');
   const { pushVault } = await import('../../remote/push.js');
-  const { remote, store } = await connectRemote(vault);
-  try {
-    const pulled = await pullVault(vault, remote, store, { specimenIds: ids });
-    console.log(pullSummary(pulled, store.describe));
+  return withRemote(opts.vault, opts.json, async (vault, remote, store) => {
+    const pulled = await pullVault(vault, remote, store, { specimenIds: ids, skipMissing: true });
     const pushed = await pushVault(vault, remote, store, { specimenIds: ids });
-    console.log(pushSummary(pushed, store.describe));
-    return Math.max(reportProblems(pulled), reportProblems(pushed));
-  } finally {
-    store.close();
-  }
+    return [
+      { report: pulled, summary: pullSummary(pulled, store.describe) },
+      { report: pushed, summary: pushSummary(pushed, store.describe) },
+    ];
+  });
 }
