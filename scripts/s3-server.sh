@@ -5,7 +5,7 @@
 #   scripts/s3-server.sh --build        build (if needed) and print the binary's path
 #   scripts/s3-server.sh --which        print the binary's path if built, exit 1 otherwise
 #   scripts/s3-server.sh PORT DIR       start it on 127.0.0.1:PORT with objects under DIR/data (buckets are
-#                                       directories) and metadata under DIR/meta; runs in the foreground
+#                                       directories); runs in the foreground
 #
 # Credentials are AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY when set, else a fixed local test pair. The
 # first lines printed are `endpoint=…`, `access_key=…`, `secret_key=…`, `region=…`.
@@ -34,7 +34,7 @@ esac
 PORT="$1"
 DIR="${2:?usage: scripts/s3-server.sh PORT DIR}"
 build
-mkdir -p "$DIR/data" "$DIR/meta"
+mkdir -p "$DIR/data"
 ACCESS="${AWS_ACCESS_KEY_ID:-specimen-test-access}"
 SECRET="${AWS_SECRET_ACCESS_KEY:-specimen-test-secret-key}"
 echo "endpoint=http://127.0.0.1:$PORT"
@@ -42,7 +42,16 @@ echo "access_key=$ACCESS"
 echo "secret_key=$SECRET"
 echo "region=us-east-1"
 echo "server=versitygw $VERSION"
-# Bound to loopback only; the sidecar directory keeps metadata (ETags, checksums) off extended attributes,
-# which not every filesystem under a test directory supports.
+# Object metadata (ETag, checksums, user metadata) goes into extended attributes of the object's file,
+# which versitygw publishes together with the bytes in one link(); its sidecar mode writes metadata before
+# the bytes appear, so a concurrent GET can pair an old body with a new ETag, which breaks conditional
+# writes. The sidecar is used only where the filesystem has no user xattrs.
+backend_opts=()
+if ! python3 -c 'import os,sys; p=sys.argv[1]+"/.xattr-probe"; open(p,"w").close(); os.setxattr(p,"user.probe",b"1"); os.remove(p)' "$DIR/data" 2>/dev/null; then
+  mkdir -p "$DIR/meta"
+  backend_opts=(--sidecar "$DIR/meta")
+  echo "s3-server: no user xattrs under $DIR; using a sidecar directory (conditional writes are not race-free then)" >&2
+fi
+# Bound to loopback only.
 exec "$BIN" --access "$ACCESS" --secret "$SECRET" --region us-east-1 --port "127.0.0.1:$PORT" \
-  posix --sidecar "$DIR/meta" "$DIR/data"
+  posix "${backend_opts[@]}" "$DIR/data"

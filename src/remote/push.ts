@@ -9,6 +9,7 @@
  * const report = await pushVault(vault, remote, { specimenIds: ['2025_01_02_x'] })
  * report.pushed.length   // runs committed by this push
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -16,7 +17,7 @@ import type { FileEntry } from '../storage/hashing.js';
 import { listRunInfos, MANIFEST_FILE, type RunInfo } from '../storage/runs.js';
 import type { Vault } from '../storage/vault.js';
 import type { RemoteConfig } from './config.js';
-import { isRemoteError, RemoteConflictError } from './errors.js';
+import { isRemoteError, RemoteConflictError, RemoteIntegrityError } from './errors.js';
 import { groupRuns, MANIFEST_SHA_META, type RemoteRunListing, runKey, runsPrefix } from './layout.js';
 import type { ObjectStore } from './object-store.js';
 import { limiter } from './pool.js';
@@ -50,6 +51,11 @@ export interface PushReport {
   objects: number;
   bytes: number;
 }
+
+/** Files above this size are streamed from disk rather than read into memory. */
+const STREAM_ABOVE = 16 * 1024 * 1024;
+/** The largest object one PUT may create (S3's limit). */
+const MAX_SINGLE_PUT = 5 * 1024 ** 3;
 
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
@@ -156,8 +162,20 @@ async function pushRun(
         // An object left by an interrupted push of this run is kept if its bytes are right.
         if (existing && existing.size === entry.bytes && (await remoteSha(store, key)) === entry.sha256)
           return;
-        const body = await fsp.readFile(path.join(run.path, ...rel.split('/')));
-        const put = await store.put(key, body, { sha256: entry.sha256, ifNoneMatch: true });
+        const file = path.join(run.path, ...rel.split('/'));
+        if (entry.bytes > MAX_SINGLE_PUT)
+          throw new RemoteIntegrityError(
+            [file],
+            `cannot push a file over 5 GiB in one request (multipart uploads are not supported yet; ${entry.bytes} bytes)`,
+          );
+        // Small files go as one buffer (retried by the SDK); large ones stream, so a checkpoint of many
+        // gigabytes never sits in memory (a failed stream is retried by the next push, which resumes).
+        const body = entry.bytes <= STREAM_ABOVE ? await fsp.readFile(file) : () => fs.createReadStream(file);
+        const put = await store.put(key, body, {
+          sha256: entry.sha256,
+          ifNoneMatch: true,
+          size: entry.bytes,
+        });
         if (!put.ok) {
           // Written meanwhile: by an earlier attempt of ours (same bytes), or by another run with this ID.
           if ((await remoteSha(store, key)) !== entry.sha256) throw collision();

@@ -70,6 +70,8 @@ export async function openS3Store(remote: RemoteConfig): Promise<ObjectStore> {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 4,
+    // Failures reach the user as one RemoteError line; the SDK's own console notes would only repeat them.
+    logger: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
     requestHandler: {
       httpAgent: new Agent(keepAlive),
       httpsAgent: new HttpsAgent(keepAlive),

@@ -62,7 +62,7 @@ describe.skipIf(!HAVE_SERVER)('team vault faults and concurrency', () => {
     expect(verified.stdout).toContain('200 sealed run(s) verified, 0 modified');
   }, 300_000);
 
-  it('s3.server() killed in the middle of an upload: no partial run is visible, the next push completes it', async () => {
+  it('server killed in the middle of an upload: no partial run is visible, the next push completes it', async () => {
     const a = await teamVault(s3.server(), 'team', { prefix: 'killed' });
     await addSpecimen(a);
     // Many objects per run, so the upload is still under way when the s3.server() dies.
@@ -119,8 +119,9 @@ describe.skipIf(!HAVE_SERVER)('team vault faults and concurrency', () => {
     expect((await cli(['push', '--vault', a.root])).code).toBe(0);
     const b = await teamVault(s3.server(), 'team', { prefix: 'notes' });
     expect((await cli(['pull', SPECIMEN, '--vault', b.root])).code).toBe(0);
+    const ROUNDS = 5;
     const notes = (v: typeof a) => path.join(v.specimenDir(SPECIMEN), 'field_notes.md');
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       fs.appendFileSync(notes(a), `- host A, round ${round}: loss plateaus at step 400\n`);
       fs.appendFileSync(notes(b), `- host B, round ${round}: accuracy jumps after weight decay\n`);
       const [ra, rb] = await Promise.all([
@@ -134,7 +135,7 @@ describe.skipIf(!HAVE_SERVER)('team vault faults and concurrency', () => {
     }
     const textA = fs.readFileSync(notes(a), 'utf8');
     expect(fs.readFileSync(notes(b), 'utf8')).toBe(textA);
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       expect(textA).toContain(`- host A, round ${round}: loss plateaus at step 400`);
       expect(textA).toContain(`- host B, round ${round}: accuracy jumps after weight decay`);
     }

@@ -4,7 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../support/helpers.js';
-import { addRuns, addSpecimen, localRunIds, SPECIMEN, teamVault } from '../support/remote-vault.js';
+import {
+  addRuns,
+  addSpecimen,
+  cloneRuns,
+  localRunIds,
+  SPECIMEN,
+  teamVault,
+} from '../support/remote-vault.js';
 import { freePort, s3ServerBinary, useS3Server } from '../support/s3-server.js';
 
 const HAVE_SERVER = s3ServerBinary() !== false;
@@ -54,6 +61,19 @@ describe.skipIf(!HAVE_SERVER)('team vault on an S3-compatible store', () => {
       b.root,
     ]);
     expect(JSON.parse(count.stdout)).toEqual([{ n: 3 }]);
+  });
+
+  it('streams files too large to hold in memory comfortably, checked the same way', async () => {
+    const a = await teamVault(s3.server(), 'team', { prefix: 'large' });
+    await addSpecimen(a);
+    const [template] = await addRuns(a, 1);
+    await cloneRuns(a, template!, 1, { blobs: 1, blobBytes: 24 * 1024 * 1024 });
+    const pushed = await cli(['push', '--vault', a.root]);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const b = await teamVault(s3.server(), 'team', { prefix: 'large' });
+    expect((await cli(['pull', '--all', '--vault', b.root])).code).toBe(0);
+    const verified = await cli(['verify', '--vault', b.root]);
+    expect(verified.stdout).toContain('2 sealed run(s) verified, 0 modified');
   });
 
   it('sync brings both hosts to the same runs', async () => {
