@@ -47,6 +47,11 @@ export function runKey(specimenId: string, runId: string, file: string): string 
   return `specimens/${specimenId}/runs/${runId}/${file}`;
 }
 
+/** True for a name that can be one path component of a vault (no `..`, separators, NUL or dot-files). */
+export function isSafeName(name: string): boolean {
+  return name.length > 0 && name.length <= 255 && !name.startsWith('.') && !/[\\/\0]/.test(name);
+}
+
 /** What a listing of `runsPrefix(id)` says about each run: its objects and whether it is committed. */
 export interface RemoteRunListing {
   runId: string;
@@ -69,6 +74,12 @@ export function groupRuns(
     if (slash <= 0) continue;
     const runId = rest.slice(0, slash);
     const rel = rest.slice(slash + 1);
+    // Keys are whatever a bucket holds: a run whose name could not be a local directory is never read.
+    if (
+      !isSafeName(runId) ||
+      rel.split('/').some((p) => p === '' || p === '.' || p === '..' || /[\\\0]/.test(p))
+    )
+      continue;
     let run = runs.get(runId);
     if (!run) {
       run = { runId, committed: false, objects: new Map() };

@@ -22,6 +22,7 @@ import type { RemoteConfig } from './config.js';
 import { isRemoteError, RemoteConflictError } from './errors.js';
 import {
   groupRuns,
+  isSafeName,
   MANIFEST_SHA_META,
   type RemoteRunListing,
   runKey,
@@ -63,7 +64,7 @@ export async function pullVault(
   const state = syncState(vault.root, remote);
   const report: PullReport = { pulled: [], present: 0, specimenFiles: [], conflicts: [], corrupt: [] };
   const limit = limiter(remote.concurrency);
-  const onRemote = await store.listPrefixes(SPECIMENS_PREFIX);
+  const onRemote = (await store.listPrefixes(SPECIMENS_PREFIX)).filter(isSafeName);
   const ids = options.specimenIds?.length ? options.specimenIds : onRemote;
   for (const specimenId of ids) {
     if (!onRemote.includes(specimenId)) {

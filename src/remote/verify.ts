@@ -11,7 +11,7 @@ import { decodeManifest } from '../format/msgpack.js';
 import type { FileEntry } from '../storage/hashing.js';
 import { MANIFEST_FILE } from '../storage/runs.js';
 import type { RemoteConfig } from './config.js';
-import { groupRuns, MANIFEST_SHA_META, runKey, runsPrefix, SPECIMENS_PREFIX } from './layout.js';
+import { groupRuns, isSafeName, MANIFEST_SHA_META, runKey, runsPrefix, SPECIMENS_PREFIX } from './layout.js';
 import type { ObjectStore } from './object-store.js';
 import { limiter } from './pool.js';
 import { sha256Hex } from './state.js';
@@ -40,7 +40,7 @@ export async function verifyRemote(
   ids: readonly string[] = [],
 ): Promise<RemoteVerifyReport> {
   const limit = limiter(remote.concurrency);
-  const specimenIds = ids.length > 0 ? ids : await store.listPrefixes(SPECIMENS_PREFIX);
+  const specimenIds = ids.length > 0 ? ids : (await store.listPrefixes(SPECIMENS_PREFIX)).filter(isSafeName);
   const runs: RemoteRunVerification[] = [];
   for (const specimenId of specimenIds) {
     const listing = groupRuns(specimenId, await store.list(runsPrefix(specimenId)));
