@@ -13,20 +13,31 @@ import type { PushReport } from '../remote/push.js';
 import { Vault } from '../storage/vault.js';
 import { formatBytes, painter } from './output.js';
 
+type RunProblem = { specimenId: string; runId: string; objects: readonly string[] };
+
 interface ReportLike {
   conflicts: readonly RemoteConflictError[];
-  corrupt?: readonly { specimenId: string; runId: string; objects: readonly string[] }[];
+  /** Pull: remote runs whose objects do not match their manifest. */
+  corrupt?: readonly RunProblem[];
+  /** Push: local runs whose files changed since sealing. */
+  refused?: readonly RunProblem[];
 }
 
 /** Prints conflicts and refused runs on stderr; returns the exit code they call for (1 refused, 4 conflict). */
 export function reportProblems(report: ReportLike): number {
   const paint = painter(process.stderr);
+  const error = paint('red', 'error:');
   for (const c of report.conflicts) process.stderr.write(`${paint('red', 'conflict:')} ${c.message}\n`);
   for (const c of report.corrupt ?? [])
     process.stderr.write(
-      `${paint('red', 'error:')} remote: refused run ${c.specimenId}/${c.runId}: bytes do not match its run manifest: ${c.objects.join(', ')}\n`,
+      `${error} remote: refused run ${c.specimenId}/${c.runId}: bytes do not match its run manifest: ${c.objects.join(', ')}\n`,
     );
-  if ((report.corrupt ?? []).length > 0) return 1;
+  for (const c of report.refused ?? [])
+    process.stderr.write(
+      `${error} remote: run ${c.specimenId}/${c.runId} was not pushed: the store refused bytes that do not match the sha256 sealed for them ` +
+        `(the local files changed since; run \`specimen verify\`): ${c.objects.join(', ')}\n`,
+    );
+  if ((report.corrupt ?? []).length + (report.refused ?? []).length > 0) return 1;
   return report.conflicts.length > 0 ? 4 : 0;
 }
 
@@ -37,6 +48,7 @@ export function pushSummary(report: PushReport, where: string): string {
     `pushed ${report.pushed.length} run(s) (${report.objects} objects, ${formatBytes(report.bytes)}) to ${where}; ` +
     `${report.present} already there` +
     (report.skipped.length > 0 ? `; ${report.skipped.length} left local (unsealed or legacy)` : '') +
+    (report.refused.length > 0 ? `; ${report.refused.length} refused` : '') +
     (files.length > 0 ? `; specimen files: ${files.join(', ')}` : '')
   );
 }

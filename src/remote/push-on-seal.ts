@@ -47,6 +47,10 @@ export async function pushSealedRun(
       },
     );
     for (const c of report.conflicts) options.onWarning(c.message);
+    for (const r of report.refused)
+      options.onWarning(
+        `the store refused files of run ${r.runId} that changed since sealing: ${r.objects.join(', ')}`,
+      );
     if (report.pushed.some((p) => p.runId === runId)) return 'pushed';
     if (report.conflicts.length === 0 && report.present > 0) return 'already-there';
     options.onWarning(

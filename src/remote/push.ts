@@ -47,6 +47,8 @@ export interface PushReport {
   specimenFiles: { specimenId: string; file: string; outcome: FileOutcome }[];
   /** Conflicts found; everything else was still pushed. */
   conflicts: RemoteConflictError[];
+  /** Runs the store refused because a local file no longer matches the sha256 sealed for it. */
+  refused: { specimenId: string; runId: string; objects: string[] }[];
   /** Objects uploaded and their bytes. */
   objects: number;
   bytes: number;
@@ -74,6 +76,7 @@ export async function pushVault(
     skipped: [],
     specimenFiles: [],
     conflicts: [],
+    refused: [],
     objects: 0,
     bytes: 0,
   };
@@ -117,8 +120,11 @@ export async function pushVault(
           else report.present++;
           options.onRun?.(specimenId, run.runId, result.pushed ? 'pushed' : 'present');
         } catch (err) {
-          if (!isRemoteError(err, 'RemoteConflictError')) throw err;
-          report.conflicts.push(err);
+          // One run's trouble does not hold back the others; each is reported.
+          if (isRemoteError(err, 'RemoteConflictError')) report.conflicts.push(err);
+          else if (isRemoteError(err, 'RemoteIntegrityError'))
+            report.refused.push({ specimenId, runId: run.runId, objects: [...err.objects] });
+          else throw err;
         }
       }),
     );

@@ -119,10 +119,10 @@ describe.skipIf(!HAVE_SERVER)('team vault on an S3-compatible store', () => {
     expect(verify.stdout).toContain(`specimens/${SPECIMEN}/runs/${bad}/metrics.parquet`);
   });
 
-  it('refuses to upload a local file that changed after sealing', async () => {
+  it('refuses to upload a run whose local file changed after sealing, and still pushes the others', async () => {
     const a = await teamVault(s3.server(), 'team', { prefix: 'tampered' });
     await addSpecimen(a);
-    const [run] = await addRuns(a, 1);
+    const [run, good] = await addRuns(a, 2);
     const file = path.join(a.specimenDir(SPECIMEN), 'runs', run!, 'metrics.parquet');
     fs.chmodSync(file, 0o644);
     const bytes = fs.readFileSync(file);
@@ -130,11 +130,13 @@ describe.skipIf(!HAVE_SERVER)('team vault on an S3-compatible store', () => {
     fs.writeFileSync(file, bytes);
     const pushed = await cli(['push', '--vault', a.root]);
     expect(pushed.code).toBe(1);
-    expect(pushed.stderr).toContain('metrics.parquet');
+    expect(pushed.stderr).toContain(`run ${SPECIMEN}/${run} was not pushed`);
+    expect(pushed.stderr).toContain(`runs/${run}/metrics.parquet`);
     expect(pushed.stderr).toContain('specimen verify');
+    expect(pushed.stdout).toContain('pushed 1 run(s)');
     const b = await teamVault(s3.server(), 'team', { prefix: 'tampered' });
     expect((await cli(['pull', '--all', '--vault', b.root])).code).toBe(0);
-    expect(localRunIds(b)).toEqual([]);
+    expect(localRunIds(b)).toEqual([good]);
   });
 
   it('reports a run ID taken on the remote by a different run as a conflict, overwriting nothing', async () => {
