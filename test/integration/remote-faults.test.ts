@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Vault } from '../../src/storage/vault.js';
 import {
   addRuns,
   addSpecimen,
@@ -113,12 +114,18 @@ describe.skipIf(!HAVE_SERVER)('team vault faults and concurrency', () => {
     expect(remote.stdout).toContain(`${runs.length} remote run(s) verified, 0 corrupt, 0 uncommitted`);
   }, 180_000);
 
-  it('two hosts editing the same notes at once: both edits are kept on both hosts', async () => {
-    const a = await teamVault(s3.server(), 'team', { prefix: 'notes' });
+  /** Host A creates the specimen and pushes it; host B pulls it: both start from the same version. */
+  async function twoHostsSharing(prefix: string): Promise<[Vault, Vault]> {
+    const a = await teamVault(s3.server(), 'team', { prefix });
     await addSpecimen(a);
     expect((await cli(['push', '--vault', a.root])).code).toBe(0);
-    const b = await teamVault(s3.server(), 'team', { prefix: 'notes' });
+    const b = await teamVault(s3.server(), 'team', { prefix });
     expect((await cli(['pull', SPECIMEN, '--vault', b.root])).code).toBe(0);
+    return [a, b];
+  }
+
+  it('two hosts editing the same notes at once: both edits are kept on both hosts', async () => {
+    const [a, b] = await twoHostsSharing('notes');
     const ROUNDS = 5;
     const notes = (v: typeof a) => path.join(v.specimenDir(SPECIMEN), 'field_notes.md');
     for (let round = 0; round < ROUNDS; round++) {
@@ -143,11 +150,7 @@ describe.skipIf(!HAVE_SERVER)('team vault faults and concurrency', () => {
   }, 180_000);
 
   it('two hosts changing the same manifest field differently: a clear conflict, the remote keeps one, nothing lost', async () => {
-    const a = await teamVault(s3.server(), 'team', { prefix: 'manifest' });
-    await addSpecimen(a);
-    expect((await cli(['push', '--vault', a.root])).code).toBe(0);
-    const b = await teamVault(s3.server(), 'team', { prefix: 'manifest' });
-    expect((await cli(['pull', SPECIMEN, '--vault', b.root])).code).toBe(0);
+    const [a, b] = await twoHostsSharing('manifest');
     const { readManifestFile, writeManifestFile } = await import('../../src/format/msgpack.js');
     const edit = async (v: typeof a, fields: Record<string, unknown>) => {
       const file = path.join(v.specimenDir(SPECIMEN), 'manifest.msgpack');
