@@ -106,6 +106,12 @@ export class TestS3Server {
       this.log += d.toString();
     });
     this.child = child;
+    // A test process that dies without its afterAll must not leave the server running.
+    const reap = (): void => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    };
+    process.once('exit', reap);
+    child.once('exit', () => process.removeListener('exit', reap));
     await waitForPort(this.port, 30_000, child);
   }
 
