@@ -1,5 +1,5 @@
 /**
- * Tagged errors, one family for the whole library: format, storage, catalog and runner. Every failure a user
+ * Tagged errors, one family for the whole library: format, storage, catalog, runner and remote. Every failure a user
  * can cause has its own class with a literal `_tag`, a message that starts with the subsystem and names the
  * offending value, and typed fields. The errors say what went wrong, never how to report it: the CLI maps
  * tags to exit codes (src/cli/exit.ts) and the server to HTTP statuses (src/server/errors.ts), each in one
@@ -268,6 +268,87 @@ export class ProtocolStartError extends VaultError {
   }
 }
 
+/** The vault has no usable `remote` section. */
+export class RemoteConfigError extends VaultError {
+  readonly _tag = 'RemoteConfigError' as const;
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The store answered 403 or rejected the signature: wrong or missing credentials. */
+export class RemoteAuthError extends VaultError {
+  readonly _tag = 'RemoteAuthError' as const;
+  constructor(
+    readonly url: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `remote: ${url} refused the credentials (${code}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ` +
+        '(or AWS_PROFILE / remote.profile) to a key that may read and write the bucket',
+      options,
+    );
+  }
+}
+
+/** The bucket named by `remote.url` does not exist. */
+export class RemoteBucketError extends VaultError {
+  readonly _tag = 'RemoteBucketError' as const;
+  constructor(
+    readonly bucket: string,
+    readonly endpoint: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `remote: bucket ${JSON.stringify(bucket)} does not exist at ${endpoint}; create it or fix remote.url in specimen-vault.json`,
+      options,
+    );
+  }
+}
+
+/** No connection to the endpoint (refused, DNS failure, time-out). */
+export class RemoteUnreachableError extends VaultError {
+  readonly _tag = 'RemoteUnreachableError' as const;
+  constructor(
+    readonly endpoint: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `remote: cannot reach ${endpoint} (${reason}); check remote.endpoint in specimen-vault.json and the network — local runs are kept and can be pushed later`,
+      options,
+    );
+  }
+}
+
+/** Bytes read from (or about to be written to) the remote do not match the recorded sha256. */
+export class RemoteIntegrityError extends VaultError {
+  readonly _tag = 'RemoteIntegrityError' as const;
+  constructor(
+    /** Object keys (or local paths) whose bytes are wrong. */
+    readonly objects: readonly string[],
+    detail: string,
+  ) {
+    super(`remote: ${detail}: ${objects.join(', ')}`);
+  }
+}
+
+/** A concurrent change that cannot be merged without losing one side. */
+export class RemoteConflictError extends VaultError {
+  readonly _tag = 'RemoteConflictError' as const;
+  constructor(
+    message: string,
+    /** `specimen/run` or `specimen/file` entries in conflict. */
+    readonly items: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
 /** Type guard: is `err` a VaultError, optionally one of the given tags? */
 export function isVaultError<T extends VaultErrorTag>(
   err: unknown,
@@ -279,6 +360,12 @@ export function isVaultError<T extends VaultErrorTag>(
 
 /** Every concrete error class; `_tag` tells them apart. */
 export type AnyVaultError =
+  | RemoteConfigError
+  | RemoteAuthError
+  | RemoteBucketError
+  | RemoteUnreachableError
+  | RemoteIntegrityError
+  | RemoteConflictError
   | InvalidIdError
   | InvalidNameError
   | TaxonomyError

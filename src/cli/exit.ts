@@ -49,6 +49,12 @@ const EXIT_CODE_BY_TAG: Readonly<Record<VaultErrorTag, number>> = {
   CatalogBusyError: EXIT.failed,
   CatalogMissingError: EXIT.notFound,
   ProtocolStartError: EXIT.badInput,
+  RemoteConfigError: EXIT.badInput,
+  RemoteAuthError: EXIT.badInput,
+  RemoteBucketError: EXIT.notFound,
+  RemoteUnreachableError: EXIT.badInput,
+  RemoteIntegrityError: EXIT.failed,
+  RemoteConflictError: EXIT.conflict,
 };
 
 // Commands raise it for a bad option value; it is one of the library's errors so that it maps like them.

@@ -122,6 +122,7 @@ command('run', "execute a specimen's protocol in a new run, recording provenance
     (v: string, acc: string[] = []) => [...acc, v],
   )
   .option('--python <path>', `Python interpreter for ${pythonFiles} (default python3)`)
+  .option('--push', 'push the run to the remote once sealed (also: "pushOnSeal" in the remote config)')
   .addHelpText(
     'after',
     `\nRuns the first of ${listOr(PROTOCOL_FILES)},\nor the command after --.\n` +
@@ -182,8 +183,33 @@ command('supersede', 'mark a run as superseded by another (the sealed run is not
 command('verify', 'recompute the hashes of sealed runs and list every changed, missing or extra file')
   .argument('[ids...]', 'specimen IDs (default: all)')
   .option('--json', 'machine-readable report')
+  .option('--remote', "verify the remote's committed runs instead (every object re-read and hashed)")
   .addHelpText('after', '\nExit status: 0 all sealed runs intact, 1 some run was modified.')
   .action(run(() => import('./commands/verify.js')));
+
+command('push', 'upload sealed runs and specimen files that the remote (specimen-vault.json "remote") lacks')
+  .argument('[ids...]', 'specimen IDs (default: all)')
+  .option('--json', 'machine-readable report')
+  .addHelpText(
+    'after',
+    '\nExit status: 0 all pushed, 2 remote misconfigured or unreachable, 4 a conflict kept something local.',
+  )
+  .action(run(() => import('./commands/push.js')));
+
+command('pull', 'download committed runs and specimen files from the remote, verifying every file')
+  .argument('[ids...]', 'specimen IDs')
+  .option('--all', 'every specimen on the remote')
+  .option('--json', 'machine-readable report')
+  .addHelpText(
+    'after',
+    '\nExit status: 0 all pulled, 1 a run was refused (bytes do not match its manifest), 2 remote misconfigured or unreachable, 4 conflict.',
+  )
+  .action(run(() => import('./commands/pull.js')));
+
+command('sync', 'pull, then push: both sides end up with every run; concurrent note edits are merged')
+  .argument('[ids...]', 'specimen IDs (default: all)')
+  .option('--json', 'machine-readable reports (pull, then push)')
+  .action(run(() => import('./commands/sync.js')));
 
 command('migrate', 'move legacy strata/ runs to the runs/ layout, verifying every byte before and after')
   .option('--dry-run', 'show what would move without changing anything')

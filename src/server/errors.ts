@@ -44,6 +44,12 @@ const STATUS_BY_TAG: Readonly<Record<VaultErrorTag, number>> = {
   CatalogMissingError: 404,
   // The server never starts a protocol; were it to, a protocol that cannot start is the request's fault.
   ProtocolStartError: 400,
+  RemoteConfigError: 400,
+  RemoteAuthError: 502,
+  RemoteBucketError: 502,
+  RemoteUnreachableError: 502,
+  RemoteIntegrityError: 502,
+  RemoteConflictError: 409,
 };
 
 /** The JSON body of every error response. */

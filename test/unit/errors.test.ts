@@ -20,6 +20,12 @@ import {
   PathEscapeError,
   ProtocolStartError,
   QueryNotAllowedError,
+  RemoteAuthError,
+  RemoteBucketError,
+  RemoteConfigError,
+  RemoteConflictError,
+  RemoteIntegrityError,
+  RemoteUnreachableError,
   SealedRunError,
   SqlError,
   TaxonomyError,
@@ -81,6 +87,36 @@ const TABLE: { [T in VaultErrorTag]: Row<T> } = {
     make: () => new ProtocolStartError(['python9'], 'r', 'cannot start "python9"', { cause: new Error('x') }),
     exit: 2,
     status: 400,
+  },
+  RemoteConfigError: {
+    make: () => new RemoteConfigError('remote: no remote configured', 'remote'),
+    exit: 2,
+    status: 400,
+  },
+  RemoteAuthError: {
+    make: () => new RemoteAuthError('s3://b/p', 'InvalidAccessKeyId', { cause: new Error('403') }),
+    exit: 2,
+    status: 502,
+  },
+  RemoteBucketError: {
+    make: () => new RemoteBucketError('b', 'http://127.0.0.1:9000'),
+    exit: 3,
+    status: 502,
+  },
+  RemoteUnreachableError: {
+    make: () => new RemoteUnreachableError('http://127.0.0.1:1', 'ECONNREFUSED'),
+    exit: 2,
+    status: 502,
+  },
+  RemoteIntegrityError: {
+    make: () => new RemoteIntegrityError(['a/b'], 'sha256 mismatch'),
+    exit: 1,
+    status: 502,
+  },
+  RemoteConflictError: {
+    make: () => new RemoteConflictError('remote: run taken', ['s/r']),
+    exit: 4,
+    status: 409,
   },
 };
 const ROWS = Object.entries(TABLE) as [VaultErrorTag, Row<VaultErrorTag>][];

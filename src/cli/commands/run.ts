@@ -12,6 +12,7 @@ export interface RunOptions {
   seed?: string;
   set?: string[];
   python?: string;
+  push?: boolean;
   vault?: string;
 }
 
@@ -82,5 +83,16 @@ export default async function run(id: string, command: string[], opts: RunOption
       `${result.conversion.rows > 0 ? `, ${result.conversion.rows} metric rows` : ''}` +
       `${result.conversion.tensors.length > 0 ? `, tensors ${result.conversion.tensors.join(', ')}` : ''})\n`,
   );
+  if (opts.push || vault.config.raw.remote !== undefined) {
+    // The remote code (and the AWS SDK) is loaded only for vaults that push.
+    const { pushOnSealConfigured, pushSealedRun } = await import('../../remote/push-on-seal.js');
+    if (opts.push || pushOnSealConfigured(vault)) {
+      const pushed = await pushSealedRun(vault, id, result.runId, {
+        onWarning: (m) => process.stderr.write(`${paint('yellow', 'warning:')} ${m}\n`),
+      });
+      if (pushed !== 'kept-local')
+        process.stderr.write(`${paint('bold', 'pushed')} ${result.runId} to the remote\n`);
+    }
+  }
   return protocolExitCode(result.status, result.exitCode);
 }

@@ -6,9 +6,10 @@ import { painter } from '../output.js';
 
 export default async function verify(
   ids: string[],
-  opts: { json?: boolean; vault?: string },
+  opts: { json?: boolean; remote?: boolean; vault?: string },
 ): Promise<number> {
   const vault = await Vault.open(opts.vault);
+  if (opts.remote) return (await import('./verify-remote.js')).default(vault, ids, opts);
   const report = await verifyVault(vault, ids);
   if (opts.json) {
     console.log(JSON.stringify(report, null, 2));

@@ -1,0 +1,105 @@
+/**
+ * The vault's remote: the optional `remote` section of specimen-vault.json, validated with zod. It is read
+ * only by the commands that talk to the remote, so every other command's start-up stays as it is.
+ *
+ * ```json
+ * { "remote": { "url": "s3://team-vault/ml", "endpoint": "http://127.0.0.1:9000", "region": "us-east-1",
+ *               "pushOnSeal": true } }
+ * ```
+ * Credentials are never stored here: the AWS SDK's usual chain reads `AWS_ACCESS_KEY_ID` /
+ * `AWS_SECRET_ACCESS_KEY` (or `AWS_PROFILE`, `remote.profile`, ~/.aws/credentials, instance roles).
+ *
+ * @example
+ * const remote = await readRemoteConfig(vault.root)   // RemoteConfigError naming the field when malformed
+ * remote.bucket; remote.prefix                         // 'team-vault', 'ml'
+ */
+import { z } from 'zod';
+import { RemoteConfigError } from '../errors.js';
+import { readVaultConfig } from '../format/vault-config.js';
+
+/** Schema of `remote` in specimen-vault.json. Unknown fields are kept so newer settings survive older readers. */
+export const RemoteConfigSchema = z.looseObject({
+  /** `s3://bucket` or `s3://bucket/prefix`: where the team vault lives. */
+  url: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, {
+    message:
+      'must look like s3://bucket or s3://bucket/prefix (bucket: 3-63 lowercase letters, digits, "." or "-")',
+  }),
+  /** Endpoint of an S3-compatible store (MinIO, versitygw, Ceph, R2…); AWS's own when absent. */
+  endpoint: z.url().optional(),
+  /** Region; `us-east-1` when absent (what most S3-compatible servers expect). */
+  region: z.string().min(1).optional(),
+  /** Named AWS profile for the credentials; the SDK's default chain when absent. */
+  profile: z.string().min(1).optional(),
+  /** Path-style addressing (`endpoint/bucket/key`); default true with a custom endpoint, false on AWS. */
+  forcePathStyle: z.boolean().optional(),
+  /** Push each run as soon as it is sealed (`specimen run`); default false. */
+  pushOnSeal: z.boolean().optional(),
+  /** Attempts of a push on seal while the endpoint is unreachable (exponential back-off); default 5. */
+  pushRetries: z.int().min(1).max(20).optional(),
+  /** Requests in flight at once; default 16. */
+  concurrency: z.int().min(1).max(256).optional(),
+});
+
+/** The effective remote settings. */
+export interface RemoteConfig {
+  /** The configured URL, as written (used in messages). */
+  url: string;
+  bucket: string;
+  /** Key prefix without leading or trailing slash; '' for the bucket root. */
+  prefix: string;
+  /** Endpoint URL, or undefined for AWS. */
+  endpoint: string | undefined;
+  region: string;
+  profile: string | undefined;
+  forcePathStyle: boolean;
+  pushOnSeal: boolean;
+  pushRetries: number;
+  concurrency: number;
+}
+
+/** Parses a `remote` section (already JSON); throws RemoteConfigError naming the offending field. */
+export function parseRemoteConfig(value: unknown, file = 'specimen-vault.json'): RemoteConfig {
+  const parsed = RemoteConfigSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = ['remote', ...issue.path.map(String)].join('.');
+    throw new RemoteConfigError(`config: ${file}: field "${field}" ${issue.message}`, field);
+  }
+  const c = parsed.data;
+  const rest = c.url.slice('s3://'.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash < 0 ? rest : rest.slice(0, slash);
+  const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/^\/+|\/+$/g, '');
+  return {
+    url: c.url,
+    bucket,
+    prefix,
+    endpoint: c.endpoint,
+    region: c.region ?? 'us-east-1',
+    profile: c.profile,
+    forcePathStyle: c.forcePathStyle ?? c.endpoint !== undefined,
+    pushOnSeal: c.pushOnSeal ?? false,
+    pushRetries: c.pushRetries ?? 5,
+    concurrency: c.concurrency ?? 16,
+  };
+}
+
+/** Reads the remote of the vault at `root`; RemoteConfigError when the vault has none. */
+export async function readRemoteConfig(root: string): Promise<RemoteConfig> {
+  const config = await readVaultConfig(root);
+  const file = `${root}/specimen-vault.json`;
+  if (config.raw.remote === undefined)
+    throw new RemoteConfigError(
+      `config: ${file} has no "remote"; add { "remote": { "url": "s3://bucket/prefix", "endpoint": "…" } }`,
+      'remote',
+    );
+  return parseRemoteConfig(config.raw.remote, file);
+}
+
+/** The remote of the vault at `root`, or undefined when none is configured (a malformed one still throws). */
+export async function readOptionalRemoteConfig(root: string): Promise<RemoteConfig | undefined> {
+  const config = await readVaultConfig(root);
+  return config.raw.remote === undefined
+    ? undefined
+    : parseRemoteConfig(config.raw.remote, `${root}/specimen-vault.json`);
+}
