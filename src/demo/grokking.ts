@@ -12,6 +12,7 @@
  *   onCheckpoint: (c) => checkpoints.push(c), // weights and activations at chosen steps
  * })
  */
+import { mulberry32 } from './synthetic.js';
 
 /** Hyper-parameters; the defaults grok on primes 23–41 within ~2,000 steps. */
 export interface GrokkingConfig {
@@ -69,18 +70,6 @@ export interface GrokkingResult {
   trainPairs: number;
   testPairs: number;
   hidden: number;
-}
-
-/** mulberry32: seeded, identical on every machine. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Trains one model and reports metrics every step; synchronous (a protocol process does nothing else). */

@@ -2,17 +2,7 @@
 // some with a memorization bump before the drop) and on decoys that have none.
 import { describe, expect, it } from 'vitest';
 import { detectTurn, directionFor, TURN_METHOD } from '../../../src/analysis/turns.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../../src/demo/synthetic.js';
 
 function gauss(u: () => number): number {
   return Math.sqrt(-2 * Math.log(u() || 1e-12)) * Math.cos(2 * Math.PI * u());
