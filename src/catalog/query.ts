@@ -25,7 +25,7 @@ import { QueryLimitError, QueryTimeoutError, VaultError } from '../errors.js';
 import { type CatalogHandle, catalogPath, openCatalog } from './connection.js';
 import { CatalogMissingError, QueryNotAllowedError, SqlError, toSqlError } from './errors.js';
 import { type JsonValue, type ResultColumn, resultColumns, resultToRows, valueText } from './results.js';
-import { type CheckedFile, inspectUserSelect, recheckFiles } from './sandbox/inspect.js';
+import { type CheckedFile, checkViewFiles, inspectUserSelect, recheckFiles } from './sandbox/inspect.js';
 import {
   MAX_VALUE_DEPTH,
   type QueryLimits,
@@ -257,8 +257,10 @@ export async function prepareSingleSelect(
   if (extracted.count === 0) throw new SqlError('no statement to run', sql, undefined, undefined, undefined);
   if (extracted.count > 1) throw new QueryNotAllowedError(sql, 'MULTI');
   // Checked before preparing: binding already opens the files a statement names.
-  const files = roots ? await inspectUserSelect(con, sql, roots) : [];
-  if (files) onFiles?.(files);
+  const inspection = roots ? await inspectUserSelect(con, sql, roots) : { files: [], tables: [] };
+  if (inspection && roots)
+    onFiles?.([...inspection.files, ...(await checkViewFiles(con, sql, inspection.tables, roots))]);
+  const files = inspection?.files;
   let prepared: DuckDBPreparedStatement;
   try {
     prepared = await extracted.prepare(0);

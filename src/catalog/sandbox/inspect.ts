@@ -228,11 +228,12 @@ export async function inspectUserSelect(
   con: DuckDBConnection,
   sql: string,
   roots: VaultRoots,
-): Promise<CheckedFile[] | undefined> {
+): Promise<Inspection | undefined> {
   const reader = await con.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR) AS j', [sql]);
   const tree = JSON.parse(String(reader.getRowsJS()[0]?.[0] ?? '{}')) as { error?: boolean };
   if (tree.error) return undefined;
   const files: CheckedFile[] = [];
+  const tables = new Set<string>();
   const readFiles = (name: string, arg: unknown) => {
     for (const p of literalPaths(sql, name, arg)) files.push(checkFile(sql, p.path, p.at, roots));
   };
@@ -267,6 +268,7 @@ export async function inspectUserSelect(
       if (!TABLE_FUNCTIONS.has(name) && !READERS.has(name) && !DENIED.has(name) && !name.startsWith('sv_'))
         throw refuse(sql, `table function ${name}() is not available to user queries`);
     }
+    if (n.type === 'BASE_TABLE' && typeof n.table_name === 'string') tables.add(n.table_name.toLowerCase());
     if (
       n.type === 'BASE_TABLE' &&
       typeof n.table_name === 'string' &&
@@ -277,7 +279,37 @@ export async function inspectUserSelect(
     }
     for (const v of Object.values(n)) if (isNode(v)) stack.push(v);
   }
-  return files;
+  return { files, tables: [...tables] };
+}
+
+/** What a user SELECT reads: files it names, and the tables and views it names (lower case). */
+export interface Inspection {
+  files: CheckedFile[];
+  tables: string[];
+}
+
+/**
+ * Checks the metrics files behind the views a query names (`metrics`: every run's; `exp_<id>`: that
+ * specimen's), as listed in the catalog's `artifacts`, by the same rules as files a query names: a metrics
+ * file hard-linked to, or replaced by a link to, a file outside the vault after it was indexed is refused.
+ */
+export async function checkViewFiles(
+  con: DuckDBConnection,
+  sql: string,
+  tables: readonly string[],
+  roots: VaultRoots,
+): Promise<CheckedFile[]> {
+  const all = tables.includes('metrics');
+  const specimens = tables.filter((t) => t.startsWith('exp_')).map((t) => t.slice('exp_'.length));
+  if (!all && specimens.length === 0) return [];
+  const reader = all
+    ? await con.runAndReadAll("SELECT path FROM artifacts WHERE kind = 'metrics'")
+    : await con.runAndReadAll(
+        // Specimen IDs hold no comma (format/ids.ts), so a joined list splits back exactly.
+        "SELECT path FROM artifacts WHERE kind = 'metrics' AND list_contains(string_split($1, ','), lower(specimen_id))",
+        [specimens.join(',')],
+      );
+  return reader.getRowsJS().map((r) => checkFile(sql, String(r[0]), undefined, roots));
 }
 
 /** Throws when a file checked before the query is no longer the one that was checked. */
