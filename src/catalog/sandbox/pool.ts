@@ -28,10 +28,14 @@ import { errorFromWire, type QueryReply, type QueryRequest } from './wire.js';
 const KILL_GRACE_MS = 2_000;
 /** The child's JavaScript heap, which holds at most one result (bounded by `maxResultBytes`). */
 const CHILD_HEAP_MB = 1024;
+/** How long a new child may take to load before its query fails (a loaded machine, the sources via tsx). */
+const START_TIMEOUT_MS = 30_000;
 
 interface Slot {
   child: ChildProcess;
   busy: boolean;
+  /** Settles when the child has loaded and can take a query. */
+  ready: Promise<void>;
   /** Settles the query in flight when the child exits. */
   onExit?: (reason: string) => void;
 }
@@ -94,9 +98,12 @@ export class UserQueryPool {
       ...(options.maxRows === undefined ? {} : { maxRows: options.maxRows }),
     };
     try {
+      await slot.ready;
       return await new Promise<RowsResult>((resolve, reject) => {
         const backstop = setTimeout(() => {
           slot.onExit = undefined;
+          // Out of the pool at once: the next query must not be sent to a child that is being killed.
+          this.forget(slot);
           slot.child.kill('SIGKILL');
           reject(new QueryTimeoutError(sql, timeoutMs));
         }, timeoutMs + KILL_GRACE_MS);
@@ -149,6 +156,11 @@ export class UserQueryPool {
     return slot;
   }
 
+  private forget(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i >= 0) this.slots.splice(i, 1);
+  }
+
   private release(slot: Slot): void {
     slot.busy = false;
     // An idle child never keeps the server's process alive.
@@ -163,11 +175,31 @@ export class UserQueryPool {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     this.started++;
-    const slot: Slot = { child, busy: false };
+    let exited: ((reason: string) => void) | undefined;
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new QueryEngineError(`the query process did not start within ${START_TIMEOUT_MS} ms`));
+      }, START_TIMEOUT_MS);
+      const onReady = (m: unknown) => {
+        if ((m as { ready?: boolean })?.ready !== true) return;
+        child.off('message', onReady);
+        clearTimeout(timer);
+        resolve();
+      };
+      child.on('message', onReady);
+      exited = (reason) => {
+        clearTimeout(timer);
+        reject(new QueryEngineError(reason));
+      };
+    });
+    ready.catch(() => {});
+    const slot: Slot = { child, busy: false, ready };
     child.on('exit', (code, signal) => {
-      const i = this.slots.indexOf(slot);
-      if (i >= 0) this.slots.splice(i, 1);
-      slot.onExit?.(`the query process exited with ${signal ?? `code ${code}`}`);
+      this.forget(slot);
+      const reason = `the query process exited with ${signal ?? `code ${code}`}`;
+      exited?.(reason);
+      slot.onExit?.(reason);
     });
     // A send to a child that just died fails here; its exit handler settles the query.
     child.on('error', () => {});
