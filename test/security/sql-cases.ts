@@ -14,7 +14,6 @@ const SQL: Expect = { tag: 'SqlError' };
 const PERMISSION: Expect = { tag: 'SqlError', match: /Permission Error/ };
 const REVEALS: Expect = { tag: 'QueryNotAllowedError', match: /reveals paths/ };
 const TIMEOUT: Expect = { tag: 'QueryTimeoutError', match: /interrupted after/ };
-const LIMIT: Expect = { tag: 'QueryLimitError' };
 
 const statements: [string, string, Expect][] = [
   ['COPY a view to a file', "COPY catalog TO '$OUT/out.csv'", NOT_ALLOWED],
