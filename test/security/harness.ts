@@ -1,54 +1,17 @@
 // Shared by the adversarial suite: a demo vault outside of which a secret lives, and raw HTTP requests to a
 // server (Host and every header under the test's control).
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { indexVault } from '../../src/catalog/index.js';
 import { runSyntheticDemo } from '../../src/demo/run-demo.js';
 import { Vault } from '../../src/storage/vault.js';
 import { tempDir } from '../support/helpers.js';
+import { type Reply, request } from '../support/http.js';
+
+export { type Reply, request } from '../support/http.js';
 
 export const DEMO = 'example_2024_12_19_synthetic_demo';
 export const SECRET = 'TOP-SECRET-OUTSIDE-THE-VAULT';
-
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-  /** Milliseconds from sending to the end of the body. */
-  ms: number;
-}
-
-export function request(
-  port: number,
-  target: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string; host?: string | null } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.host !== null) headers.Host = options.host ?? `localhost:${port}`;
-    const t0 = performance.now();
-    const req = http.request(
-      { host: '127.0.0.1', port, path: target, method: options.method ?? 'GET', headers, setHost: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text: Buffer.concat(chunks).toString('utf8'),
-            ms: performance.now() - t0,
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    if (options.body !== undefined) req.write(options.body);
-    req.end();
-  });
-}
 
 export function postQuery(port: number, body: Record<string, unknown>): Promise<Reply> {
   return request(port, '/api/query', {
