@@ -213,18 +213,82 @@ export class SqlError extends VaultError {
   }
 }
 
-/** A user query was not a single read-only SELECT. */
+/**
+ * A user query was not a single read-only SELECT, or a SELECT using something user queries may not use
+ * (a function that reveals this machine's paths, dynamic SQL); `reason` says which.
+ */
 export class QueryNotAllowedError extends VaultError {
   readonly _tag = 'QueryNotAllowedError' as const;
   constructor(
     readonly sql: string,
     /** DuckDB's statement type (`SELECT`, `COPY`, `ATTACH`…) or `MULTI` for several statements. */
     readonly statementType: string,
+    /** For a SELECT that was refused: what in it is not allowed. */
+    readonly reason?: string,
   ) {
     super(
-      statementType === 'MULTI'
-        ? 'sql: only one statement is allowed per query; remove the extra statements'
-        : `sql: only SELECT queries are allowed here, got a ${statementType} statement`,
+      reason !== undefined
+        ? `sql: ${reason}`
+        : statementType === 'MULTI'
+          ? 'sql: only one statement is allowed per query; remove the extra statements'
+          : `sql: only SELECT queries are allowed here, got a ${statementType} statement`,
+    );
+  }
+}
+
+/** A user query ran longer than its time limit and was interrupted. */
+export class QueryTimeoutError extends VaultError {
+  readonly _tag = 'QueryTimeoutError' as const;
+  constructor(
+    readonly sql: string,
+    /** The limit, in milliseconds. */
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `sql: the query was interrupted after ${timeoutMs} ms, its time limit; add a LIMIT or a WHERE clause, ` +
+        'or raise the limit (`specimen serve --query-timeout MS`, or `query.timeout_ms` in specimen-vault.json)',
+    );
+  }
+}
+
+/**
+ * A user query or its result went past a resource limit: the engine's memory, the result's size in bytes,
+ * a value nested deeper or longer than a response can carry. `limit` names it, `value` is the limit.
+ */
+export class QueryLimitError extends VaultError {
+  readonly _tag = 'QueryLimitError' as const;
+  constructor(
+    readonly limit: 'memory' | 'resultBytes' | 'valueBytes' | 'nesting' | 'tempSpace',
+    readonly value: number | string,
+    message: string,
+  ) {
+    super(`sql: ${message}`);
+  }
+}
+
+/** As many user queries as allowed are already running; the caller should try again shortly. */
+export class QueryBusyError extends VaultError {
+  readonly _tag = 'QueryBusyError' as const;
+  constructor(readonly maxConcurrent: number) {
+    super(
+      `sql: ${maxConcurrent} queries are already running, the most allowed at once; try again when one has finished`,
+    );
+  }
+}
+
+/**
+ * The engine running a query failed on its own (the process running user queries stopped, DuckDB raised an
+ * internal error); it is restarted for the next query.
+ */
+export class QueryEngineError extends VaultError {
+  readonly _tag = 'QueryEngineError' as const;
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `sql: the query engine failed (${reason}); it has been restarted, so the next query runs afresh`,
+      options,
     );
   }
 }
@@ -383,6 +447,10 @@ export type AnyVaultError =
   | UsageError
   | SqlError
   | QueryNotAllowedError
+  | QueryTimeoutError
+  | QueryLimitError
+  | QueryBusyError
+  | QueryEngineError
   | CatalogBusyError
   | CatalogMissingError
   | ProtocolStartError;

@@ -16,15 +16,24 @@
  * const { rows: safe } = await runUserQuery('/vault', 'SELECT * FROM catalog', { readOnly: true })
  */
 
+import fs from 'node:fs';
 import path from 'node:path';
-import type { DuckDBMaterializedResult, DuckDBPreparedStatement } from '@duckdb/node-api';
+import type { DuckDBPreparedStatement, DuckDBResult } from '@duckdb/node-api';
 import type { Table } from 'apache-arrow';
 import { resultToArrow } from '../duckdb/arrow.js';
 import { loadDuckDB } from '../duckdb/node-api.js';
-import { fileStamp } from '../format/layout.js';
+import { QueryLimitError, QueryTimeoutError, VaultError } from '../errors.js';
+import { CATALOG_DIR, fileStamp } from '../format/layout.js';
 import { type CatalogHandle, catalogPath, openCatalog } from './connection.js';
 import { CatalogMissingError, QueryNotAllowedError, SqlError, toSqlError } from './errors.js';
 import { type JsonValue, type ResultColumn, resultColumns, resultToRows, valueText } from './results.js';
+import { type CheckedFile, checkViewFiles, inspectUserSelect, recheckFiles } from './sandbox/inspect.js';
+import {
+  MAX_VALUE_DEPTH,
+  type QueryLimits,
+  resolveQueryLimits,
+  sessionLimitConfig,
+} from './sandbox/limits.js';
 
 /** Values bound to `$1, $2, …` (an array) or `$name` (an object). */
 export type QueryParams =
@@ -38,14 +47,21 @@ export interface VaultQueryOptions {
    * outside the vault, load extensions or change settings (what `runUserQuery` uses).
    */
   sandbox?: boolean;
+  /**
+   * Resource limits of a sandboxed session (time, memory, threads, spill space, result size); the defaults
+   * of DEFAULT_QUERY_LIMITS when not given. Ignored without `sandbox`.
+   */
+  limits?: Partial<QueryLimits>;
 }
 
 /** A JSON-safe result: columns (name, DuckDB type) and rows. */
 export interface RowsResult {
   columns: ResultColumn[];
   rows: Record<string, JsonValue>[];
-  /** True when `maxRows` cut the result short. */
+  /** True when `maxRows` or the byte limit cut the result short. */
   truncated: boolean;
+  /** Which limit cut it short. */
+  truncatedBy?: 'rows' | 'bytes';
 }
 
 /** Read-only access to a vault's catalog; see the module comment. */
@@ -54,16 +70,25 @@ export class VaultQuery {
   private identity: string | undefined;
   /** Queries run one at a time, so a reopen never pulls the session from under another query. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The limits of a sandboxed session. */
+  readonly limits: QueryLimits;
+  /** The vault root with symbolic links resolved (files a sandboxed query reads must resolve under it). */
+  private readonly realRoot: string;
 
   private constructor(
     /** Absolute vault root. */
     readonly root: string,
     private readonly options: VaultQueryOptions,
-  ) {}
+  ) {
+    this.limits = resolveQueryLimits(options.limits);
+    this.realRoot = fs.realpathSync(root);
+  }
 
   /** Opens the catalog of the vault at `root` read-only; CatalogMissingError when it was never indexed. */
   static async open(root: string, options: VaultQueryOptions = {}): Promise<VaultQuery> {
-    const q = new VaultQuery(path.resolve(root), options);
+    const abs = path.resolve(root);
+    if (!fs.existsSync(abs)) throw new CatalogMissingError(catalogPath(abs));
+    const q = new VaultQuery(abs, options);
     await q.reopenIfSwapped();
     return q;
   }
@@ -91,9 +116,26 @@ export class VaultQuery {
     return (await this.query(sql, params)).rows;
   }
 
-  /** Runs `sql` and returns its columns and JSON-safe rows, at most `maxRows` of them. */
-  query(sql: string, params?: QueryParams, options: { maxRows?: number } = {}): Promise<RowsResult> {
-    return this.run(sql, params, (r) => resultToRows(r, options.maxRows));
+  /**
+   * Runs `sql` and returns its columns and JSON-safe rows, at most `maxRows` of them; in a sandboxed session
+   * also at most the limits' `maxResultBytes`, and within `timeoutMs` (the session's limit by default).
+   */
+  query(
+    sql: string,
+    params?: QueryParams,
+    options: { maxRows?: number; timeoutMs?: number } = {},
+  ): Promise<RowsResult> {
+    const sandboxed = this.options.sandbox === true;
+    const limits = sandboxed
+      ? {
+          maxRows: Math.min(options.maxRows ?? this.limits.maxRows, this.limits.maxRows),
+          maxBytes: this.limits.maxResultBytes,
+          maxDepth: MAX_VALUE_DEPTH,
+        }
+      : options.maxRows === undefined
+        ? {}
+        : { maxRows: options.maxRows };
+    return this.run(sql, params, (r) => resultToRows(r, limits), options.timeoutMs);
   }
 
   /** Column names and DuckDB types of a query's result, without fetching its rows. */
@@ -110,24 +152,69 @@ export class VaultQuery {
   private run<T>(
     sql: string,
     params: QueryParams | undefined,
-    collect: (r: DuckDBMaterializedResult) => Promise<T>,
+    collect: (r: DuckDBResult) => Promise<T>,
+    timeoutMs?: number,
   ): Promise<T> {
     const next = this.queue.then(async () => {
-      await this.reopenIfSwapped();
-      const con = this.handle!.connection;
-      const values = params === undefined ? undefined : (params as Parameters<typeof con.run>[1]);
       try {
-        if (!this.options.sandbox) return await collect(await con.run(sql, values));
-        // The statement that was checked is the one that runs (preparing twice would bind views twice).
-        const prepared = await prepareSingleSelect(con, sql);
-        if (values !== undefined) prepared.bind(values);
-        return await collect(await prepared.run());
+        return await this.runOnce(sql, params, collect, timeoutMs);
       } catch (err) {
-        throw toSqlError(err, sql);
+        // An index that switched its delta (or started a new generation) between this session binding a view
+        // and reading its files: the files it bound are gone, the new ones are in place. Once more, afresh.
+        if (!isDeltaRace(err)) throw err;
+        this.identity = undefined;
+        return await this.runOnce(sql, params, collect, timeoutMs);
       }
     });
     this.queue = next.catch(() => {});
     return next;
+  }
+
+  private async runOnce<T>(
+    sql: string,
+    params: QueryParams | undefined,
+    collect: (r: DuckDBResult) => Promise<T>,
+    timeoutMs: number | undefined,
+  ): Promise<T> {
+    await this.reopenIfSwapped();
+    const con = this.handle!.connection;
+    const values = params === undefined ? undefined : (params as Parameters<typeof con.run>[1]);
+    if (!this.options.sandbox) {
+      try {
+        return await collect(await con.run(sql, values));
+      } catch (err) {
+        throw toSqlError(err, sql);
+      }
+    }
+    const limit = timeoutMs ?? this.limits.timeoutMs;
+    let timedOut = false;
+    // DuckDB checks for an interrupt between vectors on its own threads, so a cross join stops within
+    // milliseconds of the limit; the timer is armed before parsing so that planning counts too.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      con.interrupt();
+    }, limit);
+    try {
+      let files: CheckedFile[] = [];
+      // The statement that was checked is the one that runs (preparing twice would bind views twice).
+      const prepared = await prepareSingleSelect(
+        con,
+        sql,
+        { root: this.root, realRoot: this.realRoot },
+        (f) => {
+          files = f;
+        },
+      );
+      if (values !== undefined) prepared.bind(values);
+      const out = await collect(await prepared.stream());
+      recheckFiles(files, sql);
+      return out;
+    } catch (err) {
+      if (timedOut && !(err instanceof VaultError)) throw new QueryTimeoutError(sql, limit);
+      throw limitError(err, this.limits) ?? toSqlError(err, sql);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Reopens the catalog when `vault.duckdb` is no longer the file this session opened. */
@@ -140,7 +227,12 @@ export class VaultQuery {
     }
     if (this.handle && identity === this.identity) return;
     this.close();
-    this.handle = await openCatalog(this.root, { readOnly: true, sandbox: this.options.sandbox === true });
+    const sandbox = this.options.sandbox === true;
+    this.handle = await openCatalog(this.root, {
+      readOnly: true,
+      sandbox,
+      ...(sandbox ? { config: sessionLimitConfig(this.limits) } : {}),
+    });
     this.identity = identity;
   }
 }
@@ -153,11 +245,18 @@ export class VaultQuery {
 export async function prepareSingleSelect(
   con: CatalogHandle['connection'],
   sql: string,
+  roots?: { root: string; realRoot: string },
+  onFiles?: (files: CheckedFile[]) => void,
 ): Promise<DuckDBPreparedStatement> {
   const { StatementType } = await loadDuckDB();
   const extracted = await con.extractStatements(sql);
   if (extracted.count === 0) throw new SqlError('no statement to run', sql, undefined, undefined, undefined);
   if (extracted.count > 1) throw new QueryNotAllowedError(sql, 'MULTI');
+  // Checked before preparing: binding already opens the files a statement names.
+  const inspection = roots ? await inspectUserSelect(con, sql, roots) : { files: [], tables: [] };
+  if (inspection && roots)
+    onFiles?.([...inspection.files, ...(await checkViewFiles(con, sql, inspection.tables, roots))]);
+  const files = inspection?.files;
   let prepared: DuckDBPreparedStatement;
   try {
     prepared = await extracted.prepare(0);
@@ -170,7 +269,40 @@ export async function prepareSingleSelect(
   }
   const type = prepared.statementType;
   if (type !== StatementType.SELECT) throw new QueryNotAllowedError(sql, StatementType[type] ?? String(type));
+  if (files === undefined)
+    throw new QueryNotAllowedError(
+      sql,
+      'SELECT',
+      'this form of SELECT (PIVOT, UNPIVOT) cannot be checked for user queries; write it with GROUP BY and FILTER',
+    );
   return prepared;
+}
+
+/** True for DuckDB's error when files a bound view named under the catalog's delta directory went away. */
+function isDeltaRace(err: unknown): boolean {
+  const message = err instanceof SqlError ? err.duckdbMessage : err instanceof Error ? err.message : '';
+  return (
+    message.includes(CATALOG_DIR) &&
+    /No files found that match|No such file|Cannot open file|does not exist/i.test(message)
+  );
+}
+
+/** DuckDB's out-of-memory and out-of-spill-space errors as QueryLimitErrors naming the limit. */
+function limitError(err: unknown, limits: QueryLimits): QueryLimitError | undefined {
+  if (!(err instanceof Error) || err instanceof VaultError) return undefined;
+  if (/max_temp_directory_size|temporary director/i.test(err.message))
+    return new QueryLimitError(
+      'tempSpace',
+      limits.maxTempDirectorySize,
+      `the query needed more than ${limits.maxTempDirectorySize} of temporary disk space, its limit; make it smaller (fewer rows, fewer columns)`,
+    );
+  if (/^Out of Memory Error|could not allocate|failed to allocate/i.test(err.message))
+    return new QueryLimitError(
+      'memory',
+      limits.memoryLimit,
+      `the query needed more than ${limits.memoryLimit} of memory, its limit; make it smaller (fewer rows, fewer columns, a LIMIT)`,
+    );
+  return undefined;
 }
 
 /**
@@ -195,6 +327,10 @@ export interface UserQueryOptions {
   params?: QueryParams;
   /** Stop after this many rows (`truncated` tells). */
   maxRows?: number;
+  /** Interrupt the query after this many milliseconds (the session's limit by default). */
+  timeoutMs?: number;
+  /** Limits of the session, fixed when it is first opened for this vault (DEFAULT_QUERY_LIMITS otherwise). */
+  limits?: Partial<QueryLimits>;
 }
 
 /** Locked-down sessions kept per vault root between user queries (opening one loads every view). */
@@ -218,7 +354,10 @@ export async function runUserQuery(
   const key = path.resolve(root);
   let entry = sessions.get(key);
   if (!entry) {
-    const opened = VaultQuery.open(key, { sandbox: true });
+    const opened = VaultQuery.open(key, {
+      sandbox: true,
+      ...(options.limits ? { limits: options.limits } : {}),
+    });
     entry = { query: opened, active: 0 };
     sessions.set(key, entry);
     opened.catch(() => sessions.delete(key));
@@ -229,11 +368,10 @@ export async function runUserQuery(
   current.timer = undefined;
   try {
     const q = await current.query;
-    return await q.query(
-      sql,
-      options.params,
-      options.maxRows === undefined ? {} : { maxRows: options.maxRows },
-    );
+    return await q.query(sql, options.params, {
+      ...(options.maxRows === undefined ? {} : { maxRows: options.maxRows }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    });
   } finally {
     current.active--;
     if (current.active === 0) {

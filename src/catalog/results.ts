@@ -10,8 +10,9 @@
  * const { columns, rows } = await resultToRows(await con.run('SELECT * FROM catalog'))
  * const text = valueText(structValue, await loadDuckDB())   // '{"a":1}'
  */
-import type { DuckDBMaterializedResult, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBResult, DuckDBValue } from '@duckdb/node-api';
 import { type DuckDBModule, loadDuckDB } from '../duckdb/node-api.js';
+import { QueryLimitError } from '../errors.js';
 
 /** A JSON value as rows() returns it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -23,7 +24,7 @@ export interface ResultColumn {
 }
 
 /** The columns of a result, with DuckDB type text (`JSON` for JSON columns). */
-export function resultColumns(result: DuckDBMaterializedResult): ResultColumn[] {
+export function resultColumns(result: DuckDBResult): ResultColumn[] {
   const names = result.deduplicatedColumnNames();
   return names.map((name, i) => {
     const t = result.columnType(i);
@@ -103,29 +104,97 @@ export function valueText(v: DuckDBValue, m: DuckDBModule): string {
   return typeof j === 'string' ? j : JSON.stringify(j);
 }
 
-/** Collects a materialized result as JSON-safe row objects, at most `maxRows` (all when undefined). */
+/** Bounds of `resultToRows`. */
+export interface RowLimits {
+  /** Most rows (all when undefined). */
+  maxRows?: number;
+  /** Most bytes of the rows as JSON, approximately (unbounded when undefined). */
+  maxBytes?: number;
+  /** Deepest nesting of a value (unbounded when undefined); deeper is a QueryLimitError. */
+  maxDepth?: number;
+}
+
+/**
+ * The approximate size in bytes of `v` as JSON, walking it with an explicit stack (a value nested thousands
+ * deep must give a clear error, not overflow the call stack). Throws QueryLimitError past `maxDepth`.
+ */
+export function jsonSize(v: JsonValue, maxDepth = Number.POSITIVE_INFINITY): number {
+  let bytes = 0;
+  const stack: [JsonValue, number][] = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!;
+    if (x === null || typeof x === 'boolean') bytes += 5;
+    else if (typeof x === 'number') bytes += 24;
+    else if (typeof x === 'string') bytes += x.length + 2;
+    else {
+      if (depth >= maxDepth)
+        throw new QueryLimitError(
+          'nesting',
+          maxDepth,
+          `a result value is nested deeper than ${maxDepth} levels, the most a response carries; select a part of it (json_extract, list slices) instead`,
+        );
+      if (Array.isArray(x)) {
+        bytes += 2 + x.length;
+        for (const item of x) stack.push([item, depth + 1]);
+      } else {
+        for (const [k, item] of Object.entries(x)) {
+          bytes += k.length + 4;
+          stack.push([item, depth + 1]);
+        }
+      }
+    }
+  }
+  return bytes;
+}
+
+/**
+ * Collects a result as JSON-safe row objects, stopping at `maxRows` rows or `maxBytes` bytes (`truncated`
+ * tells, `truncatedBy` says which). A single row larger than `maxBytes` is a QueryLimitError.
+ */
 export async function resultToRows(
-  result: DuckDBMaterializedResult,
-  maxRows?: number,
-): Promise<{ columns: ResultColumn[]; rows: Record<string, JsonValue>[]; truncated: boolean }> {
+  result: DuckDBResult,
+  limits: number | RowLimits = {},
+): Promise<{
+  columns: ResultColumn[];
+  rows: Record<string, JsonValue>[];
+  truncated: boolean;
+  truncatedBy?: 'rows' | 'bytes';
+}> {
+  const { maxRows, maxBytes, maxDepth } = typeof limits === 'number' ? { maxRows: limits } : limits;
   const m = await loadDuckDB();
   const columns = resultColumns(result);
   const rows: Record<string, JsonValue>[] = [];
-  let truncated = false;
+  let truncatedBy: 'rows' | 'bytes' | undefined;
+  let bytes = 0;
+  const measure = maxBytes !== undefined || maxDepth !== undefined;
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
     for (const values of chunk.getRows()) {
       if (maxRows !== undefined && rows.length >= maxRows) {
-        truncated = true;
+        truncatedBy = 'rows';
         break;
       }
       const row: Record<string, JsonValue> = {};
       for (let i = 0; i < columns.length; i++)
         row[columns[i]!.name] = toJsonValue(values[i]!, m, columns[i]!.type);
+      if (measure) {
+        const size = jsonSize(row, maxDepth);
+        if (maxBytes !== undefined && size > maxBytes)
+          throw new QueryLimitError(
+            'valueBytes',
+            maxBytes,
+            `one result row is about ${size} bytes, more than the ${maxBytes}-byte result limit; select fewer or shorter columns`,
+          );
+        if (maxBytes !== undefined && bytes + size > maxBytes) {
+          truncatedBy = 'bytes';
+          break;
+        }
+        bytes += size;
+      }
       rows.push(row);
     }
-    if (truncated) break;
+    if (truncatedBy) break;
   }
-  return { columns, rows, truncated };
+  return truncatedBy ? { columns, rows, truncated: true, truncatedBy } : { columns, rows, truncated: false };
 }

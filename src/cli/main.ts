@@ -253,6 +253,7 @@ command('serve', 'serve the web UI and its JSON API over the vault (127.0.0.1 by
   .option('--host <host>', 'address to bind; beyond loopback an access token is required')
   .option('--token <token>', 'access token (generated and printed when binding beyond loopback)')
   .option('--open', 'open the browser')
+  .option('--query-timeout <ms>', 'time limit of one SQL console query in milliseconds (default 5000)')
   .action(run(() => import('./commands/serve.js')));
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -178,6 +178,8 @@ export interface QueryResponse {
   columns: { name: string; type: string }[];
   rows: Json[][];
   truncated: boolean;
+  /** Which limit cut the result short: the row limit or the byte limit. */
+  truncatedBy?: 'rows' | 'bytes';
   elapsedMs: number;
 }
 

@@ -5,6 +5,7 @@
  * are POST.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { UserQueryPool } from '../catalog/sandbox/pool.js';
 import type { ServerContext } from './context.js';
 import { sendError } from './errors.js';
 import { HttpError, sendJson, sendRedirect } from './http.js';
@@ -21,14 +22,14 @@ import { serveStatic } from './static.js';
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Builds the router with every API route. */
-export function buildRouter(ctx: ServerContext, tokenRequired: boolean): Router {
+export function buildRouter(ctx: ServerContext, tokenRequired: boolean, pool: UserQueryPool): Router {
   const router = new Router();
   registerHealthRoutes(router, ctx, tokenRequired);
   registerCatalogRoutes(router, ctx);
   registerSpecimenRoutes(router, ctx);
   registerCompareRoutes(router, ctx);
   registerTensorRoutes(router, ctx);
-  registerQueryRoutes(router, ctx);
+  registerQueryRoutes(router, ctx, pool);
   return router;
 }
 
@@ -37,8 +38,9 @@ export function createHandler(
   ctx: ServerContext,
   getPolicy: () => SecurityPolicy,
   webDir: string,
+  pool: UserQueryPool,
 ): RequestHandler {
-  const router = buildRouter(ctx, getPolicy().token !== undefined);
+  const router = buildRouter(ctx, getPolicy().token !== undefined, pool);
   return (req, res) => {
     handle(req, res).catch((err: unknown) => sendError(res, err, ctx.secretPaths));
   };

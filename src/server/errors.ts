@@ -10,7 +10,10 @@
  * | PathEscapeError, QueryNotAllowedError | 403 |
  * | NotFoundError, VaultNotFoundError, CatalogMissingError | 404 |
  * | DuplicateSpecimenError, SealedRunError | 409 |
- * | CatalogBusyError | 503 |
+ * | QueryTimeoutError | 408 |
+ * | QueryLimitError (memory, result bytes, nesting, value size) | 400 |
+ * | QueryBusyError | 429 |
+ * | CatalogBusyError, QueryEngineError | 503 |
  * | CorruptManifestError, ConfigError | 500, with its message (it names the broken file) |
  * | anything else | 500 `internal error` |
  *
@@ -40,6 +43,10 @@ const STATUS_BY_TAG: Readonly<Record<VaultErrorTag, number>> = {
   UsageError: 400,
   SqlError: 400,
   QueryNotAllowedError: 403,
+  QueryTimeoutError: 408,
+  QueryLimitError: 400,
+  QueryBusyError: 429,
+  QueryEngineError: 503,
   CatalogBusyError: 503,
   CatalogMissingError: 404,
   // The server never starts a protocol; were it to, a protocol that cannot start is the request's fault.
@@ -105,5 +112,6 @@ export function sendError(res: ServerResponse, err: unknown, roots: readonly str
     res.destroy();
     return;
   }
-  sendJson(res, status, body);
+  // A refusal for load says when to come back; the SQL console retries on its own after that.
+  sendJson(res, status, body, status === 429 ? { 'Retry-After': '1' } : {});
 }

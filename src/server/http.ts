@@ -83,6 +83,64 @@ export function sendJson(
   res.end(res.req.method === 'HEAD' ? undefined : text);
 }
 
+/** Bytes gathered before a streamed JSON body is written (and, past the socket's buffer, waited on). */
+const STREAM_BATCH_BYTES = 64 * 1024;
+
+/**
+ * Sends `{...head, [key]: [items…]}` as JSON, written in batches as the socket drains rather than as one
+ * string, so a large result costs the server one batch of memory at a time and a slow client slows only
+ * its own response. Every occurrence of `redact`'s paths in the text becomes `<vault>`. The status and
+ * headers are sent before the first item is serialized, so `serialize` must not fail (the query route
+ * checks its rows' depth and size before calling this).
+ */
+export async function sendJsonStream(
+  res: ServerResponse,
+  status: number,
+  head: Record<string, unknown>,
+  key: string,
+  items: readonly unknown[],
+  redact: readonly string[] = [],
+): Promise<void> {
+  const clean = (text: string) => {
+    let out = text;
+    for (const r of redact) if (r.length > 1) out = out.split(r).join('<vault>');
+    return out;
+  };
+  applySecurityHeaders(res);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+  });
+  if (res.req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const opening = toJson(head);
+  let batch = `${opening.slice(0, -1)}${opening.length > 2 ? ',' : ''}${JSON.stringify(key)}:[`;
+  for (let i = 0; i < items.length; i++) {
+    batch += (i > 0 ? ',' : '') + toJson(items[i]);
+    if (batch.length >= STREAM_BATCH_BYTES) {
+      if (res.destroyed) return;
+      if (!res.write(clean(batch))) await drained(res);
+      batch = '';
+    }
+  }
+  res.end(clean(`${batch}]}`));
+}
+
+/** Resolves when `res` can take more (or has gone away). */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
 /** Sends raw bytes. */
 export function sendBytes(
   res: ServerResponse,

@@ -15,6 +15,8 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { limitsFromConfig, type QueryLimits } from '../catalog/sandbox/limits.js';
+import { UserQueryPool } from '../catalog/sandbox/pool.js';
 import { UsageError } from '../errors.js';
 import { createHandler } from './app.js';
 import { ServerContext } from './context.js';
@@ -42,6 +44,11 @@ export interface ServerOptions {
   index?: boolean;
   /** Called with warnings (catalog problems) instead of printing them. */
   onWarning?: (message: string) => void;
+  /**
+   * Limits of user SQL (`POST /api/query`): these, over the vault config's `query` object, over
+   * DEFAULT_QUERY_LIMITS.
+   */
+  queryLimits?: Partial<QueryLimits>;
 }
 
 export interface RunningServer {
@@ -80,6 +87,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw new UsageError('serve: a token must be 16 to 256 characters of letters, digits and ._~+/=-');
   const token = options.token ?? (isLoopback(host) ? undefined : generateToken());
   const ctx = await ServerContext.open(options.vaultRoot);
+  let pool: UserQueryPool;
+  try {
+    pool = new UserQueryPool(ctx.root, { ...limitsFromConfig(ctx.vault.config.raw), ...options.queryLimits });
+  } catch (err) {
+    await ctx.close();
+    throw err;
+  }
   if (options.index !== false) {
     try {
       const report = await ctx.reindex();
@@ -89,7 +103,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   }
   let policy: SecurityPolicy = createPolicy({ host, port, token });
-  const server = http.createServer(createHandler(ctx, () => policy, options.webDir ?? defaultWebDir()));
+  const server = http.createServer(createHandler(ctx, () => policy, options.webDir ?? defaultWebDir(), pool));
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -98,6 +112,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       resolve();
     });
   }).catch(async (err: unknown) => {
+    await pool.close();
     await ctx.close();
     throw err;
   });
@@ -112,7 +127,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }).then(() => ctx.close());
+      })
+        .then(() => pool.close())
+        .then(() => ctx.close());
       return closing;
     },
   };

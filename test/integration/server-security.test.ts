@@ -2,7 +2,6 @@
 // path traversal (encoded, absolute, NUL), symlinks out of the vault, and user SQL that tries to leave the
 // vault — all through real HTTP requests to an in-process server.
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,43 +10,10 @@ import { runSyntheticDemo } from '../../src/demo/run-demo.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import { Vault } from '../../src/storage/vault.js';
 import { tempDir } from '../support/helpers.js';
+import { type Reply, request } from '../support/http.js';
 
 const DEMO = 'example_2024_12_19_synthetic_demo';
 const SECRET = 'TOP-SECRET-OUTSIDE-THE-VAULT';
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-}
-
-function request(
-  port: number,
-  target: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string; host?: string | null } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.host !== null) headers.Host = options.host ?? `localhost:${port}`;
-    const req = http.request(
-      { host: '127.0.0.1', port, path: target, method: options.method ?? 'GET', headers, setHost: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    if (options.body !== undefined) req.write(options.body);
-    req.end();
-  });
-}
 
 function query(port: number, sql: string, headers: Record<string, string> = {}): Promise<Reply> {
   return request(port, '/api/query', {

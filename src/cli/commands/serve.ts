@@ -29,7 +29,16 @@ export default async function serve(opts: {
   open?: boolean;
   token?: string;
   vault?: string;
+  queryTimeout?: string;
 }): Promise<number> {
+  const queryTimeout = opts.queryTimeout === undefined ? undefined : Number(opts.queryTimeout);
+  if (
+    queryTimeout !== undefined &&
+    !(Number.isInteger(queryTimeout) && queryTimeout >= 1 && queryTimeout <= 3_600_000)
+  )
+    throw new UsageError(
+      `serve: --query-timeout must be an integer number of milliseconds between 1 and 3600000, got ${JSON.stringify(opts.queryTimeout)}`,
+    );
   const port = opts.port === undefined ? DEFAULT_PORT : Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(
@@ -44,6 +53,7 @@ export default async function serve(opts: {
       port,
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.token !== undefined ? { token: opts.token } : {}),
+      ...(queryTimeout !== undefined ? { queryLimits: { timeoutMs: queryTimeout } } : {}),
       onWarning: (m) => process.stderr.write(`${paint('yellow', 'warning:')} ${m}\n`),
     });
   } catch (err) {

@@ -1,13 +1,17 @@
 /**
- * `POST /api/query` with `{"sql": "...", "maxRows": 10000}`: runs one user query through `runUserQuery` —
- * a separate read-only DuckDB session that accepts a single SELECT-type statement only and can read no
- * file outside the vault (no COPY, ATTACH, INSTALL, LOAD or SET). Errors keep DuckDB's message and the
- * position it pointed at.
+ * `POST /api/query` with `{"sql": "...", "maxRows": 10000, "timeoutMs": 5000}`: runs one user query in the
+ * server's UserQueryPool — a separate process whose read-only DuckDB session accepts a single SELECT-type
+ * statement only, reads no file outside the vault (no COPY, ATTACH, INSTALL, LOAD or SET), and runs within
+ * the time, memory and result limits (catalog/sandbox/limits.ts). The rows are streamed as the client reads
+ * them. Errors keep DuckDB's message and the position it pointed at.
+ *
+ * @example
+ * registerQueryRoutes(router, ctx, new UserQueryPool(ctx.root, { timeoutMs: 3000 }))
  */
-import { runUserQuery } from '../../catalog/index.js';
-import type { Json, QueryResponse } from '../api-types.js';
+import type { UserQueryPool } from '../../catalog/sandbox/pool.js';
+import type { Json } from '../api-types.js';
 import type { ServerContext } from '../context.js';
-import { HttpError, readJsonBody, sendJson } from '../http.js';
+import { HttpError, readJsonBody, sendJsonStream } from '../http.js';
 import type { Router } from '../router.js';
 
 /** Longest query text accepted. */
@@ -16,7 +20,7 @@ export const MAX_SQL_LENGTH = 100_000;
 export const DEFAULT_MAX_ROWS = 10_000;
 export const MAX_ROWS = 100_000;
 
-export function registerQueryRoutes(router: Router, ctx: ServerContext): void {
+export function registerQueryRoutes(router: Router, ctx: ServerContext, pool: UserQueryPool): void {
   router.post('/api/query', async ({ raw, res }) => {
     const body = await readJsonBody(raw);
     const sql = body.sql;
@@ -27,15 +31,28 @@ export function registerQueryRoutes(router: Router, ctx: ServerContext): void {
     const maxRows = body.maxRows ?? DEFAULT_MAX_ROWS;
     if (typeof maxRows !== 'number' || !Number.isInteger(maxRows) || maxRows < 1 || maxRows > MAX_ROWS)
       throw new HttpError(400, 'BadRequest', `maxRows must be an integer between 1 and ${MAX_ROWS}`);
+    const timeoutMs = body.timeoutMs ?? pool.limits.timeoutMs;
+    if (
+      typeof timeoutMs !== 'number' ||
+      !Number.isInteger(timeoutMs) ||
+      timeoutMs < 1 ||
+      timeoutMs > pool.limits.timeoutMs
+    )
+      throw new HttpError(
+        400,
+        'BadRequest',
+        `timeoutMs must be an integer between 1 and ${pool.limits.timeoutMs} (the server's limit)`,
+      );
     const t0 = performance.now();
-    const result = await runUserQuery(ctx.root, sql, { readOnly: true, maxRows });
+    const result = await pool.run(sql, { maxRows, timeoutMs });
     const names = result.columns.map((c) => c.name);
-    const out: QueryResponse = {
+    const head = {
       columns: result.columns,
-      rows: result.rows.map((r) => names.map((n) => (r[n] ?? null) as Json)),
       truncated: result.truncated,
+      ...(result.truncatedBy ? { truncatedBy: result.truncatedBy } : {}),
       elapsedMs: performance.now() - t0,
     };
-    sendJson(res, 200, out);
+    const rows = result.rows.map((r) => names.map((n) => (r[n] ?? null) as Json));
+    await sendJsonStream(res, 200, head, 'rows', rows, ctx.secretPaths);
   });
 }
