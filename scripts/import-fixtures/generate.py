@@ -1,0 +1,212 @@
+"""Writes the fixtures of `specimen import` with the real tools, and what each tool's own reader returns.
+
+Usage: generate.py OUT_DIR [--only mlflow,tensorboard,...]
+
+For every source, OUT_DIR/<source>/ holds what the tool wrote (an MLflow database and file store, a
+TensorBoard logdir, W&B offline runs, a Trackio database, Neptune exporter Parquet files) and
+OUT_DIR/<source>/expected.json holds the values read back through the tool's own reader
+(MlflowClient.get_metric_history, TensorBoard's EventAccumulator, W&B's transaction-log datastore,
+Trackio's SQLiteStorage); the TypeScript tests compare the import value for value against it.
+OUT_DIR/<source>/bad/ holds damaged inputs (truncated, corrupt, unknown schema, missing artifact).
+OUT_DIR/versions.json records the tool versions, which are also printed.
+
+Example:
+    .venv-import/bin/python scripts/import-fixtures/generate.py /tmp/fixtures --only mlflow
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+SOURCES = ("mlflow", "tensorboard", "trackio", "wandb", "neptune")
+
+
+def plain(value):
+    """JSON-safe copy: non-finite floats become the strings NaN / Infinity / -Infinity (JSON has none)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def write_json(path: Path, value) -> None:
+    path.write_text(json.dumps(plain(value), indent=1, sort_keys=True, allow_nan=False) + "\n")
+
+
+# Hyper-parameters of every Python type a user passes; each tool stores them its own way.
+PARAMS = {
+    "lr": 0.001,
+    "epochs": 3,
+    "optimizer": "adamw",
+    "use_amp": True,
+    "dropout": None,
+    "layers": [64, 32],
+    "schedule": {"kind": "cosine", "warmup": 10},
+    "weight_decay": 1e-05,
+}
+
+
+def curve(step: int, run: int = 0) -> float:
+    return 1.0 / (1.0 + 0.1 * step) + 0.01 * run
+
+
+# ---------------------------------------------------------------- MLflow
+
+
+def mlflow_log_runs(mlflow, base: Path) -> None:
+    """Two experiments: a sweep (finished, failed and killed runs) and one with a nested child run."""
+    mlflow.set_experiment("Baseline Sweep")
+    for i, status in enumerate(["FINISHED", "FAILED", "KILLED"]):
+        with mlflow.start_run(run_name=f"sweep-{i}") as run:
+            mlflow.log_params({**PARAMS, "run_index": i})
+            mlflow.set_tags({"team": "vision", "seed": str(40 + i), "mlflow.source.git.commit": f"{i:x}" * 40})
+            for step in range(0, 60):
+                mlflow.log_metric("loss", curve(step, i), step=step)
+                if step % 10 == 0:
+                    mlflow.log_metric("eval/accuracy", 0.5 + step / 200, step=step)
+            mlflow.log_metric("lr", float("nan"), step=7)
+            mlflow.log_metric("lr", 0.001, step=8)
+            mlflow.log_metric("grad_norm", float("inf"), step=3)
+            mlflow.log_metric("repeated", 1.0, step=5)
+            mlflow.log_metric("repeated", 2.0, step=5)
+            if i == 0:
+                files = base / "artifact-src"
+                (files / "plots" / "deep").mkdir(parents=True, exist_ok=True)
+                (files / "notes.txt").write_text("first run\n")
+                (files / "plots" / "deep" / "curve.csv").write_text("step,loss\n0,1.0\n")
+                (files / "weights.bin").write_bytes(bytes(range(256)) * 4)
+                mlflow.log_artifact(str(files / "notes.txt"))
+                mlflow.log_artifact(str(files / "weights.bin"), "model")
+                mlflow.log_artifacts(str(files / "plots"), "plots")
+            if status != "FINISHED":
+                mlflow.end_run(status=status)
+    mlflow.set_experiment("nested/experiment")
+    with mlflow.start_run(run_name="parent"):
+        mlflow.log_metric("outer", 1.5, step=0)
+        with mlflow.start_run(run_name="child", nested=True):
+            mlflow.log_param("depth", 2)
+            mlflow.log_metric("inner", 2.5, step=1)
+
+
+def mlflow_expected(client, store: str) -> dict:
+    """What MLflow's own client reads back, run by run."""
+    from mlflow.entities import ViewType
+
+    experiments = {}
+    for exp in client.search_experiments(view_type=ViewType.ALL):
+        runs = []
+        for run in client.search_runs([exp.experiment_id], run_view_type=ViewType.ALL):
+            metrics = {}
+            for key in run.data.metrics:
+                history = client.get_metric_history(run.info.run_id, key)
+                metrics[key] = [{"step": m.step, "value": m.value, "timestamp": m.timestamp} for m in history]
+            artifacts = []
+
+            def walk(path=None):
+                for f in client.list_artifacts(run.info.run_id, path):
+                    if f.is_dir:
+                        walk(f.path)
+                    else:
+                        artifacts.append({"path": f.path, "bytes": f.file_size})
+
+            walk()
+            runs.append(
+                {
+                    "run_id": run.info.run_id,
+                    "run_name": run.info.run_name,
+                    "status": run.info.status,
+                    "start_time": run.info.start_time,
+                    "end_time": run.info.end_time,
+                    "params": run.data.params,
+                    "tags": run.data.tags,
+                    "metrics": metrics,
+                    "artifacts": sorted(artifacts, key=lambda a: a["path"]),
+                }
+            )
+        if runs:
+            experiments[exp.name] = {
+                "experiment_id": exp.experiment_id,
+                "creation_time": exp.creation_time,
+                "runs": runs,
+            }
+    return {"store": store, "experiments": experiments}
+
+
+def generate_mlflow(out: Path) -> dict:
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # the legacy file store is still written by MLflow 3
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    base = out / "mlflow"
+    base.mkdir(parents=True)
+    cwd = os.getcwd()
+    os.chdir(base)  # artifacts of the SQLite store go to ./mlruns beside the database
+    try:
+        mlflow.set_tracking_uri("sqlite:///mlflow.db")
+        mlflow_log_runs(mlflow, base)
+        write_json(base / "expected-sqlite.json", mlflow_expected(MlflowClient("sqlite:///mlflow.db"), "mlflow.db"))
+        mlflow.set_tracking_uri("file:./filestore")
+        mlflow_log_runs(mlflow, base)
+        write_json(base / "expected-filestore.json", mlflow_expected(MlflowClient("file:./filestore"), "filestore"))
+    finally:
+        os.chdir(cwd)
+    bad = base / "bad"
+    bad.mkdir()
+    # A database cut short: SQLite cannot read past its first pages.
+    data = (base / "mlflow.db").read_bytes()
+    (bad / "truncated.db").write_bytes(data[: len(data) // 3])
+    (bad / "not-a-database.db").write_bytes(b"this is not SQLite\n" * 100)
+    # A schema this importer has never seen: MLflow's alembic revision moved on and a table was renamed.
+    shutil.copy(base / "mlflow.db", bad / "unknown-schema.db")
+    con = sqlite3.connect(bad / "unknown-schema.db")
+    con.execute("UPDATE alembic_version SET version_num = 'ffffffffffff'")
+    con.execute("ALTER TABLE metrics RENAME TO metric_points")
+    con.commit()
+    con.close()
+    # A file store whose run lost an artifact: the file is listed (a dangling link) but gone from disk.
+    shutil.copytree(base / "filestore", bad / "missing-artifact", symlinks=True)
+    for meta in sorted((bad / "missing-artifact").glob("*/*/meta.yaml")):
+        art = meta.parent / "artifacts"
+        if (art / "notes.txt").exists():
+            (art / "notes.txt").unlink()
+            os.symlink("gone-from-disk.txt", art / "notes.txt")
+    return {"mlflow": mlflow.__version__}
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--only", default=",".join(SOURCES))
+    args = parser.parse_args()
+    only = [s for s in args.only.split(",") if s]
+    unknown = set(only) - set(SOURCES)
+    if unknown:
+        sys.exit(f"generate.py: unknown sources {sorted(unknown)}; known: {', '.join(SOURCES)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    versions = {"python": sys.version.split()[0]}
+    started = time.time()
+    for source in only:
+        if (args.out / source).exists():
+            shutil.rmtree(args.out / source)
+        versions.update(globals()[f"generate_{source}"](args.out.resolve()))
+    write_json(args.out / "versions.json", versions)
+    print("import fixtures:", ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
+          f"({time.time() - started:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

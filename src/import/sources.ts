@@ -1,0 +1,29 @@
+/**
+ * The import sources: one row per tool, each naming what it reads and the module that reads it. A reader
+ * module is imported only when its tool is asked for, so `specimen import mlflow …` never loads the
+ * TensorBoard protobuf decoder and `specimen --help` loads none of them.
+ *
+ * @example
+ * const listing = await loadSource('tensorboard', '/data/logs')
+ * console.log(SOURCES.tensorboard.reads) // 'event files (events.out.tfevents.*) under a logdir'
+ */
+import type { SourceListing, SourceTool } from './types.js';
+
+/** What each tool's reader accepts, and how to load it. */
+export const SOURCES: Record<
+  SourceTool,
+  { reads: string; list: (source: string) => Promise<SourceListing> }
+> = {
+  mlflow: {
+    reads: 'a tracking database (mlflow.db, or a directory holding it) or an mlruns/ file store',
+    list: async (s) => (await import('./mlflow.js')).listMlflow(s),
+  },
+};
+
+/** The tools by name, in the order `--help` lists them. */
+export const SOURCE_TOOLS = Object.keys(SOURCES) as SourceTool[];
+
+/** Lists the runs at `source` with the reader for `tool`. */
+export function loadSource(tool: SourceTool, source: string): Promise<SourceListing> {
+  return SOURCES[tool].list(source);
+}
