@@ -184,6 +184,124 @@ def generate_mlflow(out: Path) -> dict:
     return {"mlflow": mlflow.__version__}
 
 
+# ---------------------------------------------------------------- TensorBoard
+
+
+def tb_tensor_summary(tag: str, plugin: str, tensor):
+    from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
+
+    meta = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name=plugin))
+    return Summary(value=[Summary.Value(tag=tag, metadata=meta, tensor=tensor)])
+
+
+def tb_tensor(values, shape, dtype="float", content=False):
+    import numpy as np
+    from tensorboardX.proto.tensor_pb2 import TensorProto
+    from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
+
+    t = TensorProto(dtype=1 if dtype == "float" else 2,
+                    tensor_shape=TensorShapeProto(dim=[TensorShapeProto.Dim(size=d) for d in shape]))
+    if content:
+        t.tensor_content = np.asarray(values, dtype="<f8" if dtype == "double" else "<f4").tobytes()
+    elif dtype == "double":
+        t.double_val.extend(values)
+    else:
+        t.float_val.extend(values)
+    return t
+
+
+def tb_expected(run_dir: Path) -> dict:
+    """What TensorBoard's EventAccumulator reads back, keeping every event (size guidance 0)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util import tensor_util
+
+    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "histograms": 0, "tensors": 0,
+                                                        "images": 0, "audio": 0, "compressedHistograms": 0})
+    acc.Reload()
+    tags = acc.Tags()
+    out = {"scalars": {}, "histograms": {}, "tensors": {}}
+    for tag in tags["scalars"]:
+        out["scalars"][tag] = [{"step": e.step, "wall_time": e.wall_time, "value": e.value} for e in acc.Scalars(tag)]
+    for tag in tags["histograms"]:
+        out["histograms"][tag] = [
+            {"step": e.step, "wall_time": e.wall_time, "min": h.min, "max": h.max, "num": h.num, "sum": h.sum,
+             "sum_squares": h.sum_squares, "bucket_limit": list(h.bucket_limit), "bucket": list(h.bucket)}
+            for e in acc.Histograms(tag) for h in [e.histogram_value]
+        ]
+    for tag in tags["tensors"]:
+        events = []
+        for e in acc.Tensors(tag):
+            arr = tensor_util.make_ndarray(e.tensor_proto)
+            value = [x.decode() if isinstance(x, bytes) else x for x in arr.flatten().tolist()]
+            events.append({"step": e.step, "wall_time": e.wall_time, "shape": list(arr.shape), "values": value,
+                           "plugin": acc.SummaryMetadata(tag).plugin_data.plugin_name})
+        out["tensors"][tag] = events
+    return out
+
+
+def generate_tensorboard(out: Path) -> dict:
+    import numpy as np
+    import tensorboard
+    import tensorboardX
+    from tensorboardX import SummaryWriter
+    from tensorboardX.proto.event_pb2 import Event
+    from tensorboardX.record_writer import RecordWriter
+
+    base = out / "tensorboard"
+    logdir = base / "logs"
+    rng = np.random.default_rng(0)
+    train = logdir / "train"
+    w = SummaryWriter(str(train))
+    for step in range(50):
+        w.add_scalar("train/loss", curve(step), step)
+        if step % 10 == 0:
+            w.add_scalar("eval/accuracy", 0.5 + step / 100, step)
+            w.add_histogram("weights/layer1", rng.normal(size=200) * (1 + step / 50), step)
+    w.add_scalar("train/loss_nan", float("nan"), 5)
+    w.add_text("notes", "Warm-up done; **lr** decays from here.", 0)
+    w.add_text("notes", "Second note.", 30)
+    writer = w._get_file_writer()
+    for step in range(0, 50, 5):
+        writer.add_summary(tb_tensor_summary("lr", "scalars", tb_tensor([1e-3 / (1 + step)], [])), step)
+    for step in range(3):
+        writer.add_summary(tb_tensor_summary("probe/logits", "custom", tb_tensor(
+            [float(step + i) for i in range(6)], [2, 3], dtype="double", content=True)), step)
+    w.close()
+    time.sleep(1.1)  # a resumed run: a second event file in the same directory, with a later name
+    w = SummaryWriter(str(train))
+    for step in range(50, 60):
+        w.add_scalar("train/loss", curve(step), step)
+    w.close()
+    nested = logdir / "sweep" / "lr_0.1"
+    w = SummaryWriter(str(nested))
+    for step in range(0, 100, 3):
+        w.add_scalar("loss", curve(step, 1), step)
+    w.close()
+    expected = {}
+    for run_dir in sorted({p.parent for p in logdir.rglob("events.out.tfevents.*")}):
+        expected[run_dir.relative_to(logdir).as_posix()] = tb_expected(run_dir)
+    write_json(base / "expected.json", expected)
+
+    bad = base / "bad"
+    (bad / "truncated" / "run").mkdir(parents=True)
+    first = sorted(train.glob("events.out.tfevents.*"))[0]
+    data = first.read_bytes()
+    (bad / "truncated" / "run" / first.name).write_bytes(data[: int(len(data) * 0.6)])
+    write_json(bad / "truncated" / "expected.json", {"run": tb_expected(bad / "truncated" / "run")})
+    (bad / "unknown-version" / "run").mkdir(parents=True)
+    rw = RecordWriter(str(bad / "unknown-version" / "run" / "events.out.tfevents.1700000000.host"))
+    rw.write(Event(wall_time=1700000000.0, file_version="brain.Event:9").SerializeToString())
+    rw.write(Event(wall_time=1700000001.0, step=1).SerializeToString())
+    rw.close()
+    # One good run beside one corrupt file: the good one is imported, the other reported.
+    shutil.copytree(nested, bad / "corrupt" / "good")
+    (bad / "corrupt" / "broken").mkdir(parents=True)
+    damaged = bytearray(data)
+    damaged[len(damaged) // 2] ^= 0xFF
+    (bad / "corrupt" / "broken" / first.name).write_bytes(bytes(damaged))
+    return {"tensorboard": tensorboard.__version__, "tensorboardX": tensorboardX.__version__}
+
+
 # ---------------------------------------------------------------- main
 
 

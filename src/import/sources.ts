@@ -18,6 +18,10 @@ export const SOURCES: Record<
     reads: 'a tracking database (mlflow.db, or a directory holding it) or an mlruns/ file store',
     list: async (s) => (await import('./mlflow.js')).listMlflow(s),
   },
+  tensorboard: {
+    reads: 'event files (events.out.tfevents.*) under a logdir; each directory holding them is a run',
+    list: async (s) => (await import('./tensorboard.js')).listTensorboard(s),
+  },
 };
 
 /** The tools by name, in the order `--help` lists them. */

@@ -15,7 +15,7 @@
 import type { PlainObject } from '../format/msgpack.js';
 
 /** The tools that `specimen import` reads. */
-export type SourceTool = 'mlflow';
+export type SourceTool = 'mlflow' | 'tensorboard';
 
 /** One scalar series: a metric with its own steps and wall-clock times (seconds since the Unix epoch). */
 export interface Series {
@@ -41,6 +41,8 @@ export interface TensorSeries {
   shape: number[];
   /** Elements, C order, steps.length × product(shape) values. */
   data: Float64Array;
+  /** For histograms: [min, max, num, sum, sum_squares] per step (steps.length × 5). */
+  stats?: Float64Array;
 }
 
 /** A text entry (TensorBoard text summary, a tool's notes), written to the run's `notes.md`. */

@@ -207,7 +207,8 @@ async function copyArtifacts(dir: string, run: SourceRun, problems: ImportProble
 
 /**
  * Each tensor series becomes `<name>.zarr` (values stacked along a leading step axis) with
- * `<name>.step.zarr` and `<name>.wall_time.zarr` beside it; the manifest maps each name back to its tag.
+ * `<name>.step.zarr` and `<name>.wall_time.zarr` beside it (and, for histograms, `<name>.stats.zarr`:
+ * min, max, num, sum, sum_squares per step); the manifest maps each name back to its tag.
  */
 async function writeTensorSeries(dir: string, series: readonly TensorSeries[]): Promise<PlainValue[]> {
   const out: PlainValue[] = [];
@@ -235,6 +236,12 @@ async function writeTensorSeries(dir: string, series: readonly TensorSeries[]): 
       dtype: 'float64',
       fsync: false,
     });
+    if (t.stats)
+      await writeZarr(path.join(dir, `${name}.stats.zarr`), t.stats, {
+        shape: [t.steps.length, 5],
+        dtype: 'float64',
+        fsync: false,
+      });
     out.push({ name, tag: t.tag, kind: t.kind, steps: t.steps.length });
   }
   return out;
