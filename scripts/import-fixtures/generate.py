@@ -302,6 +302,60 @@ def generate_tensorboard(out: Path) -> dict:
     return {"tensorboard": tensorboard.__version__, "tensorboardX": tensorboardX.__version__}
 
 
+# ---------------------------------------------------------------- Trackio
+
+
+def generate_trackio(out: Path) -> dict:
+    base = out / "trackio"
+    store = base / "store"
+    store.mkdir(parents=True)
+    os.environ["TRACKIO_DIR"] = str(store)
+    import trackio
+    from trackio.sqlite_storage import SQLiteStorage
+
+    for i in range(2):
+        trackio.init(project="vision-sweep", name=f"run-{i}", config={**PARAMS, "run_index": i})
+        for step in range(40):
+            metrics = {"train/loss": curve(step, i)}
+            if step % 10 == 0:
+                metrics["eval/accuracy"] = 0.5 + step / 100
+            if step == 7:
+                metrics["grad_norm"] = float("nan")
+            if step == 8:
+                metrics["grad_norm"] = float("inf")
+            trackio.log(metrics, step=step)
+        trackio.finish()
+    trackio.init(project="odd-values", name="with-text", config={"note": "a text metric"})
+    trackio.log({"loss": 0.5, "comment": "not a number"}, step=0)
+    trackio.finish()
+
+    expected = {}
+    for project in ("vision-sweep", "odd-values"):
+        runs = []
+        for record in SQLiteStorage.get_run_records(project):
+            run_id = record.get("id") or record.get("run_id")
+            logs = SQLiteStorage.get_logs(project, run_id=run_id)
+            runs.append({
+                "run_id": run_id,
+                "name": record["name"],
+                "config": SQLiteStorage.get_run_config(project, run_id=run_id),
+                "logs": [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+                         for row in logs],
+            })
+        expected[project] = runs
+    write_json(base / "expected.json", expected)
+
+    bad = base / "bad"
+    bad.mkdir()
+    data = (store / "vision-sweep.db").read_bytes()
+    (bad / "truncated.db").write_bytes(data[: len(data) // 4])
+    con = sqlite3.connect(bad / "unknown-schema.db")
+    con.execute("CREATE TABLE metrics (id INTEGER PRIMARY KEY, run_name TEXT, step INTEGER, payload TEXT)")
+    con.commit()
+    con.close()
+    return {"trackio": trackio.__version__}
+
+
 # ---------------------------------------------------------------- main
 
 

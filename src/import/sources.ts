@@ -22,6 +22,10 @@ export const SOURCES: Record<
     reads: 'event files (events.out.tfevents.*) under a logdir; each directory holding them is a run',
     list: async (s) => (await import('./tensorboard.js')).listTensorboard(s),
   },
+  trackio: {
+    reads: "a project's SQLite database (<project>.db in Trackio's directory) or that directory",
+    list: async (s) => (await import('./trackio.js')).listTrackio(s),
+  },
 };
 
 /** The tools by name, in the order `--help` lists them. */
