@@ -356,6 +356,77 @@ def generate_trackio(out: Path) -> dict:
     return {"trackio": trackio.__version__}
 
 
+# ---------------------------------------------------------------- W&B
+
+
+def generate_wandb(out: Path) -> dict:
+    """Offline runs. wandb 0.31 no longer ships a Python reader for its transaction log (the old
+    wandb.sdk.internal.datastore is gone and wandb.Api is online-only), so the expected values are the ones
+    this script logged, with the _step W&B assigns (one per log call), saved as JSON."""
+    os.environ["WANDB_MODE"] = "offline"
+    os.environ["WANDB_SILENT"] = "true"
+    import wandb
+
+    base = out / "wandb"
+    base.mkdir(parents=True)
+    os.environ["WANDB_DIR"] = str(base)
+    expected = {}
+    for i, exit_code in enumerate([0, 1]):
+        run = wandb.init(project="wandb-sweep", config={**PARAMS, "run_index": i}, tags=["sweep", f"r{i}"],
+                         notes=f"run {i} of the sweep", group="sweep-1", job_type="train")
+        run.define_metric("epoch")
+        run.define_metric("eval/*", step_metric="epoch")
+        rows = []
+        step = 0
+        for t in range(40):
+            row = {"train/loss": curve(t, i), "lr": 1e-3 if t != 7 else float("nan")}
+            if t == 9:
+                row["grad_norm"] = float("inf")
+            run.log(row)
+            rows.append({"_step": step, **row})
+            step += 1
+            if t % 10 == 9:
+                eval_row = {"eval/accuracy": 0.5 + t / 100, "epoch": t // 10}
+                run.log(eval_row)
+                rows.append({"_step": step, **eval_row})
+                step += 1
+        files = base / f"saved-{i}"
+        (files / "ckpt" / "sub").mkdir(parents=True)
+        (files / "model.txt").write_text(f"model {i}\n")
+        (files / "ckpt" / "sub" / "w.bin").write_bytes(bytes(range(64)))
+        run.save(str(files / "model.txt"), base_path=str(files), policy="now")
+        run.save(str(files / "ckpt" / "sub" / "w.bin"), base_path=str(files), policy="now")
+        run.summary["best_accuracy"] = 0.8 + i / 100
+        expected[run.id] = {"project": "wandb-sweep", "config": {**PARAMS, "run_index": i}, "rows": rows,
+                            "exit_code": exit_code, "tags": ["sweep", f"r{i}"], "notes": f"run {i} of the sweep",
+                            "group": "sweep-1", "files": ["ckpt/sub/w.bin", "model.txt"],
+                            "step_metrics": {"eval/accuracy": "epoch"}, "summary": {"best_accuracy": 0.8 + i / 100}}
+        run.finish(exit_code=exit_code)
+    write_json(base / "expected.json", expected)
+
+    # A history export in the layout of W&B's wandb-history.jsonl (rows of run.history()), written here
+    # from the rows logged above because exporting needs the online API.
+    exports = base / "exports" / "wandb-sweep"
+    exports.mkdir(parents=True)
+    first_id = next(iter(expected))
+    with open(exports / "exported-run.jsonl", "w") as f:
+        for n, row in enumerate(expected[first_id]["rows"]):
+            f.write(json.dumps({**row, "_timestamp": 1700000000.0 + n, "_runtime": float(n)}) + "\n")
+
+    bad = base / "bad"
+    bad.mkdir()
+    run_dirs = sorted((base / "wandb").glob("offline-run-*"))
+    log = next(run_dirs[0].glob("run-*.wandb"))
+    data = log.read_bytes()
+    (bad / "truncated").mkdir()
+    (bad / "truncated" / log.name).write_bytes(data[: int(len(data) * 0.7)])
+    (bad / "future-version").mkdir()
+    (bad / "future-version" / log.name).write_bytes(data[:6] + bytes([9]) + data[7:])
+    shutil.copytree(run_dirs[0], bad / "missing-file" / run_dirs[0].name)
+    (bad / "missing-file" / run_dirs[0].name / "files" / "model.txt").unlink()
+    return {"wandb": wandb.__version__}
+
+
 # ---------------------------------------------------------------- main
 
 

@@ -22,6 +22,11 @@ export const SOURCES: Record<
     reads: 'event files (events.out.tfevents.*) under a logdir; each directory holding them is a run',
     list: async (s) => (await import('./tensorboard.js')).listTensorboard(s),
   },
+  wandb: {
+    reads:
+      'offline runs (wandb/offline-run-*/run-*.wandb) or history exports (*.jsonl), or a directory holding them',
+    list: async (s) => (await import('./wandb.js')).listWandb(s),
+  },
   trackio: {
     reads: "a project's SQLite database (<project>.db in Trackio's directory) or that directory",
     list: async (s) => (await import('./trackio.js')).listTrackio(s),
