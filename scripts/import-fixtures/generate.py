@@ -427,6 +427,109 @@ def generate_wandb(out: Path) -> dict:
     return {"wandb": wandb.__version__}
 
 
+# ---------------------------------------------------------------- Neptune
+
+
+# The exporter's Parquet schema (neptune-exporter, src/neptune_exporter/storage: one row per attribute
+# value). The exporter itself is not on PyPI and reads from Neptune's servers, so these files are written
+# here with pyarrow in its schema and layout: <data>/<project>/<run>_part_<n>.parquet, files under <files>/.
+def neptune_schema():
+    import pyarrow as pa
+
+    return pa.schema([
+        ("project_id", pa.string()), ("run_id", pa.string()), ("attribute_path", pa.string()),
+        ("attribute_type", pa.string()), ("step", pa.decimal128(18, 6)), ("timestamp", pa.timestamp("ms", tz="UTC")),
+        ("int_value", pa.int64()), ("float_value", pa.float64()), ("string_value", pa.string()),
+        ("bool_value", pa.bool_()), ("datetime_value", pa.timestamp("ms", tz="UTC")),
+        ("string_set_value", pa.list_(pa.string())), ("file_value", pa.struct([("path", pa.string())])),
+        ("histogram_value", pa.struct([("type", pa.string()), ("edges", pa.list_(pa.float64())),
+                                       ("values", pa.list_(pa.float64()))])),
+    ])
+
+
+def neptune_rows(project: str, run: str, index: int, t0) -> list[dict]:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    def row(path, kind, **values):
+        return {"project_id": project, "run_id": run, "attribute_path": path, "attribute_type": kind, **values}
+
+    rows = [
+        row("sys/name", "string", string_value=f"sweep-{index}"),
+        row("sys/creation_time", "datetime", datetime_value=t0),
+        row("sys/modification_time", "datetime", datetime_value=t0 + timedelta(minutes=5)),
+        row("sys/state", "string", string_value="inactive"),
+        row("sys/failed", "bool", bool_value=index == 1),
+        row("sys/owner", "string", string_value="researcher"),
+        row("sys/tags", "string_set", string_set_value=["sweep", f"r{index}"]),
+        row("parameters/lr", "float", float_value=1e-3 * (index + 1)),
+        row("parameters/epochs", "int", int_value=3),
+        row("parameters/optimizer", "string", string_value="adamw"),
+        row("parameters/use_amp", "bool", bool_value=True),
+        row("files/model", "file", file_value={"path": f"{project}/{run}/files/model.txt"}),
+    ]
+    for step in range(30):
+        ts = t0 + timedelta(seconds=step)
+        rows.append(row("train/loss", "float_series", step=Decimal(step), timestamp=ts,
+                        float_value=float("nan") if step == 4 else curve(step, index)))
+        if step % 10 == 0:
+            rows.append(row("eval/accuracy", "float_series", step=Decimal(step), timestamp=ts + timedelta(milliseconds=500),
+                            float_value=0.5 + step / 100))
+            rows.append(row("weights", "histogram_series", step=Decimal(step), timestamp=ts,
+                            histogram_value={"type": "COUNTING", "edges": [0.0, 0.5, 1.0, 1.5], "values": [1.0, step, 3.0]}))
+    rows.append(row("monitoring/stdout", "string_series", step=Decimal(0), timestamp=t0, string_value="epoch 0 done"))
+    return rows
+
+
+def generate_neptune(out: Path) -> dict:
+    from datetime import datetime, timezone
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    base = out / "neptune"
+    data = base / "data" / "team_vision"
+    data.mkdir(parents=True)
+    schema = neptune_schema()
+    expected = {}
+    t0 = datetime(2025, 3, 4, 10, 0, tzinfo=timezone.utc)
+    for i, run in enumerate(["VIS-1", "VIS-2"]):
+        rows = neptune_rows("team/vision", run, i, t0)
+        table = pa.Table.from_pylist(rows, schema=schema)
+        if i == 0:
+            # A run exported in two parts, as the exporter does past its part size.
+            half = table.num_rows // 2
+            pq.write_table(table.slice(0, half), data / f"{run}_part_0.parquet", compression="snappy")
+            pq.write_table(table.slice(half), data / f"{run}_part_1.parquet", compression="snappy")
+        else:
+            pq.write_table(table, data / f"{run}_part_0.parquet", compression="snappy")
+        files = base / "files" / "team/vision" / run / "files"
+        files.mkdir(parents=True)
+        (files / "model.txt").write_text(f"model of {run}\n")
+        # What pyarrow reads back from the files just written, as plain values.
+        read = []
+        for part in sorted(data.glob(f"{run}_part_*.parquet")):
+            read.extend(pq.read_table(part).to_pylist())
+        expected[f"team/vision/{run}"] = [
+            {k: (float(v) if k == "step" and v is not None else
+                 v.timestamp() if hasattr(v, "timestamp") else v) for k, v in r.items()}
+            for r in read
+        ]
+    write_json(base / "expected.json", expected)
+
+    bad = base / "bad"
+    (bad / "unfinished" / "team_vision").mkdir(parents=True)
+    shutil.copy(data / "VIS-2_part_0.parquet", bad / "unfinished" / "team_vision" / "VIS-3_part_0.parquet.tmp")
+    shutil.copy(data / "VIS-2_part_0.parquet", bad / "unfinished" / "team_vision" / "VIS-2_part_0.parquet")
+    (bad / "truncated" / "team_vision").mkdir(parents=True)
+    raw = (data / "VIS-2_part_0.parquet").read_bytes()
+    (bad / "truncated" / "team_vision" / "VIS-2_part_0.parquet").write_bytes(raw[: len(raw) // 2])
+    (bad / "unknown-schema" / "team_vision").mkdir(parents=True)
+    pq.write_table(pa.table({"run": ["VIS-9"], "key": ["loss"], "value": [1.0]}),
+                   bad / "unknown-schema" / "team_vision" / "VIS-9_part_0.parquet")
+    return {"neptune-exporter format": "pyarrow " + pa.__version__}
+
+
 # ---------------------------------------------------------------- main
 
 

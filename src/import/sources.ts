@@ -31,6 +31,11 @@ export const SOURCES: Record<
     reads: "a project's SQLite database (<project>.db in Trackio's directory) or that directory",
     list: async (s) => (await import('./trackio.js')).listTrackio(s),
   },
+  neptune: {
+    reads:
+      "Parquet files written by Neptune's exporter (its data directory, a project directory or one file)",
+    list: async (s) => (await import('./neptune.js')).listNeptune(s),
+  },
 };
 
 /** The tools by name, in the order `--help` lists them. */

@@ -15,7 +15,7 @@
 import type { PlainObject } from '../format/msgpack.js';
 
 /** The tools that `specimen import` reads. */
-export type SourceTool = 'mlflow' | 'tensorboard' | 'wandb' | 'trackio';
+export type SourceTool = 'mlflow' | 'tensorboard' | 'wandb' | 'trackio' | 'neptune';
 
 /** One scalar series: a metric with its own steps and wall-clock times (seconds since the Unix epoch). */
 export interface Series {
