@@ -23,6 +23,9 @@ import { loadSource } from './sources.js';
 import type { ImportProblem, SourceExperiment, SourceRunHandle, SourceTool } from './types.js';
 import { STAGING_DIR, writeImportedRun } from './write-run.js';
 
+/** Runs written at once. */
+const CONCURRENCY = 4;
+
 /** Options of `importRuns`. */
 export interface ImportOptions {
   /** Put every run into this specimen (created when missing). */
@@ -105,18 +108,29 @@ export async function importRuns(
     summary.toolVersion = listing.toolVersion;
     summary.problems.push(...listing.problems);
     const existing = await importedRunIndex(vault, tool);
-    const specimens = new Map<string, { created: boolean; runs: number; exists: boolean }>();
+    const specimens = new Map<string, SpecimenEntryState>();
     const fallbackDates = earliestStarts(listing.runs);
     options.onStart?.(listing.runs.length);
+    // Runs are written a few at a time: most of a run's time is spent waiting on fsync and DuckDB's threads,
+    // which overlap well; the source is read on the main thread in between.
+    const handles = listing.runs;
+    const records: ImportedRun[] = new Array(handles.length);
+    let next = 0;
     let done = 0;
-    for (const handle of listing.runs) {
-      const specimenId = specimenFor(handle.experiment, options, fallbackDates.get(handle.experiment));
-      const entry = await specimenEntry(vault, specimens, specimenId);
-      const record = await importOne(vault, handle, specimenId, entry, existing, options, summary);
-      summary.runs.push(record);
-      if (record.action === 'created' || record.action === 'would create') entry.runs++;
-      options.onProgress?.(++done, listing.runs.length, handle.sourceRunId);
-    }
+    const worker = async (): Promise<void> => {
+      while (next < handles.length) {
+        const i = next++;
+        const handle = handles[i]!;
+        const specimenId = specimenFor(handle.experiment, options, fallbackDates.get(handle.experiment));
+        const entry = specimenEntry(vault, specimens, specimenId);
+        const record = await importOne(vault, handle, specimenId, entry, existing, options, summary);
+        records[i] = record;
+        if (record.action === 'created' || record.action === 'would create') entry.runs++;
+        options.onProgress?.(++done, handles.length, handle.sourceRunId);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, handles.length) }, worker));
+    summary.runs = records;
     summary.specimens = [...specimens]
       .filter(([, s]) => s.runs > 0 || s.exists)
       .map(([specimenId, s]) => ({ specimenId, created: s.created, runs: s.runs }));
@@ -129,7 +143,7 @@ export async function importRuns(
     vault: Vault,
     handle: SourceRunHandle,
     specimenId: string,
-    entry: { created: boolean; exists: boolean },
+    entry: SpecimenEntryState,
     existing: Map<string, string>,
     options: ImportOptions,
     summary: ImportSummary,
@@ -154,9 +168,12 @@ export async function importRuns(
       return { ...base, action: 'would create', rows, artifacts: run.artifacts.length };
     }
     if (!entry.exists) {
-      await createSpecimen(vault, specimenId, handle.experiment, tool, abs, options);
+      // One creation per specimen, awaited by every run going into it.
+      entry.creating ??= createSpecimen(vault, specimenId, handle.experiment, tool, abs, options).then(() => {
+        entry.created = true;
+      });
+      await entry.creating;
       entry.exists = true;
-      entry.created = true;
     }
     const written = await writeImportedRun(vault, specimenId, run, {
       tool,
@@ -177,11 +194,19 @@ export async function importRuns(
   }
 }
 
-async function specimenEntry(
+/** What the import knows about a specimen it writes into. */
+interface SpecimenEntryState {
+  created: boolean;
+  runs: number;
+  exists: boolean;
+  creating?: Promise<void>;
+}
+
+function specimenEntry(
   vault: Vault,
-  specimens: Map<string, { created: boolean; runs: number; exists: boolean }>,
+  specimens: Map<string, SpecimenEntryState>,
   specimenId: string,
-) {
+): SpecimenEntryState {
   let entry = specimens.get(specimenId);
   if (!entry) {
     const exists = fs.existsSync(path.join(vault.specimenDir(specimenId), MANIFEST_FILE));

@@ -85,6 +85,7 @@ export async function writeImportedRun(
       }
       return { runId, dir: path.join(runsDir, runId), ...built };
     } finally {
+      reserved.delete(path.join(runsDir, runId));
       await fsp.rm(staging, { recursive: true, force: true });
     }
   }
@@ -93,12 +94,19 @@ export async function writeImportedRun(
   );
 }
 
-/** First run ID from `when` (with the usual `_001` suffixes) that no directory uses yet. */
+/** Run directories being assembled by this process, so concurrent runs of one import pick distinct IDs. */
+const reserved = new Set<string>();
+
+/** First run ID from `when` (with the usual `_001` suffixes) that no directory uses yet; reserved until released. */
 function freeRunId(runsDir: string, when: Date): string {
   const base = runIdBase(Number.isFinite(when.getTime()) ? when : new Date());
   for (let seq = 0; ; seq++) {
     const id = seq === 0 ? base : `${base}_${String(seq).padStart(3, '0')}`;
-    if (!fs.existsSync(path.join(runsDir, id))) return id;
+    const dir = path.join(runsDir, id);
+    if (!reserved.has(dir) && !fs.existsSync(dir)) {
+      reserved.add(dir);
+      return id;
+    }
   }
 }
 
