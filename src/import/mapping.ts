@@ -11,7 +11,7 @@
  */
 import type { ColumnData } from '../parquet/write-columns.js';
 import { ImportSourceError } from './errors.js';
-import type { Series, SourceExperiment } from './types.js';
+import type { Series, SourceExperiment, TensorSeries } from './types.js';
 
 /** Column names the metrics table uses itself; a metric with one of these names is stored as `metric/<name>`. */
 const RESERVED = new Set(['step', 'wall_time', 'run_id']);
@@ -187,4 +187,48 @@ export function msToIso(ms: number | bigint | null | undefined): string | undefi
   const n = Number(ms);
   if (!Number.isFinite(n) || n <= 0) return undefined;
   return new Date(n).toISOString();
+}
+
+/** Collects series point by point, keyed by metric name, in the order points arrive. */
+export class SeriesCollector {
+  private readonly byName = new Map<string, { steps: number[]; values: number[]; wallTimes: number[] }>();
+
+  /** Appends one value of `name`. */
+  add(name: string, step: number, value: number, wallTime: number): void {
+    let s = this.byName.get(name);
+    if (!s) {
+      s = { steps: [], values: [], wallTimes: [] };
+      this.byName.set(name, s);
+    }
+    s.steps.push(step);
+    s.values.push(value);
+    s.wallTimes.push(wallTime);
+  }
+
+  /** Names seen so far. */
+  names(): IterableIterator<string> {
+    return this.byName.keys();
+  }
+
+  /** The collected series. */
+  series(): Series[] {
+    return [...this.byName].map(([name, s]) => ({ name, ...s }));
+  }
+}
+
+/**
+ * A histogram series from per-step [limit, count, limit, count, …] lists of varying length, padded with NaN
+ * to the widest step so the steps stack into one array.
+ */
+export function histogramSeries(
+  tag: string,
+  steps: number[],
+  wallTimes: number[],
+  pairs: readonly number[][],
+  stats?: Float64Array,
+): TensorSeries {
+  const k = Math.max(0, ...pairs.map((p) => p.length / 2));
+  const data = new Float64Array(steps.length * k * 2).fill(Number.NaN);
+  for (const [i, p] of pairs.entries()) data.set(p, i * k * 2);
+  return { tag, kind: 'histogram', steps, wallTimes, shape: [k, 2], data, ...(stats ? { stats } : {}) };
 }

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import type { PlainObject } from '../format/msgpack.js';
 import { listFiles } from '../storage/hashing.js';
 import { ImportSourceError } from './errors.js';
-import { msToIso } from './mapping.js';
+import { msToIso, SeriesCollector } from './mapping.js';
 import { openSqlite, requireSchema, type SqliteFile } from './sqlite.js';
 import type {
   ImportProblem,
@@ -151,24 +151,20 @@ async function loadSqlRun(
   const tags: Record<string, string> = {};
   for (const t of db.all('SELECT key, value FROM tags WHERE run_uuid = ? ORDER BY key', [runId]))
     tags[String(t.key)] = String(t.value ?? '');
-  const byKey = new Map<string, { steps: number[]; values: number[]; wallTimes: number[] }>();
+  const collector = new SeriesCollector();
   db.each(
     'SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ? ORDER BY key, step, timestamp',
     [runId],
-    (row) => {
-      const key = String(row[0]);
-      let s = byKey.get(key);
-      if (!s) {
-        s = { steps: [], values: [], wallTimes: [] };
-        byKey.set(key, s);
-      }
-      // MLflow stores NaN as value 0 with is_nan set (and ±Infinity as ±DBL_MAX, which it returns as such).
-      s.values.push(row[4] ? Number.NaN : Number(row[1]));
-      s.wallTimes.push(Number(row[2]) / 1000);
-      s.steps.push(Number(row[3]));
-    },
+    // MLflow stores NaN as value 0 with is_nan set (and ±Infinity as ±DBL_MAX, which it returns as such).
+    (row) =>
+      collector.add(
+        String(row[0]),
+        Number(row[3]),
+        row[4] ? Number.NaN : Number(row[1]),
+        Number(row[2]) / 1000,
+      ),
   );
-  const series: Series[] = [...byKey].map(([name, s]) => ({ name, ...s }));
+  const series = collector.series();
   const problems: ImportProblem[] = [];
   const artifacts = await artifactFiles(String(r.artifact_uri ?? ''), dbDir, runId, problems);
   return {

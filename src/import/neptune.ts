@@ -19,16 +19,15 @@ import { quoteLiteral } from '../duckdb/node-api.js';
 import { connectShared, describeQuery } from '../duckdb/read-parquet.js';
 import type { PlainObject, PlainValue } from '../format/msgpack.js';
 import { ImportSourceError } from './errors.js';
+import { histogramSeries, SeriesCollector } from './mapping.js';
 import type {
   ImportProblem,
   NoteEntry,
-  Series,
   SourceArtifact,
   SourceExperiment,
   SourceListing,
   SourceRun,
   SourceRunHandle,
-  TensorSeries,
 } from './types.js';
 
 const PART = /^(.+)_part_(\d+)\.parquet$/;
@@ -218,7 +217,7 @@ async function loadRun(
   }
   const config: PlainObject = {};
   const sys: Record<string, PlainValue> = {};
-  const scalars = new Map<string, { steps: number[]; values: number[]; wallTimes: number[] }>();
+  const scalars = new SeriesCollector();
   const hist = new Map<string, { steps: number[]; wallTimes: number[]; pairs: number[][] }>();
   const notes: NoteEntry[] = [];
   const artifacts: SourceArtifact[] = [];
@@ -228,14 +227,7 @@ async function loadRun(
     const step = r.step ?? 0;
     switch (r.attribute_type) {
       case 'float_series': {
-        let s = scalars.get(r.attribute_path);
-        if (!s) {
-          s = { steps: [], values: [], wallTimes: [] };
-          scalars.set(r.attribute_path, s);
-        }
-        s.steps.push(step);
-        s.values.push(r.float_value ?? Number.NaN);
-        s.wallTimes.push(wall);
+        scalars.add(r.attribute_path, step, r.float_value ?? Number.NaN, wall);
         break;
       }
       case 'string_series':
@@ -289,13 +281,8 @@ async function loadRun(
       reason: `attribute type ${JSON.stringify(t)} is not imported`,
       sourceRunId,
     });
-  const series: Series[] = [...scalars].map(([name, s]) => ({ name, ...s }));
-  const tensors: TensorSeries[] = [...hist].map(([tag, h]) => {
-    const k = Math.max(...h.pairs.map((p) => p.length / 2));
-    const data = new Float64Array(h.steps.length * k * 2).fill(Number.NaN);
-    for (const [i, p] of h.pairs.entries()) data.set(p, i * k * 2);
-    return { tag, kind: 'histogram' as const, steps: h.steps, wallTimes: h.wallTimes, shape: [k, 2], data };
-  });
+  const series = scalars.series();
+  const tensors = [...hist].map(([tag, h]) => histogramSeries(tag, h.steps, h.wallTimes, h.pairs));
   const tags: Record<string, string> = {};
   for (const [k, v] of Object.entries(sys))
     if (!['name', 'creation_time', 'modification_time', 'ping_time', 'failed', 'state', 'owner'].includes(k))

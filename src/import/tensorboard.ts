@@ -13,12 +13,12 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { ImportSourceError } from './errors.js';
+import { histogramSeries, SeriesCollector } from './mapping.js';
 import { double, fields, float, repeated, text, WIRE, WireError } from './protobuf.js';
 import { readTfRecords } from './tfrecord.js';
 import type {
   ImportProblem,
   NoteEntry,
-  Series,
   SourceExperiment,
   SourceListing,
   SourceRun,
@@ -113,12 +113,6 @@ function startedFromName(name: string): string | undefined {
   return m ? new Date(Number(m[1]) * 1000).toISOString() : undefined;
 }
 
-interface ScalarAcc {
-  steps: number[];
-  values: number[];
-  wallTimes: number[];
-}
-
 async function loadRun(
   dir: string,
   rel: string,
@@ -127,7 +121,7 @@ async function loadRun(
   experiment: SourceExperiment,
 ): Promise<SourceRun> {
   const problems: ImportProblem[] = [];
-  const scalars = new Map<string, ScalarAcc>();
+  const scalars = new SeriesCollector();
   const histos = new Map<
     string,
     { steps: number[]; wallTimes: number[]; buckets: number[][]; stats: number[][] }
@@ -171,7 +165,7 @@ async function loadRun(
         for (const v of ev.values) {
           if (v.plugin) plugins.set(v.tag, v.plugin);
           const plugin = v.plugin ?? plugins.get(v.tag);
-          if (v.simpleValue !== undefined) push(scalars, v.tag, ev.step, v.simpleValue, ev.wallTime);
+          if (v.simpleValue !== undefined) scalars.add(v.tag, ev.step, v.simpleValue, ev.wallTime);
           else if (v.histo) {
             const h = histos.get(v.tag) ?? { steps: [], wallTimes: [], buckets: [], stats: [] };
             h.steps.push(ev.step);
@@ -185,7 +179,7 @@ async function loadRun(
               for (const s of t.strings ?? [])
                 notes.push({ tag: v.tag, step: ev.step, wallTime: ev.wallTime, text: s });
             } else if (plugin === 'scalars' && t.values.length === 1) {
-              push(scalars, v.tag, ev.step, t.values[0]!, ev.wallTime);
+              scalars.add(v.tag, ev.step, t.values[0]!, ev.wallTime);
             } else {
               const acc = tensors.get(v.tag) ?? { steps: [], wallTimes: [], shape: t.shape, values: [] };
               if (acc.shape.join(',') !== t.shape.join(',')) {
@@ -216,22 +210,12 @@ async function loadRun(
   }
   if (readable === 0 && problems.length > 0)
     throw new ImportSourceError(dir, problems.map((p) => `${p.path}: ${p.reason}`).join('; '));
-  const series: Series[] = [...scalars].map(([name, s]) => ({ name, ...s }));
+  const series = scalars.series();
   const tensorSeries: TensorSeries[] = [];
-  for (const [tag, h] of histos) {
-    const k = Math.max(...h.buckets.map((b) => b.length / 2));
-    const data = new Float64Array(h.steps.length * k * 2).fill(Number.NaN);
-    for (const [i, b] of h.buckets.entries()) data.set(b, i * k * 2);
-    tensorSeries.push({
-      tag,
-      kind: 'histogram',
-      steps: h.steps,
-      wallTimes: h.wallTimes,
-      shape: [k, 2],
-      data,
-      stats: Float64Array.from(h.stats.flat()),
-    });
-  }
+  for (const [tag, h] of histos)
+    tensorSeries.push(
+      histogramSeries(tag, h.steps, h.wallTimes, h.buckets, Float64Array.from(h.stats.flat())),
+    );
   for (const [tag, t] of tensors) {
     tensorSeries.push({
       tag,
@@ -259,17 +243,6 @@ async function loadRun(
     artifacts: [],
     problems,
   };
-}
-
-function push(map: Map<string, ScalarAcc>, tag: string, step: number, value: number, wallTime: number): void {
-  let s = map.get(tag);
-  if (!s) {
-    s = { steps: [], values: [], wallTimes: [] };
-    map.set(tag, s);
-  }
-  s.steps.push(step);
-  s.values.push(value);
-  s.wallTimes.push(wallTime);
 }
 
 // ---- Event decoding ----

@@ -12,15 +12,9 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { PlainObject } from '../format/msgpack.js';
 import { ImportSourceError } from './errors.js';
+import { SeriesCollector } from './mapping.js';
 import { openSqlite, requireSchema, type SqliteFile } from './sqlite.js';
-import type {
-  ImportProblem,
-  Series,
-  SourceExperiment,
-  SourceListing,
-  SourceRun,
-  SourceRunHandle,
-} from './types.js';
+import type { ImportProblem, SourceExperiment, SourceListing, SourceRun, SourceRunHandle } from './types.js';
 
 const SCHEMA = { metrics: ['run_name', 'step', 'timestamp', 'metrics'] } as const;
 /** Keys Trackio adds to every run's config: who, when, which group. */
@@ -114,7 +108,7 @@ async function loadRun(
   times: Record<string, unknown>,
 ): Promise<SourceRun> {
   const problems: ImportProblem[] = [];
-  const byKey = new Map<string, { steps: number[]; values: number[]; wallTimes: number[] }>();
+  const collector = new SeriesCollector();
   const skipped = new Set<string>();
   let bad = 0;
   db.each(`SELECT step, timestamp, metrics FROM metrics WHERE ${idCol} = ? ORDER BY id`, [id], (row) => {
@@ -131,14 +125,7 @@ async function loadRun(
         skipped.add(key);
         continue;
       }
-      let s = byKey.get(key);
-      if (!s) {
-        s = { steps: [], values: [], wallTimes: [] };
-        byKey.set(key, s);
-      }
-      s.steps.push(step);
-      s.values.push(v);
-      s.wallTimes.push(wall);
+      collector.add(key, step, v, wall);
     }
   });
   if (bad > 0)
@@ -157,7 +144,7 @@ async function loadRun(
   for (const [k, v] of Object.entries(rawConfig)) if (!META_KEYS.includes(k)) config[k] = v;
   const tags: Record<string, string> = {};
   if (rawConfig._Group != null) tags.group = String(rawConfig._Group);
-  const series: Series[] = [...byKey].map(([n, s]) => ({ name: n, ...s }));
+  const series = collector.series();
   return {
     sourceRunId,
     experiment,

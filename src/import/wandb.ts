@@ -18,6 +18,7 @@ import type { PlainObject, PlainValue } from '../format/msgpack.js';
 import { listFiles } from '../storage/hashing.js';
 import { ImportSourceError } from './errors.js';
 import { checkHeader, readLevelDbLog } from './leveldb-log.js';
+import { SeriesCollector } from './mapping.js';
 import { fields, text, WIRE, WireError } from './protobuf.js';
 import type {
   ImportProblem,
@@ -401,7 +402,7 @@ function historySeries(
   runId: string,
   problems: ImportProblem[],
 ): { series: Series[]; stepMetrics: Record<string, string> } {
-  const byKey = new Map<string, { steps: number[]; values: number[]; wallTimes: number[] }>();
+  const collector = new SeriesCollector();
   const skipped = new Set<string>();
   rows.forEach((row, i) => {
     const step = typeof row._step === 'number' ? row._step : i;
@@ -413,14 +414,7 @@ function historySeries(
         if (!media) skipped.add(key);
         continue;
       }
-      let s = byKey.get(key);
-      if (!s) {
-        s = { steps: [], values: [], wallTimes: [] };
-        byKey.set(key, s);
-      }
-      s.steps.push(step);
-      s.values.push(v);
-      s.wallTimes.push(wall);
+      collector.add(key, step, v, wall);
     }
   });
   for (const key of skipped)
@@ -430,14 +424,14 @@ function historySeries(
       sourceRunId: runId,
     });
   const stepMetrics: Record<string, string> = {};
-  for (const key of byKey.keys()) {
+  for (const key of collector.names()) {
     // The last definition wins, as in W&B; exact names before globs.
     const exact = defs.filter((d) => d.name === key).at(-1);
     const glob = defs.filter((d) => d.glob && globMatch(d.glob, key)).at(-1);
     const def = exact ?? glob;
     if (def && def.step !== key) stepMetrics[key] = def.step;
   }
-  return { series: [...byKey].map(([name, s]) => ({ name, ...s })), stepMetrics };
+  return { series: collector.series(), stepMetrics };
 }
 
 function globMatch(glob: string, key: string): boolean {

@@ -4,13 +4,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../support/helpers.js';
+import { runCli } from '../support/helpers.js';
 import {
   expectedJson,
   type ImportedRunOnDisk,
   importedRuns,
   importFixtures,
   importVenvAvailable,
+  newVault,
   num,
   seriesOf,
 } from '../support/import-fixtures.js';
@@ -31,13 +32,6 @@ interface Expected {
 }
 
 const STATUS: Record<string, string> = { FINISHED: 'succeeded', FAILED: 'failed', KILLED: 'interrupted' };
-
-function newVault(): string {
-  const dir = tempDir('sv-import-mlflow-');
-  fs.writeFileSync(path.join(dir, 'specimen-vault.json'), '{"format_version": 1}\n');
-  fs.mkdirSync(path.join(dir, 'specimens'));
-  return dir;
-}
 
 const available = importVenvAvailable();
 

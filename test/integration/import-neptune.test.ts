@@ -5,12 +5,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openTensor } from '../../src/storage/tensors/index.js';
-import { runCli, tempDir } from '../support/helpers.js';
+import { runCli } from '../support/helpers.js';
 import {
   expectedJson,
   importedRuns,
   importFixtures,
   importVenvAvailable,
+  newVault,
   num,
   seriesOf,
 } from '../support/import-fixtures.js';
@@ -25,13 +26,6 @@ interface Row {
   string_value: string | null;
   bool_value: boolean | null;
   histogram_value: { edges: number[]; values: number[] } | null;
-}
-
-function newVault(): string {
-  const dir = tempDir('sv-import-neptune-');
-  fs.writeFileSync(path.join(dir, 'specimen-vault.json'), '{"format_version": 1}\n');
-  fs.mkdirSync(path.join(dir, 'specimens'));
-  return dir;
 }
 
 const available = importVenvAvailable();

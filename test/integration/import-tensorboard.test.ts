@@ -5,13 +5,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openTensor } from '../../src/storage/tensors/index.js';
-import { runCli, tempDir } from '../support/helpers.js';
+import { runCli } from '../support/helpers.js';
 import {
   byStepTime,
   expectedJson,
   importedRuns,
   importFixtures,
   importVenvAvailable,
+  newVault,
   num,
   seriesOf,
 } from '../support/import-fixtures.js';
@@ -35,13 +36,6 @@ interface ExpectedRun {
     })[]
   >;
   tensors: Record<string, (Point & { shape: number[]; values: (number | string)[]; plugin: string })[]>;
-}
-
-function newVault(): string {
-  const dir = tempDir('sv-import-tb-');
-  fs.writeFileSync(path.join(dir, 'specimen-vault.json'), '{"format_version": 1}\n');
-  fs.mkdirSync(path.join(dir, 'specimens'));
-  return dir;
 }
 
 const available = importVenvAvailable();

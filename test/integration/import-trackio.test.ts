@@ -3,12 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../support/helpers.js';
+import { runCli } from '../support/helpers.js';
 import {
   expectedJson,
   importedRuns,
   importFixtures,
   importVenvAvailable,
+  newVault,
   num,
   seriesOf,
 } from '../support/import-fixtures.js';
@@ -18,13 +19,6 @@ interface ExpectedRun {
   name: string;
   config: Record<string, unknown>;
   logs: ({ step: number; timestamp: string } & Record<string, unknown>)[];
-}
-
-function newVault(): string {
-  const dir = tempDir('sv-import-trackio-');
-  fs.writeFileSync(path.join(dir, 'specimen-vault.json'), '{"format_version": 1}\n');
-  fs.mkdirSync(path.join(dir, 'specimens'));
-  return dir;
 }
 
 /** Seconds since the epoch of Trackio's ISO timestamps, microseconds included. */

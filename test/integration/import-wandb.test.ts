@@ -4,12 +4,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../support/helpers.js';
+import { runCli } from '../support/helpers.js';
 import {
   expectedJson,
   importedRuns,
   importFixtures,
   importVenvAvailable,
+  newVault,
   num,
   seriesOf,
 } from '../support/import-fixtures.js';
@@ -25,13 +26,6 @@ interface ExpectedRun {
   files: string[];
   step_metrics: Record<string, string>;
   summary: Record<string, number>;
-}
-
-function newVault(): string {
-  const dir = tempDir('sv-import-wandb-');
-  fs.writeFileSync(path.join(dir, 'specimen-vault.json'), '{"format_version": 1}\n');
-  fs.mkdirSync(path.join(dir, 'specimens'));
-  return dir;
 }
 
 function pointsOf(rows: ExpectedRun['rows'], key: string): { step: number; value: number }[] {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT } from './helpers.js';
+import { REPO_ROOT, tempDir } from './helpers.js';
 
 export const IMPORT_PYTHON =
   process.env.SPECIMEN_IMPORT_PYTHON ?? path.join(REPO_ROOT, '.venv-import', 'bin', 'python');
@@ -144,4 +144,12 @@ export function byStepTime(
   b: { step: number; wallTime: number },
 ): number {
   return a.step - b.step || a.wallTime - b.wallTime;
+}
+
+/** An empty vault in a temporary directory, to import into. */
+export function newVault(prefix = 'sv-import-'): string {
+  const dir = tempDir(prefix);
+  fs.writeFileSync(path.join(dir, 'specimen-vault.json'), '{"format_version": 1}\n');
+  fs.mkdirSync(path.join(dir, 'specimens'));
+  return dir;
 }
