@@ -15,6 +15,7 @@ import path from 'node:path';
 import { isVaultError, NotFoundError } from '../errors.js';
 import { assertNewSpecimenId } from '../format/ids.js';
 import { readManifestFile } from '../format/msgpack.js';
+import { assertTaxonomy } from '../format/taxonomy.js';
 import { MANIFEST_FILE, RUNS_DIR } from '../storage/runs.js';
 import type { Vault } from '../storage/vault.js';
 import { isImportError } from './errors.js';
@@ -22,6 +23,10 @@ import { buildMetricsTable, specimenFor } from './mapping.js';
 import { loadSource } from './sources.js';
 import type { ImportProblem, SourceExperiment, SourceRunHandle, SourceTool } from './types.js';
 import { STAGING_DIR, writeImportedRun } from './write-run.js';
+
+/** Taxonomy of the specimens an import creates unless told otherwise. */
+const DEFAULT_DOMAIN = 'training';
+const DEFAULT_METHOD = 'fine_tuning';
 
 /** Runs written at once. */
 const CONCURRENCY = 4;
@@ -80,6 +85,8 @@ export async function importRuns(
 ): Promise<ImportSummary> {
   const abs = path.resolve(source);
   if (!fs.existsSync(abs)) throw new NotFoundError(`${tool} source`, abs);
+  // Checked before anything is read, so a typo in --domain fails at once rather than at the first new specimen.
+  assertTaxonomy(vault.config.taxonomy, options.domain ?? DEFAULT_DOMAIN, options.method ?? DEFAULT_METHOD);
   if (options.specimen) assertNewSpecimenId(options.specimen);
   for (const id of options.map?.values() ?? []) assertNewSpecimenId(id);
   if (!options.dryRun) await clearStaleStaging(vault);
@@ -227,8 +234,8 @@ async function createSpecimen(
   try {
     await vault.createSpecimen({
       specimenId,
-      domain: options.domain ?? 'training',
-      method: options.method ?? 'fine_tuning',
+      domain: options.domain ?? DEFAULT_DOMAIN,
+      method: options.method ?? DEFAULT_METHOD,
       tags: ['imported', tool],
       description: `Imported from ${tool} experiment ${JSON.stringify(experiment.name)} (${experiment.key}) at ${source}.`,
       extra: {

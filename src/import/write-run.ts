@@ -19,7 +19,7 @@ import { assertSafeName, runIdBase } from '../format/ids.js';
 import type { PlainObject, PlainValue } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
 import { writeColumnsParquet } from '../parquet/write-columns.js';
-import { MANIFEST_FILE, RUNS_DIR } from '../storage/runs.js';
+import { RUNS_DIR } from '../storage/runs.js';
 import { METRICS_FILE, sealRunDir } from '../storage/seal.js';
 import { writeZarr } from '../storage/tensors/index.js';
 import type { Vault } from '../storage/vault.js';
@@ -172,8 +172,6 @@ async function buildRun(
   if (p.command) manifest.command = p.command;
   if (p.user) manifest.user = p.user;
   await sealRunDir(dir, manifest as never, { status: run.status });
-  if (!fs.existsSync(path.join(dir, MANIFEST_FILE)))
-    throw new Error(`import: sealing ${runId} wrote no manifest`);
   return { rows, artifacts, problems };
 }
 

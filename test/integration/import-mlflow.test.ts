@@ -169,6 +169,22 @@ describe.skipIf(!available)('specimen import mlflow', () => {
     expect(ids.some((id) => id.endsWith('_nested_experiment'))).toBe(true);
   });
 
+  it('refuses a taxonomy the vault does not know before reading anything (exit 2)', async () => {
+    const vault = newVault();
+    const r = await runCli([
+      'import',
+      'mlflow',
+      path.join(fx, 'mlflow.db'),
+      '--domain',
+      'cooking',
+      '--vault',
+      vault,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('cooking');
+    expect(fs.readdirSync(path.join(vault, 'specimens'))).toEqual([]);
+  });
+
   it('reports damaged databases with path and reason (exit 2) and leaves nothing behind', async () => {
     const vault = newVault();
     for (const [file, reason] of [

@@ -86,7 +86,10 @@ describe.skipIf(!available)('specimen import wandb', () => {
     const vault = newVault();
     const r = await runCli(['import', 'wandb', path.join(fx, 'exports'), '--vault', vault]);
     expect(r.code, r.stderr).toBe(0);
-    const expected = Object.values(expectedJson<Record<string, ExpectedRun>>(fx, '.'))[0]!;
+    // The generator exported the sweep's first run (run_index 0).
+    const expected = Object.values(expectedJson<Record<string, ExpectedRun>>(fx, '.')).find(
+      (r) => r.config.run_index === 0,
+    )!;
     const run = (await importedRuns(vault)).get('exported-run')!;
     expect(run.specimenId).toBe('2023_11_14_wandb_sweep');
     const series = await seriesOf(run);
