@@ -224,6 +224,28 @@ command(
   .option('--json', 'machine-readable output')
   .action(run(() => import('./commands/show.js')));
 
+command('import', 'import runs from MLflow, TensorBoard, W&B, Trackio or Neptune files as sealed runs')
+  .argument('<source>', 'mlflow, tensorboard, wandb, trackio or neptune')
+  .argument(
+    '<path>',
+    'what the tool wrote: mlflow.db or mlruns/, a logdir, wandb/ runs, a .db, Parquet files',
+  )
+  .option('--specimen <id>', 'put every run into this specimen (created when missing)')
+  .option(
+    '--map <rules>',
+    'EXPERIMENT=SPECIMEN_ID, comma-separated, repeatable',
+    (v: string, acc: string[] = []) => [...acc, v],
+  )
+  .option('--dry-run', 'list what would be created without writing anything')
+  .option('--domain <domain>', 'taxonomy domain of new specimens', 'training')
+  .option('--method <method>', 'taxonomy method of new specimens', 'fine_tuning')
+  .option('--json', 'print the summary as JSON')
+  .addHelpText(
+    'after',
+    '\nRe-importing the same source adds nothing new. Exit status: 0 imported, 1 partial (problems listed), 2 nothing readable, 3 PATH not found.',
+  )
+  .action(run(() => import('./commands/import.js')));
+
 command('index', 'update the catalog vault.duckdb (only what changed, or everything with --full)')
   .option('--full', 'rebuild the catalog from scratch')
   .option('--quiet', 'print warnings only')

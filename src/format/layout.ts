@@ -40,6 +40,8 @@ export const PARTS_DIR = 'metrics.parts';
 export const METRICS_JSONL_FILE = 'metrics.jsonl';
 /** A tensor is the Zarr array `<name>.zarr` in the run folder. */
 export const TENSOR_SUFFIX = '.zarr';
+/** Notes a run carries from where it came from (text summaries of an imported run). */
+export const RUN_NOTES_FILE = 'notes.md';
 /** A protocol's console output, kept with its run. */
 export const STDOUT_FILE = 'stdout.log';
 export const STDERR_FILE = 'stderr.log';
