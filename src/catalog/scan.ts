@@ -1,7 +1,7 @@
 /**
  * Reading what changed in a vault for the indexer: which specimen directories exist, their signatures
  * against what the last index recorded (`SpecimenState`), and the rows of the specimens and runs that
- * moved (`scanSpecimen`). Shared by the full rebuild (indexer.ts) and the delta update (delta.ts).
+ * moved (`scanSpecimen`). Shared by the full rebuild (build/index-vault.ts) and the delta update (build/delta.ts).
  *
  * @example
  * const ids = listSpecimenDirs(root, warn)
