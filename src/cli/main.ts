@@ -153,6 +153,18 @@ command('verify', 'recompute the hashes of sealed runs and list every changed, m
   .addHelpText('after', '\nExit status: 0 all sealed runs intact, 1 some run was modified.')
   .action(run(() => import('./commands/verify.js')));
 
+command(
+  'turns',
+  "find the turn of each run's metrics: the sharp transition of grokking (see docs/analysis.md)",
+)
+  .argument('[ids...]', 'specimen IDs (default: all)')
+  .option(
+    '--metric <metric...>',
+    "metrics to look at (default: the vault config's turns.metrics, else every numeric metric)",
+  )
+  .option('--json', 'machine-readable output')
+  .action(run(() => import('./commands/turns.js')));
+
 command('migrate', 'move legacy strata/ runs to the runs/ layout, verifying every byte before and after')
   .option('--dry-run', 'show what would move without changing anything')
   .action(run(() => import('./commands/migrate.js')));

@@ -41,6 +41,8 @@ function configProblem(json: unknown): [string, string] | undefined {
     return ['format_version', `must be a positive integer, got ${JSON.stringify(c.format_version)}`];
   if (c.name !== undefined && typeof c.name !== 'string')
     return ['name', `must be a string, got ${JSON.stringify(c.name)}`];
+  const turnsProblem = turnsConfigProblem(c.turns);
+  if (turnsProblem) return turnsProblem;
   if (c.taxonomy === undefined) return undefined;
   const t = c.taxonomy as Record<string, unknown>;
   if (t === null || typeof t !== 'object' || Array.isArray(t))
@@ -60,6 +62,18 @@ function configProblem(json: unknown): [string, string] | undefined {
   return undefined;
 }
 
+/** `turns`: `{ "metrics": ["test_loss", …] }`, the metrics whose turn the indexer records. */
+function turnsConfigProblem(turns: unknown): [string, string] | undefined {
+  if (turns === undefined) return undefined;
+  if (turns === null || typeof turns !== 'object' || Array.isArray(turns))
+    return ['turns', 'must be an object with "metrics"'];
+  const metrics = (turns as Record<string, unknown>).metrics;
+  if (metrics === undefined) return undefined;
+  if (!Array.isArray(metrics) || metrics.some((m) => typeof m !== 'string' || m.length === 0))
+    return ['turns.metrics', `must be a list of metric names, got ${JSON.stringify(metrics)}`];
+  return undefined;
+}
+
 /** The parsed vault config. `taxonomy` is the built-in table merged with the file's extension. */
 export interface VaultConfig {
   /** Format version the vault was created with. */
@@ -68,6 +82,8 @@ export interface VaultConfig {
   name?: string;
   /** Effective taxonomy (defaults plus extensions). */
   taxonomy: Taxonomy;
+  /** Metrics whose turn (src/analysis/turns.ts) the indexer records in the `turns` table; default none. */
+  turnMetrics: string[];
   /** The raw file contents (unknown fields kept). */
   raw: Record<string, unknown>;
 }
@@ -113,7 +129,7 @@ export async function readVaultConfig(root: string): Promise<VaultConfig> {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      return { formatVersion: FORMAT_VERSION, taxonomy: DEFAULT_TAXONOMY, raw: {} };
+      return { formatVersion: FORMAT_VERSION, taxonomy: DEFAULT_TAXONOMY, turnMetrics: [], raw: {} };
     throw err;
   }
   let json: unknown;
@@ -128,10 +144,12 @@ export async function readVaultConfig(root: string): Promise<VaultConfig> {
     format_version?: number;
     name?: string;
     taxonomy?: { domains?: Record<string, string[]> };
+    turns?: { metrics?: string[] };
   };
   const result: VaultConfig = {
     formatVersion: data.format_version ?? FORMAT_VERSION,
     taxonomy: mergeTaxonomy(DEFAULT_TAXONOMY, data.taxonomy?.domains),
+    turnMetrics: [...new Set(data.turns?.metrics ?? [])],
     raw: json as Record<string, unknown>,
   };
   if (data.name !== undefined) result.name = data.name;
