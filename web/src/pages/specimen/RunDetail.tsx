@@ -1,8 +1,8 @@
 /**
  * One run on the specimen page: config and summary, a chart per numeric metric against step, the metrics
- * table and the tensors. A run in progress refreshes every 2 s (and says so) until it is sealed.
+ * table and the tensors; a metric's turn (from the catalog) is marked on its chart. A run in progress refreshes every 2 s (and says so) until it is sealed.
  */
-import { getRun, isRunning } from '../../api/index.js';
+import { getRun, getTurns, isRunning } from '../../api/index.js';
 import { Card, ErrorBox, KeyValues, Loading, StatusBadge } from '../../components/common.js';
 import { fmtBytes } from '../../format.js';
 import { useData } from '../../hooks.js';
@@ -18,6 +18,10 @@ export function RunDetail({ specimenId, runId }: { specimenId: string; runId: st
       live: (d) => isRunning(d.run),
     },
   );
+  // Turns come from the catalog; without one (or without turn metrics) the charts simply have no marker.
+  const turns = useData(`turns:${specimenId}`, (signal) => getTurns(specimenId, signal));
+  const turnOf = (metric: string) =>
+    turns.data?.turns.find((t) => t.run_id === runId && t.metric === metric)?.step ?? null;
   if (error && !data) return <ErrorBox error={error} />;
   if (!data) return <Loading what="run" />;
   const run = data.run;
@@ -72,6 +76,7 @@ export function RunDetail({ specimenId, runId }: { specimenId: string; runId: st
                   runId={runId}
                   metric={c.name}
                   version={version}
+                  turn={turnOf(c.name)}
                   xLabel={data.metrics?.has_step ? 'step' : 'row'}
                 />
               ))}
