@@ -105,6 +105,8 @@ export interface TensorInfo {
   chunks: number[];
   zarr_format: number;
   bytes: number | null;
+  /** A tensor series: the step of each index of the leading axis (docs/format.md). Absent otherwise. */
+  steps?: number[];
 }
 
 export interface RunResponse {

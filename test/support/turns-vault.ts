@@ -9,7 +9,11 @@ import { tempDir } from './helpers.js';
 export const TURN_SPECIMEN = '2025_01_02_grok';
 
 /** Adds a grokking-shaped run: test loss flat near 4, then a sigmoid drop to 0.01 centred on `turnAt`. */
-export async function addTurnRun(vault: Vault, turnAt: number | null): Promise<string> {
+export async function addTurnRun(
+  vault: Vault,
+  turnAt: number | null,
+  extra?: (storage: SpecimenStorage) => Promise<void>,
+): Promise<string> {
   const storage = await SpecimenStorage.open(TURN_SPECIMEN, { vault });
   await storage.startRun({ config: { turn_at: turnAt } });
   const step: number[] = [];
@@ -22,6 +26,7 @@ export async function addTurnRun(vault: Vault, turnAt: number | null): Promise<s
     train_loss.push(4 * Math.exp(-s / 400) + 0.001);
   }
   await storage.writeMetrics({ step, test_loss, train_loss });
+  await extra?.(storage);
   await storage.finish();
   return storage.runId!;
 }

@@ -17,6 +17,9 @@ export function MetricChart(props: {
   xLabel: string;
   /** The metric's turn step, or null. */
   turn?: number | null;
+  /** The step picked on any chart of the run (drawn as a line), and where a click picks one. */
+  pinned?: number | null;
+  onPick?: (step: number) => void;
 }) {
   const { specimenId, runId, metric, version } = props;
   const [zoom, setZoom] = useState<[number, number] | null>(null);
@@ -35,6 +38,8 @@ export function MetricChart(props: {
         series={shown ? [{ label: metric, color: colorAt(0), steps: shown.steps, values: shown.values }] : []}
         zoom={zoom}
         onZoom={setZoom}
+        pinned={props.pinned ?? null}
+        {...(props.onPick ? { onPick: props.onPick } : {})}
         markers={
           props.turn !== null && props.turn !== undefined
             ? [{ step: props.turn, color: '#8a2be2', label: 'turn' }]

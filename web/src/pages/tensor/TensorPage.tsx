@@ -164,6 +164,11 @@ export function TensorPage({ route }: { route: Route }) {
                   onChange={(e) => setAt(d, Number((e.currentTarget as HTMLInputElement).value))}
                 />
                 <span class="muted small">of {n}</span>
+                {d === 0 && info.steps ? (
+                  <span class="small" data-testid="tensor-step">
+                    step {info.steps[at[0]!]}
+                  </span>
+                ) : null}
               </div>
             ),
           )}
