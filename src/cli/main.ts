@@ -110,6 +110,11 @@ command(
 )
   .argument('[dir]', 'directory of the demo vault', './demo-vault')
   .option('--no-serve', 'stop after printing results instead of serving the web UI')
+  .option(
+    '--live',
+    'while serving, train the rest of the grokking sweep as live runs (default on a terminal)',
+  )
+  .option('--no-live', 'serve without starting live runs')
   .action(run(() => import('./commands/demo.js')));
 
 command('run', "execute a specimen's protocol in a new run, recording provenance, logs, metrics and tensors")

@@ -29,6 +29,10 @@ export default async function serve(opts: {
   open?: boolean;
   token?: string;
   vault?: string;
+  /** Called once the server listens (the demo starts its live runs then). */
+  onListening?: (url: string) => void;
+  /** Called when the server is stopping. */
+  onStop?: () => void;
 }): Promise<number> {
   const port = opts.port === undefined ? DEFAULT_PORT : Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -65,8 +69,10 @@ export default async function serve(opts: {
   }
   console.log('Press Ctrl+C to stop.');
   if (opts.open) openBrowser(openUrl);
+  opts.onListening?.(server.url);
   await new Promise<void>((resolve) => {
     const stop = () => {
+      opts.onStop?.();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       server.close().then(resolve, resolve);
