@@ -23,7 +23,13 @@ describe.runIf(fs.existsSync(CHROMIUM))('tensor series linked to the charts', ()
     root = vault.root;
     runId = await addTurnRun(vault, 1000, async (s: SpecimenStorage) => {
       const steps = [0, 500, 1000, 1500, 2000];
-      const arrays = steps.map((st) => Float32Array.from({ length: 3 * 8 * 8 }, (_, i) => Math.sin(i + st)));
+      // Neuron k's values are offset by 10·(k − 1)²: means order the neurons 0 and 2 above 1.
+      const arrays = steps.map((st) =>
+        Float32Array.from(
+          { length: 3 * 8 * 8 },
+          (_, i) => Math.sin(i + st) + 10 * (Math.floor(i / 64) - 1) ** 2 + (i < 64 ? 1 : 0),
+        ),
+      );
       await s.writeTensorSeries('acts', steps, arrays, { shape: [3, 8, 8] });
     });
     await indexVault(root);
@@ -65,5 +71,28 @@ describe.runIf(fs.existsSync(CHROMIUM))('tensor series linked to the charts', ()
       .toBe('step 1000');
     await page.getByTestId('slider-0').fill('4');
     await expect.poll(() => page.getByTestId('tensor-step').textContent()).toBe('step 2000');
+  }, 60_000);
+
+  it('draws a grid of small heatmaps along a dimension, sorts it by a statistic, and opens one large', async () => {
+    await page.goto(`${server.url}#/tensor/${TURN_SPECIMEN}/${runId}/acts?at=2,0,0,0`);
+    await page.getByTestId('grid-dim').selectOption('1');
+    const grid = page.getByTestId('sm-grid');
+    await expect.poll(() => grid.locator('canvas').count(), { timeout: 15_000 }).toBe(3);
+    expect(await grid.getAttribute('data-order')).toBe('0,1,2');
+    // Every canvas drawn at the slice's native size.
+    const sizes = await grid
+      .locator('canvas')
+      .evaluateAll((cs) =>
+        cs.map(
+          (c) =>
+            `${(c as unknown as { width: number; height: number }).width}x${(c as unknown as { width: number; height: number }).height}`,
+        ),
+      );
+    expect(sizes).toEqual(['8x8', '8x8', '8x8']);
+    await page.getByTestId('sm-sort').selectOption('mean');
+    await expect.poll(() => grid.getAttribute('data-order')).toBe('0,2,1');
+    await grid.locator('[data-index="2"]').click();
+    await expect.poll(() => page.url()).toContain('at=2%2C2%2C0%2C0');
+    expect(await page.getByTestId('small-multiples').count()).toBe(0);
   }, 60_000);
 });
