@@ -85,7 +85,13 @@ export function SmallMultiples(props: {
             const sg = stride[kept.indexOf(gridDim)]!;
             const sr = stride[kept.indexOf(rowDim)]!;
             const sc = stride[kept.indexOf(colDim)]!;
+            const inOrder = sg === rows * cols && sr === cols && sc === 1;
             for (let g = 0; g < to - from; g++) {
+              // Already (grid, rows, cols): views into the response, no copy.
+              if (inOrder && s.data instanceof Float32Array) {
+                data[from + g] = s.data.subarray(g * sg, (g + 1) * sg);
+                continue;
+              }
               const out = new Float32Array(rows * cols);
               for (let r = 0; r < rows; r++)
                 for (let c = 0; c < cols; c++) out[r * cols + c] = s.data[g * sg + r * sr + c * sc]!;
