@@ -34,7 +34,7 @@ export const SEED_QUERIES: readonly SeedQuery[] = [
   {
     title: 'Comparing seeds: which grokking runs reached 95% test accuracy, and when',
     sql:
-      "SELECT run_id, CAST(json_extract(config, '$.prime') AS INTEGER) AS prime, CAST(json_extract(config, '$.seed') AS INTEGER) AS seed, " +
+      "SELECT run_id, CAST(json_extract(config, '$.prime') AS INTEGER) AS prime, " +
       'min(step) AS first_step_above_95 ' +
       'FROM exp_2025_01_15_grokking_modular_addition e JOIN runs r USING (run_id) ' +
       "WHERE r.specimen_id = '2025_01_15_grokking_modular_addition' AND test_acc >= 0.95 " +

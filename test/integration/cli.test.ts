@@ -103,7 +103,7 @@ describe('seed queries from the README', () => {
     const grok = await json(['query', SEED_QUERIES.find((q) => q.title.startsWith('Comparing seeds'))!.sql]);
     // The real sweep before serving: p = 31, seeds 1–3; most variants grok within the 2,500 steps.
     expect(grok.length).toBeGreaterThanOrEqual(2);
-    expect(grok.every((r) => r.prime === 31 && [1, 2, 3].includes(r.seed as number))).toBe(true);
+    expect(grok.every((r) => r.prime === 31 && (r.first_step_above_95 as number) > 1000)).toBe(true);
   });
 
   it('records a turn row per grokking run and turn metric; found turns lie after memorisation', async () => {
