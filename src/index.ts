@@ -11,6 +11,8 @@
  * await storage.finish()
  */
 
+// The grokking demo specimen's protocol.
+export { type GrokkingDemoOptions, runGrokkingDemo } from './demo/grokking-run.js';
 export { type DemoResult, runSyntheticDemo } from './demo/run-demo.js';
 // The synthetic demo specimen.
 export { DEMO_SPECIMEN_ID, type SyntheticDemoData, syntheticDemoData } from './demo/synthetic.js';

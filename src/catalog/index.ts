@@ -7,11 +7,12 @@
  * | `runs` | one row per run (legacy `strata/` is run `strata`): started, ended, status (`incomplete` for a dead writer), duration_s, superseded_by, git_commit, command, exit_code, config, summary, path, is_latest, reproduces, reproduce_verdict |
  * | `artifacts` | one row per run artifact: kind (metrics, tensor, file), path, bytes, sha256, rows, columns, column_types, shape, dtype, chunks |
  * | `metric_summaries` | one row per run and numeric metrics column: count, min, max, mean, first, last, step_of_min, step_of_max |
+ * | `turns` | one row per sealed run and metric named in the vault config's `turns.metrics`: step, onset_step, end_step, direction, score, method (step NULL: no turn) |
  * | `exp_<specimen_id>` | view over the metrics of all runs of a specimen, with a run_id column |
  * | `metrics` | view over every run's metrics in long format: specimen_id, run_id, step, metric, value |
  * | `catalog_info`, `metric_branches` | schema version and when indexed; the `metrics` view's file lists |
  *
- * The four tables are views: the rows as last written into the file (schema `sv_base`) with those of the
+ * The five tables are views: the rows as last written into the file (schema `sv_base`) with those of the
  * specimens changed since replaced by the rows in `vault.duckdb.d/` (see build/delta.ts), so that adding
  * runs does not rewrite the file, which DuckDB would have to load and save with all ten thousand views.
  *
@@ -51,3 +52,4 @@ export {
 } from './query.js';
 export type { JsonValue, ResultColumn } from './results.js';
 export { CATALOG_SCHEMA_VERSION } from './schema.js';
+export { findTurns, type RunTurns } from './turns.js';

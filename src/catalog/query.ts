@@ -111,6 +111,14 @@ export class VaultQuery {
     return this.search('SELECT * FROM catalog WHERE array_contains(tags, $1) ORDER BY specimen_id', [tag]);
   }
 
+  /** The `turns` rows of a specimen's runs (docs/analysis.md), by run and metric. */
+  turnsOf(specimenId: string): Promise<Record<string, JsonValue>[]> {
+    return this.rows(
+      'SELECT run_id, metric, step, onset_step, end_step, score, method FROM turns WHERE specimen_id = $1 ORDER BY run_id, metric',
+      [specimenId],
+    );
+  }
+
   /** Runs `sql` and returns JSON-safe row objects (see results.ts). */
   async rows(sql: string, params?: QueryParams): Promise<Record<string, JsonValue>[]> {
     return (await this.query(sql, params)).rows;

@@ -256,10 +256,25 @@ export function catalogRow(
 }
 
 /** Everything the catalog holds about one run, as read from disk. */
+/** A row of the `turns` table (schema.ts TURN_COLUMNS). */
+export interface TurnRow {
+  specimen_id: string;
+  run_id: string;
+  metric: string;
+  step: number | null;
+  onset_step: number | null;
+  end_step: number | null;
+  direction: string | null;
+  score: number | null;
+  method: string;
+}
+
 export interface RunRead {
   run: RunRow;
   artifacts: ArtifactRow[];
   summaries: SummaryRow[];
+  /** Rows of the `turns` table; filled after reading, for sealed runs (see turns.ts). */
+  turns: TurnRow[];
   state: RunState;
   /** Vault-relative metrics file, when the run has one. */
   metricsFile?: string;
@@ -378,6 +393,7 @@ export function readRun(specimenId: string, rd: RunDir): RunRead {
     run,
     artifacts: [],
     summaries: [],
+    turns: [],
     state: {
       sig: runSignature(rd.dir, sealed, manifestSig),
       sealed,

@@ -19,7 +19,7 @@ import { CATALOG_DIR, LEGACY_RUN_ID, RUNS_DIR, SPECIMENS_DIR } from '../format/l
 import { ROOT_VARIABLE } from './connection.js';
 
 /** Version of the catalog layout; a catalog with another version is rebuilt rather than updated. */
-export const CATALOG_SCHEMA_VERSION = 4;
+export const CATALOG_SCHEMA_VERSION = 5;
 
 /** Column name and DuckDB type, in table order: how rows of a table are loaded (see build/loader.ts). */
 export type ColumnSpec = readonly (readonly [string, string])[];
@@ -87,6 +87,22 @@ export const SUMMARY_COLUMNS: ColumnSpec = [
   ['last', 'DOUBLE'],
   ['step_of_min', 'BIGINT'],
   ['step_of_max', 'BIGINT'],
+];
+
+/**
+ * One row per sealed run and turn metric named in the vault config (see src/catalog/turns.ts): where the
+ * metric turns, or NULL step/score when it does not (computed, no turn found).
+ */
+export const TURN_COLUMNS: ColumnSpec = [
+  ['specimen_id', 'VARCHAR'],
+  ['run_id', 'VARCHAR'],
+  ['metric', 'VARCHAR'],
+  ['step', 'BIGINT'],
+  ['onset_step', 'BIGINT'],
+  ['end_step', 'BIGINT'],
+  ['direction', 'VARCHAR'],
+  ['score', 'DOUBLE'],
+  ['method', 'VARCHAR'],
 ];
 
 /** Column written by `filename=` in read_parquet; no metrics column is expected to have this name. */
@@ -159,6 +175,17 @@ CREATE TABLE sv_base.metric_summaries (
   "last" DOUBLE,
   step_of_min BIGINT,
   step_of_max BIGINT
+);
+CREATE TABLE sv_base.turns (
+  specimen_id VARCHAR,
+  run_id VARCHAR,
+  metric VARCHAR,
+  step BIGINT,
+  onset_step BIGINT,
+  end_step BIGINT,
+  direction VARCHAR,
+  score DOUBLE,
+  method VARCHAR
 );
 CREATE TABLE metric_branches (
   position INTEGER,
@@ -389,6 +416,7 @@ export const DELTA_TABLES: readonly { name: string; columns: ColumnSpec }[] = [
   { name: 'runs', columns: RUN_COLUMNS },
   { name: 'artifacts', columns: ARTIFACT_COLUMNS },
   { name: 'metric_summaries', columns: SUMMARY_COLUMNS },
+  { name: 'turns', columns: TURN_COLUMNS },
 ];
 
 /** `sv_delta_dir()`: the vault-relative delta directory of generation `gen` (with a trailing slash). */

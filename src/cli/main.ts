@@ -110,6 +110,11 @@ command(
 )
   .argument('[dir]', 'directory of the demo vault', './demo-vault')
   .option('--no-serve', 'stop after printing results instead of serving the web UI')
+  .option(
+    '--live',
+    'while serving, train the rest of the grokking sweep as live runs (default on a terminal)',
+  )
+  .option('--no-live', 'serve without starting live runs')
   .action(run(() => import('./commands/demo.js')));
 
 command('run', "execute a specimen's protocol in a new run, recording provenance, logs, metrics and tensors")
@@ -210,6 +215,18 @@ command('sync', 'pull, then push: both sides end up with every run; concurrent n
   .argument('[ids...]', 'specimen IDs (default: all)')
   .option('--json', 'machine-readable reports (pull, then push)')
   .action(run(() => import('./commands/sync.js')));
+
+command(
+  'turns',
+  "find the turn of each run's metrics: the sharp transition of grokking (see docs/analysis.md)",
+)
+  .argument('[ids...]', 'specimen IDs (default: all)')
+  .option(
+    '--metric <metric...>',
+    "metrics to look at (default: the vault config's turns.metrics, else every numeric metric)",
+  )
+  .option('--json', 'machine-readable output')
+  .action(run(() => import('./commands/turns.js')));
 
 command('migrate', 'move legacy strata/ runs to the runs/ layout, verifying every byte before and after')
   .option('--dry-run', 'show what would move without changing anything')

@@ -1,8 +1,9 @@
 /**
  * The example specimens of the demo vault, each with a real protocol that `specimen run` executes: the
- * synthetic demo (the Python implementation's example), a grokking sweep over seeds, a GPT-2 probe over
- * layers and an SAE width sweep. The data are synthetic but shaped like the real experiments, so the
- * queries in the README (by tag, by domain, across seeds) have something to find.
+ * synthetic demo (the Python implementation's example), a real grokking sweep over primes and seeds
+ * (src/demo/grokking.ts), a GPT-2 probe over layers and an SAE width sweep. The probe and SAE data are
+ * synthetic but shaped like the real experiments, so the queries in the README (by tag, by domain, across
+ * seeds) have something to find.
  */
 import type { ProtocolKind } from '../format/protocols.js';
 import type { NewSpecimen } from '../storage/vault.js';
@@ -17,6 +18,8 @@ export interface ExampleSpecimen {
   protocolKind: ProtocolKind;
   protocol: string;
   runs: { seed: number; config?: Record<string, number | string> }[];
+  /** Runs started as `specimen run` processes once the demo's server is up, to be watched while they train. */
+  liveRuns?: { seed: number; config?: Record<string, number | string> }[];
   notes: string;
 }
 
@@ -65,48 +68,37 @@ console.log(\`wrote 100 steps of loss/accuracy/entropy and activations (100, 512
       specimenId: '2025_01_15_grokking_modular_addition',
       domain: 'training',
       method: 'fine_tuning',
-      model: 'transformer-1l',
+      model: 'mlp-1l',
       tags: ['grokking', 'p113', 'sweep'],
       description:
-        'One-layer transformer on (a + b) mod 113: train accuracy saturates early, test accuracy jumps late (grokking). Seeds vary the jump.',
+        'A one-hidden-layer MLP learns (a + b) mod p with AdamW and weight decay: train accuracy saturates early, test accuracy jumps late (grokking). Primes 31 and 37 × seeds 1–3.',
     },
     protocolKind: 'ts',
-    protocol: `/** Grokking curves for modular addition: test accuracy jumps at an epoch that depends on the seed. */
-import { SpecimenStorage } from 'specimen-vault';
+    protocol: `/**
+ * Real grokking: trains an MLP on (a + b) mod p (config.prime) from scratch for the run's seed, logging
+ * train/test loss and accuracy every step and weights and activations (neuron × a × b) every 250 steps.
+ */
+import { runGrokkingDemo } from 'specimen-vault';
 
-${RNG}
-
-const seed = Number(process.env.SPECIMEN_SEED ?? 0);
-const config = JSON.parse(process.env.SPECIMEN_CONFIG ?? '{}') as { epochs?: number; weight_decay?: number };
-const epochs = config.epochs ?? 20000;
-const wd = config.weight_decay ?? 1.0;
-const u = rng(seed);
-const n = normal(u);
-const grokAt = 4000 + Math.floor(u() * 9000) / wd;
-
-const storage = await SpecimenStorage.open(process.env.SPECIMEN_ID!);
-await storage.startRun({ seeds: { global: seed }, config: { epochs, weight_decay: wd } });
-const log = storage.metricsWriter();
-for (let epoch = 0; epoch <= epochs; epoch += 50) {
-  const train = 1 - Math.exp(-epoch / 400);
-  const test = 0.01 + 0.98 / (1 + Math.exp(-(epoch - grokAt) / 300));
-  log.log({
-    step: epoch,
-    train_loss: Math.max(1e-4, 4.7 * Math.exp(-epoch / 500) + 0.002 * Math.abs(n())),
-    test_loss: Math.max(1e-4, 4.7 - 4.6 * (test - 0.01) + 0.02 * Math.abs(n())),
-    train_acc: Math.min(1, train + 0.002 * n()),
-    test_acc: Math.min(1, Math.max(0, test + 0.005 * n())),
-  });
-}
-await storage.finish({ summary: { grokked_at: Math.round(grokAt) } });
-console.log(\`seed \${seed}: grokked near epoch \${Math.round(grokAt)}\`);
+const seed = Number(process.env.SPECIMEN_SEED ?? 1);
+const config = JSON.parse(process.env.SPECIMEN_CONFIG ?? '{}') as { prime?: number; steps?: number };
+const r = await runGrokkingDemo({ prime: config.prime ?? 31, seed, steps: config.steps ?? 2500 });
+console.log(
+  \`p=\${config.prime ?? 31} seed \${seed}: train solved at step \${r.trainSolvedAt}, test ≥ 95 % at step \${r.testSolvedAt ?? 'never'}\`,
+);
 `,
     runs: [
-      { seed: 485, config: { weight_decay: 1.0 } },
-      { seed: 999, config: { weight_decay: 1.0 } },
-      { seed: 42, config: { weight_decay: 0.5 } },
+      { seed: 1, config: { prime: 31 } },
+      { seed: 2, config: { prime: 31 } },
+      { seed: 3, config: { prime: 31 } },
     ],
-    notes: 'Compare seeds 485 and 999; weight decay 0.5 delays grokking.',
+    liveRuns: [
+      { seed: 1, config: { prime: 37 } },
+      { seed: 2, config: { prime: 37 } },
+      { seed: 3, config: { prime: 37 } },
+    ],
+    notes:
+      'Train accuracy reaches 100 % within a few hundred steps while test accuracy stays at chance; the turn (see `specimen turns`) comes over a thousand steps later, as weight decay shrinks the weights toward the Fourier solution. The p = 37 runs start when the web UI does, so they can be watched.',
   },
   {
     specimen: {
@@ -190,3 +182,6 @@ console.log(\`width \${width}: done\`);
     notes: 'Wider dictionaries reconstruct better and leave more features dead.',
   },
 ];
+
+/** The metrics whose turns the demo vault's catalog records (specimen-vault.json `turns.metrics`). */
+export const DEMO_TURN_METRICS = ['test_loss', 'test_acc'] as const;

@@ -34,10 +34,19 @@ export const SEED_QUERIES: readonly SeedQuery[] = [
   {
     title: 'Comparing seeds: which grokking runs reached 95% test accuracy, and when',
     sql:
-      "SELECT run_id, json_extract(config, '$.weight_decay') AS weight_decay, min(step) AS first_epoch_above_95 " +
+      "SELECT run_id, CAST(json_extract(config, '$.prime') AS INTEGER) AS prime, " +
+      'min(step) AS first_step_above_95 ' +
       'FROM exp_2025_01_15_grokking_modular_addition e JOIN runs r USING (run_id) ' +
       "WHERE r.specimen_id = '2025_01_15_grokking_modular_addition' AND test_acc >= 0.95 " +
-      'GROUP BY ALL ORDER BY first_epoch_above_95',
+      'GROUP BY ALL ORDER BY first_step_above_95',
+  },
+  {
+    title: 'Where each grokking run turned: the step test accuracy jumped, against when it passed 95%',
+    sql:
+      "SELECT t.run_id, CAST(json_extract(r.config, '$.prime') AS INTEGER) AS prime, t.step AS turn_step, round(t.score, 1) AS score, " +
+      "CAST(json_extract(r.summary, '$.test_solved_at') AS INTEGER) AS test_solved_at " +
+      'FROM turns t JOIN runs r USING (specimen_id, run_id) ' +
+      "WHERE t.specimen_id = '2025_01_15_grokking_modular_addition' AND t.metric = 'test_acc' ORDER BY t.run_id",
   },
   {
     title: 'One metric across every run of every specimen',

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../format/atomic-write.js';
-import { FIELD_NOTES_FILE } from '../format/layout.js';
+import { CONFIG_FILE, FIELD_NOTES_FILE } from '../format/layout.js';
 import type { RunManifest } from '../format/manifest.js';
 import { protocolLanguage } from '../format/protocols.js';
 import { runProtocol } from '../runner/run-protocol.js';
@@ -19,7 +19,7 @@ import { listRunInfos } from '../storage/runs.js';
 import { fieldNotesTemplate } from '../storage/scaffold.js';
 import { SpecimenStorage } from '../storage/specimen-storage.js';
 import { Vault } from '../storage/vault.js';
-import { EXAMPLES, type ExampleSpecimen } from './examples.js';
+import { DEMO_TURN_METRICS, EXAMPLES, type ExampleSpecimen } from './examples.js';
 import { DEMO_SEED, DEMO_SPECIMEN_ID, syntheticDemoData } from './synthetic.js';
 
 export interface DemoResult {
@@ -65,6 +65,15 @@ async function createExampleSpecimen(vault: Vault, ex: ExampleSpecimen): Promise
   await writeFileAtomic(path.join(entry.path, protocolLanguage(ex.protocolKind).files[0]), ex.protocol);
 }
 
+/** Names the demo's turn metrics in the vault config, so the catalog records the grokking runs' turns. */
+async function configureTurns(root: string): Promise<void> {
+  const file = path.join(root, CONFIG_FILE);
+  const config = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  if (config.turns !== undefined) return;
+  config.turns = { metrics: [...DEMO_TURN_METRICS] };
+  await writeFileAtomic(file, `${JSON.stringify(config, null, 2)}\n`);
+}
+
 /** What `buildDemoVault` did. */
 export interface DemoVaultReport {
   vault: Vault;
@@ -84,6 +93,7 @@ export async function buildDemoVault(
   options: { onRun?: (run: DemoVaultReport['runs'][number] & { seed: number }) => void } = {},
 ): Promise<DemoVaultReport> {
   const vault = await Vault.init(dir);
+  await configureTurns(vault.root);
   const report: DemoVaultReport = { vault, runs: [], kept: [] };
   for (const ex of EXAMPLES) {
     const id = ex.specimen.specimenId;
@@ -94,7 +104,7 @@ export async function buildDemoVault(
       report.kept.push(id);
       continue;
     }
-    for (const r of ex.runs) {
+    const runOne = async (r: ExampleSpecimen['runs'][number]) => {
       let output = '';
       const sink = {
         write: (d: string | Uint8Array): boolean => {
@@ -113,7 +123,13 @@ export async function buildDemoVault(
       report.runs.push(done);
       options.onRun?.({ ...done, seed: r.seed });
       if (result.status !== 'succeeded') throw new Error(`demo: run of ${id} ${result.status}:\n${output}`);
-    }
+    };
+    // Two at a time: the grokking runs train for real and a demo machine has at least two cores.
+    const queue = [...ex.runs];
+    const worker = async () => {
+      for (let r = queue.shift(); r !== undefined; r = queue.shift()) await runOne(r);
+    };
+    await Promise.all([worker(), worker()]);
   }
   return report;
 }

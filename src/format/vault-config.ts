@@ -47,6 +47,8 @@ function configProblem(json: unknown): [string, string] | undefined {
     if (py.zarr_format !== undefined && py.zarr_format !== 2 && py.zarr_format !== 3)
       return ['python.zarr_format', `must be 2 or 3, got ${JSON.stringify(py.zarr_format)}`];
   }
+  const turnsProblem = turnsConfigProblem(c.turns);
+  if (turnsProblem) return turnsProblem;
   if (c.taxonomy === undefined) return undefined;
   const t = c.taxonomy as Record<string, unknown>;
   if (t === null || typeof t !== 'object' || Array.isArray(t))
@@ -66,6 +68,18 @@ function configProblem(json: unknown): [string, string] | undefined {
   return undefined;
 }
 
+/** `turns`: `{ "metrics": ["test_loss", …] }`, the metrics whose turn the indexer records. */
+function turnsConfigProblem(turns: unknown): [string, string] | undefined {
+  if (turns === undefined) return undefined;
+  if (turns === null || typeof turns !== 'object' || Array.isArray(turns))
+    return ['turns', 'must be an object with "metrics"'];
+  const metrics = (turns as Record<string, unknown>).metrics;
+  if (metrics === undefined) return undefined;
+  if (!Array.isArray(metrics) || metrics.some((m) => typeof m !== 'string' || m.length === 0))
+    return ['turns.metrics', `must be a list of metric names, got ${JSON.stringify(metrics)}`];
+  return undefined;
+}
+
 /** The parsed vault config. `taxonomy` is the built-in table merged with the file's extension. */
 export interface VaultConfig {
   /** Format version the vault was created with. */
@@ -79,6 +93,8 @@ export interface VaultConfig {
    * zarr-python reads — 2.x cannot read v3).
    */
   pythonZarrFormat: 2 | 3;
+  /** Metrics whose turn (src/analysis/turns.ts) the indexer records in the `turns` table; default none. */
+  turnMetrics: string[];
   /** The raw file contents (unknown fields kept). */
   raw: Record<string, unknown>;
 }
@@ -128,6 +144,7 @@ export async function readVaultConfig(root: string): Promise<VaultConfig> {
         formatVersion: FORMAT_VERSION,
         taxonomy: DEFAULT_TAXONOMY,
         pythonZarrFormat: DEFAULT_PYTHON_ZARR_FORMAT,
+        turnMetrics: [],
         raw: {},
       };
     throw err;
@@ -145,11 +162,13 @@ export async function readVaultConfig(root: string): Promise<VaultConfig> {
     name?: string;
     taxonomy?: { domains?: Record<string, string[]> };
     python?: { zarr_format?: 2 | 3 };
+    turns?: { metrics?: string[] };
   };
   const result: VaultConfig = {
     formatVersion: data.format_version ?? FORMAT_VERSION,
     taxonomy: mergeTaxonomy(DEFAULT_TAXONOMY, data.taxonomy?.domains),
     pythonZarrFormat: data.python?.zarr_format ?? DEFAULT_PYTHON_ZARR_FORMAT,
+    turnMetrics: [...new Set(data.turns?.metrics ?? [])],
     raw: json as Record<string, unknown>,
   };
   if (data.name !== undefined) result.name = data.name;

@@ -63,6 +63,24 @@ export interface RunSummary {
   exit_code: number | null;
 }
 
+/** One turn of a run's metric, from the catalog's `turns` table (docs/analysis.md). */
+export interface TurnEntry {
+  run_id: string;
+  metric: string;
+  /** The step of the steepest change; null when the metric has no turn. */
+  step: number | null;
+  onset_step: number | null;
+  end_step: number | null;
+  score: number | null;
+  method: string;
+}
+
+/** `GET /api/specimens/:id/turns`: the turns the catalog holds for the specimen's runs. */
+export interface TurnsResponse {
+  specimen_id: string;
+  turns: TurnEntry[];
+}
+
 export interface SpecimenResponse {
   specimen_id: string;
   manifest: Record<string, Json>;
@@ -87,6 +105,8 @@ export interface TensorInfo {
   chunks: number[];
   zarr_format: number;
   bytes: number | null;
+  /** A tensor series: the step of each index of the leading axis (docs/format.md). Absent otherwise. */
+  steps?: number[];
 }
 
 export interface RunResponse {

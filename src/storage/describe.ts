@@ -452,15 +452,17 @@ export interface RunTensor {
   zarr_format: 2 | 3;
   /** Size recorded when the run was sealed; null before. */
   bytes: number | null;
+  /** A tensor series (docs/format.md): the step of each index of the leading axis. Absent otherwise. */
+  steps?: number[];
 }
 
 /** Describes tensor `name` of `run` from its opened handle. */
 export function describeTensor(
   run: RunDescription,
   name: string,
-  handle: Pick<TensorHandle, 'shape' | 'dtype' | 'chunks' | 'zarrFormat'>,
+  handle: Pick<TensorHandle, 'shape' | 'dtype' | 'chunks' | 'zarrFormat'> & { path?: string },
 ): RunTensor {
-  return {
+  const out: RunTensor = {
     name,
     shape: [...handle.shape],
     dtype: handle.dtype,
@@ -468,4 +470,23 @@ export function describeTensor(
     zarr_format: handle.zarrFormat,
     bytes: artifactBytes(run, name),
   };
+  const steps = handle.path === undefined ? undefined : seriesSteps(handle.path, handle.zarrFormat);
+  if (steps && steps.length === handle.shape[0]) out.steps = steps;
+  return out;
+}
+
+/** The `steps` attribute of a tensor series, or undefined (no attributes, not a series, unreadable). */
+function seriesSteps(dir: string, zarrFormat: 2 | 3): number[] | undefined {
+  try {
+    const doc = JSON.parse(
+      fs.readFileSync(path.join(dir, zarrFormat === 2 ? '.zattrs' : 'zarr.json'), 'utf8'),
+    );
+    const attrs = (zarrFormat === 2 ? doc : doc?.attributes) as Record<string, unknown> | undefined;
+    const steps = attrs?.steps;
+    return Array.isArray(steps) && steps.every((v) => Number.isSafeInteger(v))
+      ? (steps as number[])
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -252,6 +252,46 @@ export class SpecimenStorage {
   }
 
   /**
+   * Writes tensors logged at training steps as one series: a Zarr array with a leading step axis, chunked one
+   * step per chunk (so reading one step reads only its chunks), and the steps in its `steps` attribute
+   * (docs/format.md, "Tensor series"). `arrays[i]` is the tensor at `steps[i]`, each of `options.shape`.
+   *
+   * @example
+   * await storage.writeTensorSeries('activations', [0, 100, 200], [a0, a1, a2], { shape: [96, 31, 31] })
+   * // zarr-python: z = zarr.open('…/activations.zarr'); z[z.attrs['steps'].index(100)]
+   */
+  async writeTensorSeries(
+    name: string,
+    steps: readonly number[],
+    arrays: readonly Float32Array[],
+    options: Omit<WriteTensorOptions, 'chunks'>,
+  ) {
+    if (steps.length !== arrays.length || steps.length === 0)
+      throw new TensorError(
+        `tensor: series ${JSON.stringify(name)} needs one array per step, got ${arrays.length} arrays for ${steps.length} steps`,
+      );
+    if (steps.some((s, i) => !Number.isSafeInteger(s) || (i > 0 && s <= steps[i - 1]!)))
+      throw new TensorError(
+        `tensor: steps of series ${JSON.stringify(name)} must be increasing integers, got [${steps.join(', ')}]`,
+      );
+    const size = options.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(size * arrays.length);
+    for (const [i, a] of arrays.entries()) {
+      if (a.length !== size)
+        throw new TensorError(
+          `tensor: series ${JSON.stringify(name)} at step ${steps[i]} has ${a.length} elements, shape [${options.shape.join(', ')}] needs ${size}`,
+        );
+      data.set(a, i * size);
+    }
+    return this.writeTensors(name, data, {
+      ...options,
+      shape: [arrays.length, ...options.shape],
+      chunks: [1, ...options.shape],
+      attributes: { ...options.attributes, steps: [...steps], step_axis: 0 },
+    });
+  }
+
+  /**
    * Seals the run: closes the metrics writer, records every file's size and sha256 and the artifacts in the
    * run manifest, marks files read-only. Later writes through this object throw SealedRunError.
    * Inside `specimen run` this only flushes: the runner seals the run when the protocol exits.

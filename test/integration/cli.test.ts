@@ -101,8 +101,23 @@ describe('seed queries from the README', () => {
     expect(sae.map((r) => r.width)).toEqual([4096, 16384]);
     expect(sae[1]!.final_mse as number).toBeLessThan(sae[0]!.final_mse as number);
     const grok = await json(['query', SEED_QUERIES.find((q) => q.title.startsWith('Comparing seeds'))!.sql]);
-    expect(grok).toHaveLength(3);
-    expect(grok.map((r) => r.weight_decay)).toEqual([1, 1, 0.5]);
+    // The real sweep before serving: p = 31, seeds 1–3; most variants grok within the 2,500 steps.
+    expect(grok.length).toBeGreaterThanOrEqual(2);
+    expect(grok.every((r) => r.prime === 31 && (r.first_step_above_95 as number) > 1000)).toBe(true);
+  });
+
+  it('records a turn row per grokking run and turn metric; found turns lie after memorisation', async () => {
+    const turns = await json([
+      'query',
+      "SELECT t.run_id, t.metric, t.step, CAST(json_extract(r.summary, '$.train_solved_at') AS INTEGER) AS train_at " +
+        "FROM turns t JOIN runs r USING (specimen_id, run_id) WHERE t.specimen_id = '2025_01_15_grokking_modular_addition' ORDER BY 1, 2",
+    ]);
+    expect(turns).toHaveLength(6); // 3 runs × test_loss, test_acc
+    // This MLP generalises over ~1,000 steps of a 2,500-step run, at the edge of what log-slope-v1 calls a
+    // transition: seed 1's test accuracy turns at ~980, the other curves are too gradual.
+    const found = turns.filter((t) => t.step !== null);
+    expect(found.length).toBeGreaterThanOrEqual(1);
+    for (const t of found) expect(t.step as number).toBeGreaterThan(t.train_at as number);
   });
 });
 

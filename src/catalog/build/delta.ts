@@ -8,7 +8,7 @@
  * - `state.json`: what the catalog file holds (signature and runs of every specimen, the `metrics` view's
  *   branches), tied to that file by its inode, size and mtime; the generation `<gen>` it was written with.
  * - `<gen>/delta` → `delta-<n>/`: the rows of every specimen that changed since the file was written
- *   (`catalog.parquet`, `runs.parquet`, `artifacts.parquet`, `metric_summaries.parquet`), the list of those
+ *   (`catalog.parquet`, `runs.parquet`, `artifacts.parquet`, `metric_summaries.parquet`, `turns.parquet`), the list of those
  *   specimens (`changed.parquet`), and per `metrics` view branch a tree of links to the metrics files added
  *   since (`m-<hash>/<id>/runs/<run>/metrics.parquet`, plus an empty file of the branch's columns so the
  *   pattern always matches). The views `catalog`, `runs`, `artifacts` and `metric_summaries` read
@@ -25,7 +25,7 @@
  * reading the delta that goes with it.
  *
  * @example
- * const report = await updateThroughDelta(root, target, options, t0)   // undefined: rewrite the file instead
+ * const report = await updateThroughDelta(root, target, options, t0, { turnMetrics, turnCache })   // undefined: rewrite
  */
 
 import { randomBytes } from 'node:crypto';
@@ -64,6 +64,7 @@ import {
   type MetricBranch,
   SUMMARY_COLUMNS,
 } from '../schema.js';
+import { fillTurns, TURNS_CACHE_DIR, type TurnCache } from '../turns.js';
 import { copyToParquetSql, RowLoader } from './loader.js';
 import type { IndexOptions, IndexReport } from './report.js';
 
@@ -86,6 +87,8 @@ export interface CatalogState {
   file: string;
   /** Branches of the file's `metrics` view. */
   branches: Branch[];
+  /** The vault config's turn metrics the catalog was built with (absent: none). */
+  turnMetrics?: string[];
   specimens: Record<string, SpecimenRecord>;
 }
 
@@ -131,7 +134,7 @@ export function writeCatalogState(root: string, state: CatalogState, specimensJs
 export function removeOldGenerations(root: string, keep: readonly string[]): void {
   const dir = catalogDir(root);
   for (const name of fs.readdirSync(dir)) {
-    if (name === STATE_FILE || keep.includes(name)) continue;
+    if (name === STATE_FILE || name === TURNS_CACHE_DIR || keep.includes(name)) continue;
     fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
 }
@@ -171,6 +174,7 @@ export interface DeltaContent {
   runs: object[];
   artifacts: object[];
   summaries: object[];
+  turns: object[];
   /** Metrics files added since the catalog file was written, with the branches they belong to. */
   links: { specimenId: string; runId: string; file: string; branches: Branch[] }[];
   /** Specimens whose rows are copied from the previous delta directory (unchanged since it was written). */
@@ -185,6 +189,7 @@ export function emptyDelta(): DeltaContent {
     runs: [],
     artifacts: [],
     summaries: [],
+    turns: [],
     links: [],
     carried: [],
     manifest: { specimens: {}, links: {} },
@@ -218,7 +223,7 @@ export async function writeDelta(
       const sentinel = path.join(sentinels, `${deltaBranchDir(b)}.parquet`);
       if (!fs.existsSync(sentinel)) statements.push(sentinelSql(b, sentinel));
     }
-    const rows = [content.catalog, content.runs, content.artifacts, content.summaries];
+    const rows = [content.catalog, content.runs, content.artifacts, content.summaries, content.turns];
     const carried = content.carried.map(quoteLiteral).join(', ');
     for (const [i, { name, columns }] of DELTA_TABLES.entries()) {
       const out = path.join(dir, `${name}.parquet`);
@@ -317,6 +322,7 @@ export async function updateThroughDelta(
   target: string,
   options: IndexOptions,
   t0: number,
+  turns: { turnMetrics: readonly string[]; turnCache: TurnCache },
 ): Promise<IndexReport | undefined> {
   const state = readCatalogState(root);
   if (!state || fileStamp(target) !== state.file) return undefined;
@@ -408,6 +414,10 @@ export async function updateThroughDelta(
         db ??= await openMemory();
         await completeFromFile(db.connection, r, warn);
       }
+      if (turns.turnMetrics.length > 0) {
+        db ??= await openMemory();
+        await fillTurns(db.connection, root, w.reads, turns.turnMetrics, turns.turnCache, warn);
+      }
       if (expSourcesKey(expSources(w.state.runs)) !== expSourcesKey(expSources(prev.runs)))
         throw new NeedsRewrite();
       const known = last ? SpecimenState.fromRecord(last).runs : prev.runs;
@@ -424,6 +434,7 @@ export async function updateThroughDelta(
         content.runs.push(r.run);
         content.artifacts.push(...r.artifacts);
         content.summaries.push(...r.summaries);
+        content.turns.push(...r.turns);
       }
       content.manifest.specimens[id] = w.state.toRecord();
       runsTotal += w.state.runCount;
@@ -432,6 +443,7 @@ export async function updateThroughDelta(
       db ??= await openMemory();
       await writeDelta(db.connection, root, state.gen, state.branches, content);
     }
+    turns.turnCache.save();
   } catch (err) {
     if (err instanceof NeedsRewrite) return undefined;
     throw err;

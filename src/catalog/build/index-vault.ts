@@ -34,7 +34,7 @@ import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { VaultNotFoundError } from '../../errors.js';
 import { CATALOG_DIR, fileStamp, SPECIMENS_DIR } from '../../format/layout.js';
-import { isVaultDir } from '../../format/vault-config.js';
+import { isVaultDir, readVaultConfig } from '../../format/vault-config.js';
 import { type CatalogHandle, catalogPath, openCatalog } from '../connection.js';
 import { specimenSignature } from '../read-vault.js';
 import {
@@ -56,6 +56,7 @@ import {
   TABLES_SQL,
   tableViewsSql,
 } from '../schema.js';
+import { fillTurns, TurnCache } from '../turns.js';
 import {
   type CatalogState,
   emptyDelta,
@@ -114,9 +115,14 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
   let db: CatalogHandle | undefined;
   try {
     removeLeftovers(target);
+    const { turnMetrics } = await readVaultConfig(absRoot);
+    const turnCache = new TurnCache(absRoot);
     let full = options.full === true || !fs.existsSync(target);
+    // Other turn metrics than the catalog was built with: every run's rows change (the kept turns make the
+    // rebuild cheap).
+    if (!full && !sameList(readCatalogState(absRoot)?.turnMetrics ?? [], turnMetrics)) full = true;
     if (!full) {
-      const quick = await updateThroughDelta(absRoot, target, options, t0);
+      const quick = await updateThroughDelta(absRoot, target, options, t0, { turnMetrics, turnCache });
       if (quick) return quick;
     }
     const oldState = readCatalogState(absRoot);
@@ -184,6 +190,11 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
         });
         await queue.drain();
       }
+      const changedReads = batch.filter((w) => !w.unchanged).flatMap((w) => w.reads);
+      if (turnMetrics.length > 0 && changedReads.length > 0) {
+        queue.push(() => fillTurns(con, absRoot, changedReads, turnMetrics, turnCache, warn));
+        await queue.drain();
+      }
       for (const w of batch) {
         tally.add(w);
         states[w.specimenId] = w.state.toRecord();
@@ -199,6 +210,7 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
       await new Promise((r) => setImmediate(r));
     }
     await queue.drain();
+    turnCache.save();
     const dirty = removed.length > 0 || sinks.changed > 0 || metricsFiles.changed;
     if (!dirty && !full && oldState?.file === fileStamp(target)) {
       // Nothing moved: the catalog on disk is already up to date.
@@ -232,7 +244,14 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
     db = undefined;
     writeCatalogState(
       absRoot,
-      { schema: CATALOG_SCHEMA_VERSION, gen, file: fileStamp(build)!, branches, specimens: {} },
+      {
+        schema: CATALOG_SCHEMA_VERSION,
+        gen,
+        file: fileStamp(build)!,
+        branches,
+        turnMetrics,
+        specimens: {},
+      },
       specimensJson,
     );
     fs.renameSync(build, target);
@@ -272,6 +291,10 @@ async function openPrevious(
     db.close();
     throw err;
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Build files and scratch rows of indexers that died (we hold the lock, so none is in use). */

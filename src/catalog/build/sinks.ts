@@ -22,6 +22,7 @@ import {
   expViewSql,
   RUN_COLUMNS,
   SUMMARY_COLUMNS,
+  TURN_COLUMNS,
 } from '../schema.js';
 import { type RowLoader, RowSink } from './loader.js';
 
@@ -36,7 +37,13 @@ export async function dropRemoved(
     removed.map(([specimen_id]) => ({ specimen_id })),
   );
   await con.run(`CREATE OR REPLACE TEMP TABLE gone AS SELECT * FROM ${src}`);
-  for (const table of ['sv_base.catalog', 'sv_base.runs', 'sv_base.artifacts', 'sv_base.metric_summaries'])
+  for (const table of [
+    'sv_base.catalog',
+    'sv_base.runs',
+    'sv_base.artifacts',
+    'sv_base.metric_summaries',
+    'sv_base.turns',
+  ])
     await con.run(`DELETE FROM ${table} WHERE specimen_id IN (SELECT specimen_id FROM gone)`);
   const drops = removed
     .filter(([, s]) => s.indexed)
@@ -50,6 +57,7 @@ export class Sinks {
   private readonly runs: RowSink;
   private readonly artifacts: RowSink;
   private readonly summaries: RowSink;
+  private readonly turns: RowSink;
   private readonly changedIds: { specimen_id: string }[] = [];
   private readonly droppedRuns: { specimen_id: string; run_id: string }[] = [];
   private readonly kept: {
@@ -64,6 +72,7 @@ export class Sinks {
     this.runs = new RowSink(dir, 'runs', RUN_COLUMNS, BASE_SCHEMA);
     this.artifacts = new RowSink(dir, 'artifacts', ARTIFACT_COLUMNS, BASE_SCHEMA);
     this.summaries = new RowSink(dir, 'metric_summaries', SUMMARY_COLUMNS, BASE_SCHEMA);
+    this.turns = new RowSink(dir, 'turns', TURN_COLUMNS, BASE_SCHEMA);
   }
 
   /** Number of changed specimens collected. */
@@ -77,6 +86,7 @@ export class Sinks {
     const runRows: object[] = [];
     const artifactRows: object[] = [];
     const summaryRows: object[] = [];
+    const turnRows: object[] = [];
     const views: string[] = [];
     for (const w of changed) {
       this.changedIds.push({ specimen_id: w.specimenId });
@@ -87,6 +97,7 @@ export class Sinks {
         runRows.push(r.run);
         artifactRows.push(...r.artifacts);
         summaryRows.push(...r.summaries);
+        turnRows.push(...r.turns);
       }
       if (w.viewClash) continue;
       if (w.order) {
@@ -97,6 +108,7 @@ export class Sinks {
     this.runs.append(runRows);
     this.artifacts.append(artifactRows);
     this.summaries.append(summaryRows);
+    this.turns.append(turnRows);
     return views;
   }
 
@@ -114,7 +126,7 @@ export class Sinks {
     await con.run(
       `CREATE OR REPLACE TEMP TABLE dropped AS SELECT * FROM ${loader.source(spec, this.droppedRuns)}`,
     );
-    for (const table of ['runs', 'artifacts', 'metric_summaries'])
+    for (const table of ['runs', 'artifacts', 'metric_summaries', 'turns'])
       await con.run(
         `DELETE FROM ${BASE_SCHEMA}.${table} t WHERE EXISTS (SELECT 1 FROM dropped d ` +
           'WHERE d.specimen_id = t.specimen_id AND d.run_id = t.run_id)',
@@ -123,7 +135,8 @@ export class Sinks {
 
   /** Inserts every row collected, then sets is_latest and superseded_by of the runs carried over. */
   async insert(con: DuckDBConnection, loader: RowLoader): Promise<void> {
-    for (const sink of [this.catalog, this.runs, this.artifacts, this.summaries]) await sink.insert(con);
+    for (const sink of [this.catalog, this.runs, this.artifacts, this.summaries, this.turns])
+      await sink.insert(con);
     if (this.kept.length === 0) return;
     const spec: ColumnSpec = [
       ['specimen_id', 'VARCHAR'],

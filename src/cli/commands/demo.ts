@@ -1,16 +1,21 @@
 /**
- * `specimen demo [DIR] [--no-serve]`: creates a demo vault (default ./demo-vault) with the example specimens,
- * runs their protocols through the runner, proves the synthetic demo reproduces, indexes the vault and
- * prints the seed queries with their results. Running it again reuses what is there.
+ * `specimen demo [DIR] [--no-serve] [--live|--no-live]`: creates a demo vault (default ./demo-vault) with the
+ * example specimens, runs their protocols through the runner, proves the synthetic demo reproduces, indexes
+ * the vault and prints the seed queries with their results, then serves the web UI while the rest of the
+ * grokking sweep trains as live runs (by default on a terminal). Running it again reuses what is there.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { indexVault, VaultQuery } from '../../catalog/index.js';
+import { EXAMPLES } from '../../demo/examples.js';
 import { SEED_QUERIES } from '../../demo/queries.js';
 import { buildDemoVault } from '../../demo/run-demo.js';
 import { DEMO_SPECIMEN_ID } from '../../demo/synthetic.js';
 import { reproduceRun } from '../../runner/reproduce.js';
 import { painter } from '../output.js';
 import { makeTable } from '../table.js';
+
+const GROKKING_ID = '2025_01_15_grokking_modular_addition';
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '-';
@@ -19,7 +24,37 @@ function cell(v: unknown): string {
   return String(v);
 }
 
-export default async function demo(dir: string, opts: { serve?: boolean }): Promise<number> {
+/**
+ * Starts the examples' live runs one after another as `specimen run` processes (output in each run's
+ * stdout.log), indexing after each so its turns reach the catalog. Returns a function that stops them.
+ */
+function startLiveRuns(root: string, log: (line: string) => void): () => void {
+  const pending = EXAMPLES.flatMap((ex) =>
+    (ex.liveRuns ?? []).map((r) => ({ id: ex.specimen.specimenId, ...r })),
+  );
+  let child: ChildProcess | undefined;
+  let stopped = false;
+  const next = () => {
+    const r = pending.shift();
+    if (!r || stopped) return;
+    const sets = Object.entries(r.config ?? {}).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+    const args = [process.argv[1]!, 'run', r.id, '--seed', String(r.seed), ...sets, '--vault', root];
+    log(`  live: specimen run ${r.id} --seed ${r.seed} ${sets.filter((_, i) => i % 2 === 1).join(' ')}`);
+    child = spawn(process.execPath, args, { stdio: 'ignore' });
+    child.once('exit', () => {
+      child = undefined;
+      if (stopped) return;
+      indexVault(root).then(next, next);
+    });
+  };
+  next();
+  return () => {
+    stopped = true;
+    child?.kill('SIGINT');
+  };
+}
+
+export default async function demo(dir: string, opts: { serve?: boolean; live?: boolean }): Promise<number> {
   const paint = painter();
   const root = path.resolve(dir);
   console.log(`${paint('bold', 'Specimen Vault demo')} — vault at ${root}\n`);
@@ -66,11 +101,21 @@ export default async function demo(dir: string, opts: { serve?: boolean }): Prom
   if (opts.serve === false) return 0;
   console.log('');
   const { default: serve } = await import('./serve.js');
+  // Live runs by default only on a terminal: a script or CI serving the demo should not leave training
+  // processes (and unfinished runs) behind.
+  const live = (opts.live ?? process.stdout.isTTY === true) && !report.kept.includes(GROKKING_ID);
+  let stopLive: (() => void) | undefined;
+  const hooks = {
+    onListening: () => {
+      if (live) stopLive = startLiveRuns(root, (line) => console.log(line));
+    },
+    onStop: () => stopLive?.(),
+  };
   try {
-    return await serve({ vault: root });
+    return await serve({ vault: root, ...hooks });
   } catch (err) {
     // The default port may be taken by another server; any free port will do for the demo.
     if (!(err instanceof Error && /is in use/.test(err.message))) throw err;
-    return serve({ vault: root, port: '0' });
+    return serve({ vault: root, port: '0', ...hooks });
   }
 }

@@ -30,6 +30,10 @@ export default async function serve(opts: {
   token?: string;
   vault?: string;
   queryTimeout?: string;
+  /** Called once the server listens (the demo starts its live runs then). */
+  onListening?: (url: string) => void;
+  /** Called when the server is stopping. */
+  onStop?: () => void;
 }): Promise<number> {
   const queryTimeout = opts.queryTimeout === undefined ? undefined : Number(opts.queryTimeout);
   if (
@@ -75,8 +79,10 @@ export default async function serve(opts: {
   }
   console.log('Press Ctrl+C to stop.');
   if (opts.open) openBrowser(openUrl);
+  opts.onListening?.(server.url);
   await new Promise<void>((resolve) => {
     const stop = () => {
+      opts.onStop?.();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       server.close().then(resolve, resolve);

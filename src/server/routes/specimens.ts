@@ -1,7 +1,8 @@
 /**
  * A specimen and its runs: `GET /api/specimens/:id` (manifest, field notes, protocol, runs),
  * `GET /api/specimens/:id/runs/:run` (one run: config, summary, metric columns, tensors) and
- * `GET /api/specimens/:id/runs/:run/metrics` (its metrics table, a page of rows at a time).
+ * `GET /api/specimens/:id/runs/:run/metrics` (its metrics table, a page of rows at a time) and
+ * `GET /api/specimens/:id/turns` (the turns the catalog recorded for its runs).
  */
 
 import fsp from 'node:fs/promises';
@@ -10,7 +11,15 @@ import { FIELD_NOTES_FILE } from '../../format/layout.js';
 import { PROTOCOL_FILES } from '../../format/protocols.js';
 import { describeTensor } from '../../storage/describe.js';
 import { readSupersessions } from '../../storage/supersede.js';
-import type { Json, MetricsPage, RunResponse, SpecimenResponse, TensorInfo } from '../api-types.js';
+import type {
+  Json,
+  MetricsPage,
+  RunResponse,
+  SpecimenResponse,
+  TensorInfo,
+  TurnEntry,
+  TurnsResponse,
+} from '../api-types.js';
 import type { ServerContext } from '../context.js';
 import { intParam, sendJson } from '../http.js';
 import type { Router } from '../router.js';
@@ -34,6 +43,16 @@ async function readText(ctx: ServerContext, file: string, label: string): Promis
 }
 
 export function registerSpecimenRoutes(router: Router, ctx: ServerContext): void {
+  router.get('/api/specimens/:id/turns', async ({ params, res }) => {
+    const storage = await ctx.specimen(params.id!);
+    const q = await ctx.catalog();
+    const body: TurnsResponse = {
+      specimen_id: storage.specimenId,
+      turns: (await q.turnsOf(storage.specimenId)) as unknown as TurnEntry[],
+    };
+    sendJson(res, 200, body);
+  });
+
   router.get('/api/specimens/:id', async ({ params, res }) => {
     const storage = await ctx.specimen(params.id!);
     const [runs, supersessions] = await Promise.all([storage.listRunInfo(), readSupersessions(storage.path)]);

@@ -19,6 +19,8 @@ export interface BuildOptions {
   chunks: readonly number[];
   dtype: Dtype;
   codec: CodecSpec | null;
+  /** User attributes: v3 `attributes`, v2 `.zattrs` (written by the caller, see `attributesDocument`). */
+  attributes?: Record<string, unknown>;
 }
 
 /** Metadata file name of each format. */
@@ -56,7 +58,7 @@ export function buildMetadata(o: BuildOptions): string {
     chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
     fill_value: fill,
     codecs,
-    attributes: {},
+    attributes: o.attributes ?? {},
   };
   return JSON.stringify(meta, null, 2);
 }

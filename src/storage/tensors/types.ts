@@ -94,6 +94,11 @@ export interface WriteTensorOptions {
   /** Default 3. Use 2 for readers that only speak Zarr v2 (zarr-python 2.x). */
   zarrFormat?: 2 | 3;
   /**
+   * JSON attributes stored with the array (v3 `attributes`, v2 `.zattrs`), e.g. `{ steps: [0, 100] }` of a
+   * tensor series (see `SpecimenStorage.writeTensorSeries`). Default none.
+   */
+  attributes?: Record<string, unknown>;
+  /**
    * Default true: every file is fsynced before the array is renamed into place, so not even a power loss
    * leaves a truncated chunk behind the final name. `false` skips the syncs for scratch data.
    */

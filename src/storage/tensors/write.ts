@@ -84,9 +84,16 @@ export async function writeZarr(
   const tmp = tempPathFor(target);
   await fsp.mkdir(tmp);
   try {
-    const metadata = Buffer.from(buildMetadata({ zarrFormat, shape, chunks, dtype, codec }));
+    const { attributes } = options;
+    const metadata = Buffer.from(buildMetadata({ zarrFormat, shape, chunks, dtype, codec, attributes }));
+    // zarr-python 2 keeps attributes in their own file.
+    const zattrs =
+      zarrFormat === 2 && attributes
+        ? [writeFile(path.join(tmp, '.zattrs'), Buffer.from(JSON.stringify(attributes, null, 4)), fsync)]
+        : [];
     // allSettled, not all: cleanup below must not start while the other write is still creating files.
     const settled = await Promise.allSettled([
+      ...zattrs,
       writeFile(path.join(tmp, metadataKey(zarrFormat)), metadata, fsync),
       writeChunks(tmp, array, dtype, shape, chunks, zarrFormat, codec, fsync),
     ]);

@@ -17,6 +17,7 @@ export {
   getSlice,
   getSpecimen,
   getTensor,
+  getTurns,
   getValues,
   listRuns,
   reindex,

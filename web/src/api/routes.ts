@@ -22,6 +22,7 @@ import type {
   SeriesResponse,
   SpecimenResponse,
   TensorInfo,
+  TurnsResponse,
   ValuesAtResponse,
 } from './types.js';
 
@@ -66,6 +67,11 @@ export function listRuns(
 /** `POST /api/index`: updates the catalog (`full` re-reads every specimen). */
 export function reindex(options: { full?: true } = {}, signal?: AbortSignal): Promise<IndexResponse> {
   return postJson('index', options, signal);
+}
+
+/** `GET /api/specimens/:id/turns`: the turns the catalog recorded for the specimen's runs. */
+export function getTurns(specimenId: string, signal?: AbortSignal): Promise<TurnsResponse> {
+  return getJson(`${specimenPath(specimenId)}/turns`, {}, signal);
 }
 
 /** `GET /api/specimens/:id`: manifest, field notes, protocol and runs. */

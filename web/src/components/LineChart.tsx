@@ -7,6 +7,7 @@
  * - Drag across the plot to zoom: `onZoom([from, to])` lets the caller fetch finer data for that range;
  *   double-click resets (`onZoom(null)`).
  * - Click pins a step (`onPick(step)`), drawn as a vertical line.
+ * - `markers` draw vertical lines at given steps (a run's turn), in the run's colour, labelled at the top.
  * - `smoothing` (0–0.99) applies a debiased exponential moving average; `log` uses a log10 y axis.
  */
 import { useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
@@ -21,6 +22,13 @@ export interface ChartSeries {
   values: readonly (number | null)[];
 }
 
+/** A vertical line at `step` with a short label (e.g. "turn"). */
+export interface ChartMarker {
+  step: number;
+  color: string;
+  label: string;
+}
+
 export interface LineChartProps {
   series: readonly ChartSeries[];
   title?: string;
@@ -31,6 +39,8 @@ export interface LineChartProps {
   onZoom?: (range: [number, number] | null) => void;
   pinned?: number | null;
   onPick?: (step: number) => void;
+  /** Vertical marks at steps, e.g. each run's turn. */
+  markers?: readonly ChartMarker[];
   /** Report the plot's width in CSS pixels (for server-side downsampling). */
   onWidth?: (px: number) => void;
   xLabel?: string;
@@ -180,6 +190,7 @@ export function LineChart(props: LineChartProps) {
               'data-points',
               String(preparedRef.current.reduce((a, s) => a + s.steps.length, 0)),
             );
+            drawMarkers(u, latest.current.markers ?? []);
             const p = latest.current.pinned;
             if (p === null || p === undefined) return;
             const x = u.valToPos(p, 'x', true);
@@ -242,9 +253,10 @@ export function LineChart(props: LineChartProps) {
     if (zoom) u.setScale('x', { min: zoom[0], max: zoom[1] });
   }, [data, zoom?.[0], zoom?.[1]]);
 
+  const markerKey = (props.markers ?? []).map((m) => `${m.step}:${m.color}`).join(',');
   useLayoutEffect(() => {
     plot.current?.redraw(false, false);
-  }, [pinned]);
+  }, [pinned, markerKey]);
 
   function showTip(u: uPlot): void {
     const el = tip.current;
@@ -294,6 +306,30 @@ export function LineChart(props: LineChartProps) {
       ) : null}
     </div>
   );
+}
+
+/** Dotted vertical lines at the markers' steps, with their labels at the top of the plot. */
+function drawMarkers(u: uPlot, markers: readonly ChartMarker[]): void {
+  if (markers.length === 0) return;
+  const c = u.ctx;
+  c.save();
+  c.lineWidth = devicePixelRatio;
+  c.setLineDash([2, 3]);
+  c.font = `${10 * devicePixelRatio}px sans-serif`;
+  for (const m of markers) {
+    const x = u.valToPos(m.step, 'x', true);
+    if (!(x >= u.bbox.left && x <= u.bbox.left + u.bbox.width)) continue;
+    c.strokeStyle = m.color;
+    c.fillStyle = m.color;
+    c.beginPath();
+    c.moveTo(x, u.bbox.top);
+    c.lineTo(x, u.bbox.top + u.bbox.height);
+    c.stroke();
+    c.fillText(m.label, x + 3 * devicePixelRatio, u.bbox.top + 10 * devicePixelRatio);
+  }
+  c.restore();
+  // Lets tests see the markers without reading pixels.
+  u.root.setAttribute('data-markers', markers.map((m) => m.step).join(','));
 }
 
 function escapeHtml(s: string): string {

@@ -1,7 +1,8 @@
 /**
  * One metric's chart on the compare page: every run's line, from the series that came with the compare
  * response while they fit (unzoomed, about the width they were made for), else asked for at the chart's
- * width and zoom.
+ * width and zoom. Each run's turn of this metric is marked in the run's colour; aligned on a turn metric,
+ * every run is drawn against step − its turn of that metric (runs without one are left out).
  */
 import { useMemo, useState } from 'preact/hooks';
 import { runRef, type SeriesEntry } from '../../api/index.js';
@@ -10,6 +11,7 @@ import { type ChartSeries, LineChart } from '../../components/LineChart.js';
 import { colorAt } from '../../format.js';
 import { useLastValue, useSeries } from '../../hooks.js';
 import { shortLabel } from './run-label.js';
+import type { RunTurns } from './turns.js';
 
 export function CompareChart(props: {
   refs: string[];
@@ -21,15 +23,25 @@ export function CompareChart(props: {
   pinned: number | null;
   onPick: (step: number) => void;
   version: string;
+  turns: RunTurns;
+  /** Align runs on their turn of this metric (x = step − turn), or null. */
+  alignOn: string | null;
   /** The whole-run series that came with the compare response, and the width they were made for. */
   initial?: { width: number; series: SeriesEntry[] } | undefined;
 }) {
-  const { refs, metric, zoom, initial } = props;
+  const { refs, metric, zoom, initial, turns, alignOn } = props;
   const [width, setWidth] = useState(0);
   // The embedded series serve while unzoomed and the chart is about the width they were made for.
   const useInitial =
     !zoom && initial !== undefined && (width === 0 || Math.abs(width - initial.width) <= initial.width * 0.1);
-  const { data, error } = useSeries(refs, metric, { width, zoom, version: props.version, skip: useInitial });
+  // Aligned, the zoom is in shifted steps, which differ per run: the chart zooms the series it has.
+  const fetchZoom = alignOn ? null : zoom;
+  const { data, error } = useSeries(refs, metric, {
+    width,
+    zoom: fetchZoom,
+    version: props.version,
+    skip: useInitial,
+  });
   const fetched = useInitial ? undefined : data;
   // Stable identities: a new object on every render would rebuild and redraw the chart each time.
   const initialSeries = initial?.series;
@@ -41,18 +53,26 @@ export function CompareChart(props: {
   const series: ChartSeries[] = useMemo(
     () =>
       (shown?.series ?? [])
-        .filter((s) => !s.missing)
+        .filter((s) => !s.missing && (alignOn === null || turns.get(runRef(s))?.has(alignOn)))
         .map((s) => {
           const ref = runRef(s);
+          const shift = alignOn === null ? 0 : turns.get(ref)!.get(alignOn)!;
           return {
             label: shortLabel(ref),
             color: colorAt(refs.indexOf(ref)),
-            steps: s.steps,
+            steps: shift === 0 ? s.steps : s.steps.map((x) => x - shift),
             values: s.values,
           };
         }),
-    [shown, refs.join('|')],
+    [shown, refs.join('|'), turns, alignOn],
   );
+  const markers = useMemo(() => {
+    if (alignOn !== null) return [{ step: 0, color: '#8a2be2', label: `turn of ${alignOn}` }];
+    return refs.flatMap((ref, i) => {
+      const step = turns.get(ref)?.get(metric);
+      return step === undefined ? [] : [{ step, color: colorAt(i), label: 'turn' }];
+    });
+  }, [refs.join('|'), turns, alignOn, metric]);
   return (
     <div class="metric-chart">
       <LineChart
@@ -62,8 +82,10 @@ export function CompareChart(props: {
         smoothing={props.smoothing}
         zoom={zoom}
         onZoom={props.onZoom}
-        pinned={props.pinned}
-        onPick={props.onPick}
+        pinned={alignOn ? null : props.pinned}
+        {...(alignOn ? {} : { onPick: props.onPick })}
+        markers={markers}
+        xLabel={alignOn ? `step − turn of ${alignOn}` : 'step'}
         onWidth={(w) => setWidth(Math.min(2000, w))}
         testId="compare-chart"
       />

@@ -3,7 +3,8 @@
  * value at that step; click pins a step and lists all runs' values there), smoothing and log scale, a
  * config diff showing only the keys that differ, and a summary table (final, min and its step, max).
  * Series are downsampled on the server to the chart's pixel width and fetched again, finer, on zoom.
- * The runs, the pinned step, smoothing and scale live in the URL.
+ * Each run's turn (from the catalog) is marked, and the runs can be aligned on their turn of one metric.
+ * The runs, the pinned step, smoothing, scale and alignment live in the URL.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { getCompare, isRunning } from '../../api/index.js';
@@ -16,6 +17,7 @@ import { ConfigDiff } from './ConfigDiff.js';
 import { PinnedValues } from './PinnedValues.js';
 import { RunPicker } from './RunPicker.js';
 import { SummaryTable } from './SummaryTable.js';
+import { turnMetrics, useRunTurns } from './turns.js';
 
 /**
  * The width a compare chart will have (the grid's columns are at least 560 px, 14 px apart; a chart's box has
@@ -36,6 +38,9 @@ export function ComparePage({ route }: { route: Route }) {
   const smoothing = Math.min(0.99, Math.max(0, Number(q.get('smooth') ?? 0) || 0));
   const showAll = q.get('all') === '1';
   const [zoom, setZoom] = useState<[number, number] | null>(null);
+  const turns = useRunTurns(refs);
+  const withTurns = turnMetrics(turns);
+  const alignOn = withTurns.includes(q.get('align') ?? '') ? q.get('align') : null;
 
   const update = (changes: Record<string, string | string[] | null>, replace = true) =>
     navigate(href(['compare'], withQuery(q, changes, ['run'])), replace);
@@ -95,6 +100,26 @@ export function ComparePage({ route }: { route: Route }) {
               />
               log scale
             </label>
+            {withTurns.length > 0 ? (
+              <label>
+                align on turn of
+                <select
+                  data-testid="align-turn"
+                  value={alignOn ?? ''}
+                  onChange={(e) => {
+                    setZoom(null);
+                    update({ align: (e.currentTarget as HTMLSelectElement).value || null });
+                  }}
+                >
+                  <option value="">— (x = step)</option>
+                  {withTurns.map((m) => (
+                    <option key={m} value={m}>
+                      {m}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            ) : null}
             {zoom ? (
               <span>
                 steps {fmtNumber(zoom[0])}–{fmtNumber(zoom[1])}{' '}
@@ -129,6 +154,8 @@ export function ComparePage({ route }: { route: Route }) {
                 pinned={pinned}
                 onPick={(step) => update({ step: String(step) })}
                 version={liveVersion}
+                turns={turns}
+                alignOn={alignOn}
                 initial={
                   data.series?.[m.name] && data.width
                     ? { width: data.width, series: data.series[m.name]! }

@@ -1,4 +1,7 @@
-/** One metric of a run against step (or row), zoomable, its series downsampled to the chart's width. */
+/**
+ * One metric of a run against step (or row), zoomable, its series downsampled to the chart's width, with
+ * the metric's turn marked when the catalog found one.
+ */
 import { useState } from 'preact/hooks';
 import { runRef } from '../../api/index.js';
 import { ErrorBox } from '../../components/common.js';
@@ -12,6 +15,11 @@ export function MetricChart(props: {
   metric: string;
   version: string;
   xLabel: string;
+  /** The metric's turn step, or null. */
+  turn?: number | null;
+  /** The step picked on any chart of the run (drawn as a line), and where a click picks one. */
+  pinned?: number | null;
+  onPick?: (step: number) => void;
 }) {
   const { specimenId, runId, metric, version } = props;
   const [zoom, setZoom] = useState<[number, number] | null>(null);
@@ -30,6 +38,13 @@ export function MetricChart(props: {
         series={shown ? [{ label: metric, color: colorAt(0), steps: shown.steps, values: shown.values }] : []}
         zoom={zoom}
         onZoom={setZoom}
+        pinned={props.pinned ?? null}
+        {...(props.onPick ? { onPick: props.onPick } : {})}
+        markers={
+          props.turn !== null && props.turn !== undefined
+            ? [{ step: props.turn, color: '#8a2be2', label: 'turn' }]
+            : []
+        }
         onWidth={(w) => setWidth(Math.min(2000, w))}
         xLabel={props.xLabel}
         testId="metric-chart"

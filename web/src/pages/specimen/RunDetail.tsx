@@ -1,14 +1,28 @@
 /**
  * One run on the specimen page: config and summary, a chart per numeric metric against step, the metrics
- * table and the tensors. A run in progress refreshes every 2 s (and says so) until it is sealed.
+ * table and the tensors; a metric's turn (from the catalog) is marked on its chart. A run in progress refreshes every 2 s (and says so) until it is sealed.
  */
-import { getRun, isRunning } from '../../api/index.js';
+import { useState } from 'preact/hooks';
+import { getRun, getTurns, isRunning } from '../../api/index.js';
 import { Card, ErrorBox, KeyValues, Loading, StatusBadge } from '../../components/common.js';
 import { fmtBytes } from '../../format.js';
 import { useData } from '../../hooks.js';
 import { href } from '../../router.js';
 import { MetricChart } from './MetricChart.js';
 import { MetricsTable } from './MetricsTable.js';
+
+/** Index of the last checkpoint at or before `step` (the first one when `step` precedes them all). */
+function seriesIndex(steps: readonly number[], step: number): number {
+  let i = 0;
+  while (i + 1 < steps.length && steps[i + 1]! <= step) i++;
+  return i;
+}
+
+/** The tensor viewer's query opening a series at the picked step (other dimensions at 0). */
+function tensorQuery(t: { shape: number[]; steps?: number[] }, step: number | null): Record<string, string> {
+  if (!t.steps || step === null) return {};
+  return { at: [seriesIndex(t.steps, step), ...t.shape.slice(1).map(() => 0)].join(',') };
+}
 
 export function RunDetail({ specimenId, runId }: { specimenId: string; runId: string }) {
   const { data, error } = useData(
@@ -18,6 +32,12 @@ export function RunDetail({ specimenId, runId }: { specimenId: string; runId: st
       live: (d) => isRunning(d.run),
     },
   );
+  // Turns come from the catalog; without one (or without turn metrics) the charts simply have no marker.
+  const turns = useData(`turns:${specimenId}`, (signal) => getTurns(specimenId, signal));
+  // A step clicked on any chart: pinned on every chart, and the step the tensor series open at.
+  const [step, setStep] = useState<number | null>(null);
+  const turnOf = (metric: string) =>
+    turns.data?.turns.find((t) => t.run_id === runId && t.metric === metric)?.step ?? null;
   if (error && !data) return <ErrorBox error={error} />;
   if (!data) return <Loading what="run" />;
   const run = data.run;
@@ -72,6 +92,9 @@ export function RunDetail({ specimenId, runId }: { specimenId: string; runId: st
                   runId={runId}
                   metric={c.name}
                   version={version}
+                  turn={turnOf(c.name)}
+                  pinned={step}
+                  onPick={setStep}
                   xLabel={data.metrics?.has_step ? 'step' : 'row'}
                 />
               ))}
@@ -104,8 +127,13 @@ export function RunDetail({ specimenId, runId }: { specimenId: string; runId: st
                   <td class="mono">({t.chunks.join(', ')})</td>
                   <td>{fmtBytes(t.bytes)}</td>
                   <td>
-                    <a href={href(['tensor', specimenId, runId, t.name])} data-testid="view-tensor">
-                      view →
+                    <a
+                      href={href(['tensor', specimenId, runId, t.name], tensorQuery(t, step))}
+                      data-testid="view-tensor"
+                    >
+                      {t.steps && step !== null
+                        ? `view at step ${t.steps[seriesIndex(t.steps, step)]} →`
+                        : 'view →'}
                     </a>
                   </td>
                 </tr>

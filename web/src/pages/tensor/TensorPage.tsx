@@ -2,8 +2,9 @@
  * The tensor viewer: a 2-D heatmap of any slice of an N-D tensor. Two dimensions are the image's rows and
  * columns; every other dimension has a slider. Each slice is fetched on its own (the server reads only the
  * chunks it needs); dimensions longer than 1,024 are shown with a stride. Colour scale with legend; hover
- * shows the element's full index and value. 1-D tensors are drawn as a line, 0-D as a value. The view
- * (dimensions, indices, ranges, colours) lives in the URL.
+ * shows the element's full index and value. 1-D tensors are drawn as a line, 0-D as a value. A third
+ * dimension can be laid out as small multiples (one small heatmap per index, sortable). The view
+ * (dimensions, indices, ranges, colours, grid) lives in the URL.
  */
 import { getTensor, type TensorRef } from '../../api/index.js';
 import type { ColormapName } from '../../components/colormap.js';
@@ -15,6 +16,7 @@ import { DimSelect } from './DimSelect.js';
 import { RangeInput } from './RangeInput.js';
 import { ScalarView } from './ScalarView.js';
 import { SliceView } from './SliceView.js';
+import { SmallMultiples } from './SmallMultiples.js';
 import { VectorView } from './VectorView.js';
 import { clampDim, parseRange, tensorKey } from './view.js';
 
@@ -59,6 +61,11 @@ export function TensorPage({ route }: { route: Route }) {
     Math.min(n - 1, Math.max(0, Number((q.get('at') ?? '').split(',')[d] ?? 0) || 0)),
   );
   const cmap = (q.get('cmap') ?? 'viridis') as ColormapName;
+  const gridParam = q.get('g');
+  const gridDim =
+    gridParam !== null && gridParam !== '' && Number(gridParam) !== rowDim && Number(gridParam) !== colDim
+      ? clampDim(Number(gridParam), nd)
+      : null;
   const symmetric = q.get('sym') === '1';
   const rowRange = parseRange(q.get('rr'), info.shape[rowDim] ?? 1);
   const colRange = parseRange(q.get('cr'), info.shape[colDim] ?? 1);
@@ -144,8 +151,29 @@ export function TensorPage({ route }: { route: Route }) {
               onChange={(cr) => update({ cr })}
             />
           </div>
+          {nd >= 3 ? (
+            <div class="controls">
+              <label>
+                small multiples along
+                <select
+                  value={gridDim === null ? '' : String(gridDim)}
+                  data-testid="grid-dim"
+                  onChange={(e) => update({ g: (e.currentTarget as HTMLSelectElement).value || null })}
+                >
+                  <option value="">— (one heatmap)</option>
+                  {info.shape.map((n, d) =>
+                    d === rowDim || d === colDim ? null : (
+                      <option key={d} value={String(d)}>
+                        dim {d} ({n})
+                      </option>
+                    ),
+                  )}
+                </select>
+              </label>
+            </div>
+          ) : null}
           {info.shape.map((n, d) =>
-            d === rowDim || d === colDim ? null : (
+            d === rowDim || d === colDim || d === gridDim ? null : (
               <div class="slider" key={d}>
                 <span class="mono">dim {d}</span>
                 <input
@@ -164,20 +192,42 @@ export function TensorPage({ route }: { route: Route }) {
                   onChange={(e) => setAt(d, Number((e.currentTarget as HTMLInputElement).value))}
                 />
                 <span class="muted small">of {n}</span>
+                {d === 0 && info.steps ? (
+                  <span class="small" data-testid="tensor-step">
+                    step {info.steps[at[0]!]}
+                  </span>
+                ) : null}
               </div>
             ),
           )}
-          <SliceView
-            tensor={tensor}
-            info={info}
-            rowDim={rowDim}
-            colDim={colDim}
-            at={at}
-            rowRange={rowRange}
-            colRange={colRange}
-            cmap={cmap}
-            symmetric={symmetric}
-          />
+          {gridDim !== null ? (
+            <SmallMultiples
+              tensor={tensor}
+              info={info}
+              gridDim={gridDim}
+              rowDim={rowDim}
+              colDim={colDim}
+              at={at}
+              cmap={cmap}
+              onOpen={(i) => {
+                const next = [...at];
+                next[gridDim] = i;
+                update({ g: null, at: next.join(',') });
+              }}
+            />
+          ) : (
+            <SliceView
+              tensor={tensor}
+              info={info}
+              rowDim={rowDim}
+              colDim={colDim}
+              at={at}
+              rowRange={rowRange}
+              colRange={colRange}
+              cmap={cmap}
+              symmetric={symmetric}
+            />
+          )}
         </Card>
       ) : nd === 1 ? (
         <Card title="Values">

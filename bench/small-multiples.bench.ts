@@ -1,0 +1,93 @@
+/**
+ * Small multiples in Chromium (playwright-core, /usr/bin/chromium) against the built server and web app
+ * (`npm run build` first): 512 slices of 113 × 113 (a float32 (512, 113, 113) array, one slice per chunk,
+ * zstd) laid out as a grid, from following the link to every one of the 512 canvases drawn, vs the
+ * library's own `readTensorLazy().readAll()` of the same data in Node (target ≤ 3×). Best of 5 on each
+ * side, medians in the details. `--quick` uses 128 slices.
+ *
+ * @example
+ * npm run build && node --expose-gc --import tsx bench/run.ts --only small-multiples
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { type RunningServer, startServer } from '../dist/server/index.js';
+import { SpecimenStorage } from '../dist/storage/specimen-storage.js';
+import { Vault } from '../dist/storage/vault.js';
+import type { BenchOptions, BenchResult } from './harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ID = '2025_06_03_small_multiples';
+const SIDE = 113;
+const REPEATS = 5;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+export async function run(options: BenchOptions): Promise<BenchResult[]> {
+  const n = options.quick ? 128 : 512;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sv-bench-sm-'));
+  let server: RunningServer | undefined;
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  try {
+    const vault = await Vault.init(dir);
+    await vault.createSpecimen({ specimenId: ID, domain: 'training', method: 'fine_tuning' });
+    const storage = await SpecimenStorage.open(ID, { vault });
+    await storage.startRun({});
+    // Periodic activations, like a grokked network's neurons (each its own frequency).
+    const data = new Float32Array(n * SIDE * SIDE);
+    for (let k = 0; k < n; k++)
+      for (let a = 0; a < SIDE; a++)
+        for (let b = 0; b < SIDE; b++)
+          data[(k * SIDE + a) * SIDE + b] = Math.cos((2 * Math.PI * (1 + (k % 56)) * (a + b)) / SIDE) ** 2;
+    await storage.writeTensors('acts', data, { shape: [n, SIDE, SIDE], chunks: [1, SIDE, SIDE] });
+    await storage.finish();
+    const runId = storage.runId!;
+
+    const lib: number[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      const t0 = performance.now();
+      const t = await storage.readTensorLazy('acts');
+      await t.readAll();
+      lib.push(performance.now() - t0);
+    }
+
+    server = await startServer({ vaultRoot: dir, port: 0, index: false });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${server.url}#/sql`);
+    const ui: number[] = [];
+    for (let i = 0; i < REPEATS; i++) {
+      await page.goto(`${server.url}?r=${i}#/sql`);
+      const t0 = performance.now();
+      await page.goto(`${server.url}?r=${i}#/tensor/${ID}/${runId}/acts?g=0&r=1&c=2`, {
+        waitUntil: 'commit',
+      });
+      // The canvases are sized and drawn in the same layout effect that inserts them.
+      await page
+        .locator('[data-testid="sm-grid"] canvas')
+        .nth(n - 1)
+        .waitFor({ timeout: 120_000 });
+      ui.push(performance.now() - t0);
+    }
+    const value = Math.min(...ui);
+    const baseline = Math.min(...lib);
+    const ratio = value / baseline;
+    return [
+      {
+        name: `web.small-multiples.${n}x${SIDE}x${SIDE}`,
+        description: `link followed → ${n} small heatmaps drawn vs readTensorLazy().readAll() of the same array`,
+        value,
+        baseline,
+        unit: 'ms',
+        ratio,
+        target: '≤ 3.0',
+        pass: ratio <= 3,
+        details: { ui_median_ms: median(ui), library_median_ms: median(lib), slices: n },
+      },
+    ];
+  } finally {
+    await browser.close();
+    await server?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,98 @@
+// End to end in Chromium: a run with a tensor series and a metric with a known turn. The chart marks the
+// turn; a click on the chart picks a step, and the tensor link opens the series at that step, where the
+// viewer's step slider shows it. Skips without /usr/bin/chromium (browser.test.ts fails CI for that).
+import fs from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { indexVault } from '../../src/catalog/index.js';
+import { type RunningServer, startServer } from '../../src/server/index.js';
+import type { SpecimenStorage } from '../../src/storage/specimen-storage.js';
+import { addTurnRun, TURN_SPECIMEN, vaultWithTurns } from '../support/turns-vault.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+describe.runIf(fs.existsSync(CHROMIUM))('tensor series linked to the charts', () => {
+  let root: string;
+  let runId: string;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    const vault = await vaultWithTurns();
+    root = vault.root;
+    runId = await addTurnRun(vault, 1000, async (s: SpecimenStorage) => {
+      const steps = [0, 500, 1000, 1500, 2000];
+      // Neuron k's values are offset by 10·(k − 1)²: means order the neurons 0 and 2 above 1.
+      const arrays = steps.map((st) =>
+        Float32Array.from(
+          { length: 3 * 8 * 8 },
+          (_, i) => Math.sin(i + st) + 10 * (Math.floor(i / 64) - 1) ** 2 + (i < 64 ? 1 : 0),
+        ),
+      );
+      await s.writeTensorSeries('acts', steps, arrays, { shape: [3, 8, 8] });
+    });
+    await indexVault(root);
+    server = await startServer({ vaultRoot: root, port: 0, index: false });
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (root) fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('marks the turn, and a chart click moves the step the tensor opens at', async () => {
+    await page.goto(`${server.url}#/specimen/${TURN_SPECIMEN}/run/${runId}`);
+    const chart = page.getByTestId('metric-chart').filter({ hasText: 'test_loss' });
+    await expect
+      .poll(async () => Number((await chart.locator('.uplot').getAttribute('data-markers')) ?? NaN), {
+        timeout: 15_000,
+      })
+      .toBeGreaterThan(900);
+    const link = page.getByTestId('view-tensor');
+    expect(await link.textContent()).toBe('view →');
+    // Click at 60 % of the plot's width: step ≈ 1200, whose checkpoint is 1000.
+    const over = chart.locator('.u-over');
+    const box = (await over.boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.6, box.y + box.height / 2);
+    await expect.poll(() => link.textContent()).toBe('view at step 1000 →');
+    expect(await link.getAttribute('href')).toContain('at=2%2C0%2C0%2C0');
+    await link.click();
+    await expect
+      .poll(() => page.getByTestId('tensor-step').textContent(), { timeout: 15_000 })
+      .toBe('step 1000');
+    await page.getByTestId('slider-0').fill('4');
+    await expect.poll(() => page.getByTestId('tensor-step').textContent()).toBe('step 2000');
+  }, 60_000);
+
+  it('draws a grid of small heatmaps along a dimension, sorts it by a statistic, and opens one large', async () => {
+    await page.goto(`${server.url}#/tensor/${TURN_SPECIMEN}/${runId}/acts?at=2,0,0,0`);
+    await page.getByTestId('grid-dim').selectOption('1');
+    const grid = page.getByTestId('sm-grid');
+    await expect.poll(() => grid.locator('canvas').count(), { timeout: 15_000 }).toBe(3);
+    expect(await grid.getAttribute('data-order')).toBe('0,1,2');
+    // Every canvas drawn at the slice's native size.
+    const sizes = await grid
+      .locator('canvas')
+      .evaluateAll((cs) =>
+        cs.map(
+          (c) =>
+            `${(c as unknown as { width: number; height: number }).width}x${(c as unknown as { width: number; height: number }).height}`,
+        ),
+      );
+    expect(sizes).toEqual(['8x8', '8x8', '8x8']);
+    await page.getByTestId('sm-sort').selectOption('mean');
+    await expect.poll(() => grid.getAttribute('data-order')).toBe('0,2,1');
+    await grid.locator('[data-index="2"]').click();
+    await expect.poll(() => page.url()).toContain('at=2%2C2%2C0%2C0');
+    expect(await page.getByTestId('small-multiples').count()).toBe(0);
+  }, 60_000);
+});
