@@ -41,6 +41,14 @@ export { type IndexOptions, type IndexReport, indexVault } from './build/index-v
 export { catalogPath } from './connection.js';
 export * from './errors.js';
 export {
+  type ExplorerColumn,
+  type ExplorerFilter,
+  type ExplorerOptions,
+  ExplorerParamError,
+  type ExplorerTable,
+  explorerTable,
+} from './explorer.js';
+export {
   closeUserQuerySessions,
   type QueryParams,
   type RowsResult,

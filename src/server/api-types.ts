@@ -191,3 +191,28 @@ export interface IndexResponse {
 export interface ApiError {
   error: { tag: string; message: string; position?: number; line?: number; column?: number };
 }
+
+/** A column of `GET /api/explorer`. */
+export interface ExplorerColumnInfo {
+  /** `specimen_id`, `run_id`, `status`, `started`, `duration_s`, `domain`, `method`, `model`, `config.<key>`, `summary.<key>`, `<metric>.final|min|max|step_of_min`. */
+  key: string;
+  source: 'run' | 'config' | 'summary' | 'metric';
+  kind: 'text' | 'number';
+}
+
+export interface ExplorerResponse {
+  columns: ExplorerColumnInfo[];
+  /** One array per run (or group), values in `columns` order; the first two are specimen_id and run_id. */
+  rows: Json[][];
+  /** With `group=`: the number of runs in each row's group. */
+  counts?: number[];
+  offset: number;
+  /** Rows (runs, or groups) matching the filters. */
+  total: number;
+  /** Runs matching the filters. */
+  runs: number;
+  /** Metrics with summary columns. */
+  metrics: string[];
+  /** Milliseconds the catalog query took on the server. */
+  queryMs: number;
+}

@@ -11,6 +11,7 @@ import { HttpError, sendJson, sendRedirect } from './http.js';
 import { Router, splitPath } from './router.js';
 import { registerCatalogRoutes } from './routes/catalog.js';
 import { registerCompareRoutes } from './routes/compare.js';
+import { registerExplorerRoutes } from './routes/explorer.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerQueryRoutes } from './routes/query.js';
 import { registerSpecimenRoutes } from './routes/specimens.js';
@@ -27,6 +28,7 @@ export function buildRouter(ctx: ServerContext, tokenRequired: boolean): Router 
   registerCatalogRoutes(router, ctx);
   registerSpecimenRoutes(router, ctx);
   registerCompareRoutes(router, ctx);
+  registerExplorerRoutes(router, ctx);
   registerTensorRoutes(router, ctx);
   registerQueryRoutes(router, ctx);
   return router;

@@ -8,8 +8,10 @@
 export { isRequestError, RequestError } from './client.js';
 export { isRunning, parseRunRef, RUNNING, runRef } from './refs.js';
 export {
+  type ExplorerQuery,
   getCatalog,
   getCompare,
+  getExplorer,
   getHealth,
   getMetricsPage,
   getRun,

@@ -13,6 +13,7 @@ import { fetchSlice, type Slice } from './slice.js';
 import type {
   CatalogResponse,
   CompareResponse,
+  ExplorerResponse,
   HealthResponse,
   IndexResponse,
   MetricsPage,
@@ -134,4 +135,26 @@ export function runQuery(
   signal?: AbortSignal,
 ): Promise<QueryResponse> {
   return postJson('query', body, signal);
+}
+
+/** What `getExplorer` asks for: filters as `<column><op><value>` (see docs/api.md). */
+export interface ExplorerQuery {
+  q?: string;
+  filters?: readonly string[];
+  sort?: string;
+  dir?: 'asc' | 'desc';
+  group?: readonly string[];
+  metrics?: readonly string[];
+  offset?: number;
+  limit?: number;
+}
+
+/** `GET /api/explorer`: one page of every run (or group of runs) with config keys and metric summaries. */
+export function getExplorer(params: ExplorerQuery, signal?: AbortSignal): Promise<ExplorerResponse> {
+  const { q, filters, sort, dir, group, metrics, offset, limit } = params;
+  return getJson(
+    'explorer',
+    { q: q || undefined, filter: filters, sort, dir, group, metric: metrics, offset, limit },
+    signal,
+  );
 }

@@ -1,0 +1,124 @@
+// The research workbench in Chromium (playwright-core): the runs explorer (sort, filter, group, URL state,
+// selection into compare) over a generated prime × seed sweep. Screenshots go to test/artifacts/. Without
+// /usr/bin/chromium the tests skip (browser.test.ts fails CI for that).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningServer, startServer } from '../../src/server/index.js';
+import { buildExplorerVault, GROKKING, OTHER } from '../support/explorer-vault.js';
+import { REPO_ROOT, tempDir } from '../support/helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
+const WEB_DIR = path.join(REPO_ROOT, 'dist', 'web');
+
+describe.runIf(fs.existsSync(CHROMIUM))('research workbench in Chromium', () => {
+  let dir: string;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!fs.existsSync(path.join(WEB_DIR, 'index.html')))
+      execFileSync(
+        process.execPath,
+        [
+          path.join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'),
+          'build',
+          '--config',
+          'web/vite.config.ts',
+        ],
+        { cwd: REPO_ROOT, stdio: 'inherit' },
+      );
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    dir = tempDir('sv-workbench-');
+    const { root } = await buildExplorerVault(dir);
+    server = await startServer({ vaultRoot: root, port: 0, index: false });
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  const shot = (name: string) =>
+    page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  const rows = () => page.getByTestId('explorer-table-row');
+  const hash = () =>
+    page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash);
+
+  it('lists, sorts, filters and groups runs, with the view in the URL', async () => {
+    await page.goto(server.url);
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await rows().first().waitFor();
+    await expect.poll(() => rows().count()).toBe(10);
+    await expect(page.getByTestId('explorer-total').textContent()).resolves.toContain('10 runs');
+
+    // Sort by prime, descending (two clicks), and the first row is a prime-127 run.
+    await page.locator('[data-sort-key="config.prime"]').click();
+    await page.locator('[data-sort-key="config.prime"]').click();
+    await expect.poll(hash).toContain('sort=config.prime');
+    await expect.poll(hash).toContain('dir=desc');
+    await expect.poll(() => rows().first().textContent()).toContain('127');
+
+    // A per-column filter.
+    await page.getByTestId('explorer-filter').fill('config.prime<120');
+    await page.getByTestId('explorer-filter').press('Enter');
+    await expect.poll(() => rows().count()).toBe(6);
+    await expect.poll(hash).toContain('f=config.prime%3C120');
+
+    // Free text.
+    await page.getByTestId('explorer-q').fill('probe');
+    await expect.poll(() => rows().count()).toBe(0);
+    await page.getByTestId('explorer-q').fill('');
+    await page.getByRole('button', { name: 'remove filter config.prime<120' }).click();
+    await expect.poll(() => rows().count()).toBe(10);
+
+    // Group by prime: four groups (three primes and the run without one), with run counts.
+    await page.getByTestId('explorer-group').selectOption('config.prime');
+    await expect.poll(() => rows().count()).toBe(4);
+    await expect.poll(hash).toContain('g=config.prime');
+    const counts = await page.getByTestId('group-count').allTextContents();
+    expect(counts.map(Number).sort()).toEqual([1, 3, 3, 3]);
+    await shot('explorer-grouped');
+
+    // The URL alone restores the view.
+    const link = `${server.url}${await hash()}`;
+    const other = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await other.goto(link);
+    await other.getByTestId('explorer-table-row').first().waitFor();
+    await expect.poll(() => other.getByTestId('explorer-table-row').count()).toBe(4);
+    await other.close();
+
+    // Opening a group shows its runs.
+    await rows().filter({ hasText: '113' }).getByRole('button', { name: 'open' }).click();
+    await expect.poll(() => rows().count()).toBe(3);
+    await expect.poll(hash).toContain('f=config.prime%3D113');
+    await expect.poll(hash).not.toContain('g=');
+  });
+
+  it('opens selected runs in compare', async () => {
+    await page.goto(`${server.url}#/explorer?f=specimen_id%3D${GROKKING}&sort=run_id`);
+    await expect.poll(() => rows().count()).toBe(9);
+    const boxes = rows().locator('input[type="checkbox"]');
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    await page.getByTestId('explorer-compare').click();
+    await expect.poll(hash).toMatch(/^#\/compare\?run=.*&run=/);
+    await page.getByTestId('compare-chart').first().waitFor();
+    expect(await hash()).not.toContain(OTHER);
+  });
+});
