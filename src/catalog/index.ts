@@ -49,6 +49,14 @@ export {
   explorerTable,
 } from './explorer.js';
 export {
+  type GroupLine,
+  GroupParamError,
+  type GroupSeriesOptions,
+  type GroupSeriesResult,
+  groupSeries,
+  RUN_KEY,
+} from './groups.js';
+export {
   closeUserQuerySessions,
   type QueryParams,
   type RowsResult,

@@ -216,3 +216,37 @@ export interface ExplorerResponse {
   /** Milliseconds the catalog query took on the server. */
   queryMs: number;
 }
+
+/** One group's line of `GET /api/groups`: parallel arrays, one entry per point kept. */
+export interface GroupLineEntry {
+  /** The group's config values, in `group` order (null where a run lacks the key). */
+  key: Json[];
+  /** `<specimen>/<run>` of the group's runs. */
+  runs: string[];
+  x: number[];
+  mean: number[];
+  median: number[];
+  /** Sample standard deviation across the group's runs (null with one run). */
+  std: (number | null)[];
+  min: number[];
+  max: number[];
+  /** Runs with a finite value at this x. */
+  n: number[];
+}
+
+export interface GroupsResponse {
+  metric: string;
+  /** The config keys grouped by. */
+  group: string[];
+  center: 'mean' | 'median';
+  /** `step` or the logged column used as x. */
+  x: string;
+  relative: boolean;
+  width: number;
+  from: number | null;
+  to: number | null;
+  groups: GroupLineEntry[];
+  /** Distinct x values in range, before downsampling. */
+  total: number;
+  downsampled: boolean;
+}

@@ -12,6 +12,7 @@ import { Router, splitPath } from './router.js';
 import { registerCatalogRoutes } from './routes/catalog.js';
 import { registerCompareRoutes } from './routes/compare.js';
 import { registerExplorerRoutes } from './routes/explorer.js';
+import { registerGroupRoutes } from './routes/groups.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerQueryRoutes } from './routes/query.js';
 import { registerSpecimenRoutes } from './routes/specimens.js';
@@ -29,6 +30,7 @@ export function buildRouter(ctx: ServerContext, tokenRequired: boolean): Router 
   registerSpecimenRoutes(router, ctx);
   registerCompareRoutes(router, ctx);
   registerExplorerRoutes(router, ctx);
+  registerGroupRoutes(router, ctx);
   registerTensorRoutes(router, ctx);
   registerQueryRoutes(router, ctx);
   return router;

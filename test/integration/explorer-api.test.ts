@@ -3,19 +3,21 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VaultQuery } from '../../src/catalog/index.js';
-import type { ExplorerResponse } from '../../src/server/api-types.js';
+import { openMemory } from '../../src/duckdb/node-api.js';
+import type { ExplorerResponse, GroupsResponse } from '../../src/server/api-types.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
-import { buildExplorerVault, GROKKING, OTHER, PRIMES, SEEDS } from '../support/explorer-vault.js';
+import { buildExplorerVault, GROKKING, OTHER, PRIMES, SEEDS, STEPS } from '../support/explorer-vault.js';
 import { tempDir } from '../support/helpers.js';
 
 let dir: string;
 let root: string;
+let runs: Map<string, { prime: number; seed: number }>;
 let server: RunningServer;
 let q: VaultQuery;
 
 beforeAll(async () => {
   dir = tempDir('sv-explorer-');
-  ({ root } = await buildExplorerVault(dir));
+  ({ root, runs } = await buildExplorerVault(dir));
   server = await startServer({ vaultRoot: root, port: 0, index: false });
   q = await VaultQuery.open(root);
 });
@@ -128,5 +130,97 @@ describe('GET /api/explorer', () => {
     }
     const post = await fetch(new URL('/api/explorer', server.url), { method: 'POST', body: '{}' });
     expect(post.status).toBe(405);
+  });
+});
+
+function groups(
+  params: Record<string, string | string[]>,
+): Promise<{ status: number; body: GroupsResponse }> {
+  const u = new URLSearchParams();
+  for (const r of runs.keys()) u.append('run', r);
+  for (const [k, v] of Object.entries(params)) for (const x of [v].flat()) u.append(k, x);
+  return get<GroupsResponse>(`/api/groups?${u}`);
+}
+
+/** Per prime and step, the loss statistics straight from the runs' Parquet files, by DuckDB. */
+async function reference(x = 'step'): Promise<Map<string, Record<string, number | null>>> {
+  const files = [...runs.keys()].map((ref) => {
+    const [s, r] = ref.split('/');
+    return `'${root}/specimens/${s}/runs/${r}/metrics.parquet'`;
+  });
+  const primes = [...runs.entries()].map(([ref, v]) => `('${ref.split('/')[1]}', ${v.prime})`).join(', ');
+  const db = await openMemory();
+  try {
+    const reader = await db.connection.runAndReadAll(
+      `WITH p(run_id, prime) AS (VALUES ${primes})
+       SELECT prime, ${x}::DOUBLE AS x, avg(loss) AS mean, median(loss) AS median, stddev_samp(loss) AS std,
+              min(loss) AS mn, max(loss) AS mx, count(*)::INT AS n
+       FROM read_parquet([${files.join(', ')}]) JOIN p USING (run_id) GROUP BY ALL`,
+    );
+    const out = new Map<string, Record<string, number | null>>();
+    for (const row of reader.getRowObjectsJS())
+      out.set(`${row.prime}/${row.x}`, row as unknown as Record<string, number | null>);
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+describe('GET /api/groups', () => {
+  it('aggregates each group value for value like DuckDB over the same Parquet', async () => {
+    const { status, body } = await groups({ metric: 'loss', group: 'prime', width: '2000' });
+    expect(status).toBe(200);
+    expect(body.downsampled).toBe(false);
+    expect(body.groups.map((g) => g.key)).toEqual(PRIMES.map((p) => [p]));
+    expect(body.groups.map((g) => g.runs.length)).toEqual([3, 3, 3]);
+    const ref = await reference();
+    for (const g of body.groups) {
+      expect(g.x).toHaveLength(STEPS);
+      g.x.forEach((x, i) => {
+        const r = ref.get(`${g.key[0]}/${x}`)!;
+        expect(g.mean[i]).toBeCloseTo(r.mean!, 12);
+        expect(g.median[i]).toBeCloseTo(r.median!, 12);
+        expect(g.std[i]).toBeCloseTo(r.std!, 12);
+        expect(g.min[i]).toBe(r.mn);
+        expect(g.max[i]).toBe(r.mx);
+        expect(g.n[i]).toBe(3);
+      });
+    }
+  });
+
+  it('keeps the spikes of the group mean when downsampling', async () => {
+    const { body } = await groups({ metric: 'loss', group: 'prime', width: '16' });
+    expect(body.downsampled).toBe(true);
+    const ref = await reference();
+    for (const g of body.groups) {
+      expect(g.x.length).toBeLessThanOrEqual(32);
+      const means = [...ref.entries()].filter(([k]) => k.startsWith(`${g.key[0]}/`)).map(([, r]) => r.mean!);
+      expect(Math.max(...g.mean)).toBeCloseTo(Math.max(...means), 12);
+      expect(Math.min(...g.mean)).toBeCloseTo(Math.min(...means), 12);
+    }
+  });
+
+  it('uses another logged column as x, relative or not, and one group without keys', async () => {
+    const { body } = await groups({ metric: 'eval_acc', x: 'tokens', width: '2000' });
+    expect(body.groups).toHaveLength(1);
+    expect(body.groups[0]!.runs).toHaveLength(9);
+    // eval_acc is logged every 10th step: 50 points, at tokens = step × 512.
+    expect(body.groups[0]!.x).toEqual(Array.from({ length: STEPS / 10 }, (_, i) => i * 10 * 512));
+    const rel = await groups({ metric: 'loss', x: 'tokens', relative: '1', group: 'seed', width: '2000' });
+    expect(rel.body.groups.map((g) => g.key)).toEqual(SEEDS.map((s) => [s]));
+    expect(rel.body.groups[0]!.x[0]).toBe(0);
+  });
+
+  it('refuses bad parameters', async () => {
+    for (const params of [
+      { metric: '' },
+      { metric: 'loss', center: 'mode' },
+      { metric: 'loss', group: 'a"b' },
+      { metric: 'loss', x: '../x' },
+      { metric: 'loss', width: '5' },
+    ] as Record<string, string>[]) {
+      const { status } = await groups(params);
+      expect(status, JSON.stringify(params)).toBe(400);
+    }
   });
 });

@@ -14,6 +14,7 @@ import type {
   CatalogResponse,
   CompareResponse,
   ExplorerResponse,
+  GroupsResponse,
   HealthResponse,
   IndexResponse,
   MetricsPage,
@@ -155,6 +156,29 @@ export function getExplorer(params: ExplorerQuery, signal?: AbortSignal): Promis
   return getJson(
     'explorer',
     { q: q || undefined, filter: filters, sort, dir, group, metric: metrics, offset, limit },
+    signal,
+  );
+}
+
+/** What `getGroups` asks for (see docs/api.md). `group` holds config keys, or `:run` for one group per run. */
+export interface GroupsQuery {
+  runs: readonly string[];
+  metric: string;
+  group: readonly string[];
+  width: number;
+  center?: 'mean' | 'median';
+  x?: string;
+  relative?: boolean;
+  from?: number;
+  to?: number;
+}
+
+/** `GET /api/groups`: runs grouped by config keys, each group's mean/median with its spread, per pixel bucket. */
+export function getGroups(params: GroupsQuery, signal?: AbortSignal): Promise<GroupsResponse> {
+  const { runs, metric, group, width, center, x, relative, from, to } = params;
+  return getJson(
+    'groups',
+    { run: runs, metric, group, width, center, x, relative: relative ? 1 : undefined, from, to },
     signal,
   );
 }
