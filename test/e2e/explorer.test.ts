@@ -178,6 +178,54 @@ describe.runIf(fs.existsSync(CHROMIUM))('research workbench in Chromium', () => 
     await shot('compare-grouped-tokens');
   });
 
+  it('plots config against outcome; a click on a point opens its run', async () => {
+    await page.goto(
+      `${server.url}#/explorer?f=specimen_id%3D${GROKKING}&plot=scatter&x=config.prime&y=loss.min`,
+    );
+    const canvas = page.getByTestId('scatter').locator('canvas');
+    await expect.poll(() => canvas.getAttribute('data-points'), { timeout: 10_000 }).toBe('9');
+    await shot('explorer-scatter');
+    // A pixel of a point (the palette's first blue), in CSS pixels of the canvas.
+    const at = await page.evaluate(() => {
+      type Canvas = {
+        width: number;
+        height: number;
+        clientWidth: number;
+        getContext(kind: '2d'): {
+          getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+        };
+      };
+      const doc = (globalThis as unknown as { document: { querySelector(s: string): Canvas | null } })
+        .document;
+      const c = doc.querySelector('[data-testid="scatter"] canvas')!;
+      const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const ratio = c.width / c.clientWidth;
+      for (let i = 0; i < data.length; i += 4) {
+        if (
+          Math.abs(data[i]! - 78) < 40 &&
+          Math.abs(data[i + 1]! - 121) < 40 &&
+          Math.abs(data[i + 2]! - 167) < 40
+        ) {
+          const p = i / 4;
+          return { x: (p % c.width) / ratio + 2, y: Math.floor(p / c.width) / ratio + 2 };
+        }
+      }
+      return null;
+    });
+    expect(at).not.toBeNull();
+    await canvas.click({ position: at! });
+    await expect.poll(hash).toMatch(new RegExp(`^#/specimen/${GROKKING}/run/\\d`));
+
+    // Parallel coordinates over the same runs: a line per run.
+    await page.goto(`${server.url}#/explorer?f=specimen_id%3D${GROKKING}&plot=parallel`);
+    await expect
+      .poll(() => page.getByTestId('parallel').locator('canvas').getAttribute('data-lines'), {
+        timeout: 10_000,
+      })
+      .toBe('9');
+    await shot('explorer-parallel');
+  });
+
   it('opens selected runs in compare', async () => {
     await page.goto(`${server.url}#/explorer?f=specimen_id%3D${GROKKING}&sort=run_id`);
     // The catalog answers queries one at a time: the previous page's chart queries may still be ahead.

@@ -2,7 +2,8 @@
  * The runs explorer: one virtualised table of every run across specimens — run facts, config and summary
  * keys, and final/min/max/step-of-min of the common metrics — sorted, filtered (free text and per column,
  * `config.lr>0.001`) and grouped by any columns on the server, a page at a time. Selected runs open in
- * compare; a group opens as its runs. Everything but the selection lives in the URL.
+ * compare; a group opens as its runs. A scatter or parallel-coordinates plot of the runs in view sets config
+ * against outcome; a click on a point or line opens that run. Everything but the selection lives in the URL.
  */
 import type { ComponentChild } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
@@ -11,6 +12,7 @@ import { ErrorBox, Loading, StatusBadge } from '../../components/common.js';
 import { type Column, VirtualTable } from '../../components/VirtualTable.js';
 import { fmtDate, fmtDuration, fmtNumber } from '../../format.js';
 import { href, navigate, type Route, withQuery } from '../../router.js';
+import { RunPlots } from './RunPlots.js';
 import { type ExplorerRow, useExplorerRows } from './rows.js';
 import { defaultColumns, readExplorerState } from './state.js';
 
@@ -199,6 +201,18 @@ export function ExplorerPage({ route }: { route: Route }) {
             onChange={(cols) => update({ cols: cols.join(',') })}
           />
         ) : null}
+        <label>
+          plot{' '}
+          <select
+            data-testid="explorer-plot"
+            value={state.plot ?? ''}
+            onChange={(e) => update({ plot: (e.currentTarget as HTMLSelectElement).value || null })}
+          >
+            <option value="">none</option>
+            <option value="scatter">scatter</option>
+            <option value="parallel">parallel coordinates</option>
+          </select>
+        </label>
         <button
           type="button"
           class="primary"
@@ -246,6 +260,17 @@ export function ExplorerPage({ route }: { route: Route }) {
         ) : null}
       </div>
       <ErrorBox error={error} />
+      {first && state.plot ? (
+        <RunPlots
+          query={query}
+          kind={state.plot}
+          x={state.x}
+          y={state.y}
+          shown={shownKeys}
+          colorBy={state.group[0]}
+          onAxes={(x, y) => update({ x, y })}
+        />
+      ) : null}
       {!first && !error ? <Loading what="runs" /> : null}
       {first ? (
         <VirtualTable
