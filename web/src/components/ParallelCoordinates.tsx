@@ -4,6 +4,7 @@
  * `onOpen` with its id; hovering names the run and draws its line on top.
  */
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { PlotFrame, useWidth } from './PlotFrame.js';
 import { type PlotValue, prepareCanvas, type Scale, scaleOf, segmentDistance } from './plot-canvas.js';
 
 export interface ParallelLine {
@@ -26,17 +27,8 @@ export function ParallelCoordinates(props: {
   const host = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
   const placed = useRef<{ id: string; label: string; pts: [number, number][] }[]>([]);
-  const [width, setWidth] = useState(0);
   const [hover, setHover] = useState<string | undefined>();
-
-  useLayoutEffect(() => {
-    const el = host.current!;
-    const measure = () => setWidth(Math.max(240, Math.floor(el.clientWidth)));
-    measure();
-    const ro = new ResizeObserver(measure);
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, []);
+  const width = useWidth(host);
 
   useLayoutEffect(() => {
     if (!canvas.current || width === 0 || axes.length === 0) return;
@@ -88,10 +80,7 @@ export function ParallelCoordinates(props: {
     canvas.current.setAttribute('data-lines', String(out.length));
   }, [axes, lines, width, height, hover]);
 
-  const hit = (e: MouseEvent) => {
-    const box = canvas.current!.getBoundingClientRect();
-    const x = e.clientX - box.left;
-    const y = e.clientY - box.top;
+  const hit = (x: number, y: number) => {
     let best: (typeof placed.current)[number] | undefined;
     let dist = 5;
     for (const l of placed.current) {
@@ -107,20 +96,15 @@ export function ParallelCoordinates(props: {
   };
 
   return (
-    <div class="plot" ref={host} data-testid={props.testId}>
-      <canvas
-        ref={canvas}
-        style={{ cursor: hover ? 'pointer' : 'default' }}
-        onMouseMove={(e) => setHover(hit(e)?.label)}
-        onMouseLeave={() => setHover(undefined)}
-        onClick={(e) => {
-          const l = hit(e);
-          if (l) props.onOpen(l.id);
-        }}
-      />
-      <div class="muted small plot-hover">
-        {hover ?? `${lines.length} runs · click a line to open its run`}
-      </div>
-    </div>
+    <PlotFrame
+      host={host}
+      canvas={canvas}
+      hit={hit}
+      onOpen={props.onOpen}
+      hover={hover}
+      onHover={setHover}
+      idle={`${lines.length} runs · click a line to open its run`}
+      testId={props.testId}
+    />
   );
 }

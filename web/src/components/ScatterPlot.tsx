@@ -4,6 +4,7 @@
  * why it is drawn here rather than with uPlot, whose cursor snaps along x only.
  */
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { PlotFrame, useWidth } from './PlotFrame.js';
 import { type PlotValue, prepareCanvas, scaleOf } from './plot-canvas.js';
 
 export interface ScatterPoint {
@@ -28,17 +29,8 @@ export function ScatterPlot(props: {
   const host = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
   const placed = useRef<{ id: string; px: number; py: number; label: string }[]>([]);
-  const [width, setWidth] = useState(0);
   const [hover, setHover] = useState<string | undefined>();
-
-  useLayoutEffect(() => {
-    const el = host.current!;
-    const measure = () => setWidth(Math.max(240, Math.floor(el.clientWidth)));
-    measure();
-    const ro = new ResizeObserver(measure);
-    ro.observe(el);
-    return () => ro.disconnect();
-  }, []);
+  const width = useWidth(host);
 
   useLayoutEffect(() => {
     if (!canvas.current || width === 0) return;
@@ -93,10 +85,7 @@ export function ScatterPlot(props: {
     canvas.current.setAttribute('data-points', String(out.length));
   }, [points, width, height, props.xLabel, props.yLabel]);
 
-  const hit = (e: MouseEvent) => {
-    const box = canvas.current!.getBoundingClientRect();
-    const x = e.clientX - box.left;
-    const y = e.clientY - box.top;
+  const hit = (x: number, y: number) => {
     let best: (typeof placed.current)[number] | undefined;
     let dist = 8;
     for (const p of placed.current) {
@@ -110,20 +99,15 @@ export function ScatterPlot(props: {
   };
 
   return (
-    <div class="plot" ref={host} data-testid={props.testId}>
-      <canvas
-        ref={canvas}
-        style={{ cursor: hover ? 'pointer' : 'default' }}
-        onMouseMove={(e) => setHover(hit(e)?.label)}
-        onMouseLeave={() => setHover(undefined)}
-        onClick={(e) => {
-          const p = hit(e);
-          if (p) props.onOpen(p.id);
-        }}
-      />
-      <div class="muted small plot-hover">
-        {hover ?? `${placed.current.length} runs · click a point to open its run`}
-      </div>
-    </div>
+    <PlotFrame
+      host={host}
+      canvas={canvas}
+      hit={hit}
+      onOpen={props.onOpen}
+      hover={hover}
+      onHover={setHover}
+      idle={`${placed.current.length} runs · click a point to open its run`}
+      testId={props.testId}
+    />
   );
 }
