@@ -42,6 +42,22 @@ export { type IndexOptions, type IndexReport, indexVault } from './build/index-v
 export { catalogPath } from './connection.js';
 export * from './errors.js';
 export {
+  type ExplorerColumn,
+  type ExplorerFilter,
+  type ExplorerOptions,
+  ExplorerParamError,
+  type ExplorerTable,
+  explorerTable,
+} from './explorer.js';
+export {
+  type GroupLine,
+  GroupParamError,
+  type GroupSeriesOptions,
+  type GroupSeriesResult,
+  groupSeries,
+  RUN_KEY,
+} from './groups.js';
+export {
   closeUserQuerySessions,
   type QueryParams,
   type RowsResult,

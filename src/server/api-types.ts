@@ -213,3 +213,62 @@ export interface IndexResponse {
 export interface ApiError {
   error: { tag: string; message: string; position?: number; line?: number; column?: number };
 }
+
+/** A column of `GET /api/explorer`. */
+export interface ExplorerColumnInfo {
+  /** `specimen_id`, `run_id`, `status`, `started`, `duration_s`, `domain`, `method`, `model`, `config.<key>`, `summary.<key>`, `<metric>.final|min|max|step_of_min`. */
+  key: string;
+  source: 'run' | 'config' | 'summary' | 'metric';
+  kind: 'text' | 'number';
+}
+
+export interface ExplorerResponse {
+  columns: ExplorerColumnInfo[];
+  /** One array per run (or group), values in `columns` order; the first two are specimen_id and run_id. */
+  rows: Json[][];
+  /** With `group=`: the number of runs in each row's group. */
+  counts?: number[];
+  offset: number;
+  /** Rows (runs, or groups) matching the filters. */
+  total: number;
+  /** Runs matching the filters. */
+  runs: number;
+  /** Metrics with summary columns. */
+  metrics: string[];
+  /** Milliseconds the catalog query took on the server. */
+  queryMs: number;
+}
+
+/** One group's line of `GET /api/groups`: parallel arrays, one entry per point kept. */
+export interface GroupLineEntry {
+  /** The group's config values, in `group` order (null where a run lacks the key). */
+  key: Json[];
+  /** `<specimen>/<run>` of the group's runs. */
+  runs: string[];
+  x: number[];
+  mean: number[];
+  median: number[];
+  /** Sample standard deviation across the group's runs (null with one run). */
+  std: (number | null)[];
+  min: number[];
+  max: number[];
+  /** Runs with a finite value at this x. */
+  n: number[];
+}
+
+export interface GroupsResponse {
+  metric: string;
+  /** The config keys grouped by. */
+  group: string[];
+  center: 'mean' | 'median';
+  /** `step` or the logged column used as x. */
+  x: string;
+  relative: boolean;
+  width: number;
+  from: number | null;
+  to: number | null;
+  groups: GroupLineEntry[];
+  /** Distinct x values in range, before downsampling. */
+  total: number;
+  downsampled: boolean;
+}

@@ -12,6 +12,8 @@ import { HttpError, sendJson, sendRedirect } from './http.js';
 import { Router, splitPath } from './router.js';
 import { registerCatalogRoutes } from './routes/catalog.js';
 import { registerCompareRoutes } from './routes/compare.js';
+import { registerExplorerRoutes } from './routes/explorer.js';
+import { registerGroupRoutes } from './routes/groups.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerQueryRoutes } from './routes/query.js';
 import { registerSpecimenRoutes } from './routes/specimens.js';
@@ -28,6 +30,8 @@ export function buildRouter(ctx: ServerContext, tokenRequired: boolean, pool: Us
   registerCatalogRoutes(router, ctx);
   registerSpecimenRoutes(router, ctx);
   registerCompareRoutes(router, ctx);
+  registerExplorerRoutes(router, ctx);
+  registerGroupRoutes(router, ctx);
   registerTensorRoutes(router, ctx);
   registerQueryRoutes(router, ctx, pool);
   return router;

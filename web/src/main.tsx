@@ -1,5 +1,5 @@
 /**
- * Specimen Vault web app: catalog → specimen → run → tensor, compare, SQL. Hash routing keeps every view
+ * Specimen Vault web app: catalog → specimen → run → tensor, runs explorer, compare, SQL. Hash routing keeps every view
  * a shareable link and needs nothing from the server but index.html and its assets.
  */
 import { render } from 'preact';
@@ -7,6 +7,7 @@ import { getHealth } from './api/index.js';
 import { useData } from './hooks.js';
 import { CatalogPage, loadCatalog } from './pages/catalog/index.js';
 import { ComparePage } from './pages/compare/index.js';
+import { ExplorerPage } from './pages/explorer/index.js';
 import { SpecimenPage } from './pages/specimen/index.js';
 import { SqlPage } from './pages/sql/index.js';
 import { TensorPage } from './pages/tensor/index.js';
@@ -24,6 +25,8 @@ function Page({ route }: { route: Route }) {
       return <SpecimenPage route={route} />;
     case 'compare':
       return <ComparePage route={route} />;
+    case 'explorer':
+      return <ExplorerPage route={route} />;
     case 'tensor':
       return <TensorPage route={route} />;
     case 'sql':
@@ -56,6 +59,7 @@ function App() {
         </a>
         <nav>
           {nav(href([]), 'Catalog', section === '' || section === 'specimen' || section === 'tensor')}
+          {nav(href(['explorer']), 'Runs', section === 'explorer')}
           {nav(href(['compare']), 'Compare', section === 'compare')}
           {nav(href(['sql']), 'SQL', section === 'sql')}
         </nav>

@@ -8,8 +8,12 @@
 export { isRequestError, RequestError } from './client.js';
 export { isRunning, parseRunRef, RUNNING, runRef } from './refs.js';
 export {
+  type ExplorerQuery,
+  type GroupsQuery,
   getCatalog,
   getCompare,
+  getExplorer,
+  getGroups,
   getHealth,
   getMetricsPage,
   getRun,

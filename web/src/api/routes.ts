@@ -13,6 +13,8 @@ import { fetchSlice, type Slice } from './slice.js';
 import type {
   CatalogResponse,
   CompareResponse,
+  ExplorerResponse,
+  GroupsResponse,
   HealthResponse,
   IndexResponse,
   MetricsPage,
@@ -140,4 +142,49 @@ export function runQuery(
   signal?: AbortSignal,
 ): Promise<QueryResponse> {
   return postJson('query', body, signal);
+}
+
+/** What `getExplorer` asks for: filters as `<column><op><value>` (see docs/api.md). */
+export interface ExplorerQuery {
+  q?: string;
+  filters?: readonly string[];
+  sort?: string;
+  dir?: 'asc' | 'desc';
+  group?: readonly string[];
+  metrics?: readonly string[];
+  offset?: number;
+  limit?: number;
+}
+
+/** `GET /api/explorer`: one page of every run (or group of runs) with config keys and metric summaries. */
+export function getExplorer(params: ExplorerQuery, signal?: AbortSignal): Promise<ExplorerResponse> {
+  const { q, filters, sort, dir, group, metrics, offset, limit } = params;
+  return getJson(
+    'explorer',
+    { q: q || undefined, filter: filters, sort, dir, group, metric: metrics, offset, limit },
+    signal,
+  );
+}
+
+/** What `getGroups` asks for (see docs/api.md). `group` holds config keys, or `:run` for one group per run. */
+export interface GroupsQuery {
+  runs: readonly string[];
+  metric: string;
+  group: readonly string[];
+  width: number;
+  center?: 'mean' | 'median';
+  x?: string;
+  relative?: boolean;
+  from?: number;
+  to?: number;
+}
+
+/** `GET /api/groups`: runs grouped by config keys, each group's mean/median with its spread, per pixel bucket. */
+export function getGroups(params: GroupsQuery, signal?: AbortSignal): Promise<GroupsResponse> {
+  const { runs, metric, group, width, center, x, relative, from, to } = params;
+  return getJson(
+    'groups',
+    { run: runs, metric, group, width, center, x, relative: relative ? 1 : undefined, from, to },
+    signal,
+  );
 }

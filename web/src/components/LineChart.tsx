@@ -20,6 +20,10 @@ export interface ChartSeries {
   color: string;
   steps: readonly number[];
   values: readonly (number | null)[];
+  /** A shaded band around the line (a group's spread), drawn under it at the same x values. */
+  band?: { lower: readonly (number | null)[]; upper: readonly (number | null)[] } | undefined;
+  /** Draw a marker at each point (a sparse series); the chart's `points` otherwise. */
+  points?: boolean | undefined;
 }
 
 /** A vertical line at `step` with a short label (e.g. "turn"). */
@@ -89,7 +93,10 @@ export function LineChart(props: LineChartProps) {
       series.map((s) => {
         let values = smooth(s.values, smoothing);
         if (log) values = values.map((v) => (v !== null && v > 0 ? v : null));
-        return { ...s, values };
+        const positive = (xs: readonly (number | null)[]) => xs.map((v) => (v !== null && v > 0 ? v : null));
+        const band =
+          s.band && log ? { lower: positive(s.band.lower), upper: positive(s.band.upper) } : s.band;
+        return { ...s, values, band };
       }),
     [series, smoothing, log],
   );
@@ -158,7 +165,7 @@ export function LineChart(props: LineChartProps) {
           stroke: s.color,
           // Thin lines when many runs overlap: clearer, and cheaper to rasterize.
           width: preparedRef.current.length > 4 ? 1 : 1.5,
-          points: { show: props.points ?? false, size: 4 },
+          points: { show: s.points ?? props.points ?? false, size: 4 },
           spanGaps: false,
           ...(multi
             ? {
@@ -191,6 +198,7 @@ export function LineChart(props: LineChartProps) {
               String(preparedRef.current.reduce((a, s) => a + s.steps.length, 0)),
             );
             drawMarkers(u, latest.current.markers ?? []);
+            drawBands(u, preparedRef.current);
             const p = latest.current.pinned;
             if (p === null || p === undefined) return;
             const x = u.valToPos(p, 'x', true);
@@ -330,6 +338,42 @@ function drawMarkers(u: uPlot, markers: readonly ChartMarker[]): void {
   c.restore();
   // Lets tests see the markers without reading pixels.
   u.root.setAttribute('data-markers', markers.map((m) => m.step).join(','));
+}
+
+/** Each series' band as a translucent polygon in its colour, clipped to the plot area. */
+function drawBands(u: uPlot, series: readonly ChartSeries[]): void {
+  const c = u.ctx;
+  for (const s of series) {
+    const b = s.band;
+    if (!b || s.steps.length === 0) continue;
+    c.save();
+    c.beginPath();
+    c.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+    c.clip();
+    c.fillStyle = s.color;
+    c.globalAlpha = 0.18;
+    // One polygon per run of finite points: along the upper edge, back along the lower.
+    let start = -1;
+    const flush = (end: number) => {
+      if (start < 0) return;
+      c.beginPath();
+      for (let i = start; i < end; i++)
+        c.lineTo(u.valToPos(s.steps[i]!, 'x', true), u.valToPos(b.upper[i]!, 'y', true));
+      for (let i = end - 1; i >= start; i--)
+        c.lineTo(u.valToPos(s.steps[i]!, 'x', true), u.valToPos(b.lower[i]!, 'y', true));
+      c.closePath();
+      c.fill();
+      start = -1;
+    };
+    for (let i = 0; i < s.steps.length; i++) {
+      const ok =
+        b.upper[i] !== null && b.lower[i] !== null && b.upper[i] !== undefined && b.lower[i] !== undefined;
+      if (ok && start < 0) start = i;
+      if (!ok) flush(i);
+    }
+    flush(s.steps.length);
+    c.restore();
+  }
 }
 
 function escapeHtml(s: string): string {

@@ -4,16 +4,22 @@
  * config diff showing only the keys that differ, and a summary table (final, min and its step, max).
  * Series are downsampled on the server to the chart's pixel width and fetched again, finer, on zoom.
  * Each run's turn (from the catalog) is marked, and the runs can be aligned on their turn of one metric.
- * The runs, the pinned step, smoothing, scale and alignment live in the URL.
+ * Runs can be grouped by config keys (`group=prime`): each group draws its mean or median with a band
+ * (std, stderr or min–max) aggregated on the server, and the summary aggregates the same way. The x axis
+ * can be any logged column (`x=tokens`, `rel=1` from each run's start).
+ * The runs, the pinned step, smoothing, scale, alignment, grouping and x axis live in the URL.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { getCompare, isRunning } from '../../api/index.js';
+import { type CompareResponse, getCompare, isRunning } from '../../api/index.js';
 import { ErrorBox, Loading } from '../../components/common.js';
 import { fmtNumber } from '../../format.js';
 import { useData } from '../../hooks.js';
 import { href, navigate, type Route, withQuery } from '../../router.js';
 import { CompareChart } from './CompareChart.js';
 import { ConfigDiff } from './ConfigDiff.js';
+import { GroupChart } from './GroupChart.js';
+import { GroupSummary } from './GroupSummary.js';
+import { BANDS, type BandKind, type Center, groupableKeys } from './groups.js';
 import { PinnedValues } from './PinnedValues.js';
 import { RunPicker } from './RunPicker.js';
 import { SummaryTable } from './SummaryTable.js';
@@ -37,13 +43,22 @@ export function ComparePage({ route }: { route: Route }) {
   const log = q.get('log') === '1';
   const smoothing = Math.min(0.99, Math.max(0, Number(q.get('smooth') ?? 0) || 0));
   const showAll = q.get('all') === '1';
+  const group = q.getAll('group').filter((g) => g !== '');
+  const center: Center = q.get('center') === 'median' ? 'median' : 'mean';
+  const band: BandKind = (BANDS as readonly string[]).includes(q.get('band') ?? '')
+    ? (q.get('band') as BandKind)
+    : 'std';
+  const xAxis = q.get('x') || 'step';
+  const relative = q.get('rel') === '1';
+  // Grouped runs, or any x axis but the step, are drawn from the aggregated series.
+  const aggregated = group.length > 0 || xAxis !== 'step' || relative;
   const [zoom, setZoom] = useState<[number, number] | null>(null);
   const turns = useRunTurns(refs);
   const withTurns = turnMetrics(turns);
   const alignOn = withTurns.includes(q.get('align') ?? '') ? q.get('align') : null;
 
   const update = (changes: Record<string, string | string[] | null>, replace = true) =>
-    navigate(href(['compare'], withQuery(q, changes, ['run'])), replace);
+    navigate(href(['compare'], withQuery(q, changes, ['run', 'group'])), replace);
 
   const key = refs.join('|');
   const { data, error } = useData(
@@ -120,6 +135,88 @@ export function ComparePage({ route }: { route: Route }) {
                 </select>
               </label>
             ) : null}
+            <label>
+              group by{' '}
+              <select
+                data-testid="group-by"
+                value=""
+                onChange={(e) => {
+                  const v = (e.currentTarget as HTMLSelectElement).value;
+                  if (v) update({ group: [...group, v] });
+                }}
+              >
+                <option value="">—</option>
+                {groupableKeys(data.runs)
+                  .filter((k) => !group.includes(k))
+                  .map((k) => (
+                    <option key={k} value={k}>
+                      {k}
+                    </option>
+                  ))}
+              </select>
+            </label>
+            {group.map((g) => (
+              <span class="chip group" key={g}>
+                <span class="mono">{g}</span>
+                <button
+                  type="button"
+                  class="link"
+                  aria-label={`stop grouping by ${g}`}
+                  onClick={() => update({ group: group.filter((x) => x !== g) })}
+                >
+                  ×
+                </button>
+              </span>
+            ))}
+            {group.length > 0 ? (
+              <>
+                <select
+                  data-testid="group-center"
+                  value={center}
+                  onChange={(e) => update({ center: (e.currentTarget as HTMLSelectElement).value })}
+                >
+                  <option value="mean">mean</option>
+                  <option value="median">median</option>
+                </select>
+                <select
+                  data-testid="group-band"
+                  value={band}
+                  onChange={(e) => update({ band: (e.currentTarget as HTMLSelectElement).value })}
+                >
+                  <option value="std">± std</option>
+                  <option value="stderr">± stderr</option>
+                  <option value="minmax">min–max</option>
+                  <option value="none">no band</option>
+                </select>
+              </>
+            ) : null}
+            <label>
+              x{' '}
+              <select
+                data-testid="x-axis"
+                value={xAxis}
+                onChange={(e) => {
+                  const v = (e.currentTarget as HTMLSelectElement).value;
+                  update({ x: v === 'step' ? null : v });
+                }}
+              >
+                <option value="step">step</option>
+                {monotoneMetrics(data).map((m) => (
+                  <option key={m} value={m}>
+                    {m}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              <input
+                type="checkbox"
+                checked={relative}
+                data-testid="x-relative"
+                onChange={(e) => update({ rel: (e.currentTarget as HTMLInputElement).checked ? '1' : null })}
+              />
+              relative
+            </label>
             {zoom ? (
               <span>
                 steps {fmtNumber(zoom[0])}–{fmtNumber(zoom[1])}{' '}
@@ -142,27 +239,45 @@ export function ComparePage({ route }: { route: Route }) {
             />
           ) : null}
           <div class="chart-grid wide" data-testid="compare-charts">
-            {data.metrics.map((m) => (
-              <CompareChart
-                key={m.name}
-                refs={refs}
-                metric={m.name}
-                log={log}
-                smoothing={smoothing}
-                zoom={zoom}
-                onZoom={setZoom}
-                pinned={pinned}
-                onPick={(step) => update({ step: String(step) })}
-                version={liveVersion}
-                turns={turns}
-                alignOn={alignOn}
-                initial={
-                  data.series?.[m.name] && data.width
-                    ? { width: data.width, series: data.series[m.name]! }
-                    : undefined
-                }
-              />
-            ))}
+            {data.metrics.map((m) =>
+              aggregated ? (
+                <GroupChart
+                  key={m.name}
+                  refs={refs}
+                  metric={m.name}
+                  group={group}
+                  center={center}
+                  band={band}
+                  x={xAxis}
+                  relative={relative}
+                  log={log}
+                  smoothing={smoothing}
+                  zoom={zoom}
+                  onZoom={setZoom}
+                  version={liveVersion}
+                />
+              ) : (
+                <CompareChart
+                  key={m.name}
+                  refs={refs}
+                  metric={m.name}
+                  log={log}
+                  smoothing={smoothing}
+                  zoom={zoom}
+                  onZoom={setZoom}
+                  pinned={pinned}
+                  onPick={(step) => update({ step: String(step) })}
+                  version={liveVersion}
+                  turns={turns}
+                  alignOn={alignOn}
+                  initial={
+                    data.series?.[m.name] && data.width
+                      ? { width: data.width, series: data.series[m.name]! }
+                      : undefined
+                  }
+                />
+              ),
+            )}
           </div>
           <ConfigDiff
             data={data}
@@ -170,9 +285,26 @@ export function ComparePage({ route }: { route: Route }) {
             showAll={showAll}
             onToggle={() => update({ all: showAll ? null : '1' })}
           />
+          {group.length > 0 ? <GroupSummary data={data} group={group} center={center} band={band} /> : null}
           <SummaryTable data={data} refs={refs} />
         </>
       ) : null}
     </div>
   );
+}
+
+/**
+ * Metrics that never decrease in any run (min is the first value, max the last): the columns that can serve
+ * as an x axis (tokens, epoch, a wall clock).
+ */
+function monotoneMetrics(data: CompareResponse): string[] {
+  const ok = new Map<string, boolean>();
+  for (const s of data.summaries) {
+    const mono = s.min !== null && s.min === s.first && s.max === s.last && (s.count ?? 0) > 1;
+    ok.set(s.metric, (ok.get(s.metric) ?? true) && mono);
+  }
+  return [...ok]
+    .filter(([, v]) => v)
+    .map(([k]) => k)
+    .sort();
 }
