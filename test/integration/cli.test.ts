@@ -18,10 +18,11 @@ async function json(args: string[]): Promise<Row[]> {
 
 beforeAll(async () => {
   vault = path.join(tempDir('sv-cli-'), 'demo-vault');
-  const r = await runCli(['demo', vault, '--no-serve'], { timeoutMs: 180_000 });
+  // The demo trains its grokking models for real before it returns: minutes on a loaded 2-core machine.
+  const r = await runCli(['demo', vault, '--no-serve'], { timeoutMs: 600_000 });
   expect(r.code, r.stderr).toBe(0);
   expect(r.stdout).toContain('identical');
-}, 200_000);
+}, 620_000);
 
 describe('specimen demo', () => {
   it('recorded sealed runs of every example specimen and indexed them', async () => {
