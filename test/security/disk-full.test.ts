@@ -18,8 +18,23 @@ const mounted = (() => {
   }
 })();
 
-afterAll(() => {
-  if (mounted) execFileSync('umount', [mountPoint], { stdio: 'ignore' });
+afterAll(async () => {
+  if (mounted) {
+    // A writer's worker or a child process may hold a file on the mount for a moment after its test ends:
+    // retry, then detach lazily so the mount never outlives the suite.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        execFileSync('umount', [mountPoint], { stdio: 'ignore' });
+        break;
+      } catch {
+        if (attempt === 20) {
+          execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' });
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
   fs.rmSync(mountPoint, { recursive: true, force: true });
 });
 
