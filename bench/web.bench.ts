@@ -29,6 +29,7 @@ import { type RunningServer, startServer } from '../dist/server/index.js';
 import { SpecimenStorage } from '../dist/storage/specimen-storage.js';
 import { Vault } from '../dist/storage/vault.js';
 import type { BenchOptions, BenchResult } from './harness.js';
+import { firstPointsAt, follow, MARKS_SCRIPT, type Marks } from './page-marks.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const WEB_DIR = path.resolve(import.meta.dirname, '..', 'dist', 'web');
@@ -38,25 +39,6 @@ const TENSOR = '2025_06_02_big_tensor';
 const RUNS = 20;
 const SLICE = 512;
 const REPEATS = 5;
-
-/**
- * Installed in every page: records when a chart is drawn with data (`data-points` on uPlot's root) and when a
- * heatmap is drawn (`data-drawn` on its canvas), so times are taken inside the browser, free of the
- * automation protocol's round trips.
- */
-const MARKS_SCRIPT = `
-  window.__svMarks = [];
-  new MutationObserver((records) => {
-    const t = performance.now();
-    for (const r of records) {
-      if (r.attributeName === 'data-points') window.__svMarks.push({ what: 'points:' + r.target.getAttribute('data-points'), t });
-      if (r.attributeName === 'data-drawn') window.__svMarks.push({ what: 'drawn:' + r.target.getAttribute('data-drawn'), t });
-    }
-  }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-points', 'data-drawn'] });
-`;
-
-/** What MARKS_SCRIPT records in the page. */
-type Marks = { __svMarks: { what: string; t: number }[] };
 
 interface Sizes {
   specimens: number;
@@ -184,21 +166,8 @@ async function compareBench(
     await page.evaluate(`location.hash = '#/sql'`);
     await page.getByTestId('sql-editor').waitFor();
     // Timed inside the page: from following the link to the chart's first draw with data.
-    const t0 = (await page.evaluate(
-      `(() => { window.__svMarks = []; const t = performance.now(); location.hash = ${JSON.stringify(hash)}; return t; })()`,
-    )) as number;
-    await page.waitForFunction(
-      () =>
-        (globalThis as unknown as Marks).__svMarks.some(
-          (m) => m.what.startsWith('points:') && m.what !== 'points:0',
-        ),
-      undefined,
-      { timeout },
-    );
-    const t1 = (await page.evaluate(
-      `window.__svMarks.find((m) => m.what.startsWith('points:') && m.what !== 'points:0').t`,
-    )) as number;
-    return t1 - t0;
+    const t0 = await follow(page, hash);
+    return (await firstPointsAt(page, timeout)) - t0;
   };
   // The first visit reads the 20 runs' metrics from disk into the server's cache.
   const coldMs = await clickOnce(300_000);

@@ -24,6 +24,7 @@ import { SpecimenStorage } from '../dist/storage/specimen-storage.js';
 import { Vault } from '../dist/storage/vault.js';
 import { benchVault } from './catalog.bench.js';
 import type { BenchOptions, BenchResult } from './harness.js';
+import { firstPointsAt, follow, MARKS_SCRIPT } from './page-marks.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const WEB_DIR = path.resolve(import.meta.dirname, '..', 'dist', 'web');
@@ -32,16 +33,6 @@ const GROUPED = '2025_07_01_grouped_sweep';
 const GROUPS = 5;
 const PER_GROUP = 10;
 const REPEATS = 5;
-
-/** Records, inside the page, when a chart is drawn with data (as web.bench.ts does). */
-const MARKS_SCRIPT = `
-  window.__svMarks = [];
-  new MutationObserver((records) => {
-    const t = performance.now();
-    for (const r of records)
-      if (r.attributeName === 'data-points') window.__svMarks.push({ what: 'points:' + r.target.getAttribute('data-points'), t });
-  }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-points'] });
-`;
 
 export async function run(options: BenchOptions): Promise<BenchResult[]> {
   if (!fs.existsSync(CHROMIUM))
@@ -80,13 +71,6 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
   } finally {
     await browser.close();
   }
-}
-
-/** Sets `location.hash` inside the page and returns the page's clock at that moment. */
-async function follow(page: Page, hash: string): Promise<number> {
-  return (await page.evaluate(
-    `(() => { window.__svMarks = []; const t = performance.now(); location.hash = ${JSON.stringify(hash)}; return t; })()`,
-  )) as number;
 }
 
 async function explorerBench(
@@ -166,18 +150,7 @@ async function groupedBench(
     await page.evaluate(`location.hash = '#/sql'`);
     await page.getByTestId('sql-editor').waitFor();
     const t0 = await follow(page, hash);
-    await page.waitForFunction(
-      () =>
-        (globalThis as unknown as { __svMarks: { what: string }[] }).__svMarks.some(
-          (m) => m.what.startsWith('points:') && m.what !== 'points:0',
-        ),
-      undefined,
-      { timeout },
-    );
-    const t1 = (await page.evaluate(
-      `window.__svMarks.find((m) => m.what.startsWith('points:') && m.what !== 'points:0').t`,
-    )) as number;
-    return t1 - t0;
+    return (await firstPointsAt(page, timeout)) - t0;
   };
   const coldMs = await clickOnce(300_000);
   if (!width) throw new Error('workbench bench: the compare page asked for no groups');
