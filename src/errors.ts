@@ -293,6 +293,54 @@ export class QueryEngineError extends VaultError {
   }
 }
 
+/**
+ * The disk (or the user's quota) ran out while writing: metrics, a tensor, a manifest or the catalog. What
+ * was written before is kept (flushed metrics rows, earlier files and runs); a run being written is marked
+ * failed with this message when there is room to seal it.
+ */
+export class StorageFullError extends VaultError {
+  readonly _tag = 'StorageFullError' as const;
+  constructor(
+    /** The subsystem that was writing: `metrics`, `tensor`, `run`, `catalog`. */
+    readonly subsystem: string,
+    /** The file or directory being written. */
+    readonly file: string,
+    /** `ENOSPC` (no space left on the device) or `EDQUOT` (disk quota exceeded). */
+    readonly code: 'ENOSPC' | 'EDQUOT',
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${subsystem}: no space left on the disk while writing ${file} (${code === 'EDQUOT' ? 'disk quota exceeded' : 'disk full'}); ` +
+        'free some space (or raise the quota) and try again; what was written before is kept',
+      options,
+    );
+  }
+}
+
+/**
+ * The catalog file `vault.duckdb` cannot be used: it is damaged or not a DuckDB database (`corrupt`), this
+ * user may not read or write it (`permission`), another program holds DuckDB's lock on it (`locked`), or
+ * DuckDB failed on it otherwise (`io`). `detail` is DuckDB's or the system's message.
+ */
+export class CatalogFileError extends VaultError {
+  readonly _tag = 'CatalogFileError' as const;
+  constructor(
+    readonly file: string,
+    readonly reason: 'corrupt' | 'permission' | 'locked' | 'io',
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    const advice = {
+      corrupt:
+        'it is damaged or not a catalog; rebuild it with `specimen index --full` (the runs are not touched)',
+      permission: 'permission denied; make it (and its directory) readable and writable by this user',
+      locked: 'another program holds it open for writing; close that program (or wait for it) and try again',
+      io: 'rebuild it with `specimen index --full` if this persists',
+    }[reason];
+    super(`catalog: cannot use ${file}: ${advice} (${detail})`, options);
+  }
+}
+
 /** Another process holds the catalog lock and did not release it in time. */
 export class CatalogBusyError extends VaultError {
   readonly _tag = 'CatalogBusyError' as const;
@@ -451,6 +499,8 @@ export type AnyVaultError =
   | QueryLimitError
   | QueryBusyError
   | QueryEngineError
+  | StorageFullError
+  | CatalogFileError
   | CatalogBusyError
   | CatalogMissingError
   | ProtocolStartError;

@@ -10,9 +10,11 @@
  * | 2 | bad input: invalid ID, taxonomy, arguments (a required option missing, an unknown option), SQL error |
  * | 3 | not found: vault, specimen, run, tensor |
  * | 4 | conflict: duplicate specimen, sealed run |
+ * | 5 | out of space: the disk (or quota) is full |
  * | 70 | internal error |
  *
- * `specimen run` exits with the protocol's own exit code instead, and 130 when interrupted.
+ * `specimen run` exits with the protocol's own exit code instead, and 130 when interrupted (5 when the disk
+ * filled while the run was being converted or sealed).
  */
 import { isVaultError, type VaultErrorTag } from '../errors.js';
 import { painter } from './output.js';
@@ -23,6 +25,7 @@ export const EXIT = {
   badInput: 2,
   notFound: 3,
   conflict: 4,
+  storageFull: 5,
   internal: 70,
   interrupted: 130,
 } as const;
@@ -50,6 +53,8 @@ const EXIT_CODE_BY_TAG: Readonly<Record<VaultErrorTag, number>> = {
   QueryLimitError: EXIT.badInput,
   QueryBusyError: EXIT.failed,
   QueryEngineError: EXIT.internal,
+  StorageFullError: EXIT.storageFull,
+  CatalogFileError: EXIT.failed,
   CatalogBusyError: EXIT.failed,
   CatalogMissingError: EXIT.notFound,
   ProtocolStartError: EXIT.badInput,

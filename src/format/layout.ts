@@ -33,6 +33,13 @@ export const BEGIN_FILE = 'begin.json';
 export const FINISH_FILE = 'finish.json';
 export const NPY_SERIES_SUFFIX = '.npy-series';
 
+/**
+ * Space set aside in a new run directory for sealing it: removed just before the final manifest is written,
+ * so a run whose writes filled the disk can still be sealed as failed. `.tmp-` keeps it out of inventories.
+ */
+export const SPACE_RESERVE_FILE = '.tmp-space-reserve';
+export const SPACE_RESERVE_BYTES = 128 * 1024;
+
 /** A run's metrics, and the part files a streaming writer leaves until it closes. */
 export const METRICS_FILE = 'metrics.parquet';
 export const PARTS_DIR = 'metrics.parts';

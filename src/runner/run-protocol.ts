@@ -17,11 +17,12 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NotFoundError, ProtocolStartError } from '../errors.js';
+import { NotFoundError, ProtocolStartError, StorageFullError } from '../errors.js';
 import {
   MANIFEST_FILE,
   METRICS_JSONL_FILE,
   NPY_SERIES_SUFFIX,
+  PARTS_DIR,
   RUNS_DIR,
   STDERR_FILE,
   STDOUT_FILE,
@@ -35,6 +36,7 @@ import {
   PROTOCOL_LANGUAGES,
   type ProtocolCommand,
 } from '../format/protocols.js';
+import { asStorageFull } from '../storage/disk-full.js';
 import { claimRunDir } from '../storage/runs.js';
 import { sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
@@ -143,7 +145,9 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
     cwd: '.',
     ...(options.extra ?? {}),
   };
-  await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest);
+  await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest).catch((err: unknown) => {
+    throw asStorageFull(err, 'run', path.join(dir, MANIFEST_FILE)) ?? err;
+  });
 
   // Provenance is gathered while the protocol runs, so it adds nothing to the run's wall time.
   const provenance = captureProvenance({
@@ -163,6 +167,10 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
   };
   const stdoutLog = fs.createWriteStream(path.join(dir, STDOUT_FILE));
   const stderrLog = fs.createWriteStream(path.join(dir, STDERR_FILE));
+  // A log that cannot be written (a full disk) must not end the runner: the protocol keeps running, its
+  // output still reaches the terminal, and the run records what was lost.
+  let logFailure: unknown;
+  for (const log of [stdoutLog, stderrLog]) log.on('error', (err) => (logFailure ??= err));
   const echo = options.echo ?? { stdout: process.stdout, stderr: process.stderr };
 
   const [cmd, ...args] = resolved.command as [string, ...string[]];
@@ -201,7 +209,9 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
       });
     },
   );
-  await Promise.all([new Promise<void>((r) => stdoutLog.end(r)), new Promise<void>((r) => stderrLog.end(r))]);
+  await Promise.all(
+    [stdoutLog, stderrLog].map((log) => new Promise<void>((r) => log.end(r).once('error', () => r()))),
+  );
   const ended = new Date();
 
   if (exit.startError) {
@@ -234,11 +244,27 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
   const pending = (await fsp.readdir(dir)).some(
     (f) => f === METRICS_JSONL_FILE || f.endsWith('.npy') || f.endsWith(NPY_SERIES_SUFFIX),
   );
-  const conversion: ConversionReport = pending
-    ? await (await import('./convert.js')).convertRunOutputs(dir, runId, options.onWarning, {
+  let conversion: ConversionReport = { rows: 0, rejectedLines: 0, rejected: [], tensors: [] };
+  // The first full-disk failure: of the protocol's own writes (its finish.json says so), the logs, or the
+  // conversion. The run is then sealed as failed with it, and it is what runProtocol throws.
+  let full: StorageFullError | undefined =
+    finish?.error?.type === 'StorageFullError'
+      ? new StorageFullError('run', dir, 'ENOSPC', { cause: finish.error })
+      : asStorageFull(logFailure, 'run', dir);
+  if (pending) {
+    try {
+      conversion = await (await import('./convert.js')).convertRunOutputs(dir, runId, options.onWarning, {
         ...(fromPython ? { zarrFormat: vault.config.pythonZarrFormat } : {}),
-      })
-    : { rows: 0, rejectedLines: 0, rejected: [], tensors: [] };
+      });
+    } catch (err) {
+      const f = asStorageFull(err, 'run', dir);
+      if (!f) throw err;
+      full ??= f;
+      // The protocol's own files (metrics.jsonl, .npy) keep every row it wrote; what the conversion had
+      // written of them goes, which also gives back space for sealing.
+      await fsp.rm(path.join(dir, PARTS_DIR), { recursive: true, force: true });
+    }
+  }
   const prov = await provenance;
   const byExit: Exclude<RunStatus, 'running'> =
     interruptedBy || exit.signal === 'SIGINT' || exit.signal === 'SIGTERM'
@@ -247,7 +273,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
         ? 'succeeded'
         : 'failed';
   // A protocol that exits 0 after `sv.finish("failed")` still failed.
-  const status = byExit === 'succeeded' && finish?.status ? finish.status : byExit;
+  const status = full ? 'failed' : byExit === 'succeeded' && finish?.status ? finish.status : byExit;
   const exitCode = exit.code ?? (exit.signal ? 128 + (os.constants.signals[exit.signal] ?? 0) : null);
   const durationS = (ended.getTime() - started.getTime()) / 1000;
   const final: PlainObject = {
@@ -263,12 +289,17 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
     ...finishFields(finish),
   };
   if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;
-  if (options.beforeSeal) Object.assign(final, await options.beforeSeal(dir, runId));
+  if (full) final.error = { type: full._tag, message: full.message };
+  if (options.beforeSeal && !full) Object.assign(final, await options.beforeSeal(dir, runId));
   const summaryFile = path.join(dir, 'summary.msgpack');
   const sealed = await sealRunDir(dir, final as RunManifest, {
     status,
     summary: { ...(await readSummary(summaryFile)), ...(finish?.summary ?? {}) },
   });
+  if (full) {
+    options.onWarning?.(`run: ${runId} sealed as failed: the disk filled while it was written`);
+    throw full;
+  }
   return {
     runId,
     runDir: dir,

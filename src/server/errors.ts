@@ -13,7 +13,8 @@
  * | QueryTimeoutError | 408 |
  * | QueryLimitError (memory, result bytes, nesting, value size) | 400 |
  * | QueryBusyError | 429 |
- * | CatalogBusyError, QueryEngineError | 503 |
+ * | CatalogBusyError, QueryEngineError, CatalogFileError | 503 |
+ * | StorageFullError | 507 |
  * | CorruptManifestError, ConfigError | 500, with its message (it names the broken file) |
  * | anything else | 500 `internal error` |
  *
@@ -47,6 +48,8 @@ const STATUS_BY_TAG: Readonly<Record<VaultErrorTag, number>> = {
   QueryLimitError: 400,
   QueryBusyError: 429,
   QueryEngineError: 503,
+  StorageFullError: 507,
+  CatalogFileError: 503,
   CatalogBusyError: 503,
   CatalogMissingError: 404,
   // The server never starts a protocol; were it to, a protocol that cannot start is the request's fault.

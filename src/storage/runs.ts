@@ -12,6 +12,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { runIdBase } from '../format/ids.js';
+import { SPACE_RESERVE_BYTES, SPACE_RESERVE_FILE } from '../format/layout.js';
 
 export {
   type EffectiveRunStatus,
@@ -35,10 +36,23 @@ export async function claimRunDir(
     const dir = path.join(runsDir, runId);
     try {
       await fsp.mkdir(dir);
+      await reserveSpace(dir);
       return { runId, dir };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
   throw new Error(`run: could not claim a run directory under ${runsDir}`);
+}
+
+/**
+ * Sets space aside for sealing the run (sealRunDir removes it first). Best effort: on a disk already too
+ * full for it, the run's own first write reports the full disk.
+ */
+async function reserveSpace(dir: string): Promise<void> {
+  await fsp
+    .writeFile(path.join(dir, SPACE_RESERVE_FILE), Buffer.alloc(SPACE_RESERVE_BYTES))
+    .catch(async () => {
+      await fsp.rm(path.join(dir, SPACE_RESERVE_FILE), { force: true });
+    });
 }

@@ -9,9 +9,10 @@
 
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { MANIFEST_FILE, METRICS_FILE, TENSOR_SUFFIX } from '../format/layout.js';
+import { MANIFEST_FILE, METRICS_FILE, SPACE_RESERVE_FILE, TENSOR_SUFFIX } from '../format/layout.js';
 import type { Artifact, RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, writeManifestFile } from '../format/msgpack.js';
+import { asStorageFull } from './disk-full.js';
 import { digestOfEntries, type FileEntry, inventory } from './hashing.js';
 
 /** Options of `finish`. */
@@ -34,6 +35,8 @@ export async function sealRunDir(
   manifest: RunManifest,
   options: FinishOptions = {},
 ): Promise<RunManifest> {
+  // The space set aside when the run began is what the final manifest is written into on a full disk.
+  await fsp.rm(path.join(dir, SPACE_RESERVE_FILE), { force: true });
   const files = await inventory(dir, SKIP_IN_INVENTORY);
   const artifacts: Record<string, Artifact> = { ...(manifest.artifacts ?? {}) };
   if (files[METRICS_FILE]) {
@@ -100,7 +103,9 @@ export async function sealRunDir(
   // Not re-validated here: every field above is built by this function from a manifest validated when the
   // run started (the schema library alone would add ~70 ms to every `specimen run`); tests validate sealed
   // manifests against the schema.
-  await writeManifestFile(path.join(dir, MANIFEST_FILE), sealed);
+  await writeManifestFile(path.join(dir, MANIFEST_FILE), sealed).catch((err: unknown) => {
+    throw asStorageFull(err, 'run', path.join(dir, MANIFEST_FILE)) ?? err;
+  });
   await Promise.all(
     Object.keys(files).map((f) => fsp.chmod(path.join(dir, ...f.split('/')), 0o444).catch(() => {})),
   );

@@ -18,15 +18,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
-import { MetricsSchemaError, NotFoundError, SealedRunError, TensorError } from '../errors.js';
-import { writeFileAtomicSync } from '../format/atomic-write.js';
+import {
+  MetricsSchemaError,
+  NotFoundError,
+  SealedRunError,
+  type StorageFullError,
+  TensorError,
+} from '../errors.js';
+import { writeFileAtomic, writeFileAtomicSync } from '../format/atomic-write.js';
 import { assertSafeName, closest } from '../format/ids.js';
-import { MANIFEST_FILE, METRICS_FILE, RUNS_DIR, TENSOR_SUFFIX } from '../format/layout.js';
+import { FINISH_FILE, MANIFEST_FILE, METRICS_FILE, RUNS_DIR, TENSOR_SUFFIX } from '../format/layout.js';
 import type { RunManifest, SpecimenManifest } from '../format/manifest.js';
 import { validateRunManifest } from '../format/manifest.js';
 import { decodeManifest, encodeManifest, type PlainObject, writeManifestFile } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
 import { findRunDir, listRunInfos, listTensorNames, type RunInfo, readRunInfo } from './describe.js';
+import { asStorageFull } from './disk-full.js';
 import {
   type MetricsFileInfo,
   type MetricsInput,
@@ -65,6 +72,8 @@ interface ActiveRun {
   sealed: boolean;
   /** True when the run belongs to `specimen run` (SPECIMEN_RUN_DIR): the runner seals it, not us. */
   adopted: boolean;
+  /** The disk filled while writing this run: finish() seals it as failed with this reason. */
+  full?: StorageFullError;
 }
 
 const openRuns = new Set<ActiveRun>();
@@ -212,7 +221,10 @@ export class SpecimenStorage {
       throw new MetricsSchemaError(
         `metrics: run ${run.runId} already has metrics; a run holds one metrics table — log every row through metricsWriter(), or start a new run`,
       );
-    const info = await writeMetricsFile(path.join(run.dir, METRICS_FILE), data, run.runId);
+    const file = path.join(run.dir, METRICS_FILE);
+    const info = await writeMetricsFile(file, data, run.runId).catch((err: unknown) => {
+      throw this.noteFull(run, err, 'metrics', file);
+    });
     run.metricsWritten = true;
     return info;
   }
@@ -248,7 +260,17 @@ export class SpecimenStorage {
       throw new TensorError(
         `tensor: ${JSON.stringify(name)} already exists in run ${run.runId}; tensors of a run are immutable, use another name`,
       );
-    return writeZarr(dir, data, options);
+    return writeZarr(dir, data, options).catch((err: unknown) => {
+      throw this.noteFull(run, err, 'tensor', dir);
+    });
+  }
+
+  /** Records a full disk on `run` (so finish() marks it failed) and returns the error to throw. */
+  private noteFull(run: ActiveRun, err: unknown, subsystem: string, file: string): unknown {
+    const full = asStorageFull(err, subsystem, file);
+    if (!full) return err;
+    run.full ??= full;
+    return full;
   }
 
   /**
@@ -295,12 +317,34 @@ export class SpecimenStorage {
    * Seals the run: closes the metrics writer, records every file's size and sha256 and the artifacts in the
    * run manifest, marks files read-only. Later writes through this object throw SealedRunError.
    * Inside `specimen run` this only flushes: the runner seals the run when the protocol exits.
+   * After a full disk (a StorageFullError from log(), writeMetrics() or writeTensors(), or from flushing
+   * here) it seals the run as `failed` with the error recorded, and throws that StorageFullError.
    */
   async finish(options: FinishOptions = {}): Promise<RunManifest | undefined> {
     const run = this.active;
     if (!run) return undefined;
     if (run.sealed) return run.manifest;
-    if (run.writer) await run.writer.close();
+    if (run.writer)
+      await run.writer.close().catch((err: unknown) => this.noteFull(run, err, 'metrics', run.dir));
+    if (run.full) {
+      // The rows flushed before the disk filled stay in their part files (readers read them); the run is
+      // sealed as failed with the reason, and the caller still gets the error.
+      if (run.adopted) {
+        // Inside `specimen run` the runner seals: tell it why, as the Python package does.
+        const finish = { status: 'failed', error: { type: run.full._tag, message: run.full.message } };
+        await writeFileAtomic(path.join(run.dir, FINISH_FILE), JSON.stringify(finish)).catch(() => {});
+      } else {
+        const failed = await sealRunDir(
+          run.dir,
+          { ...run.manifest, error: { type: run.full._tag, message: run.full.message } } as RunManifest,
+          { ...options, status: 'failed' },
+        ).catch(() => undefined);
+        if (failed) run.manifest = failed;
+      }
+      run.sealed = true;
+      openRuns.delete(run);
+      throw run.full;
+    }
     if (run.adopted) {
       if (options.summary) {
         await writeManifestFile(path.join(run.dir, 'summary.msgpack'), options.summary);

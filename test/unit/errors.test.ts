@@ -7,6 +7,7 @@ import { exitCodeOf } from '../../src/cli/exit.js';
 import {
   type AnyVaultError,
   CatalogBusyError,
+  CatalogFileError,
   CatalogMissingError,
   ConfigError,
   CorruptManifestError,
@@ -32,6 +33,7 @@ import {
   RemoteUnreachableError,
   SealedRunError,
   SqlError,
+  StorageFullError,
   TaxonomyError,
   TensorError,
   UnsupportedDtypeError,
@@ -93,6 +95,16 @@ const TABLE: { [T in VaultErrorTag]: Row<T> } = {
   },
   QueryBusyError: { make: () => new QueryBusyError(2), exit: 1, status: 429 },
   QueryEngineError: { make: () => new QueryEngineError('exited with SIGKILL'), exit: 70, status: 503 },
+  StorageFullError: {
+    make: () => new StorageFullError('metrics', '/v/r/metrics.parquet', 'ENOSPC', { cause: new Error('x') }),
+    exit: 5,
+    status: 507,
+  },
+  CatalogFileError: {
+    make: () => new CatalogFileError('/v/vault.duckdb', 'corrupt', 'not a DuckDB file'),
+    exit: 1,
+    status: 503,
+  },
   CatalogBusyError: { make: () => new CatalogBusyError('/v/.lock', undefined, 10), exit: 1, status: 503 },
   CatalogMissingError: { make: () => new CatalogMissingError('/v/vault.duckdb'), exit: 3, status: 404 },
   ProtocolStartError: {
@@ -161,7 +173,7 @@ describe('error family', () => {
   });
 
   it('reads the documented exit codes from the README', () => {
-    expect([...documentedExitCodes()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 70]);
+    expect([...documentedExitCodes()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 70]);
   });
 
   it.each(ROWS)('%s: a tagged VaultError with the documented exit code and HTTP status', (tag, row) => {

@@ -44,10 +44,13 @@ export interface WireColumn {
 
 export type ToWorker =
   | { type: 'part'; seq: number; rows: number; columns: WireColumn[] }
-  /** `columns`: every column logged, in log order, with its final type. */
-  | { type: 'close'; columns: { name: string; type: MetricsType }[] };
+  /**
+   * `columns`: every column logged, in log order, with its final type. `merge: false` after a failure: the
+   * parts are left as they are (readers read them) and the worker only releases DuckDB and ends.
+   */
+  | { type: 'close'; columns: { name: string; type: MetricsType }[]; merge?: boolean };
 
 export type FromWorker =
   | { type: 'done'; seq: number; buffers: ArrayBuffer[] }
-  | { type: 'error'; seq?: number; name: string; message: string; stack?: string }
+  | { type: 'error'; seq?: number; name: string; message: string; code?: string; stack?: string }
   | { type: 'closed'; info: ParquetFileInfo | undefined };

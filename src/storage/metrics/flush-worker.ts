@@ -47,7 +47,9 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
 
 function postError(err: unknown, seq?: number): void {
   const e = err instanceof Error ? err : new Error(String(err));
-  post({ type: 'error', seq, name: e.name, message: e.message, stack: e.stack });
+  // The errno code crosses the thread boundary too: the writer tells a full disk from other failures by it.
+  const code = (e as NodeJS.ErrnoException).code;
+  post({ type: 'error', seq, name: e.name, message: e.message, stack: e.stack, ...(code ? { code } : {}) });
   Atomics.or(flags, CTL_ATTENTION, ATTENTION_REPLY);
 }
 
@@ -109,9 +111,9 @@ async function writePart(msg: Extract<ToWorker, { type: 'part' }>): Promise<void
   }
 }
 
-async function close(columns: { name: string; type: string }[]): Promise<void> {
+async function close(columns: { name: string; type: string }[], merge: boolean): Promise<void> {
   try {
-    const info = await mergeParts(runDir, columns);
+    const info = merge ? await mergeParts(runDir, columns) : undefined;
     post({ type: 'closed', info });
   } catch (err) {
     postError(err);
@@ -128,7 +130,7 @@ async function close(columns: { name: string; type: string }[]): Promise<void> {
 
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (msg: ToWorker) => {
-  queue = queue.then(() => (msg.type === 'part' ? writePart(msg) : close(msg.columns)));
+  queue = queue.then(() => (msg.type === 'part' ? writePart(msg) : close(msg.columns, msg.merge ?? true)));
 });
 
 // Tells log() that the flush interval has passed; unref'd so it never keeps the thread alive by itself.

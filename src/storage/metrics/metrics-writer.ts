@@ -16,6 +16,7 @@
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import { MetricsSchemaError, UsageError } from '../../errors.js';
+import { asStorageFull } from '../disk-full.js';
 import { type Cells, type Column, type MetricsValue, RowBuffer, schemaOf } from './columns.js';
 import {
   ATTENTION_REPLY,
@@ -68,6 +69,8 @@ export class MetricsWriter {
   private closed = false;
   /** The worker has answered 'close' (it then ends by itself). */
   private workerClosed = false;
+  /** 'close' was posted to the worker. */
+  private closeSent = false;
   private reffed = false;
   private waiters: { until: number; resolve: () => void; reject: (err: Error) => void }[] = [];
   private closeWaiter:
@@ -198,10 +201,18 @@ export class MetricsWriter {
       const info = await new Promise<MetricsFileInfo | undefined>((resolve, reject) => {
         this.closeWaiter = { resolve, reject };
         this.updateRef();
+        this.closeSent = true;
         this.post({ type: 'close', columns: schemaOf(this.buffer) });
       });
       return info;
     } finally {
+      if (!this.closeSent && this.failure && !this.workerClosed && Atomics.load(this.ctl, CTL_DEAD) === 0) {
+        // A failed writer (a full disk) still asks its worker to release DuckDB and end by itself:
+        // terminating a thread that holds native DuckDB handles can abort the process. The parts written so
+        // far are left as they are, not merged (readers read them; merging needs as much space again).
+        this.closeSent = true;
+        this.post({ type: 'close', columns: schemaOf(this.buffer), merge: false });
+      }
       this.closed = true;
       this.closeWaiter = undefined;
       this.pool.clear();
@@ -209,7 +220,7 @@ export class MetricsWriter {
       const exited = new Promise<boolean>((resolve) => {
         if (this.worker.threadId < 0) resolve(true);
         this.worker.once('exit', () => resolve(true));
-        setTimeout(() => resolve(false), this.failure ? 0 : 5000).unref();
+        setTimeout(() => resolve(false), 5000).unref();
       });
       this.worker.ref();
       if (!(await exited)) await this.worker.terminate();
@@ -306,7 +317,11 @@ export class MetricsWriter {
       case 'error': {
         const err = new Error(`metrics: writing ${this.options.runDir} failed: ${msg.message}`);
         if (msg.name === 'MetricsSchemaError') Object.assign(err, { name: msg.name });
-        this.fail(err);
+        if (msg.code) Object.assign(err, { code: msg.code });
+        // A full disk is the one failure a caller can act on (free space, stop the run): tag it. The parts
+        // already written stay readable; the rows of this batch are lost.
+        const full = asStorageFull(err, 'metrics', this.options.runDir);
+        this.fail(full ?? err);
         break;
       }
       case 'closed':

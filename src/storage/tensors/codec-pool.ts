@@ -10,6 +10,7 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { TensorError } from '../../errors.js';
 import { startWorker } from '../../util/worker.js';
+import { asStorageFull } from '../disk-full.js';
 import type { CodecReply, CodecRequest } from './codec-worker.js';
 import type { CodecSpec, DecoderId } from './codecs.js';
 
@@ -83,8 +84,10 @@ export class CodecPool {
     });
     const fail = (err: Error) => {
       this.#slots = this.#slots.filter((s) => s !== slot);
+      // A worker that died of a full disk (its heap snapshot, a log) reports that, not a codec failure.
+      const full = asStorageFull(err, 'tensor', 'a chunk being encoded');
       for (const p of slot.pending.values())
-        p.reject(new TensorError(`tensor: codec worker failed: ${err.message}`, { cause: err }));
+        p.reject(full ?? new TensorError(`tensor: codec worker failed: ${err.message}`, { cause: err }));
       slot.pending.clear();
     };
     worker.on('error', fail);

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { TensorError } from '../../errors.js';
 import { tempPathFor } from '../../format/atomic-write.js';
 import { assertSafeName } from '../../format/ids.js';
+import { asStorageFull } from '../disk-full.js';
 import { codecPool } from './codec-pool.js';
 import { type CodecSpec, encodeChunk, parseCompressor } from './codecs.js';
 import { assertDtype, dtypeInfo, toStorageArray } from './dtypes.js';
@@ -47,7 +48,7 @@ const IO_LANES = 8;
  * Writes `data` (flat, C order) as a Zarr array at `dir`, which must not exist yet (its parent must).
  * Throws InvalidNameError for an unsafe directory name, UnsupportedDtypeError for an unknown dtype and
  * TensorError for data that does not fit the shape, bad chunks or compressor, or an existing `dir`; on any
- * of these nothing is written.
+ * of these nothing is written. A full disk is a StorageFullError, and the partial array is removed.
  */
 export async function writeZarr(
   dir: string,
@@ -82,7 +83,9 @@ export async function writeZarr(
 
   await assertWritable(target);
   const tmp = tempPathFor(target);
-  await fsp.mkdir(tmp);
+  await fsp.mkdir(tmp).catch((err: unknown) => {
+    throw asStorageFull(err, 'tensor', target) ?? err;
+  });
   try {
     const { attributes } = options;
     const metadata = Buffer.from(buildMetadata({ zarrFormat, shape, chunks, dtype, codec, attributes }));
@@ -108,8 +111,9 @@ export async function writeZarr(
       throw err;
     }
   } catch (err) {
+    // The partial array goes, which also gives back the space a full disk needs to seal the run.
     await fsp.rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw asStorageFull(err, 'tensor', target) ?? err;
   }
   if (fsync) await syncDir(path.dirname(target));
   return {
