@@ -10,6 +10,9 @@
 import { Command, CommanderError, Help, Option } from 'commander';
 import { listOr, PROTOCOL_FILES, PROTOCOL_KINDS, PROTOCOL_LANGUAGES } from '../format/protocols.js';
 import { argumentErrorExitCode, EXIT, reportError } from './exit.js';
+import { handleClosedOutput } from './output.js';
+
+handleClosedOutput();
 
 const program = new Command();
 program

@@ -19,6 +19,30 @@ export function painter(stream: NodeJS.WriteStream = process.stdout): (style: St
   return (style, text) => (on ? styleText(style, text, { validateStream: false }) : text);
 }
 
+/** What happens once the reader of stdout or stderr has gone away; see handleClosedOutput. */
+let whenOutputCloses: 'exit' | 'continue' = 'exit';
+
+/**
+ * A reader that stops early (`specimen ls | head -1`) closes the pipe, and the next write fails with EPIPE;
+ * unhandled, that error ends the CLI with a stack trace. Instead the CLI exits quietly with the code it
+ * has so far (0 when the command had not failed): nobody is reading any more. Commands that must finish
+ * their work regardless (`specimen run` seals its run, `specimen serve` keeps serving) call
+ * keepRunningWhenOutputCloses(), and their further output is dropped.
+ */
+export function handleClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+      if (whenOutputCloses === 'exit') process.exit(process.exitCode ?? 0);
+    });
+  }
+}
+
+/** For commands that must run to their end even when nobody reads their output any more. */
+export function keepRunningWhenOutputCloses(): void {
+  whenOutputCloses = 'continue';
+}
+
 /** Human-readable byte size. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;

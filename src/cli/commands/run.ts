@@ -6,7 +6,7 @@ import type { PlainObject, PlainValue } from '../../format/msgpack.js';
 import { runProtocol } from '../../runner/run-protocol.js';
 import { Vault } from '../../storage/vault.js';
 import { protocolExitCode, UsageError } from '../exit.js';
-import { formatDuration, painter } from '../output.js';
+import { formatDuration, keepRunningWhenOutputCloses, painter } from '../output.js';
 
 export interface RunOptions {
   seed?: string;
@@ -63,6 +63,8 @@ export function parseSets(sets: readonly string[] = []): PlainObject {
 }
 
 export default async function run(id: string, command: string[], opts: RunOptions): Promise<number> {
+  // The run is sealed even when the reader of its echoed output goes away (`specimen run x | head`).
+  keepRunningWhenOutputCloses();
   const seed = parseSeed(opts.seed);
   const config = parseSets(opts.set);
   const vault = await Vault.open(opts.vault);

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { findVaultRoot } from '../../format/vault-config.js';
 import { DEFAULT_PORT, startServer } from '../../server/index.js';
 import { UsageError } from '../exit.js';
-import { painter } from '../output.js';
+import { keepRunningWhenOutputCloses, painter } from '../output.js';
 
 /** Opens `url` in the desktop's browser, if there is one; failures are ignored. */
 function openBrowser(url: string): void {
@@ -35,6 +35,8 @@ export default async function serve(opts: {
   /** Called when the server is stopping. */
   onStop?: () => void;
 }): Promise<number> {
+  // The server keeps serving when the reader of its log goes away.
+  keepRunningWhenOutputCloses();
   const queryTimeout = opts.queryTimeout === undefined ? undefined : Number(opts.queryTimeout);
   if (
     queryTimeout !== undefined &&
