@@ -184,7 +184,8 @@ export async function beginRun(
   }
   const { runId, dir } = await claimRunDir(path.join(specimenDir, RUNS_DIR), started);
   manifest.run_id = runId;
-  await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest);
+  // Not fsynced: sealing rewrites it and makes the run durable (storage/seal.ts).
+  await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest, { sync: false });
   return {
     specimen_id: specimenId,
     run_id: runId,
