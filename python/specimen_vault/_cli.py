@@ -1,21 +1,28 @@
 """Finding and calling the ``specimen`` command line, which creates and seals runs (one implementation of the
 vault format). Looked for, in order: ``$SPECIMEN_CLI`` (a command, e.g. ``node /opt/sv/dist/cli/main.js``;
 ``none`` means there is none), ``specimen`` on ``PATH``, and ``node <checkout>/dist/cli/main.js`` when this
-package sits in a built checkout of the repository::
+package sits in a built checkout of the repository.
+
+Runs are begun and sealed through one ``specimen session`` per interpreter, started on first use and kept
+(JSON requests over its stdin and stdout), so a sweep of short runs pays Node's start-up once, not twice
+per run; where the session cannot start or dies, each call runs the command once instead::
 
     cli = find_cli()                 # ['specimen'] or None
     out = call_cli(cli, ["--vault", root, "begin", "2026_01_02_probe", "--request", "-", "--json"], request)
+    out = session_call(cli, "begin", {"vault": root, "specimen": "2026_01_02_probe", "request": request})
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shlex
 import shutil
 import subprocess
+import threading
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 
 class CliError(RuntimeError):
@@ -59,3 +66,90 @@ def call_cli(cli: List[str], args: List[str], request: Optional[Any] = None, tim
         message = proc.stderr.strip() or f"exit code {proc.returncode}"
         raise CliError(f"`specimen {command}` failed: {message}", proc.returncode)
     return json.loads(proc.stdout)
+
+
+class _Session:
+    """One ``specimen session`` process: requests are written one at a time and answered in order."""
+
+    def __init__(self, cli: List[str]) -> None:
+        self.pid = os.getpid()
+        self.proc = subprocess.Popen(
+            [*cli, "session"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        self.next_id = 0
+        self.lock = threading.Lock()
+
+    def call(self, op: str, payload: Dict[str, Any]) -> Any:
+        with self.lock:
+            self.next_id += 1
+            request = {"id": self.next_id, "op": op, **payload}
+            assert self.proc.stdin is not None and self.proc.stdout is not None
+            self.proc.stdin.write(json.dumps(request, allow_nan=False) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        if not line:
+            raise OSError("the specimen session ended")
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise CliError(f"`specimen {op}` failed: {reply.get('message')}", int(reply.get("code", 1)))
+        return reply["result"]
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            # The session finishes its pending directory fsyncs, then ends.
+            self.proc.wait(timeout=5)
+        except Exception:
+            self.proc.kill()
+
+
+_sessions: Dict[Tuple[str, ...], _Session] = {}
+_sessions_lock = threading.Lock()
+_broken: set = set()
+
+
+def _close_sessions() -> None:
+    for session in list(_sessions.values()):
+        if session.pid == os.getpid():
+            session.close()
+    _sessions.clear()
+
+
+def session_call(cli: List[str], op: str, payload: Dict[str, Any], args: List[str], request: Optional[Any] = None) -> Any:
+    """Runs ``op`` (begin or seal) through this interpreter's session, started on first use.
+
+    Falls back to running the CLI once with ``args`` (and ``request`` on stdin) when the session cannot
+    start or has died; CliError when the vault refused the request either way.
+    """
+    key = tuple(cli)
+    if os.environ.get("SPECIMEN_SESSION", "1").strip().lower() not in ("0", "no", "false", "off") and key not in _broken:
+        session: Optional[_Session] = None
+        try:
+            with _sessions_lock:
+                session = _sessions.get(key)
+                if session is None or session.pid != os.getpid() or session.proc.poll() is not None:
+                    # A forked child starts its own: the parent's pipe is the parent's.
+                    if not _sessions:
+                        atexit.register(_close_sessions)
+                    session = _sessions[key] = _Session(cli)
+            return session.call(op, payload)
+        except CliError:
+            raise
+        except Exception:
+            # No session here (an old CLI without the command, a dead process): one command per call.
+            _broken.add(key)
+            _sessions.pop(key, None)
+            if session is not None:
+                try:
+                    session.proc.kill()
+                except Exception:
+                    pass
+    return call_cli(cli, args, request)

@@ -31,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Type, Union
 
-from ._cli import CliError, call_cli, find_cli
+from ._cli import CliError, find_cli, session_call
 from ._metrics import MetricsFile, warn_once
 from ._vault import PathLike, find_vault_root, specimen_dir
 
@@ -67,23 +67,33 @@ def _jsonable(value: Any, where: str) -> Any:
     return str(value)
 
 
+_packages: Optional[List[str]] = None
+
+
 def _installed_packages() -> List[str]:
-    """``name==version`` of every installed distribution, sorted as ``pip freeze`` lists them."""
-    try:
-        from importlib.metadata import distributions
+    """``name==version`` of every installed distribution, sorted as ``pip freeze`` lists them.
 
-        found = {f"{d.metadata['Name']}=={d.version}" for d in distributions() if d.metadata["Name"]}
-        return sorted(found, key=str.lower)
-    except Exception:
-        return []
+    Read once per process: scanning every distribution's metadata costs milliseconds, a run of a sweep less.
+    """
+    global _packages
+    if _packages is None:
+        try:
+            from importlib.metadata import distributions
+
+            found = {f"{d.metadata['Name']}=={d.version}" for d in distributions() if d.metadata["Name"]}
+            _packages = sorted(found, key=str.lower)
+        except Exception:
+            _packages = []
+    return list(_packages)
 
 
-def _write_json_atomic(path: Path, data: Any) -> None:
+def _write_json_atomic(path: Path, data: Any, sync: bool = True) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f, allow_nan=False)
-        f.flush()
-        os.fsync(f.fileno())
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -260,7 +270,9 @@ class Run:
             finish.update(self._protocol)
             self.status = status
             try:
-                _write_json_atomic(self.dir / FINISH_FILE, finish)
+                # A run sealed right away needs no fsync of what the seal reads and removes a moment later
+                # (the seal makes the run durable); a staged run's finish.json waits for `specimen adopt`.
+                _write_json_atomic(self.dir / FINISH_FILE, finish, sync=not (self.mode == "cli" and self._cli is not None))
             except Exception as err:
                 warn_once("finish-io", f"finish: cannot write {self.dir / FINISH_FILE}: {err}")
             if self.mode == "cli" and self._cli is not None:
@@ -275,9 +287,12 @@ class Run:
     def _seal(self) -> None:
         assert self._cli is not None and self.vault is not None and self.run_id is not None
         try:
-            self.seal_report = call_cli(
-                self._cli, ["--vault", str(self.vault), "seal", self.specimen_id, self.run_id, "--status", str(self.status), "--json"]
-            )
+            payload = {"vault": str(self.vault), "specimen": self.specimen_id, "run": self.run_id, "status": self.status}
+            args = ["--vault", str(self.vault), "seal", self.specimen_id, self.run_id, "--status", str(self.status), "--json"]
+            report = session_call(self._cli, "seal", payload, args)
+            if isinstance(report, dict):
+                report.pop("warnings", None)
+            self.seal_report = report
         except Exception as err:
             warn_once(
                 "seal",
@@ -408,7 +423,13 @@ def init(
         begun: Optional[Dict[str, Any]] = None
         if cli is not None:
             try:
-                begun = call_cli(cli, ["--vault", str(root), "begin", specimen_id, "--request", "-", "--json"], request)
+                begun = session_call(
+                    cli,
+                    "begin",
+                    {"vault": str(root), "specimen": specimen_id, "request": request},
+                    ["--vault", str(root), "begin", specimen_id, "--request", "-", "--json"],
+                    request,
+                )
             except CliError as err:
                 if err.code == 3:  # not found: the CLI's message names the closest IDs
                     raise LookupError(str(err)) from None

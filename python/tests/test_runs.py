@@ -213,3 +213,27 @@ def test_a_staged_run_still_being_written_is_left_alone(vault: Path) -> None:
 def test_a_second_init_finishes_the_first_run(vault: Path) -> None:
     script(vault, f"import specimen_vault as sv\na = sv.init({SPECIMEN!r})\nsv.log(x=1)\nb = sv.init({SPECIMEN!r})\nsv.log(x=2)\nassert a.status == 'succeeded'\n")
     assert [r["status"] for r in runs(vault)] == ["succeeded", "succeeded"]
+
+
+def test_a_sweep_begins_and_seals_every_run_through_one_session(vault: Path) -> None:
+    code = (
+        "import specimen_vault as sv\nfrom specimen_vault import _cli\npids = set()\n"
+        f"for i in range(5):\n    with sv.init({SPECIMEN!r}, config={{'i': i}}) as run:\n"
+        "        for s in range(100):\n            run.log({'loss': 1 / (s + 1 + i)}, step=s)\n"
+        "    pids.update(x.proc.pid for x in _cli._sessions.values())\n"
+        "    assert run.status == 'succeeded' and run.seal_report['rows'] == 100, run.seal_report\n"
+        "assert len(pids) == 1, pids\n"
+    )
+    script(vault, code)
+    listed = runs(vault)
+    assert [r["status"] for r in listed] == ["succeeded"] * 5
+    # Distinct runs, each with its own config, sealed with its metrics summarized in the manifest.
+    manifests = [run_manifest(vault, r["run_id"]) for r in listed]
+    assert sorted(m["config"]["i"] for m in manifests) == [0, 1, 2, 3, 4]
+    assert all(m["artifacts"]["metrics"]["rows"] == 100 for m in manifests)
+    assert all(m["artifacts"]["metrics"]["summary"][0]["column"] == "loss" for m in manifests)
+
+
+def test_without_the_session_command_each_run_calls_the_cli(vault: Path) -> None:
+    script(vault, f"import specimen_vault as sv\nwith sv.init({SPECIMEN!r}) as r:\n    sv.log(x=1)\nassert r.status == 'succeeded'\n", SPECIMEN_SESSION="0")
+    assert [r["status"] for r in runs(vault)] == ["succeeded"]

@@ -162,6 +162,11 @@ command(
   .action(run(() => import('./commands/seal.js')));
 
 command(
+  'session',
+  'begin and seal runs for another process over stdin/stdout, one JSON request per line (used by the Python package)',
+).action(run(() => import('./commands/session.js')));
+
+command(
   'adopt',
   'seal runs staged in pending/ where no CLI was reachable, and incomplete runs whose writer died',
 )

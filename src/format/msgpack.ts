@@ -100,8 +100,12 @@ export async function readManifestFile(file: string): Promise<PlainObject> {
 }
 
 /** Encodes and atomically writes a manifest file. */
-export async function writeManifestFile(file: string, value: PlainObject): Promise<void> {
-  await writeFileAtomic(file, encodeManifest(value));
+export async function writeManifestFile(
+  file: string,
+  value: PlainObject,
+  options: { sync?: boolean } = {},
+): Promise<void> {
+  await writeFileAtomic(file, encodeManifest(value), options);
 }
 
 function isPlainObject(v: object): boolean {

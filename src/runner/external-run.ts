@@ -39,6 +39,9 @@ import { sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
 import type { ConversionReport } from './convert.js';
 
+/** What captureProvenance records: git, host, runtime and dependencies. */
+type Provenance = Awaited<ReturnType<typeof import('./provenance.js').captureProvenance>>;
+
 type FinalStatus = Exclude<RunStatus, 'running'>;
 const FINAL_STATUSES: readonly FinalStatus[] = ['succeeded', 'failed', 'interrupted'];
 
@@ -160,7 +163,14 @@ export async function beginRun(
   vault: Vault,
   specimenId: string,
   request: BeginRequest,
-  options: { provenance?: boolean } = {},
+  options: {
+    provenance?: boolean;
+    /**
+     * Provenance already captured for the same working directory and interpreter, reused (`specimen
+     * session`: the runs of one writer process share its code, environment and host).
+     */
+    provenanceCache?: Map<string, Promise<Provenance>>;
+  } = {},
 ): Promise<BeginResult> {
   const specimenDir = await vault.assertSpecimenExists(specimenId);
   const started = request.started ? new Date(request.started) : new Date();
@@ -169,10 +179,19 @@ export async function beginRun(
     const { captureProvenance } = await import('./provenance.js');
     // A writer that lists its own packages saves `pip freeze`, which takes seconds.
     const told = request.python_version !== undefined && request.python_packages !== undefined;
-    const prov = await captureProvenance({
+    const probe = {
       cwd: request.cwd && fs.existsSync(request.cwd) ? request.cwd : specimenDir,
       ...(request.python && !told ? { python: request.python } : {}),
-    });
+    };
+    const key = JSON.stringify([probe.cwd, probe.python ?? null]);
+    let captured = options.provenanceCache?.get(key);
+    if (!captured) {
+      captured = captureProvenance(probe);
+      options.provenanceCache?.set(key, captured);
+      captured.catch(() => options.provenanceCache?.delete(key));
+    }
+    // A copy: the fields below are changed per run.
+    const prov = structuredClone(await captured);
     if (told) {
       prov.runtime.python = request.python_version ?? null;
       prov.dependencies.python = {
@@ -184,7 +203,8 @@ export async function beginRun(
   }
   const { runId, dir } = await claimRunDir(path.join(specimenDir, RUNS_DIR), started);
   manifest.run_id = runId;
-  await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest);
+  // Not fsynced: sealing rewrites it and makes the run durable (storage/seal.ts).
+  await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest, { sync: false });
   return {
     specimen_id: specimenId,
     run_id: runId,

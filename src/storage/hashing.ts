@@ -13,8 +13,21 @@ export interface FileEntry {
   sha256: string;
 }
 
+/** Files up to this size are read in one call: a stream costs more to set up than to hash them. */
+const READ_WHOLE_MAX = 1 << 20;
+
 /** sha256 of a file, streamed so large tensors never sit in memory whole. */
 export async function sha256File(file: string): Promise<FileEntry> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (size <= READ_WHOLE_MAX) {
+      const bytes = await fh.readFile();
+      return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    }
+  } finally {
+    await fh.close();
+  }
   const hash = createHash('sha256');
   let bytes = 0;
   for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {

@@ -24,22 +24,38 @@ export {
   readRunInfo,
 } from './describe.js';
 
+/**
+ * The last suffix claimed per runs directory and second, so that a sweep starting hundreds of runs in one
+ * second tries one name per run instead of every taken one before it.
+ */
+const lastClaimed = new Map<string, { base: string; seq: number }>();
+
 /** Claims a new run directory under `runsDir` named after `now`, adding a suffix on collision. */
 export async function claimRunDir(
   runsDir: string,
   now: Date = new Date(),
 ): Promise<{ runId: string; dir: string }> {
-  await fsp.mkdir(runsDir, { recursive: true });
   const base = runIdBase(now);
-  for (let seq = 0; seq < 100_000; seq++) {
+  const last = lastClaimed.get(runsDir);
+  if (!last) await fsp.mkdir(runsDir, { recursive: true });
+  // Names below the last one claimed here are taken (by us); other processes are caught by EEXIST.
+  const from = last && last.base === base ? last.seq + 1 : 0;
+  for (let seq = from; seq < 100_000; seq++) {
     const runId = seq === 0 ? base : `${base}_${String(seq).padStart(3, '0')}`;
     const dir = path.join(runsDir, runId);
     try {
       await fsp.mkdir(dir);
+      lastClaimed.set(runsDir, { base, seq });
       await reserveSpace(dir);
       return { runId, dir };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && last) {
+        // The runs directory was removed since (a test, or a vault recreated): start over.
+        lastClaimed.delete(runsDir);
+        return claimRunDir(runsDir, now);
+      }
+      if (code !== 'EEXIST') throw err;
     }
   }
   throw new Error(`run: could not claim a run directory under ${runsDir}`);

@@ -9,11 +9,15 @@
 
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { syncDirSoon, syncFiles, tempPathFor } from '../format/atomic-write.js';
 import { MANIFEST_FILE, METRICS_FILE, SPACE_RESERVE_FILE, TENSOR_SUFFIX } from '../format/layout.js';
 import type { Artifact, RunManifest, RunStatus } from '../format/manifest.js';
-import { type PlainObject, writeManifestFile } from '../format/msgpack.js';
+import { encodeManifest, type PlainObject } from '../format/msgpack.js';
 import { asStorageFull } from './disk-full.js';
 import { digestOfEntries, type FileEntry, inventory } from './hashing.js';
+import type { MetricColumnSummary } from './metrics/summary.js';
+import type { MetricsFileInfo } from './metrics/types.js';
+import { takeWritten } from './metrics/written.js';
 
 /** Options of `finish`. */
 export interface FinishOptions {
@@ -40,10 +44,20 @@ export async function sealRunDir(
   const files = await inventory(dir, SKIP_IN_INVENTORY);
   const artifacts: Record<string, Artifact> = { ...(manifest.artifacts ?? {}) };
   if (files[METRICS_FILE]) {
-    // Loaded only when there is something to describe: a run without metrics or tensors seals quickly.
-    const { parquetInfo } = await import('./metrics/index.js');
-    const { summarizeMetricsFile, summaryRecord } = await import('./metrics/summary.js');
-    const info = await parquetInfo(path.join(dir, METRICS_FILE));
+    const file = path.join(dir, METRICS_FILE);
+    // A file this process has just written (and that is unchanged) is described from what its writer
+    // knew; otherwise from the file, with DuckDB loaded only then.
+    const known = takeWritten(file, files[METRICS_FILE].sha256);
+    const { summaryRecord } = await import('./metrics/summary.js');
+    let info: MetricsFileInfo;
+    let summary: MetricColumnSummary[];
+    if (known) ({ info, summary } = known);
+    else {
+      const { parquetInfo } = await import('./metrics/index.js');
+      const { summarizeMetricsFile } = await import('./metrics/summary.js');
+      info = await parquetInfo(file);
+      summary = await summarizeMetricsFile(file);
+    }
     artifacts.metrics = {
       path: METRICS_FILE,
       format: 'parquet',
@@ -53,7 +67,7 @@ export async function sealRunDir(
       columns: info.columns.map((c) => c.name),
       column_types: Object.fromEntries(info.columns.map((c) => [c.name, c.type])),
       // Per-column statistics, so the catalog indexes a sealed run from its manifest alone.
-      summary: (await summarizeMetricsFile(path.join(dir, METRICS_FILE))).map(summaryRecord),
+      summary: summary.map(summaryRecord),
     };
   }
   const zarrDirs = new Set(
@@ -103,12 +117,30 @@ export async function sealRunDir(
   // Not re-validated here: every field above is built by this function from a manifest validated when the
   // run started (the schema library alone would add ~70 ms to every `specimen run`); tests validate sealed
   // manifests against the schema.
-  await writeManifestFile(path.join(dir, MANIFEST_FILE), sealed).catch((err: unknown) => {
-    throw asStorageFull(err, 'run', path.join(dir, MANIFEST_FILE)) ?? err;
-  });
+  const manifestFile = path.join(dir, MANIFEST_FILE);
+  const tmp = tempPathFor(manifestFile);
+  try {
+    await fsp.writeFile(tmp, encodeManifest(sealed), { flag: 'wx' });
+    // Every file the manifest vouches for is durable before the manifest is renamed into place. One group
+    // of concurrent fsyncs (the files were written unsynced) costs about one disk flush; Zarr arrays are
+    // fsynced by their writer.
+    await syncFiles([
+      tmp,
+      ...Object.keys(files)
+        .filter((f) => !f.split('/')[0]!.endsWith(TENSOR_SUFFIX))
+        .map((f) => path.join(dir, ...f.split('/'))),
+    ]);
+    await fsp.rename(tmp, manifestFile);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw asStorageFull(err, 'run', manifestFile) ?? err;
+  }
   await Promise.all(
     Object.keys(files).map((f) => fsp.chmod(path.join(dir, ...f.split('/')), 0o444).catch(() => {})),
   );
-  await fsp.chmod(path.join(dir, MANIFEST_FILE), 0o444).catch(() => {});
+  await fsp.chmod(manifestFile, 0o444).catch(() => {});
+  // The renames (manifest, metrics file, the run directory itself) become durable within milliseconds.
+  syncDirSoon(dir);
+  syncDirSoon(path.dirname(dir));
   return sealed as RunManifest;
 }

@@ -172,7 +172,9 @@ export class SpecimenStorage {
       ...(options.extra ?? {}),
     };
     validateRunManifest(manifest);
-    await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest);
+    // Not fsynced: the seal rewrites the manifest and makes the run durable (seal.ts); until then a
+    // process crash still leaves a whole file (temp + rename).
+    await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest, { sync: false });
     this.active = {
       runId,
       dir,

@@ -142,9 +142,37 @@ export class Column {
 
   constructor(
     readonly name: string,
-    private readonly capacity: number,
+    private capacity: number,
     private readonly allocate: Allocate,
   ) {}
+
+  /** Enlarges the batch's buffers to `capacity` rows, keeping the rows stored so far. */
+  grow(capacity: number): void {
+    if (capacity <= this.capacity) return;
+    const n = capacity;
+    if (this.f64.length > 0) {
+      const f64 = new Float64Array(this.allocate(n * 8), 0, n);
+      f64.set(this.f64);
+      this.f64 = f64;
+    }
+    if (this.i64.length > 0) {
+      const i64 = new BigInt64Array(this.allocate(n * 8), 0, n);
+      i64.set(this.i64);
+      this.i64 = i64;
+    }
+    if (this.u8.length > 0) {
+      const u8 = new Uint8Array(this.allocate(n), 0, n);
+      u8.set(this.u8);
+      this.u8 = u8;
+    }
+    if (this.kind === STR) for (let i = this.str.length; i < n; i++) this.str.push(null);
+    if (this.nulls.length > 0) {
+      const nulls = new Uint8Array(this.allocate(n), 0, n).fill(0);
+      nulls.set(this.nulls);
+      this.nulls = nulls;
+    }
+    this.capacity = capacity;
+  }
 
   /** Stores any value at row `i` (the general path; RowBuffer.append inlines the common number cases). */
   set(i: number, v: unknown): void {
@@ -384,10 +412,21 @@ export class RowBuffer {
    * @param reserved a column name callers may not use (the writer adds `run_id` itself).
    */
   constructor(
-    readonly capacity: number,
+    /** Rows the current buffers hold; `grow` raises it. */
+    public capacity: number,
     private readonly allocate: Allocate = defaultAllocate,
     private readonly reserved?: string,
   ) {}
+
+  /**
+   * Enlarges every column's buffers to `capacity` rows, keeping the current batch. A writer starts small
+   * and grows, so a short run allocates for its rows, not for a full batch.
+   */
+  grow(capacity: number): void {
+    if (capacity <= this.capacity) return;
+    for (const c of this.columns) c.grow(capacity);
+    this.capacity = capacity;
+  }
 
   get full(): boolean {
     return this.rows >= this.capacity;

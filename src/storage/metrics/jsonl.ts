@@ -445,12 +445,15 @@ export async function appendJsonLines(
     let carry: Buffer | undefined;
     // Two read buffers, used in turn: one is parsed while the next block is read into the other. Nothing
     // keeps a view of a block once it is parsed (keys, strings and the carried line are copies).
-    const buffers = [Buffer.allocUnsafeSlow(readBytes), Buffer.allocUnsafeSlow(readBytes)];
+    // A small file (a short run's) gets buffers of its size: two blocks of 4 MiB per run of a sweep would
+    // be mostly garbage collection.
+    const block = Math.min(readBytes, size + 1);
+    const buffers = [Buffer.allocUnsafeSlow(block), Buffer.allocUnsafeSlow(block)];
     let turn = 0;
     const read = async (): Promise<Buffer> => {
       const buf = buffers[turn]!;
       turn ^= 1;
-      const { bytesRead } = await fh.read(buf, 0, readBytes, null);
+      const { bytesRead } = await fh.read(buf, 0, block, null);
       return buf.subarray(0, bytesRead);
     };
     pending = read();

@@ -3,6 +3,12 @@
  * in typed-array column buffers. A full buffer is handed to a worker thread (transferred, not copied) that
  * writes it as one Parquet part file; `close()` merges the parts into `runDir/metrics.parquet`.
  *
+ * A short run never starts the worker: the buffers start small and grow, the worker (and DuckDB in it) is
+ * started only when a first batch is handed over — a full buffer, the flush interval, or flush() — and a
+ * run that closes with at most DIRECT_MAX_ROWS rows still buffered has them encoded on this thread
+ * (`encodeColumnsParquet`), which costs well under a millisecond where starting the worker costs tens. The
+ * file has the same schema either way; sealing then reuses the summaries computed here (written.ts).
+ *
  * The loop calling log() may never yield to the event loop, so nothing here depends on it: back-pressure is
  * a shared counter of batches in flight (at most two; log() blocks in Atomics.wait beyond that), worker
  * replies are read with receiveMessageOnPort, and the flush interval is a flag the worker raises in shared
@@ -14,8 +20,15 @@
  * for (let step = 0; step < 1e6; step++) w.log({ step, loss: 1 / (step + 1) })
  * const info = await w.close() // { path: `${runDir}/metrics.parquet`, rows: 1000000, ... }
  */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'node:worker_threads';
 import { MetricsSchemaError, UsageError } from '../../errors.js';
+import { tempPathFor } from '../../format/atomic-write.js';
+import { METRICS_FILE, PARTS_DIR } from '../../format/layout.js';
+import { encodeColumnsParquet } from '../../parquet/write-columns.js';
 import { asStorageFull } from '../disk-full.js';
 import { type Cells, type Column, type MetricsValue, RowBuffer, schemaOf } from './columns.js';
 import {
@@ -31,7 +44,9 @@ import {
   type WireColumn,
 } from './flush-protocol.js';
 import { startFlushWorker } from './flush-start.js';
+import { summarizeColumnData } from './summary.js';
 import type { MetricsFileInfo } from './types.js';
+import { rememberWritten } from './written.js';
 
 export interface MetricsWriterOptions {
   runDir: string;
@@ -45,6 +60,13 @@ export interface MetricsWriterOptions {
 /** Batches posted to the worker and not yet written; log() waits beyond this. */
 const MAX_IN_FLIGHT = 2;
 export const DEFAULT_FLUSH_ROWS = 1 << 18;
+/** Rows the buffers hold at first; they grow fourfold up to flushRows. */
+const INITIAL_ROWS = 1024;
+/**
+ * At close, at most this many rows never handed over are encoded on the calling thread (gzip, one row
+ * group); more go through the worker, whose zstd files are smaller for long runs.
+ */
+export const DIRECT_MAX_ROWS = 16_384;
 
 /** The error of a row logged after close(): the caller's mistake, so tagged (exit 2), not an internal error. */
 function afterClose(): UsageError {
@@ -55,8 +77,9 @@ function afterClose(): UsageError {
 export class MetricsWriter {
   private readonly buffer: RowBuffer;
   private readonly ctl = new Int32Array(new SharedArrayBuffer(CTL_BYTES));
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
+  private worker: Worker | undefined;
+  private port!: MessagePort;
+  private readonly maxRows: number;
   private readonly flushIntervalMs: number;
   private readonly timer: NodeJS.Timeout;
   private readonly pool = new Map<number, ArrayBuffer[]>();
@@ -83,7 +106,16 @@ export class MetricsWriter {
       throw new UsageError(`metrics: flushRows must be a positive integer, got ${flushRows}`);
     }
     this.flushIntervalMs = options.flushIntervalMs ?? 5000;
-    this.buffer = new RowBuffer(flushRows, (bytes) => this.allocate(bytes), 'run_id');
+    this.maxRows = flushRows;
+    this.buffer = new RowBuffer(Math.min(INITIAL_ROWS, flushRows), (bytes) => this.allocate(bytes), 'run_id');
+    this.timer = setInterval(() => this.onTimer(), Math.max(10, this.flushIntervalMs / 4));
+    this.timer.unref();
+  }
+
+  /** Starts the flush worker on the first batch handed over (see the module comment). */
+  private startWorker(): Worker {
+    if (this.worker) return this.worker;
+    const options = this.options;
     const { port1, port2 } = new MessageChannel();
     this.port = port2;
     const data: FlushWorkerData = {
@@ -94,11 +126,12 @@ export class MetricsWriter {
       port: port1,
       syncParts: false,
     };
-    this.worker = startFlushWorker({ workerData: data, transferList: [port1] });
+    const worker = startFlushWorker({ workerData: data, transferList: [port1] });
+    this.worker = worker;
     // Idle, the writer must not keep the process alive: a script that forgets close() still exits.
-    this.worker.unref();
-    this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', () => {
+    worker.unref();
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', () => {
       if (this.closed) return;
       // The worker posts 'closed' and then ends; its exit event can arrive before that message is
       // delivered, so read what is already queued before calling the exit unexpected.
@@ -107,8 +140,7 @@ export class MetricsWriter {
     });
     this.port.on('message', (msg: FromWorker) => this.onReply(msg));
     this.port.unref();
-    this.timer = setInterval(() => this.onTimer(), Math.max(10, this.flushIntervalMs / 4));
-    this.timer.unref();
+    return worker;
   }
 
   /** Rows accepted by log() so far. */
@@ -127,8 +159,9 @@ export class MetricsWriter {
     buf.append(row);
     this.logged++;
     if (buf.rows === 1) this.batchStart = Date.now();
-    if (buf.rows >= buf.capacity) this.handOff();
+    if (buf.rows >= buf.capacity) this.onFull();
     else if (Atomics.load(this.ctl, CTL_ATTENTION) !== 0) this.attention();
+    else if ((buf.rows & 1023) === 0 && !this.worker) this.checkInterval();
   }
 
   /**
@@ -143,9 +176,25 @@ export class MetricsWriter {
     if (!buf.appendCells(cells)) return false;
     this.logged++;
     if (buf.rows === 1) this.batchStart = Date.now();
-    if (buf.rows >= buf.capacity) this.handOff();
+    if (buf.rows >= buf.capacity) this.onFull();
     else if (Atomics.load(this.ctl, CTL_ATTENTION) !== 0) this.attention();
+    else if ((buf.rows & 1023) === 0 && !this.worker) this.checkInterval();
     return true;
+  }
+
+  /** A full buffer grows until it holds flushRows rows; then it is handed over. */
+  private onFull(): void {
+    const buf = this.buffer;
+    if (buf.capacity < this.maxRows) buf.grow(Math.min(buf.capacity * 4, this.maxRows));
+    else this.handOff();
+  }
+
+  /**
+   * Without a worker nothing raises the interval flag, and a loop that never yields never runs the timer:
+   * log() looks at the clock itself every 1,024 rows.
+   */
+  private checkInterval(): void {
+    if (Date.now() - this.batchStart >= this.flushIntervalMs) this.handOff();
   }
 
   /**
@@ -158,7 +207,8 @@ export class MetricsWriter {
   cut(rowsToCome: number): void {
     if (this.closing) throw afterClose();
     if (this.failure) throw this.failure;
-    const { rows, capacity } = this.buffer;
+    const rows = this.buffer.rows;
+    const capacity = this.maxRows;
     if (rows >= capacity / 2 && rows + rowsToCome < capacity && rowsToCome <= capacity / 3) this.handOff();
   }
 
@@ -192,6 +242,24 @@ export class MetricsWriter {
 
   private async doClose(): Promise<MetricsFileInfo | undefined> {
     clearInterval(this.timer);
+    if (!this.worker) {
+      // Parts left by an earlier writer of the same run go through the worker, which merges them.
+      const earlierParts = fs.existsSync(path.join(this.options.runDir, PARTS_DIR));
+      if (this.buffer.rows === 0 && !earlierParts) {
+        this.closed = true;
+        return undefined;
+      }
+      if (this.buffer.rows > 0 && this.buffer.rows <= DIRECT_MAX_ROWS && !earlierParts) {
+        try {
+          return await this.writeDirect();
+        } finally {
+          this.closed = true;
+          this.pool.clear();
+        }
+      }
+      this.startWorker();
+    }
+    const worker = this.worker!;
     try {
       if (this.buffer.rows > 0) {
         while (Atomics.load(this.ctl, CTL_INFLIGHT) >= MAX_IN_FLIGHT) await this.waitFor(this.doneSeq + 1);
@@ -218,15 +286,48 @@ export class MetricsWriter {
       this.pool.clear();
       // After 'closed' the worker has released DuckDB and ends by itself; terminate only a stuck one.
       const exited = new Promise<boolean>((resolve) => {
-        if (this.worker.threadId < 0) resolve(true);
-        this.worker.once('exit', () => resolve(true));
-        setTimeout(() => resolve(false), 5000).unref();
+        if (worker.threadId < 0) resolve(true);
+        worker.once('exit', () => resolve(true));
+        setTimeout(() => resolve(false), this.failure ? 0 : 5000).unref();
       });
-      this.worker.ref();
-      if (!(await exited)) await this.worker.terminate();
-      this.worker.unref();
+      worker.ref();
+      if (!(await exited)) await worker.terminate();
+      worker.unref();
       this.port.close();
     }
+  }
+
+  /**
+   * Encodes the buffered rows as `metrics.parquet` on this thread (temp file, then rename; the seal fsyncs
+   * it) and remembers the file's summaries for sealing.
+   */
+  private async writeDirect(): Promise<MetricsFileInfo> {
+    const { runDir, runId } = this.options;
+    const batch = this.buffer.take(false, true);
+    const target = path.join(runDir, METRICS_FILE);
+    const { bytes, columns } = encodeColumnsParquet(batch.columns, batch.rows, {
+      constants: [{ name: 'run_id', value: runId }],
+    });
+    const tmp = tempPathFor(target);
+    try {
+      await fsp.writeFile(tmp, bytes, { flag: 'wx' });
+      await fsp.rename(tmp, target);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+    const info: MetricsFileInfo = {
+      path: path.resolve(target),
+      rows: batch.rows,
+      columns,
+      bytes: bytes.length,
+    };
+    rememberWritten(target, {
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      info,
+      summary: summarizeColumnData(batch.columns, batch.rows),
+    });
+    return info;
   }
 
   /** Transfers the current batch to the worker, first waiting (synchronously) for a free slot. */
@@ -243,6 +344,7 @@ export class MetricsWriter {
       }
       Atomics.wait(ctl, CTL_INFLIGHT, inflight, 1000);
     }
+    this.startWorker();
     const batch = this.buffer.take(next, false);
     const transfer: ArrayBuffer[] = [];
     const columns: WireColumn[] = batch.columns.map((c) => {
@@ -269,7 +371,7 @@ export class MetricsWriter {
   /** Called from log() when the worker raised a flag: a reply to read, or the flush interval elapsed. */
   private attention(): void {
     const bits = Atomics.exchange(this.ctl, CTL_ATTENTION, 0);
-    if (bits & ATTENTION_REPLY) {
+    if (bits & ATTENTION_REPLY && this.worker) {
       this.drain();
       if (this.failure) throw this.failure;
     }
@@ -296,6 +398,7 @@ export class MetricsWriter {
 
   /** Reads every reply already queued, without waiting for the event loop. */
   private drain(): void {
+    if (!this.worker) return;
     for (;;) {
       const m = receiveMessageOnPort(this.port);
       if (!m) return;
@@ -355,6 +458,7 @@ export class MetricsWriter {
 
   /** Keeps the process alive only while a batch is being written or someone awaits the worker. */
   private updateRef(): void {
+    if (!this.worker) return;
     const busy =
       !this.closed &&
       (Atomics.load(this.ctl, CTL_INFLIGHT) > 0 || this.waiters.length > 0 || this.closeWaiter !== undefined);

@@ -260,3 +260,33 @@ export async function inspectMetricsFile(
   const rows = Number(counted.getRowsJS()[0]?.[0] ?? 0);
   return { rows, columns, columnTypes, summary: summarize ? await summarizeMetricsFile(file) : [] };
 }
+
+/**
+ * Summaries of the numeric columns of a table held as writable columns (what a writer has in memory), in
+ * column order, `step` and `run_id` aside: the same figures `summarizeMetricsFile` gives for the file
+ * written from them.
+ */
+export function summarizeColumnData(
+  columns: readonly {
+    name: string;
+    type: string;
+    values: ArrayLike<unknown>;
+    nulls?: Uint8Array | undefined;
+  }[],
+  rows: number,
+): MetricColumnSummary[] {
+  const atOfColumn = (c: (typeof columns)[number]): At => {
+    const values = c.values as ArrayLike<number | bigint>;
+    const nulls = c.nulls;
+    return nulls ? (i) => (nulls[i] ? null : Number(values[i]!)) : (i) => Number(values[i]!);
+  };
+  const numeric = (c: (typeof columns)[number]) => c.type === 'BIGINT' || c.type === 'DOUBLE';
+  const stepColumn = columns.find((c) => c.name === 'step' && numeric(c));
+  const step = stepColumn ? atOfColumn(stepColumn) : undefined;
+  const out: MetricColumnSummary[] = [];
+  for (const c of columns) {
+    if (NON_METRIC_COLUMNS.has(c.name) || !numeric(c)) continue;
+    out.push(summarize(c.name, rows, atOfColumn(c), step));
+  }
+  return out;
+}

@@ -40,7 +40,9 @@ describe('MetricsWriter', () => {
     for (let i = 0; i < 3; i++) {
       const runDir = dir();
       const w = new MetricsWriter({ runDir, runId: 'r' });
-      for (let j = 0; j < 20; j++) w.log({ step: j });
+      for (let j = 0; j < 10; j++) w.log({ step: j });
+      await w.flush(); // starts the worker (a short run closed without one never starts it)
+      for (let j = 10; j < 20; j++) w.log({ step: j });
       const closing = w.close();
       const file = path.join(runDir, 'metrics.parquet');
       await new Promise<void>((resolve) => {
