@@ -266,9 +266,13 @@ command('import', 'import runs from MLflow, TensorBoard, W&B, Trackio or Neptune
 command('index', 'update the catalog vault.duckdb (only what changed, or everything with --full)')
   .option('--full', 'rebuild the catalog from scratch')
   .option('--quiet', 'print warnings only')
+  .option(
+    '--remote',
+    "also catalog the remote's runs from its listing and run manifests (no metrics or tensors downloaded)",
+  )
   .addHelpText(
     'after',
-    '\nExit status: 0 indexed (warnings are printed for skipped specimens), 1 nothing could be indexed.',
+    '\nExit status: 0 indexed (warnings are printed for skipped specimens), 1 nothing could be indexed, 2 remote misconfigured or unreachable.',
   )
   .action(run(() => import('./commands/index.js')));
 

@@ -16,6 +16,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { isVaultError, RemoteConflictError, RemoteIntegrityError } from '../errors.js';
 import { MANIFEST_FILE } from '../format/layout.js';
+import { isRemoteStub } from '../storage/describe.js';
 import type { FileEntry } from '../storage/hashing.js';
 import { listRunInfos, type RunInfo } from '../storage/runs.js';
 import type { Vault } from '../storage/vault.js';
@@ -98,7 +99,9 @@ export async function pushVault(
     );
     const toPush: RunInfo[] = [];
     for (const r of runs) {
-      if (r.layout === 'strata')
+      // A remote stub (`index --remote`) is a run the remote has committed already.
+      if (isRemoteStub(r.path)) report.present++;
+      else if (r.layout === 'strata')
         report.skipped.push({
           specimenId,
           runId: r.runId,
