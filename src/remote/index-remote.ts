@@ -233,7 +233,10 @@ export async function indexRemote(
 
 /**
  * Puts a stub in place: built in a hidden directory, then renamed, so the indexer sees a whole stub or
- * none. No fsync: a stub is derived data that the next `index --remote` makes again.
+ * none. `files` (run-relative path → local file) are copied in (a reflink where the file system can; a
+ * hard link would alias the cache, which the catalog's confined queries refuse); `keep` are files of the
+ * stub being replaced, moved over. No fsync: a stub is derived data that the next `index --remote` makes
+ * again.
  */
 export async function writeStub(
   runsDir: string,
@@ -241,18 +244,23 @@ export async function writeStub(
   manifest: Uint8Array,
   marker: RemoteStubMarker,
   files: Record<string, string> = {},
+  keep: readonly string[] = [],
 ): Promise<void> {
   const tmp = path.join(runsDir, `.tmp-stub-${runId}-${randomBytes(4).toString('hex')}`);
+  const runDir = path.join(runsDir, runId);
   await fsp.mkdir(tmp);
   try {
     await fsp.writeFile(path.join(tmp, MANIFEST_FILE), manifest, { mode: 0o444 });
     await fsp.writeFile(path.join(tmp, REMOTE_STUB_FILE), `${JSON.stringify(marker)}\n`);
-    for (const [rel, source] of Object.entries(files)) {
+    const place = async (rel: string, put: (target: string) => Promise<void>): Promise<void> => {
       const target = path.join(tmp, ...rel.split('/'));
       await fsp.mkdir(path.dirname(target), { recursive: true });
-      await linkOrCopy(source, target);
-    }
-    const runDir = path.join(runsDir, runId);
+      await put(target);
+    };
+    for (const [rel, source] of Object.entries(files))
+      await place(rel, (target) => fsp.copyFile(source, target, fs.constants.COPYFILE_FICLONE));
+    for (const rel of keep)
+      await place(rel, (target) => fsp.rename(path.join(runDir, ...rel.split('/')), target));
     // A stub being replaced is moved aside first (rename cannot replace a non-empty directory).
     const old = fs.existsSync(runDir) ? `${tmp}-old` : undefined;
     if (old) await fsp.rename(runDir, old);
@@ -265,17 +273,6 @@ export async function writeStub(
     if (old) await fsp.rm(old, { recursive: true, force: true });
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true });
-  }
-}
-
-/** A hard link to a cached object (no copy, and it pins the object in the cache), or a copy across devices. */
-export async function linkOrCopy(source: string, target: string): Promise<void> {
-  try {
-    await fsp.link(source, target);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
-    await fsp.copyFile(source, target);
   }
 }
 
