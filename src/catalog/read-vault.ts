@@ -33,6 +33,7 @@ import {
   type EffectiveRunStatus,
   effectiveStatus,
   hasStrata,
+  isRemoteStub,
   type RunDir,
   readRunDescription,
   readWithSig,
@@ -405,6 +406,9 @@ export function readRun(specimenId: string, rd: RunDir): RunRead {
   if (warning) out.warning = warning;
   const artifactBase = { specimen_id: specimenId, run_id: rd.runId };
   if (sealed) {
+    // A remote stub (`index --remote`) lists every artifact, but its metrics join the views only once
+    // `specimen fetch` has brought the file: a view naming an absent file would fail every query.
+    const metricsHere = !isRemoteStub(rd.dir) || fs.existsSync(path.join(rd.dir, METRICS_FILE));
     for (const [name, a] of Object.entries(info.artifacts)) {
       const isMetrics = a.format === 'parquet' && a.path === METRICS_FILE;
       const cols = isMetrics ? columnsOf(a) : undefined;
@@ -423,10 +427,11 @@ export function readRun(specimenId: string, rd: RunDir): RunRead {
         chunks: numList(a.chunks),
       });
       if (isMetrics) {
-        out.metricsFile = `${rel}/${METRICS_FILE}`;
         const summary = readStoredSummary(a.summary);
-        if (cols) out.state.metrics = cols.names.includes('run_id') ? 2 : 1;
         if (summary && cols) out.summaries = summary.map((s) => summaryRow(specimenId, rd.runId, s));
+        if (!metricsHere) continue;
+        out.metricsFile = `${rel}/${METRICS_FILE}`;
+        if (cols) out.state.metrics = cols.names.includes('run_id') ? 2 : 1;
         if (!summary || !cols)
           out.inspect = { file: path.join(rd.dir, METRICS_FILE), facts: !cols, summary: !summary };
       }

@@ -219,6 +219,19 @@ command('pull', 'download committed runs and specimen files from the remote, ver
   )
   .action(run(() => import('./commands/pull.js')));
 
+command(
+  'fetch',
+  'bring the metrics of runs cataloged by `index --remote` into the local object cache, so the views include them',
+)
+  .argument('[ids...]', 'specimen IDs (default: all)')
+  .option('--tensors', 'also the tensors (the web UI otherwise reads their chunks on demand)')
+  .option('--json', 'machine-readable report')
+  .addHelpText(
+    'after',
+    '\nExit status: 0 fetched, 1 an object does not match its run manifest, 2 remote misconfigured or unreachable.',
+  )
+  .action(run(() => import('./commands/fetch.js')));
+
 command('sync', 'pull, then push: both sides end up with every run; concurrent note edits are merged')
   .argument('[ids...]', 'specimen IDs (default: all)')
   .option('--json', 'machine-readable reports (pull, then push)')
@@ -274,9 +287,13 @@ command('import', 'import runs from MLflow, TensorBoard, W&B, Trackio or Neptune
 command('index', 'update the catalog vault.duckdb (only what changed, or everything with --full)')
   .option('--full', 'rebuild the catalog from scratch')
   .option('--quiet', 'print warnings only')
+  .option(
+    '--remote',
+    "also catalog the remote's runs from its listing and run manifests (no metrics or tensors downloaded)",
+  )
   .addHelpText(
     'after',
-    '\nExit status: 0 indexed (warnings are printed for skipped specimens), 1 nothing could be indexed.',
+    '\nExit status: 0 indexed (warnings are printed for skipped specimens), 1 nothing could be indexed, 2 remote misconfigured or unreachable.',
   )
   .action(run(() => import('./commands/index.js')));
 

@@ -63,3 +63,14 @@ export function fileStamp(file: string): string | undefined {
   const st = fs.statSync(file, { throwIfNoEntry: false });
   return st ? stampOf(st) : undefined;
 }
+
+/**
+ * In a run directory made by `specimen index --remote` for a run that only the remote holds: the marker
+ * (JSON: remote URL, the manifest's ETag and sha256). Such a "remote stub" has the run's manifest and this
+ * marker, plus whatever `specimen fetch` linked in from the object cache; `pull` replaces it by the run.
+ */
+export const REMOTE_STUB_FILE = '.remote-stub';
+/** Under CATALOG_DIR: per remote, the ETag of each object `index --remote` read (`remote/<hash>.json`). */
+export const REMOTE_INDEX_DIR = 'remote';
+/** Under the user's cache directory (~/.cache/specimen-vault): remote objects by sha256. */
+export const OBJECT_CACHE_DIR = 'objects';

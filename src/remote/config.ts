@@ -16,6 +16,7 @@
 import { z } from 'zod';
 import { RemoteConfigError } from '../errors.js';
 import { readVaultConfig } from '../format/vault-config.js';
+import { DEFAULT_CACHE_LIMIT } from './cache.js';
 
 /** Schema of `remote` in specimen-vault.json. Unknown fields are kept so newer settings survive older readers. */
 export const RemoteConfigSchema = z.looseObject({
@@ -38,7 +39,35 @@ export const RemoteConfigSchema = z.looseObject({
   pushRetries: z.int().min(1).max(20).optional(),
   /** Requests in flight at once; default 16. */
   concurrency: z.int().min(1).max(256).optional(),
+  /** Size limit of the local object cache: bytes, or text like "500 MiB" / "20GB"; default 10 GiB. */
+  cacheLimit: z
+    .union([
+      z.int().min(0),
+      z.string().regex(/^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$/i, {
+        message: 'must be a number of bytes or a size like "500 MiB" or "20 GB"',
+      }),
+    ])
+    .optional(),
 });
+
+const UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+/** Bytes of a `cacheLimit` value (already validated). */
+function sizeBytes(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(value)!;
+  return Math.round(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
+}
 
 /** The effective remote settings. */
 export interface RemoteConfig {
@@ -55,6 +84,8 @@ export interface RemoteConfig {
   pushOnSeal: boolean;
   pushRetries: number;
   concurrency: number;
+  /** Size limit of the local object cache, in bytes. */
+  cacheLimit: number;
 }
 
 /** Parses a `remote` section (already JSON); throws RemoteConfigError naming the offending field. */
@@ -81,6 +112,7 @@ export function parseRemoteConfig(value: unknown, file = 'specimen-vault.json'):
     pushOnSeal: c.pushOnSeal ?? false,
     pushRetries: c.pushRetries ?? 5,
     concurrency: c.concurrency ?? 16,
+    cacheLimit: c.cacheLimit === undefined ? DEFAULT_CACHE_LIMIT : sizeBytes(c.cacheLimit),
   };
 }
 

@@ -17,6 +17,7 @@ import { isVaultError, NotFoundError, RemoteConflictError } from '../errors.js';
 import { MANIFEST_FILE, RUNS_DIR } from '../format/layout.js';
 import { decodeManifest } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
+import { isRemoteStub } from '../storage/describe.js';
 import type { FileEntry } from '../storage/hashing.js';
 import { listRunInfos } from '../storage/runs.js';
 import type { Vault } from '../storage/vault.js';
@@ -96,7 +97,9 @@ export async function pullVault(
         .filter((r) => r.committed)
         .map(async (run) => {
           const { runId } = run;
-          const mine = local.get(runId);
+          // A remote stub (`index --remote`) stands for this very run: it is replaced by the run.
+          const found = local.get(runId);
+          const mine = found && !isRemoteStub(found.path) ? found : undefined;
           const manifestKey = runKey(specimenId, runId, MANIFEST_FILE);
           if (mine) {
             const localBytes = await fsp.readFile(path.join(mine.path, MANIFEST_FILE)).catch(() => undefined);
@@ -195,10 +198,15 @@ async function pullRun(
     for (const rel of downloads.keys())
       if (!(rel in files)) await fsp.rm(within(tmp, ...rel.split('/')), { force: true });
     await fsp.writeFile(path.join(tmp, MANIFEST_FILE), got.body, { mode: 0o444 });
+    const runDir = path.join(runsDir, runId);
+    const stub = isRemoteStub(runDir) ? `${tmp}-stub` : undefined;
+    if (stub) await fsp.rename(runDir, stub);
     try {
-      await fsp.rename(tmp, path.join(runsDir, runId));
+      await fsp.rename(tmp, runDir);
       renamed = true;
+      if (stub) await fsp.rm(stub, { recursive: true, force: true });
     } catch (err) {
+      if (stub) await fsp.rename(stub, runDir).catch(() => {});
       const code = (err as NodeJS.ErrnoException).code;
       // Another pull of this vault put the same run in place first.
       if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;

@@ -16,6 +16,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { isVaultError, RemoteConflictError, RemoteIntegrityError } from '../errors.js';
 import { MANIFEST_FILE } from '../format/layout.js';
+import { decodeManifest } from '../format/msgpack.js';
+import { isRemoteStub } from '../storage/describe.js';
 import type { FileEntry } from '../storage/hashing.js';
 import { listRunInfos, type RunInfo } from '../storage/runs.js';
 import type { Vault } from '../storage/vault.js';
@@ -98,7 +100,9 @@ export async function pushVault(
     );
     const toPush: RunInfo[] = [];
     for (const r of runs) {
-      if (r.layout === 'strata')
+      // A remote stub (`index --remote`) is a run the remote has committed already.
+      if (isRemoteStub(r.path)) report.present++;
+      else if (r.layout === 'strata')
         report.skipped.push({
           specimenId,
           runId: r.runId,
@@ -148,17 +152,23 @@ async function pushRun(
   const manifestBytes = await fsp.readFile(path.join(run.path, MANIFEST_FILE));
   const sha256 = sha256Hex(manifestBytes);
   const manifestKey = runKey(specimenId, run.runId, MANIFEST_FILE);
-  const collision = (): RemoteConflictError =>
-    new RemoteConflictError(
+  // Two hosts that start a run in the same second give it the same ID (IDs are claimed by a local mkdir):
+  // the remote keeps the first, and this one stays local with an error naming both hosts.
+  const collision = async (there?: Uint8Array): Promise<RemoteConflictError> => {
+    const theirs = there ?? (await limit(() => store.get(manifestKey)).catch(() => undefined))?.body;
+    return new RemoteConflictError(
       `remote: run ID ${specimenId}/${run.runId} is already taken on the remote by a different run ` +
-        '(another host started a run in the same second); this run stays local — nothing was overwritten',
+        `(${theirs ? describeOrigin(theirs, manifestKey) : 'its manifest is not committed yet'}; this one ${describeOrigin(manifestBytes, manifestKey)}): ` +
+        'two hosts started a run in the same second. This run stays local, nothing was overwritten; ' +
+        'rerun it (a new run gets a new ID) and push that',
       [`${specimenId}/${run.runId}`],
     );
+  };
   if (listing?.committed) {
     if (known[run.runId] === sha256) return { pushed: false, sha256, files: 0, bytes: 0 };
     const there = await limit(() => store.get(manifestKey));
     if (there && equalBytes(there.body, manifestBytes)) return { pushed: false, sha256, files: 0, bytes: 0 };
-    throw collision();
+    throw await collision(there?.body);
   }
   const files = Object.entries((run.manifest?.files ?? {}) as unknown as Record<string, FileEntry>);
   let bytes = 0;
@@ -186,7 +196,7 @@ async function pushRun(
         });
         if (!put.ok) {
           // Written meanwhile: by an earlier attempt of ours (same bytes), or by another run with this ID.
-          if ((await remoteSha(store, key)) !== entry.sha256) throw collision();
+          if ((await remoteSha(store, key)) !== entry.sha256) throw await collision();
           return;
         }
         report.objects++;
@@ -204,12 +214,25 @@ async function pushRun(
   );
   if (!commit.ok) {
     const there = await limit(() => store.get(manifestKey));
-    if (!there || !equalBytes(there.body, manifestBytes)) throw collision();
+    if (!there || !equalBytes(there.body, manifestBytes)) throw await collision(there?.body);
     return { pushed: false, sha256, files: 0, bytes: 0 };
   }
   report.objects++;
   report.bytes += manifestBytes.length;
   return { pushed: true, sha256, files: files.length + 1, bytes: bytes + manifestBytes.length };
+}
+
+/** Where and when a run was made, from its manifest: `started on <host> at <time>`. */
+function describeOrigin(manifest: Uint8Array, label: string): string {
+  try {
+    const m = decodeManifest(manifest, label);
+    const owner = m.owner as { host?: unknown } | undefined;
+    const provenance = m.provenance as { hostname?: unknown } | undefined;
+    const host = typeof owner?.host === 'string' ? owner.host : provenance?.hostname;
+    return `started on ${typeof host === 'string' ? host : 'an unnamed host'}${typeof m.started === 'string' ? ` at ${m.started}` : ''}`;
+  } catch {
+    return 'with an unreadable manifest';
+  }
 }
 
 /** sha256 of a remote object, streamed; undefined when it is absent. */

@@ -99,6 +99,16 @@ export async function syncSpecimenFiles(
   return out.filter((o) => o.outcome !== 'absent');
 }
 
+/** Brings one specimen file down as `pull` would (for `index --remote`, when its ETag moved). */
+export function pullSpecimenFile(
+  ctx: SyncContext,
+  specimenDir: string,
+  specimenId: string,
+  name: string,
+): Promise<FileOutcome> {
+  return syncOne(ctx, specimenDir, specimenId, name, 'pull');
+}
+
 async function syncOne(
   ctx: SyncContext,
   specimenDir: string,

@@ -33,13 +33,17 @@ export interface SyncState {
   recordRuns(specimenId: string, runs: Record<string, string>): Promise<void>;
 }
 
-export function syncState(root: string, remote: RemoteConfig): SyncState {
-  // One state per remote location, so pointing the vault at another bucket starts from a clean slate.
-  const id = sha256Hex(Buffer.from(`${remote.endpoint ?? 'aws'}\n${remote.bucket}\n${remote.prefix}`)).slice(
+/** A short stable name for a remote location (endpoint, bucket, prefix), for per-remote local state. */
+export function remoteId(remote: RemoteConfig): string {
+  return sha256Hex(Buffer.from(`${remote.endpoint ?? 'aws'}\n${remote.bucket}\n${remote.prefix}`)).slice(
     0,
     12,
   );
-  const dir = path.join(root, STATE_DIR, id);
+}
+
+export function syncState(root: string, remote: RemoteConfig): SyncState {
+  // One state per remote location, so pointing the vault at another bucket starts from a clean slate.
+  const dir = path.join(root, STATE_DIR, remoteId(remote));
   const readOrUndefined = async (file: string): Promise<Buffer | undefined> => {
     try {
       return await fsp.readFile(file);

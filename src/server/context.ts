@@ -8,16 +8,19 @@
  * const { storage, run } = await ctx.run('2025_01_02_x', '20250102_101010')
  */
 
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { type IndexReport, indexVault, VaultQuery } from '../catalog/index.js';
 import { isVaultError, NotFoundError, PathEscapeError } from '../errors.js';
 import { assertRunId, assertSafeName, assertSpecimenId } from '../format/ids.js';
-import { MANIFEST_FILE, stampOf, TENSOR_SUFFIX } from '../format/layout.js';
+import { MANIFEST_FILE, METRICS_FILE, stampOf, TENSOR_SUFFIX } from '../format/layout.js';
 import { within } from '../format/paths.js';
+import { openRemoteFiles, type RemoteFiles } from '../remote/on-demand.js';
 import {
   findRunDir,
+  isRemoteStub,
   listTensorNames,
   type RunInfo,
   type RunMetricsFiles,
@@ -65,6 +68,7 @@ export class ServerContext {
   >();
   private catalogQuery: Promise<VaultQuery> | undefined;
   private indexing: Promise<IndexReport> | undefined;
+  private remote: RemoteFiles | undefined;
 
   private constructor(
     readonly vault: Vault,
@@ -156,9 +160,20 @@ export class ServerContext {
     return { storage, run };
   }
 
-  /** Metrics of a run (cached; undefined when it has none). */
+  /**
+   * Metrics of a run (cached; undefined when it has none). A remote stub's metrics file is fetched through
+   * the object cache and linked into the stub on first access (the next index puts it in the views).
+   */
   async runMetrics(run: RunInfo) {
+    if (isRemoteStub(run.path) && !fs.existsSync(path.join(run.path, METRICS_FILE)))
+      await this.remoteFiles().fetchIntoStub(run.path, [METRICS_FILE]);
     return this.metrics.get(run.path, run.runId);
+  }
+
+  /** On-demand reads of remote stubs (the remote is connected on first use). */
+  private remoteFiles(): RemoteFiles {
+    this.remote ??= openRemoteFiles(this.root);
+    return this.remote;
   }
 
   /**
@@ -191,6 +206,20 @@ export class ServerContext {
     const dir = within(run.path, `${name}${TENSOR_SUFFIX}`);
     const recent = this.tensors.get(dir);
     if (recent && run.sealed && performance.now() - recent.checkedAt < RECHECK_MS) return recent.handle;
+    if (isRemoteStub(run.path) && !fs.existsSync(dir)) {
+      // A remote stub: every file a read touches comes through the object cache, chunk by chunk.
+      if (recent) {
+        recent.checkedAt = performance.now();
+        return recent.handle;
+      }
+      const files = this.remoteFiles();
+      const prefix = `${name}${TENSOR_SUFFIX}/`;
+      const handle = openTensor(dir, { resolve: (key) => files.file(run.path, prefix + key) });
+      handle.catch(() => this.tensors.delete(dir));
+      if (this.tensors.size >= 64) this.tensors.delete(this.tensors.keys().next().value!);
+      this.tensors.set(dir, { stamp: 'remote', handle, checkedAt: performance.now() });
+      return handle;
+    }
     const real = await this.confine(dir, `tensor of ${run.specimenId}/${run.runId}`, name);
     const st = await fsp.stat(real);
     const stamp = `${real}:${stampOf(st)}`;
@@ -207,8 +236,15 @@ export class ServerContext {
   }
 
   /** Names of a run's tensors (`*.zarr` directories). */
-  tensorNames(run: RunInfo): Promise<string[]> {
-    return listTensorNames(run.path);
+  async tensorNames(run: RunInfo): Promise<string[]> {
+    const here = await listTensorNames(run.path);
+    if (!isRemoteStub(run.path)) return here;
+    // A stub's tensors are those its manifest lists.
+    const listed = Object.keys(run.manifest?.files ?? {})
+      .map((rel) => rel.split('/')[0]!)
+      .filter((top) => top.endsWith(TENSOR_SUFFIX))
+      .map((top) => top.slice(0, -TENSOR_SUFFIX.length));
+    return [...new Set([...here, ...listed])].sort();
   }
 
   /** The read-only catalog session (opened on first use; it follows re-indexes by itself). */
@@ -240,5 +276,7 @@ export class ServerContext {
     this.specimens.clear();
     this.runs.clear();
     this.recentRuns.clear();
+    this.remote?.close();
+    this.remote = undefined;
   }
 }

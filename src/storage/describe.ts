@@ -28,6 +28,7 @@ import {
   LEGACY_RUN_ID,
   MANIFEST_FILE,
   METRICS_FILE,
+  REMOTE_STUB_FILE,
   RUNS_DIR,
   stampOf,
   TENSOR_SUFFIX,
@@ -198,6 +199,14 @@ export function listRunDirs(
   names.sort(compareRunIds);
   for (const n of names) out.push({ runId: n, dir: path.join(specimenDir, RUNS_DIR, n), layout: 'runs' });
   return out;
+}
+
+/**
+ * True for a remote stub: a run directory `specimen index --remote` made for a run only the remote holds
+ * (its manifest and a marker; the files come on demand). Push, pull and verify treat it as not local.
+ */
+export function isRemoteStub(runDir: string): boolean {
+  return fs.existsSync(path.join(runDir, REMOTE_STUB_FILE));
 }
 
 /** Where run `runId` lives inside its specimen directory, with forward slashes: `strata` or `runs/<id>`. */

@@ -7,6 +7,7 @@
  * report.ok   // false when any sealed run changed
  */
 import { MANIFEST_FILE } from '../format/layout.js';
+import { isRemoteStub } from './describe.js';
 import { diffInventories, type FileEntry, type InventoryDiff, inventory } from './hashing.js';
 import { listRunInfos } from './runs.js';
 import type { Vault } from './vault.js';
@@ -15,8 +16,11 @@ import type { Vault } from './vault.js';
 export interface RunVerification extends InventoryDiff {
   specimenId: string;
   runId: string;
-  /** `verified`, `modified` (changed/missing/extra files) or `unsealed` (nothing recorded to check against). */
-  result: 'verified' | 'modified' | 'unsealed';
+  /**
+   * `verified`, `modified` (changed/missing/extra files), `unsealed` (nothing recorded to check against) or
+   * `remote` (a remote stub of `index --remote`: the files are on the remote; `verify --remote` checks them).
+   */
+  result: 'verified' | 'modified' | 'unsealed' | 'remote';
   files: number;
 }
 
@@ -36,6 +40,18 @@ export async function verifyVault(vault: Vault, ids: readonly string[] = []): Pr
     const dir = await vault.assertSpecimenExists(id);
     for (const run of await listRunInfos(id, dir)) {
       const recorded = run.manifest?.files as Record<string, FileEntry> | undefined;
+      if (isRemoteStub(run.path)) {
+        out.push({
+          specimenId: id,
+          runId: run.runId,
+          result: 'remote',
+          files: 0,
+          changed: [],
+          missing: [],
+          extra: [],
+        });
+        continue;
+      }
       if (!run.sealed || !recorded) {
         out.push({
           specimenId: id,

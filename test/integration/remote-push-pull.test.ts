@@ -1,6 +1,7 @@
 // `specimen push`, `pull`, `sync` and `verify --remote` against a real S3-compatible server (versitygw),
 // through the built CLI: round trip, idempotence, refusing corrupt objects, and the errors a user can fix.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../support/helpers.js';
@@ -160,6 +161,12 @@ describe.skipIf(!HAVE_SERVER)('team vault on an S3-compatible store', () => {
     expect(pushed.stderr).toContain(
       `run ID ${SPECIMEN}/${run} is already taken on the remote by a different run`,
     );
+    // Both origins are named, so the people involved can tell whose run is whose.
+    const host = os.hostname();
+    expect(pushed.stderr).toMatch(
+      new RegExp(`\\(started on ${host} at [0-9T:.-]+Z; this one started on ${host} at [0-9T:.-]+Z\\)`),
+    );
+    expect(pushed.stderr).toContain('rerun it');
     const c = await teamVault(s3.server(), 'team', { prefix: 'collide' });
     expect((await cli(['pull', '--all', '--vault', c.root])).code).toBe(0);
     expect(fs.readFileSync(path.join(c.specimenDir(SPECIMEN), 'runs', run!, 'manifest.msgpack'))).toEqual(

@@ -38,6 +38,7 @@ import {
   fileStamp,
   LEGACY_RUN_ID,
   METRICS_FILE,
+  REMOTE_INDEX_DIR,
   RUNS_DIR,
   SPECIMENS_DIR,
 } from '../../format/layout.js';
@@ -134,7 +135,8 @@ export function writeCatalogState(root: string, state: CatalogState, specimensJs
 export function removeOldGenerations(root: string, keep: readonly string[]): void {
   const dir = catalogDir(root);
   for (const name of fs.readdirSync(dir)) {
-    if (name === STATE_FILE || name === TURNS_CACHE_DIR || keep.includes(name)) continue;
+    if (name === STATE_FILE || name === TURNS_CACHE_DIR || name === REMOTE_INDEX_DIR || keep.includes(name))
+      continue;
     fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
 }

@@ -1,21 +1,43 @@
 /**
- * `specimen index [--full]`: updates `vault.duckdb` (only what changed since the last index, or everything
- * with --full). Problems with single specimens are warnings on stderr; exit 1 only when nothing could be
- * indexed. A progress bar is shown on a terminal.
+ * `specimen index [--full] [--remote]`: updates `vault.duckdb` (only what changed since the last index, or
+ * everything with --full). With --remote it first reads what moved on the vault's remote (listing and run
+ * manifests, by ETag; see remote/index-remote.ts), so the catalog also holds the remote's runs. Problems
+ * with single specimens are warnings on stderr; exit 1 only when nothing could be indexed. A progress bar
+ * is shown on a terminal.
  */
 import { SingleBar } from 'cli-progress';
 import { indexVault } from '../../catalog/index.js';
 import { findVaultRoot } from '../../format/vault-config.js';
+import { Vault } from '../../storage/vault.js';
 import { painter } from '../output.js';
 import { adoptPendingRuns } from './adopt.js';
 
 export default async function index(opts: {
   full?: boolean;
   quiet?: boolean;
+  remote?: boolean;
   vault?: string;
 }): Promise<number> {
   const root = findVaultRoot(opts.vault === undefined ? {} : { explicit: opts.vault });
   const paint = painter(process.stderr);
+  if (opts.remote) {
+    const { connectRemote } = await import('../../remote/connect.js');
+    const { indexRemote } = await import('../../remote/index-remote.js');
+    const vault = await Vault.open(root);
+    const { remote, store } = await connectRemote(vault);
+    try {
+      const r = await indexRemote(vault, remote, store, {
+        onWarning: (m) => process.stderr.write(`${paint('yellow', 'warning:')} ${m}\n`),
+      });
+      if (!opts.quiet)
+        console.log(
+          `remote ${store.describe}: ${r.specimens} specimen(s), ${r.runs.added} run(s) new or changed, ${r.runs.unchanged} unchanged, ` +
+            `${r.runs.removed} removed, ${r.runs.local} also local; ${r.specimenFiles} specimen file(s) updated (${r.reads} objects read)`,
+        );
+    } finally {
+      store.close();
+    }
+  }
   const tty = Boolean(process.stderr.isTTY) && !opts.quiet;
   const bar = tty
     ? new SingleBar({

@@ -18,9 +18,11 @@ export default async function verify(
   const paint = painter();
   let verified = 0;
   let unsealed = 0;
+  let remote = 0;
   for (const r of report.runs) {
     if (r.result === 'verified') verified++;
     else if (r.result === 'unsealed') unsealed++;
+    else if (r.result === 'remote') remote++;
     else {
       console.log(`${paint('red', 'MODIFIED')} ${r.specimenId}/${r.runId}`);
       for (const f of r.changed) console.log(`  changed  ${f}`);
@@ -28,9 +30,10 @@ export default async function verify(
       for (const f of r.extra) console.log(`  extra    ${f}`);
     }
   }
-  const modified = report.runs.length - verified - unsealed;
+  const modified = report.runs.length - verified - unsealed - remote;
   console.log(
-    `${paint(report.ok ? 'green' : 'red', report.ok ? 'ok' : 'FAILED')}: ${verified} sealed run(s) verified, ${modified} modified, ${unsealed} unsealed (nothing recorded to check)`,
+    `${paint(report.ok ? 'green' : 'red', report.ok ? 'ok' : 'FAILED')}: ${verified} sealed run(s) verified, ${modified} modified, ${unsealed} unsealed (nothing recorded to check)` +
+      (remote > 0 ? `, ${remote} remote-only (check with --remote)` : ''),
   );
   return report.ok ? 0 : 1;
 }

@@ -48,7 +48,7 @@ export const POOL_THRESHOLD_BYTES = 8 * 1024 * 1024;
  */
 export async function openTensor(dir: string, options: OpenTensorOptions = {}): Promise<TensorHandle> {
   const root = path.resolve(dir);
-  const store = new DirStore(root, options.onRead);
+  const store = new DirStore(root, options.onRead, options.resolve);
   for (const key of ['zarr.json', '.zarray'] as const) {
     const bytes = await store.read(key);
     if (!bytes) continue;
@@ -75,14 +75,16 @@ class DirStore {
   constructor(
     readonly root: string,
     readonly onRead?: (key: string) => void,
+    readonly resolve?: (key: string) => Promise<string | undefined>,
   ) {}
 
-  #file(key: string): string {
+  /** The file holding `key` (undefined: none, read as missing). */
+  async #file(key: string): Promise<string | undefined> {
     const file = path.join(this.root, key);
     // Keys come from metadata we parsed; still, never read outside the array directory.
     if (!file.startsWith(this.root + path.sep))
       throw new TensorError(`tensor: chunk key ${JSON.stringify(key)} escapes the array`);
-    return file;
+    return this.resolve ? this.resolve(key) : file;
   }
 
   /** Whole file, or undefined when it does not exist. */
@@ -90,7 +92,8 @@ class DirStore {
     const override = this.overrides.get(key);
     if (override) return override;
     this.onRead?.(key);
-    return fsp.readFile(this.#file(key)).catch(missingAsUndefined);
+    const file = await this.#file(key);
+    return file === undefined ? undefined : fsp.readFile(file).catch(missingAsUndefined);
   }
 
   /**
@@ -101,7 +104,8 @@ class DirStore {
     const override = this.overrides.get(key);
     if (override) return { bytes: override, release: () => {} };
     this.onRead?.(key);
-    const fh = await fsp.open(this.#file(key), 'r').catch(missingAsUndefined);
+    const file = await this.#file(key);
+    const fh = file === undefined ? undefined : await fsp.open(file, 'r').catch(missingAsUndefined);
     if (!fh) return undefined;
     let buf: Uint8Array | undefined;
     try {
@@ -120,7 +124,8 @@ class DirStore {
   /** Reads from `position` into `target`; bytes read, or undefined when the file does not exist. */
   async readInto(key: string, position: number, target: Uint8Array): Promise<number | undefined> {
     this.onRead?.(key);
-    const fh = await fsp.open(this.#file(key), 'r').catch(missingAsUndefined);
+    const file = await this.#file(key);
+    const fh = file === undefined ? undefined : await fsp.open(file, 'r').catch(missingAsUndefined);
     if (!fh) return undefined;
     try {
       return await readFully(fh, target, position);

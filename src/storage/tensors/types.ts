@@ -149,4 +149,10 @@ export interface OpenTensorOptions {
    * read call on it. For diagnostics and tests that check how much a selection touches.
    */
   onRead?: (key: string) => void;
+  /**
+   * Where the file `key` of the array is, when not in the array directory: the path of a local copy, or
+   * undefined when there is none (a chunk never written reads as the fill value). Remote stubs answer from
+   * the object cache, fetching each chunk a read touches on demand.
+   */
+  resolve?: (key: string) => Promise<string | undefined>;
 }
