@@ -98,6 +98,39 @@ const RUN_COLUMNS: readonly (ExplorerColumn & { sql: string })[] = [
  */
 const KEY_RE = /^[^"\\\u0000-\u001f]{1,200}$/;
 
+/** The config and summary keys and the most common metrics of a catalog generation (see `discover`). */
+interface Discovered {
+  generation: string;
+  keys: Record<string, JsonValue>[];
+  metrics: string[];
+}
+
+/** Per session, what `discover` found for the catalog generation it last saw. */
+const discovered = new WeakMap<VaultQuery, Discovered>();
+
+/**
+ * The config and summary keys of every run (with their types) and the most common metrics. Reading them
+ * takes a pass over every run's JSON, so it is done once per catalog generation: the catalog changes only
+ * when an index runs, and the explorer asks on every page.
+ */
+async function discover(q: VaultQuery): Promise<Discovered> {
+  const generation = await q.generation();
+  const kept = discovered.get(q);
+  if (kept?.generation === generation) return kept;
+  const keys = await q.rows(
+    `SELECT src, "key", bool_and(type IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'NULL')) AS numeric, count(*) AS n
+     FROM (SELECT 'config' AS src, j."key", j.type FROM runs r, json_each(r.config) j
+           UNION ALL SELECT 'summary' AS src, j."key", j.type FROM runs r, json_each(r.summary) j)
+     GROUP BY ALL ORDER BY src, n DESC, "key"`,
+  );
+  const metricRows = await q.rows(
+    `SELECT metric, count(*) AS n FROM metric_summaries GROUP BY metric ORDER BY n DESC, metric LIMIT ${DEFAULT_METRICS}`,
+  );
+  const found = { generation, keys, metrics: metricRows.map((m) => String(m.metric)) };
+  discovered.set(q, found);
+  return found;
+}
+
 /** The explorer's columns and the SQL (with its parameters) that selects them, `c0`… in order. */
 async function columnsOf(
   q: VaultQuery,
@@ -107,17 +140,8 @@ async function columnsOf(
   params: (string | number)[];
   metrics: string[];
 }> {
-  const keys = await q.rows(
-    `SELECT src, "key", bool_and(type IN ('BIGINT', 'UBIGINT', 'DOUBLE', 'NULL')) AS numeric, count(*) AS n
-     FROM (SELECT 'config' AS src, j."key", j.type FROM runs r, json_each(r.config) j
-           UNION ALL SELECT 'summary' AS src, j."key", j.type FROM runs r, json_each(r.summary) j)
-     GROUP BY ALL ORDER BY src, n DESC, "key"`,
-  );
-  const metricRows = wanted
-    ? wanted.map((m) => ({ metric: m }))
-    : await q.rows(
-        `SELECT metric, count(*) AS n FROM metric_summaries GROUP BY metric ORDER BY n DESC, metric LIMIT ${DEFAULT_METRICS}`,
-      );
+  const found = await discover(q);
+  const keys = found.keys;
   const params: (string | number)[] = [];
   const bind = (v: string | number) => {
     params.push(v);
@@ -141,7 +165,7 @@ async function columnsOf(
         : `json_extract_string(r.${src}, ${path})`,
     });
   }
-  const metrics = metricRows.map((m) => String(m.metric));
+  const metrics = wanted ? [...wanted] : found.metrics;
   metrics.forEach((m, i) => {
     for (const [figure, col] of FIGURES)
       columns.push({ key: `${m}.${figure}`, source: 'metric', kind: 'number', sql: `ms.m${i}_${col}` });

@@ -9,13 +9,19 @@
  * The x axis is `step` or any other logged column (`tokens`, `epoch`, a wall-clock column), joined on the
  * step; `relative` subtracts each run's first x value (time since the run started).
  *
- * Config keys arrive as bound JSON paths; run IDs, metric names and bounds as bound values.
+ * Only the selected runs' metrics files are read: their paths come from the catalog's `artifacts` table, and
+ * each file's columns are read directly (not through the `metrics` view, which opens every file of the vault
+ * holding the metric), so the cost follows the runs compared, not the vault.
+ *
+ * Config keys arrive as bound JSON paths; run IDs, metric names and bounds as bound values; file paths (from
+ * the catalog, never from the request) as quoted literals, since read_parquet binds no parameter.
  *
  * @example
  * const q = await VaultQuery.open('/vault')
  * const g = await groupSeries(q, { runs, metric: 'loss', groupBy: ['prime'], width: 800 })
  * g.groups[0].mean.length <= 2 * 800
  */
+import { quoteIdent, quoteLiteral } from '../duckdb/node-api.js';
 import type { VaultQuery } from './query.js';
 import type { JsonValue } from './results.js';
 
@@ -86,6 +92,7 @@ export async function groupSeries(q: VaultQuery, o: GroupSeriesOptions): Promise
     if (!KEY_RE.test(k))
       throw new GroupParamError(`groups: config key ${JSON.stringify(k)} cannot be grouped by`);
   const sel = o.runs.map((r) => `(${bind(r.specimenId)}, ${bind(r.runId)})`).join(', ');
+  const selParams = params.length;
   const key =
     o.groupBy.length === 0
       ? "'[]'"
@@ -96,13 +103,37 @@ export async function groupSeries(q: VaultQuery, o: GroupSeriesOptions): Promise
               : `json_extract(r.config, ${bind(`$."${k}"`)})`,
           )
           .join(', ')}])::VARCHAR`;
-  const metric = bind(o.metric);
   const xName = o.x ?? 'step';
+  // The selected runs' metrics files that have a step and the metric (and the x column), as the rows the
+  // `metrics` view would give for them.
+  const files = await q.rows(
+    `WITH sel(specimen_id, run_id) AS (VALUES ${sel})
+     SELECT a.specimen_id, a.run_id, a.path, a.columns FROM artifacts a JOIN sel USING (specimen_id, run_id)
+     WHERE a.kind = 'metrics' ORDER BY 1, 2, 3`,
+    params.slice(0, selParams),
+  );
+  const wanted = xName === 'step' ? [o.metric] : [o.metric, xName];
+  const reads: string[] = [];
+  for (const f of files) {
+    const cols = Array.isArray(f.columns) ? f.columns.map(String) : [];
+    if (!cols.includes('step')) continue;
+    for (const name of wanted) {
+      if (!cols.includes(name)) continue;
+      reads.push(
+        `SELECT ${bind(String(f.specimen_id))} AS specimen_id, ${bind(String(f.run_id))} AS run_id, ` +
+          `CAST(step AS BIGINT) AS step, ${bind(name)} AS metric, CAST(${quoteIdent(name)} AS DOUBLE) AS value ` +
+          `FROM read_parquet(sv_paths(${quoteLiteral(String(f.path))}))`,
+      );
+    }
+  }
+  if (reads.length === 0)
+    reads.push('SELECT NULL::VARCHAR, NULL::VARCHAR, NULL::BIGINT, NULL::VARCHAR, NULL::DOUBLE WHERE false');
+  const metric = bind(o.metric);
   // The x column joins on the run and step: a logged column's value at the metric's row.
   const xJoin =
     xName === 'step'
       ? ''
-      : `JOIN metrics xm ON xm.specimen_id = m.specimen_id AND xm.run_id = m.run_id AND xm.step = m.step AND xm.metric = ${bind(xName)}`;
+      : `JOIN mm xm ON xm.specimen_id = m.specimen_id AND xm.run_id = m.run_id AND xm.step = m.step AND xm.metric = ${bind(xName)}`;
   const xExpr = xName === 'step' ? 'm.step::DOUBLE' : 'xm.value';
   const xRel = o.relative ? `x0 - min(x0) OVER (PARTITION BY specimen_id, run_id)` : 'x0';
   const range: string[] = [];
@@ -112,9 +143,10 @@ export async function groupSeries(q: VaultQuery, o: GroupSeriesOptions): Promise
   const center = o.center === 'median' ? 'median' : 'mean';
   const sql = `
     WITH sel(specimen_id, run_id) AS (VALUES ${sel}),
+    mm(specimen_id, run_id, step, metric, value) AS (${reads.join('\n      UNION ALL ')}),
     g AS (SELECT r.specimen_id, r.run_id, ${key} AS g FROM runs r JOIN sel USING (specimen_id, run_id)),
     raw AS (SELECT g.g, m.specimen_id, m.run_id, ${xExpr} AS x0, m.value
-            FROM metrics m ${xJoin} JOIN g ON g.specimen_id = m.specimen_id AND g.run_id = m.run_id
+            FROM mm m ${xJoin} JOIN g ON g.specimen_id = m.specimen_id AND g.run_id = m.run_id
             WHERE m.metric = ${metric}),
     d AS (SELECT g, ${xRel} AS x, value FROM raw WHERE isfinite(x0)),
     per AS (SELECT g, x, avg(value) AS mean, median(value) AS median, stddev_samp(value) AS std,
@@ -134,7 +166,7 @@ export async function groupSeries(q: VaultQuery, o: GroupSeriesOptions): Promise
     q.rows(
       `WITH sel(specimen_id, run_id) AS (VALUES ${sel})
        SELECT ${key} AS g, r.specimen_id, r.run_id FROM runs r JOIN sel USING (specimen_id, run_id) ORDER BY g, r.specimen_id, r.run_id`,
-      params.slice(0, o.runs.length * 2 + o.groupBy.filter((k) => k !== RUN_KEY).length),
+      params.slice(0, selParams + o.groupBy.filter((k) => k !== RUN_KEY).length),
     ),
   ]);
   const groups = new Map<string, GroupLine>();

@@ -98,6 +98,21 @@ export class VaultQuery {
     return catalogPath(this.root);
   }
 
+  /**
+   * What the catalog is now: changes whenever an index changes what queries see (a rewritten file or a new
+   * delta), so derived results (the explorer's columns) can be kept until then.
+   */
+  async generation(): Promise<string> {
+    const [row] = await this.rows('SELECT sv_delta_dir() AS d');
+    let delta = '';
+    try {
+      delta = fs.realpathSync(path.join(this.root, String(row?.d ?? '')));
+    } catch {
+      // No delta directory yet: the file's identity alone says which catalog this is.
+    }
+    return `${fileStamp(this.catalogPath) ?? ''}|${delta}`;
+  }
+
   /** Runs `sql` and returns the result as an apache-arrow Table. */
   search(sql: string, params?: QueryParams): Promise<Table> {
     return this.run(sql, params, async (r) => {

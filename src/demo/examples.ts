@@ -69,7 +69,7 @@ console.log(\`wrote 100 steps of loss/accuracy/entropy and activations (100, 512
       domain: 'training',
       method: 'fine_tuning',
       model: 'mlp-1l',
-      tags: ['grokking', 'p113', 'sweep'],
+      tags: ['grokking', 'p31', 'p37', 'sweep'],
       description:
         'A one-hidden-layer MLP learns (a + b) mod p with AdamW and weight decay: train accuracy saturates early, test accuracy jumps late (grokking). Primes 31 and 37 × seeds 1–3.',
     },
@@ -87,18 +87,20 @@ console.log(
   \`p=\${config.prime ?? 31} seed \${seed}: train solved at step \${r.trainSolvedAt}, test ≥ 95 % at step \${r.testSolvedAt ?? 'never'}\`,
 );
 `,
+    // Two runs train (side by side) before the web UI is served, so its first page comes within a minute;
+    // the rest of the sweep trains as live runs once it is up.
     runs: [
       { seed: 1, config: { prime: 31 } },
       { seed: 2, config: { prime: 31 } },
-      { seed: 3, config: { prime: 31 } },
     ],
     liveRuns: [
+      { seed: 3, config: { prime: 31 } },
       { seed: 1, config: { prime: 37 } },
       { seed: 2, config: { prime: 37 } },
       { seed: 3, config: { prime: 37 } },
     ],
     notes:
-      'Train accuracy reaches 100 % within a few hundred steps while test accuracy stays at chance; the turn (see `specimen turns`) comes over a thousand steps later, as weight decay shrinks the weights toward the Fourier solution. The p = 37 runs start when the web UI does, so they can be watched.',
+      'Train accuracy reaches 100 % within a few hundred steps while test accuracy stays at chance; test accuracy turns (see `specimen turns`) some 700–900 steps later, as weight decay shrinks the weights toward the Fourier solution. The p = 31 seed 3 and p = 37 runs start when the web UI does, so they can be watched.',
   },
   {
     specimen: {

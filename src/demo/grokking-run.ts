@@ -11,11 +11,14 @@
 import { SpecimenStorage } from '../storage/specimen-storage.js';
 import { type GrokkingCheckpoint, type GrokkingResult, trainModularAddition } from './grokking.js';
 
+/** Steps of a demo run: the p = 31 and 37 runs generalise by ~1,900 and turn near 1,000. */
+export const DEMO_STEPS = 2500;
+
 /** What a demo run trains; the defaults grok on primes 31 and 37 within 2,500 steps. */
 export interface GrokkingDemoOptions {
   prime: number;
   seed: number;
-  /** Default 2500. */
+  /** Default DEMO_STEPS. */
   steps?: number;
   /** Default every 250 steps. */
   checkpointEvery?: number;
@@ -27,7 +30,7 @@ export interface GrokkingDemoOptions {
 export async function runGrokkingDemo(
   options: GrokkingDemoOptions,
 ): Promise<GrokkingResult & { runId: string }> {
-  const steps = options.steps ?? 2500;
+  const steps = options.steps ?? DEMO_STEPS;
   const checkpointEvery = options.checkpointEvery ?? 250;
   const specimenId = options.specimenId ?? process.env.SPECIMEN_ID;
   if (!specimenId) throw new Error('grokking demo: no specimen (set SPECIMEN_ID or pass specimenId)');

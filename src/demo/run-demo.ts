@@ -81,20 +81,26 @@ export interface DemoVaultReport {
   runs: { specimenId: string; runId: string; status: string; output: string }[];
   /** Specimens that already had runs and were left as they were. */
   kept: string[];
+  /** Runs of the specimens in `options.defer`, left for the caller to start (as `specimen run` processes). */
+  deferred: { specimenId: string; seed: number; config: Record<string, number | string> }[];
 }
 
 /**
  * Creates the demo vault at `dir` with every example specimen (protocol, field notes) and records their runs
  * through the runner, exactly as `specimen run` would. Specimens that already have a successful run are left
- * as they are, so running the demo twice is quick and adds nothing.
+ * as they are, so running the demo twice is quick and adds nothing. The runs of specimens named in `defer`
+ * are not run but returned in `deferred` (the demo serves first and trains those while serving).
  */
 export async function buildDemoVault(
   dir: string,
-  options: { onRun?: (run: DemoVaultReport['runs'][number] & { seed: number }) => void } = {},
+  options: {
+    onRun?: (run: DemoVaultReport['runs'][number] & { seed: number }) => void;
+    defer?: readonly string[];
+  } = {},
 ): Promise<DemoVaultReport> {
   const vault = await Vault.init(dir);
   await configureTurns(vault.root);
-  const report: DemoVaultReport = { vault, runs: [], kept: [] };
+  const report: DemoVaultReport = { vault, runs: [], kept: [], deferred: [] };
   for (const ex of EXAMPLES) {
     const id = ex.specimen.specimenId;
     const specimenDir = vault.specimenDir(id);
@@ -102,6 +108,10 @@ export async function buildDemoVault(
     const existing = await listRunInfos(id, specimenDir);
     if (existing.some((r) => r.status === 'succeeded')) {
       report.kept.push(id);
+      continue;
+    }
+    if (options.defer?.includes(id)) {
+      for (const r of ex.runs) report.deferred.push({ specimenId: id, seed: r.seed, config: r.config ?? {} });
       continue;
     }
     const runOne = async (r: ExampleSpecimen['runs'][number]) => {

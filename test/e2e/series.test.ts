@@ -1,6 +1,7 @@
 // End to end in Chromium: a run with a tensor series and a metric with a known turn. The chart marks the
-// turn; a click on the chart picks a step, and the tensor link opens the series at that step, where the
-// viewer's step slider shows it. Skips without /usr/bin/chromium (browser.test.ts fails CI for that).
+// turn; a click on a chart (of the run or the compare page) picks a step, and the tensor link opens the
+// series at the nearest checkpoint, where the viewer's step slider shows it; a small heatmap shows the step
+// and index on hover. Skips without /usr/bin/chromium (browser.test.ts fails CI for that).
 import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +74,24 @@ describe.runIf(fs.existsSync(CHROMIUM))('tensor series linked to the charts', ()
     await expect.poll(() => page.getByTestId('tensor-step').textContent()).toBe('step 2000');
   }, 60_000);
 
+  it('on the compare page, a chart click pins the step and links every run series at the nearest checkpoint', async () => {
+    await page.goto(`${server.url}#/compare?run=${encodeURIComponent(`${TURN_SPECIMEN}/${runId}`)}`);
+    const chart = page.getByTestId('compare-chart').filter({ hasText: 'test_loss' });
+    const over = chart.locator('.u-over');
+    await expect.poll(() => over.count(), { timeout: 15_000 }).toBe(1);
+    const box = (await over.boundingBox())!;
+    // 40 % of the plot's width: step ≈ 800, nearest checkpoint 1000 (500 is farther).
+    await page.mouse.click(box.x + box.width * 0.4, box.y + box.height / 2);
+    await expect.poll(() => page.url()).toMatch(/step=\d+/);
+    const link = page.getByTestId('pinned-tensor');
+    await expect.poll(() => link.textContent(), { timeout: 15_000 }).toBe('acts @ 1000');
+    expect(await link.getAttribute('href')).toContain('at=2%2C0%2C0%2C0');
+    await link.click();
+    await expect
+      .poll(() => page.getByTestId('tensor-step').textContent(), { timeout: 15_000 })
+      .toBe('step 1000');
+  }, 60_000);
+
   it('draws a grid of small heatmaps along a dimension, sorts it by a statistic, and opens one large', async () => {
     await page.goto(`${server.url}#/tensor/${TURN_SPECIMEN}/${runId}/acts?at=2,0,0,0`);
     await page.getByTestId('grid-dim').selectOption('1');
@@ -91,6 +110,13 @@ describe.runIf(fs.existsSync(CHROMIUM))('tensor series linked to the charts', ()
     expect(sizes).toEqual(['8x8', '8x8', '8x8']);
     await page.getByTestId('sm-sort').selectOption('mean');
     await expect.poll(() => grid.getAttribute('data-order')).toBe('0,2,1');
+    // Hover shows the series' step, the slice's index and the element under the pointer.
+    const cell = grid.locator('[data-index="1"] canvas');
+    const cbox = (await cell.boundingBox())!;
+    await page.mouse.move(cbox.x + cbox.width * (3.5 / 8), cbox.y + cbox.height * (5.5 / 8));
+    await expect
+      .poll(() => page.getByTestId('sm-hover').textContent())
+      .toMatch(/^step 1000 · index 1 · \[5, 3\] = /);
     await grid.locator('[data-index="2"]').click();
     await expect.poll(() => page.url()).toContain('at=2%2C2%2C0%2C0');
     expect(await page.getByTestId('small-multiples').count()).toBe(0);

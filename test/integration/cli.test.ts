@@ -18,11 +18,12 @@ async function json(args: string[]): Promise<Row[]> {
 
 beforeAll(async () => {
   vault = path.join(tempDir('sv-cli-'), 'demo-vault');
-  // The demo trains its grokking models for real before it returns: minutes on a loaded 2-core machine.
-  const r = await runCli(['demo', vault, '--no-serve'], { timeoutMs: 600_000 });
+  // The demo trains two grokking models for real before it returns (side by side, ~20 s of CPU each); the
+  // rest of the sweep trains only as live runs once serving. Room for a loaded 2-core machine.
+  const r = await runCli(['demo', vault, '--no-serve'], { timeoutMs: 300_000 });
   expect(r.code, r.stderr).toBe(0);
   expect(r.stdout).toContain('identical');
-}, 620_000);
+}, 310_000);
 
 describe('specimen demo', () => {
   it('recorded sealed runs of every example specimen and indexed them', async () => {
@@ -31,7 +32,7 @@ describe('specimen demo', () => {
       "SELECT specimen_id, count(*) AS runs, bool_and(status = 'succeeded') AS ok FROM runs GROUP BY ALL ORDER BY 1",
     ]);
     expect(rows).toEqual([
-      { specimen_id: '2025_01_15_grokking_modular_addition', runs: 3, ok: true },
+      { specimen_id: '2025_01_15_grokking_modular_addition', runs: 2, ok: true },
       { specimen_id: '2025_02_03_gpt2_layer_probes', runs: 1, ok: true },
       { specimen_id: '2025_03_10_gpt2_sae_width_sweep', runs: 2, ok: true },
       { specimen_id: 'example_2024_12_19_synthetic_demo', runs: 2, ok: true },
@@ -67,7 +68,7 @@ describe('specimen demo', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('kept the existing runs');
     const rows = await json(['query', 'SELECT count(*) AS n FROM runs']);
-    expect(rows[0]?.n).toBe(8);
+    expect(rows[0]?.n).toBe(7);
   }, 130_000);
 });
 
@@ -102,8 +103,8 @@ describe('seed queries from the README', () => {
     expect(sae.map((r) => r.width)).toEqual([4096, 16384]);
     expect(sae[1]!.final_mse as number).toBeLessThan(sae[0]!.final_mse as number);
     const grok = await json(['query', SEED_QUERIES.find((q) => q.title.startsWith('Comparing seeds'))!.sql]);
-    // The real sweep before serving: p = 31, seeds 1–3; most variants grok within the 2,500 steps.
-    expect(grok.length).toBeGreaterThanOrEqual(2);
+    // The real sweep before serving: p = 31, seeds 1 and 2; both grok within the 2,500 steps.
+    expect(grok.length).toBe(2);
     expect(grok.every((r) => r.prime === 31 && (r.first_step_above_95 as number) > 1000)).toBe(true);
   });
 
@@ -113,11 +114,11 @@ describe('seed queries from the README', () => {
       "SELECT t.run_id, t.metric, t.step, CAST(json_extract(r.summary, '$.train_solved_at') AS INTEGER) AS train_at " +
         "FROM turns t JOIN runs r USING (specimen_id, run_id) WHERE t.specimen_id = '2025_01_15_grokking_modular_addition' ORDER BY 1, 2",
     ]);
-    expect(turns).toHaveLength(6); // 3 runs × test_loss, test_acc
-    // This MLP generalises over ~1,000 steps of a 2,500-step run, at the edge of what log-slope-v1 calls a
-    // transition: seed 1's test accuracy turns at ~980, the other curves are too gradual.
+    expect(turns).toHaveLength(4); // 2 runs × test_loss, test_acc
+    // Test accuracy turns on both runs (seeds 1 and 2, p = 31); this MLP's test loss falls steadily in log
+    // space from its memorisation peak on, with no transition to find.
     const found = turns.filter((t) => t.step !== null);
-    expect(found.length).toBeGreaterThanOrEqual(1);
+    expect(found.map((t) => t.metric)).toEqual(['test_acc', 'test_acc']);
     for (const t of found) expect(t.step as number).toBeGreaterThan(t.train_at as number);
   });
 });
@@ -135,7 +136,7 @@ describe('specimen query', () => {
     expect(csv.code).toBe(0);
     expect(csv.stdout.split('\n')[0]).toBe('specimen_id,tags');
     expect(csv.stdout.split('\n')[1]).toBe(
-      '2025_01_15_grokking_modular_addition,"[""grokking"",""p113"",""sweep""]"',
+      '2025_01_15_grokking_modular_addition,"[""grokking"",""p31"",""p37"",""sweep""]"',
     );
     const out = path.join(vault, 'loss.parquet');
     const pq = await runCli([

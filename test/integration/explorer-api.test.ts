@@ -1,11 +1,14 @@
 // The research API in process against a generated prime × seed sweep: the explorer's rows checked against
 // the catalog's own tables, its filters, sorting and grouping, and its refusal of unknown columns.
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VaultQuery } from '../../src/catalog/index.js';
+import { indexVault, VaultQuery } from '../../src/catalog/index.js';
 import { openMemory } from '../../src/duckdb/node-api.js';
 import type { ExplorerResponse, GroupsResponse } from '../../src/server/api-types.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
+import { SpecimenStorage } from '../../src/storage/specimen-storage.js';
+import { Vault } from '../../src/storage/vault.js';
 import { buildExplorerVault, GROKKING, OTHER, PRIMES, SEEDS, STEPS } from '../support/explorer-vault.js';
 import { tempDir } from '../support/helpers.js';
 
@@ -211,6 +214,25 @@ describe('GET /api/groups', () => {
     expect(rel.body.groups[0]!.x[0]).toBe(0);
   });
 
+  it("reads only the selected runs' metrics files", async () => {
+    // Another specimen's run also logs loss; with its metrics file gone, a read of every file with that
+    // metric (the metrics view) fails, one of the selected runs' files only does not.
+    const [other] = fs.readdirSync(path.join(root, 'specimens', OTHER, 'runs'));
+    const file = path.join(root, 'specimens', OTHER, 'runs', other!, 'metrics.parquet');
+    const aside = `${file}.aside`;
+    fs.chmodSync(path.dirname(file), 0o755);
+    fs.renameSync(file, aside);
+    try {
+      await expect(q.rows("SELECT count(*) AS n FROM metrics WHERE metric = 'loss'")).rejects.toThrow();
+      const { status, body } = await groups({ metric: 'loss', group: 'prime', width: '2000' });
+      expect(status).toBe(200);
+      expect(body.groups.map((g) => g.runs.length)).toEqual([3, 3, 3]);
+      expect(body.groups[0]!.x).toHaveLength(STEPS);
+    } finally {
+      fs.renameSync(aside, file);
+    }
+  });
+
   it('refuses bad parameters', async () => {
     for (const params of [
       { metric: '' },
@@ -222,5 +244,26 @@ describe('GET /api/groups', () => {
       const { status } = await groups(params);
       expect(status, JSON.stringify(params)).toBe(400);
     }
+  });
+});
+
+// Last in the file: it adds a run to the vault.
+describe('the explorer after an index', () => {
+  it('keeps its columns until the catalog changes, then finds the new ones', async () => {
+    const before = await explorer({ limit: '1' });
+    const again = await explorer({ limit: '1' });
+    expect(again.body.columns).toEqual(before.body.columns);
+    expect(before.body.columns.some((c) => c.key === 'config.dropout')).toBe(false);
+    const generation = await q.generation();
+    const vault = await Vault.open(root);
+    const s = await SpecimenStorage.open(OTHER, { vault });
+    await s.startRun({ config: { width: 32, dropout: 0.1 } });
+    await s.writeMetrics({ step: Int32Array.from([0, 1]), loss: Float64Array.from([1, 0.5]) });
+    await s.finish({});
+    await indexVault(root);
+    expect(await q.generation()).not.toBe(generation);
+    const after = await explorer({ limit: '1' });
+    expect(after.body.total).toBe(before.body.total + 1);
+    expect(after.body.columns.find((c) => c.key === 'config.dropout')?.kind).toBe('number');
   });
 });

@@ -91,6 +91,21 @@ function flat(u: () => number): Curve {
   return { steps, values, length };
 }
 
+/** Accuracy that climbs from the start and saturates (a trend, not a turn), or rises linearly all run long. */
+function slowRise(u: () => number): Curve {
+  const length = 3000 + Math.floor(u() * 20_000);
+  const tau = length * (0.05 + 0.4 * u());
+  const linear = u() < 0.3;
+  const steps: number[] = [];
+  const values: number[] = [];
+  for (let s = 0; s <= length; s += 5) {
+    steps.push(s);
+    const clean = linear ? 0.05 + (0.9 * s) / length : 0.95 - 0.9 * Math.exp(-s / tau);
+    values.push(Math.min(1, Math.max(0, clean + 0.01 * gauss(u))));
+  }
+  return { steps, values, length };
+}
+
 describe('detectTurn', () => {
   it('finds the collapse of test loss within 2 % of the run length on 60 seeded curves', () => {
     const u = rng(20260102);
@@ -130,6 +145,14 @@ describe('detectTurn', () => {
     for (let i = 0; i < 30; i++) {
       const c = make(u);
       expect(detectTurn(c.steps, c.values, { metric: 'test_loss' }), `curve ${i}`).toBeUndefined();
+    }
+  });
+
+  it('reports no turn for accuracy rising from the start, saturating or linear (30 seeded curves)', () => {
+    const u = rng(41);
+    for (let i = 0; i < 30; i++) {
+      const c = slowRise(u);
+      expect(detectTurn(c.steps, c.values, { metric: 'test_acc' }), `curve ${i}`).toBeUndefined();
     }
   });
 

@@ -1,6 +1,7 @@
 /**
  * Compare runs of any specimens: overlaid line charts per metric (legend per run; hover shows every run's
- * value at that step; click pins a step and lists all runs' values there), smoothing and log scale, a
+ * value at that step; click pins a step on every chart, lists all runs' values there and links each run's
+ * tensor series at the nearest checkpoint), smoothing and log scale, a
  * config diff showing only the keys that differ, and a summary table (final, min and its step, max).
  * Series are downsampled on the server to the chart's pixel width and fetched again, finer, on zoom.
  * Each run's turn (from the catalog) is marked, and the runs can be aligned on their turn of one metric.
@@ -20,6 +21,7 @@ import { ConfigDiff } from './ConfigDiff.js';
 import { GroupChart } from './GroupChart.js';
 import { GroupSummary } from './GroupSummary.js';
 import { BANDS, type BandKind, type Center, groupableKeys } from './groups.js';
+import { PinnedTensors } from './PinnedTensors.js';
 import { PinnedValues } from './PinnedValues.js';
 import { RunPicker } from './RunPicker.js';
 import { SummaryTable } from './SummaryTable.js';
@@ -238,6 +240,7 @@ export function ComparePage({ route }: { route: Route }) {
               onClear={() => update({ step: null })}
             />
           ) : null}
+          {pinned !== null ? <PinnedTensors refs={refs} step={pinned} /> : null}
           <div class="chart-grid wide" data-testid="compare-charts">
             {data.metrics.map((m) =>
               aggregated ? (

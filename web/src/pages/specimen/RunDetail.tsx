@@ -8,21 +8,9 @@ import { Card, ErrorBox, KeyValues, Loading, StatusBadge } from '../../component
 import { fmtBytes } from '../../format.js';
 import { useData } from '../../hooks.js';
 import { href } from '../../router.js';
+import { nearestIndex, tensorQuery } from '../tensor/series-step.js';
 import { MetricChart } from './MetricChart.js';
 import { MetricsTable } from './MetricsTable.js';
-
-/** Index of the last checkpoint at or before `step` (the first one when `step` precedes them all). */
-function seriesIndex(steps: readonly number[], step: number): number {
-  let i = 0;
-  while (i + 1 < steps.length && steps[i + 1]! <= step) i++;
-  return i;
-}
-
-/** The tensor viewer's query opening a series at the picked step (other dimensions at 0). */
-function tensorQuery(t: { shape: number[]; steps?: number[] }, step: number | null): Record<string, string> {
-  if (!t.steps || step === null) return {};
-  return { at: [seriesIndex(t.steps, step), ...t.shape.slice(1).map(() => 0)].join(',') };
-}
 
 export function RunDetail({ specimenId, runId }: { specimenId: string; runId: string }) {
   const { data, error } = useData(
@@ -132,7 +120,7 @@ export function RunDetail({ specimenId, runId }: { specimenId: string; runId: st
                       data-testid="view-tensor"
                     >
                       {t.steps && step !== null
-                        ? `view at step ${t.steps[seriesIndex(t.steps, step)]} →`
+                        ? `view at step ${t.steps[nearestIndex(t.steps, step)]} →`
                         : 'view →'}
                     </a>
                   </td>

@@ -3,7 +3,8 @@
  * slice there (e.g. all neurons of `(neuron, a, b)` activations), on one shared colour scale. The slices are
  * fetched in blocks of whole chunks along that dimension (one request per block, not per slice) and drawn
  * each into its own canvas at native resolution, scaled by CSS, so hundreds of them draw and scroll fast.
- * The grid can be sorted by a per-slice statistic; a click opens that slice large.
+ * The grid can be sorted by a per-slice statistic; hovering a cell shows the series' step, the slice's index
+ * and the element under the pointer; a click opens that slice large.
  *
  * @example
  * <SmallMultiples tensor={ref} info={info} gridDim={1} rowDim={2} colDim={3} at={[4, 0, 0, 0]} cmap="viridis"
@@ -13,10 +14,19 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import { getSlice, type TensorInfo, type TensorRef } from '../../api/index.js';
 import { type ColormapName, lut } from '../../components/colormap.js';
 import { ErrorBox } from '../../components/common.js';
+import { fmtNumber } from '../../format.js';
 import { SLICE_STATS, type SliceStat, sliceStat } from './stats.js';
 
 /** Elements per request: well under the slice route's limit of 4,194,304. */
 const BLOCK_ELEMENTS = 1 << 21;
+
+/** The element under the pointer: slice index, row and column in it, and its value. */
+interface Hover {
+  index: number;
+  row: number;
+  col: number;
+  value: number;
+}
 
 interface Slices {
   /** One row-major rows × cols slice per index of the grid dimension. */
@@ -56,6 +66,10 @@ export function SmallMultiples(props: {
   const [slices, setSlices] = useState<Slices | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [stat, setStat] = useState<SliceStat>('index');
+  const [hover, setHover] = useState<Hover | null>(null);
+  // A tensor series' step, unless the grid runs along the step axis itself (then each cell has its own).
+  const stepOf = (index: number): number | undefined =>
+    info.steps ? info.steps[gridDim === 0 ? index : (at[0] ?? 0)] : undefined;
   const n = info.shape[gridDim]!;
   const rows = info.shape[rowDim]!;
   const cols = info.shape[colDim]!;
@@ -137,12 +151,25 @@ export function SmallMultiples(props: {
         <span class="muted small">
           {n} slices of {rows} × {cols} along dim {gridDim} · click one to open it
         </span>
+        <span class="mono small" data-testid="sm-hover">
+          {hover
+            ? `${stepOf(hover.index) !== undefined ? `step ${stepOf(hover.index)} · ` : ''}index ${hover.index} · [${hover.row}, ${hover.col}] = ${fmtNumber(hover.value)}`
+            : ''}
+        </span>
       </div>
       <ErrorBox error={error} />
       {slices ? (
         <div class="sm-grid" data-testid="sm-grid" data-order={order.join(',')}>
           {order.map((i) => (
-            <SmallHeatmap key={i} index={i} slices={slices} cmap={cmap} onOpen={props.onOpen} />
+            <SmallHeatmap
+              key={i}
+              index={i}
+              step={stepOf(i)}
+              slices={slices}
+              cmap={cmap}
+              onOpen={props.onOpen}
+              onHover={setHover}
+            />
           ))}
         </div>
       ) : error ? null : (
@@ -154,9 +181,11 @@ export function SmallMultiples(props: {
 
 function SmallHeatmap(props: {
   index: number;
+  step: number | undefined;
   slices: Slices;
   cmap: ColormapName;
   onOpen: (i: number) => void;
+  onHover: (h: Hover | null) => void;
 }) {
   const { index, slices, cmap } = props;
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -190,11 +219,28 @@ function SmallHeatmap(props: {
     <button
       type="button"
       class="sm-cell"
-      title={`index ${index}`}
+      title={`${props.step !== undefined ? `step ${props.step} · ` : ''}index ${index}`}
       data-index={index}
       onClick={() => props.onOpen(index)}
+      onMouseLeave={() => props.onHover(null)}
     >
-      <canvas ref={canvas} />
+      <canvas
+        ref={canvas}
+        onMouseMove={(e) => {
+          // The canvas holds the slice at native size, scaled by CSS: map the pointer back to an element.
+          const box = e.currentTarget.getBoundingClientRect();
+          const { rows, cols } = slices;
+          const col = Math.min(
+            cols - 1,
+            Math.max(0, Math.floor(((e.clientX - box.left) / box.width) * cols)),
+          );
+          const row = Math.min(
+            rows - 1,
+            Math.max(0, Math.floor(((e.clientY - box.top) / box.height) * rows)),
+          );
+          props.onHover({ index, row, col, value: slices.data[index]![row * cols + col]! });
+        }}
+      />
       <span class="sm-label mono">{index}</span>
     </button>
   );
