@@ -228,6 +228,13 @@ command(
   .option('--json', 'machine-readable output')
   .action(run(() => import('./commands/turns.js')));
 
+command('log', 'write the experiment log of specimens as Markdown: one entry per run in time order')
+  .argument('<ids...>', 'specimen IDs')
+  .option('--format <format>', 'output format: md (GitHub-flavoured Markdown)', 'md')
+  .option('--metric <metric...>', 'metrics to summarize per run (default: every numeric metric)')
+  .option('--out <file>', 'write to this file instead of stdout')
+  .action(run(() => import('./commands/log.js')));
+
 command('migrate', 'move legacy strata/ runs to the runs/ layout, verifying every byte before and after')
   .option('--dry-run', 'show what would move without changing anything')
   .action(run(() => import('./commands/migrate.js')));
