@@ -10,7 +10,8 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { ManifestError, NotFoundError } from '../errors.js';
+import path from 'node:path';
+import { ManifestError, NotFoundError, PathEscapeError } from '../errors.js';
 import { writeFileAtomic } from '../format/atomic-write.js';
 import { closest } from '../format/ids.js';
 import { VIEW_SUFFIX, VIEWS_DIR } from '../format/layout.js';
@@ -28,6 +29,25 @@ export interface ViewListing {
 function viewFile(root: string, name: string): string {
   assertViewName(name);
   return within(root, VIEWS_DIR, `${name}${VIEW_SUFFIX}`);
+}
+
+/**
+ * Throws PathEscapeError when `file` (or, when it does not exist, the views folder) resolves through a
+ * symbolic link to somewhere outside the vault: a view is read and written only inside it.
+ */
+function confine(root: string, file: string): void {
+  const realRoot = fs.realpathSync(root);
+  for (const p of [file, within(root, VIEWS_DIR)]) {
+    let real: string;
+    try {
+      real = fs.realpathSync(p);
+    } catch {
+      continue;
+    }
+    if (real !== realRoot && !real.startsWith(`${realRoot}${path.sep}`))
+      throw new PathEscapeError(p, realRoot);
+    return;
+  }
 }
 
 /** Every view of the vault, by name. */
@@ -56,6 +76,7 @@ export async function listViews(root: string): Promise<ViewListing[]> {
 /** The view `name`; NotFoundError naming the views there are, ManifestError for a broken file. */
 export async function readView(root: string, name: string): Promise<SavedView> {
   const file = viewFile(root, name);
+  confine(root, file);
   let text: string;
   try {
     text = await fsp.readFile(file, 'utf8');
@@ -87,6 +108,7 @@ export async function saveView(root: string, name: string, input: unknown): Prom
   const file = viewFile(root, name);
   const view = validateView(input, name);
   fs.mkdirSync(within(root, VIEWS_DIR), { recursive: true });
+  confine(root, file);
   await writeFileAtomic(file, `${JSON.stringify(view, null, 2)}\n`);
   return view;
 }
@@ -94,6 +116,7 @@ export async function saveView(root: string, name: string, input: unknown): Prom
 /** Removes the view `name`; NotFoundError when there is none. */
 export async function deleteView(root: string, name: string): Promise<void> {
   const file = viewFile(root, name);
+  confine(root, file);
   try {
     await fsp.unlink(file);
   } catch {

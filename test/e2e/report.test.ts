@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportData } from '../../src/report/report-types.js';
+import { saveView } from '../../src/storage/views.js';
 import { REPO_ROOT, runCli, tempDir } from '../support/helpers.js';
 import {
   LONG_SPECIMEN,
@@ -46,13 +47,14 @@ function embedded(html: string): ReportData {
 let dir: string;
 let root: string;
 let file: string;
+let turnRuns: string[];
 
 beforeAll(async () => {
   ensureClient();
   dir = tempDir('sv-report-');
-  ({
-    vault: { root },
-  } = await reportVault());
+  const made = await reportVault();
+  root = made.vault.root;
+  turnRuns = made.turnRuns;
   file = path.join(dir, 'report.html');
   const r = await runCli(['--vault', root, 'report', REPORT_SPECIMEN, LONG_SPECIMEN, '--out', file]);
   expect(r.stderr).toContain('report:');
@@ -93,6 +95,50 @@ describe('specimen report (file)', () => {
     expect(data.runs.map((r) => r.specimenId)).toEqual([REPORT_SPECIMEN, REPORT_SPECIMEN, LONG_SPECIMEN]);
     expect(data.runs.every((r) => r.status === 'succeeded')).toBe(true);
     expect(data.runs[2]!.seed).toBe('3');
+  });
+
+  it('exports a saved view: its text, charts grouped by config, SQL table and tensor, in its order', async () => {
+    await saveView(root, 'turns', {
+      version: 1,
+      title: 'When does the test loss turn?',
+      runs: [REPORT_SPECIMEN],
+      items: [
+        { kind: 'text', title: 'Question', markdown: 'Does the turn move with **turn_at**?' },
+        { kind: 'chart', metrics: ['test_loss'], group_by: ['turn_at'] },
+        {
+          kind: 'table',
+          sql: "SELECT run_id, status FROM runs WHERE specimen_id = '2025_01_02_grok' ORDER BY run_id",
+        },
+        { kind: 'tensor', run: `${REPORT_SPECIMEN}/${turnRuns[0]}`, tensor: 'weights', index: [2] },
+      ],
+    });
+    const out = path.join(dir, 'view.html');
+    const r = await runCli(['--vault', root, 'report', '--view', 'turns', '--out', out]);
+    expect(r.code).toBe(0);
+    const data = embedded(fs.readFileSync(out, 'utf8'));
+    expect(data.title).toBe('When does the test loss turn?');
+    expect(data.items.map((i) => i.kind)).toEqual([
+      'text',
+      'chart',
+      'table',
+      'tensor',
+      'summaries',
+      'config-diff',
+      'notes',
+      'provenance',
+    ]);
+    const chart = data.items[1]!;
+    if (chart.kind !== 'chart') throw new Error('not a chart');
+    expect(chart.series.map((s) => s.label.split(' · ')[0])).toEqual(['turn_at=800', 'turn_at=1200']);
+    const table = data.items[2]!;
+    if (table.kind !== 'table') throw new Error('not a table');
+    expect(table.rows).toEqual(turnRuns.map((id) => [id, 'succeeded']));
+    const tensor = data.items[3]!;
+    if (tensor.kind !== 'tensor') throw new Error('not a tensor');
+    expect(tensor.slice).toBe('[2, :, :]');
+    const unknown = await runCli(['--vault', root, 'report', '--view', 'turn', '--out', out]);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain('"turns"');
   });
 
   it('refuses bad references with a clear message', async () => {

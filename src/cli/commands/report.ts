@@ -20,8 +20,9 @@ export default async function report(
   opts: { query?: string; view?: string; metric?: string[]; out: string; vault?: string },
 ): Promise<number> {
   const vault = await Vault.open(opts.vault);
-  // A query reads the catalog: index a vault that never was, as `specimen query` does.
-  if (opts.query !== undefined && !fs.existsSync(catalogPath(vault.root)))
+  // A query (given, or in a view's tables) reads the catalog: index a vault that never was, as `specimen
+  // query` does.
+  if ((opts.query !== undefined || opts.view !== undefined) && !fs.existsSync(catalogPath(vault.root)))
     await indexVault(vault.root, { onWarning: (m) => process.stderr.write(`warning: ${m}\n`) });
   const data = await buildReportData(vault, {
     refs,
