@@ -249,6 +249,21 @@ command(
   .option('--json', 'machine-readable output')
   .action(run(() => import('./commands/turns.js')));
 
+command('log', 'write the experiment log of specimens as Markdown: one entry per run in time order')
+  .argument('<ids...>', 'specimen IDs')
+  .option('--format <format>', 'output format: md (GitHub-flavoured Markdown)', 'md')
+  .option('--metric <metric...>', 'metrics to summarize per run (default: every numeric metric)')
+  .option('--out <file>', 'write to this file instead of stdout')
+  .action(run(() => import('./commands/log.js')));
+
+command('report', 'write one self-contained HTML report (charts, runs, config diff, notes, provenance)')
+  .argument('[refs...]', 'specimen IDs or runs as <specimen_id>/<run_id>')
+  .option('--query <sql>', 'add the result of this read-only SQL query as a table')
+  .option('--view <name>', 'export the saved view views/<name>.json')
+  .option('--metric <metric...>', 'metrics to chart (default: every numeric metric, at most 12)')
+  .requiredOption('--out <file>', 'the HTML file to write')
+  .action(run(() => import('./commands/report.js')));
+
 command('migrate', 'move legacy strata/ runs to the runs/ layout, verifying every byte before and after')
   .option('--dry-run', 'show what would move without changing anything')
   .action(run(() => import('./commands/migrate.js')));

@@ -16,6 +16,10 @@ export const SPECIMENS_DIR = 'specimens';
 export const CATALOG_FILE = 'vault.duckdb';
 export const CATALOG_DIR = `${CATALOG_FILE}.d`;
 
+/** Saved views (report builder pages) at the vault root: `views/<name>.json`. */
+export const VIEWS_DIR = 'views';
+export const VIEW_SUFFIX = '.json';
+
 /** A specimen's and a run's manifest. */
 export const MANIFEST_FILE = 'manifest.msgpack';
 /** The specimen's Markdown field notes. */

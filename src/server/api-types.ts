@@ -272,3 +272,40 @@ export interface GroupsResponse {
   total: number;
   downsampled: boolean;
 }
+
+/** One item of a saved view (src/format/view.ts validates it; docs/format.md describes it). */
+export type ViewItemJson =
+  | {
+      kind: 'chart';
+      title?: string;
+      metrics: string[];
+      /** Specimen IDs or `<specimen_id>/<run_id>`; the view's `runs` when absent. */
+      runs?: string[];
+      x: string;
+      group_by: string[];
+      log: boolean;
+    }
+  | { kind: 'table'; title?: string; sql: string }
+  | { kind: 'table'; title?: string; runs: string[] }
+  | { kind: 'tensor'; title?: string; run: string; tensor: string; index: number[] }
+  | { kind: 'text'; title?: string; markdown: string };
+
+/** A saved view, `views/<name>.json`. */
+export interface SavedViewJson {
+  version: 1;
+  title: string;
+  description?: string;
+  runs: string[];
+  items: ViewItemJson[];
+}
+
+/** `GET /api/views`. */
+export interface ViewListResponse {
+  views: { name: string; title: string | null; items: number; error?: string }[];
+}
+
+/** `GET /api/views/:name` and `PUT /api/views/:name`. */
+export interface ViewResponse {
+  name: string;
+  view: SavedViewJson;
+}

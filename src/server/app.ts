@@ -1,8 +1,8 @@
 /**
  * The request handler: admission (Host, origin, token — see security.ts), then either an API route or a
  * file of the web app, with every failure going through the single error handler (errors.ts). Only GET
- * and HEAD reach static files; the API's only state-changing route (`POST /api/index`) and the query route
- * are POST.
+ * and HEAD reach static files; the API's state-changing routes (`POST /api/index`, `PUT`/`DELETE
+ * /api/views/:name`) and the query route take other methods, admitted only from the same origin.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UserQueryPool } from '../catalog/sandbox/pool.js';
@@ -18,6 +18,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerQueryRoutes } from './routes/query.js';
 import { registerSpecimenRoutes } from './routes/specimens.js';
 import { registerTensorRoutes } from './routes/tensors.js';
+import { registerViewRoutes } from './routes/views.js';
 import { admitOrigin, admitToken, type SecurityPolicy } from './security.js';
 import { serveStatic } from './static.js';
 
@@ -33,6 +34,7 @@ export function buildRouter(ctx: ServerContext, tokenRequired: boolean, pool: Us
   registerExplorerRoutes(router, ctx);
   registerGroupRoutes(router, ctx);
   registerTensorRoutes(router, ctx);
+  registerViewRoutes(router, ctx);
   registerQueryRoutes(router, ctx, pool);
   return router;
 }

@@ -1,5 +1,5 @@
 /**
- * Specimen Vault web app: catalog → specimen → run → tensor, runs explorer, compare, SQL. Hash routing keeps every view
+ * Specimen Vault web app: catalog → specimen → run → tensor, runs explorer, compare, SQL, saved views. Hash routing keeps every view
  * a shareable link and needs nothing from the server but index.html and its assets.
  */
 import { render } from 'preact';
@@ -11,6 +11,7 @@ import { ExplorerPage } from './pages/explorer/index.js';
 import { SpecimenPage } from './pages/specimen/index.js';
 import { SqlPage } from './pages/sql/index.js';
 import { TensorPage } from './pages/tensor/index.js';
+import { ViewsPage } from './pages/views/index.js';
 import { href, parseHash, type Route, useRoute } from './router.js';
 import './styles.css';
 
@@ -31,6 +32,8 @@ function Page({ route }: { route: Route }) {
       return <TensorPage route={route} />;
     case 'sql':
       return <SqlPage route={route} />;
+    case 'views':
+      return <ViewsPage route={route} />;
     default:
       return (
         <div class="page">
@@ -62,6 +65,7 @@ function App() {
           {nav(href(['explorer']), 'Runs', section === 'explorer')}
           {nav(href(['compare']), 'Compare', section === 'compare')}
           {nav(href(['sql']), 'SQL', section === 'sql')}
+          {nav(href(['views']), 'Views', section === 'views')}
         </nav>
         <span class="vault-name muted">{health ? `${health.name} · v${health.version}` : ''}</span>
       </header>

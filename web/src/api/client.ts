@@ -94,3 +94,20 @@ export async function postJson<T>(path: string, body: object, signal?: AbortSign
   if (!res.ok) return fail(res);
   return (await res.json()) as T;
 }
+
+/** PUT `body` as JSON to, or DELETE, `/api/<path>` (the state-changing view routes). */
+export async function sendJsonRequest<T>(
+  method: 'PUT' | 'DELETE',
+  path: string,
+  body?: object,
+  signal?: AbortSignal,
+): Promise<T> {
+  const res = await fetch(apiUrl(path), {
+    method,
+    signal: signal ?? null,
+    headers: { Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  if (!res.ok) return fail(res);
+  return (await res.json()) as T;
+}

@@ -8,6 +8,7 @@
 export { isRequestError, RequestError } from './client.js';
 export { isRunning, parseRunRef, RUNNING, runRef } from './refs.js';
 export {
+  deleteView,
   type ExplorerQuery,
   type GroupsQuery,
   getCatalog,
@@ -23,9 +24,12 @@ export {
   getTensor,
   getTurns,
   getValues,
+  getView,
   listRuns,
+  listViews,
   reindex,
   runQuery,
+  saveView,
   type TensorRef,
 } from './routes.js';
 export type { Slice } from './slice.js';

@@ -8,7 +8,7 @@
  * const { runs } = await getSpecimen('2025_03_01_lr_sweep', signal)
  * const { series } = await getSeries({ runs: ['S/R'], metrics: ['loss'], width: 800 }, signal)
  */
-import { apiUrl, getJson, postJson } from './client.js';
+import { apiUrl, getJson, postJson, sendJsonRequest } from './client.js';
 import { fetchSlice, type Slice } from './slice.js';
 import type {
   CatalogResponse,
@@ -21,11 +21,14 @@ import type {
   QueryResponse,
   RunListResponse,
   RunResponse,
+  SavedViewJson,
   SeriesResponse,
   SpecimenResponse,
   TensorInfo,
   TurnsResponse,
   ValuesAtResponse,
+  ViewListResponse,
+  ViewResponse,
 } from './types.js';
 
 /** The path of a specimen, a run, a tensor in the API (every ID percent-encoded as one segment). */
@@ -187,4 +190,28 @@ export function getGroups(params: GroupsQuery, signal?: AbortSignal): Promise<Gr
     { run: runs, metric, group, width, center, x, relative: relative ? 1 : undefined, from, to },
     signal,
   );
+}
+
+function viewPath(name: string): string {
+  return `views/${encodeURIComponent(name)}`;
+}
+
+/** `GET /api/views`: the saved views, by name. */
+export function listViews(signal?: AbortSignal): Promise<ViewListResponse> {
+  return getJson('views', {}, signal);
+}
+
+/** `GET /api/views/:name`: one saved view. */
+export function getView(name: string, signal?: AbortSignal): Promise<ViewResponse> {
+  return getJson(viewPath(name), {}, signal);
+}
+
+/** `PUT /api/views/:name`: saves a view (validated by the server); answers with it as stored. */
+export function saveView(name: string, view: SavedViewJson, signal?: AbortSignal): Promise<ViewResponse> {
+  return sendJsonRequest('PUT', viewPath(name), view, signal);
+}
+
+/** `DELETE /api/views/:name`. */
+export function deleteView(name: string, signal?: AbortSignal): Promise<{ deleted: string }> {
+  return sendJsonRequest('DELETE', viewPath(name), undefined, signal);
 }
