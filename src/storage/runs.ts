@@ -12,6 +12,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { runIdBase } from '../format/ids.js';
+import { activatePlanned } from './notebook.js';
 
 export {
   type EffectiveRunStatus,
@@ -23,7 +24,10 @@ export {
   readRunInfo,
 } from './describe.js';
 
-/** Claims a new run directory under `runsDir` named after `now`, adding a suffix on collision. */
+/**
+ * Claims a new run directory under `runsDir` (a specimen's `runs/`) named after `now`, adding a suffix on
+ * collision. A planned specimen becomes active with it: every writer of runs claims its directory here.
+ */
 export async function claimRunDir(
   runsDir: string,
   now: Date = new Date(),
@@ -35,6 +39,7 @@ export async function claimRunDir(
     const dir = path.join(runsDir, runId);
     try {
       await fsp.mkdir(dir);
+      await activatePlanned(path.dirname(runsDir), now);
       return { runId, dir };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
