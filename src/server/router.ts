@@ -70,6 +70,14 @@ export class Router {
     return this.add('POST', pattern, handler);
   }
 
+  put(pattern: string, handler: Handler): this {
+    return this.add('PUT', pattern, handler);
+  }
+
+  patch(pattern: string, handler: Handler): this {
+    return this.add('PATCH', pattern, handler);
+  }
+
   private add(method: string, pattern: string, handler: Handler): this {
     this.routes.push({ method, segments: pattern.split('/').filter(Boolean), handler });
     return this;
