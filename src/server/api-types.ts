@@ -26,6 +26,7 @@ export const CATALOG_COLUMNS = [
   'latest_run',
   'latest_status',
   'description',
+  'hypothesis',
 ] as const;
 
 export interface CatalogResponse {

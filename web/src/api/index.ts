@@ -24,6 +24,8 @@ export {
   getTurns,
   getValues,
   listRuns,
+  patchSpecimen,
+  putFieldNotes,
   reindex,
   runQuery,
   type TensorRef,
