@@ -187,6 +187,32 @@ describe('specimen note', () => {
     expect(fs.readdirSync(path.dirname(notesFile)).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
   });
 
+  it('is shown by `show` as Markdown when written in the older markup', async () => {
+    const id = '2026_01_07_legacy_notes';
+    await ok(['new', id, '--domain', 'training', '--method', 'fine_tuning']);
+    const notesFile = path.join(vault, 'specimens', id, 'field_notes.md');
+    fs.writeFileSync(
+      notesFile,
+      '# Legacy\n●SECTION|Legacy section\n●LOG|2025-12-22 20:17|run:20251222_201718\n',
+    );
+    const shown = await ok(['show', id]);
+    const notes = shown.slice(shown.indexOf('Field notes'));
+    expect(notes).toContain('## Legacy section');
+    expect(notes).toContain('### Log 2025-12-22 20:17');
+    expect(notes).toContain('- **run:** `20251222_201718`');
+    expect(notes).not.toContain('●');
+    const json = JSON.parse(await ok(['show', id, '--json'])) as {
+      field_notes: string;
+      field_notes_markdown: string;
+    };
+    expect(json.field_notes).toContain('●SECTION|Legacy section');
+    expect(json.field_notes_markdown).toBe(
+      '# Legacy\n\n## Legacy section\n\n### Log 2025-12-22 20:17\n\n- **run:** `20251222_201718`\n',
+    );
+    // The file itself is left as written.
+    expect(fs.readFileSync(notesFile, 'utf8')).toContain('●SECTION|Legacy section');
+  });
+
   it('refuses an empty entry and a missing file', async () => {
     const empty = await withStdin(['note', OTHER], '  \n');
     expect(empty.code).toBe(2);
