@@ -18,6 +18,8 @@ export { type DemoResult, runSyntheticDemo } from './demo/run-demo.js';
 export { DEMO_SPECIMEN_ID, type SyntheticDemoData, syntheticDemoData } from './demo/synthetic.js';
 // Errors.
 export * from './errors.js';
+// Field notes: the older `●` markup as Markdown, dated entries.
+export { appendNoteEntry, fieldNotesToMarkdown, noteHeading } from './format/field-notes.js';
 // Format: identifiers, taxonomy, manifests.
 export {
   assertNewSpecimenId,
@@ -28,6 +30,9 @@ export {
 } from './format/ids.js';
 export { CATALOG_FILE, CONFIG_FILE } from './format/layout.js';
 export {
+  effectiveSpecimenStatus,
+  LAB_FIELDS,
+  type LabField,
   RUN_STATUSES,
   type RunManifest,
   type RunStatus,
@@ -46,6 +51,14 @@ export {
   MetricsWriter,
   type MetricsWriterOptions,
 } from './storage/metrics/index.js';
+// The lab notebook: hypothesis, expected results, conclusion, status, tags, field notes.
+export {
+  appendFieldNote,
+  type NotebookPatch,
+  readFieldNotes,
+  updateNotebook,
+  writeFieldNotes,
+} from './storage/notebook.js';
 export type { EffectiveRunStatus, RunDescription, RunInfo } from './storage/runs.js';
 export { type FinishOptions, sealRunDir } from './storage/seal.js';
 export { SpecimenStorage, type StartRunOptions } from './storage/specimen-storage.js';

@@ -128,6 +128,9 @@ export interface CatalogRow {
   run_count: number;
   latest_run: string | null;
   latest_status: string | null;
+  hypothesis: string | null;
+  expected_results: string | null;
+  conclusion: string | null;
   manifest: PlainObject;
 }
 
@@ -252,6 +255,9 @@ export function catalogRow(
     run_count: 0,
     latest_run: null,
     latest_status: null,
+    hypothesis: d.hypothesis,
+    expected_results: d.expectedResults,
+    conclusion: d.conclusion,
     manifest: read.manifest,
   };
 }

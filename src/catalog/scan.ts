@@ -14,6 +14,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { isVaultError } from '../errors.js';
 import { assertSpecimenId } from '../format/ids.js';
 import { METRICS_FILE, SPECIMENS_DIR } from '../format/layout.js';
+import { effectiveSpecimenStatus } from '../format/manifest.js';
 import { listRunDirs, runDirName } from '../storage/describe.js';
 import { inspectMetricsFile } from '../storage/metrics/summary.js';
 import {
@@ -258,6 +259,8 @@ export function scanSpecimen(
   catalog.run_count = order.length;
   catalog.latest_run = latest;
   catalog.latest_status = latest ? (runs[latest]?.status ?? null) : null;
+  // A planned specimen whose first run was written by a process that left the manifest alone is active.
+  catalog.status = effectiveSpecimenStatus(catalog.status, order.length);
   return {
     ...base,
     state: SpecimenState.of(signature, true, null, runs),

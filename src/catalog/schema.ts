@@ -19,7 +19,7 @@ import { CATALOG_DIR, LEGACY_RUN_ID, RUNS_DIR, SPECIMENS_DIR } from '../format/l
 import { ROOT_VARIABLE } from './connection.js';
 
 /** Version of the catalog layout; a catalog with another version is rebuilt rather than updated. */
-export const CATALOG_SCHEMA_VERSION = 5;
+export const CATALOG_SCHEMA_VERSION = 6;
 
 /** Column name and DuckDB type, in table order: how rows of a table are loaded (see build/loader.ts). */
 export type ColumnSpec = readonly (readonly [string, string])[];
@@ -37,6 +37,9 @@ export const CATALOG_COLUMNS: ColumnSpec = [
   ['run_count', 'INTEGER'],
   ['latest_run', 'VARCHAR'],
   ['latest_status', 'VARCHAR'],
+  ['hypothesis', 'VARCHAR'],
+  ['expected_results', 'VARCHAR'],
+  ['conclusion', 'VARCHAR'],
   ['manifest', 'JSON'],
 ];
 
@@ -128,6 +131,9 @@ CREATE TABLE sv_base.catalog (
   run_count INTEGER,
   latest_run VARCHAR,
   latest_status VARCHAR,
+  hypothesis VARCHAR,
+  expected_results VARCHAR,
+  conclusion VARCHAR,
   manifest JSON
 );
 CREATE TABLE sv_base.runs (

@@ -17,3 +17,19 @@ export async function openVaultQuery(
   }
   return { root, query: await VaultQuery.open(root, { sandbox: options.sandbox ?? false }) };
 }
+
+/**
+ * After a command changed a specimen's manifest: brings an existing catalog up to date (incrementally), so
+ * `ls` and `query` show the change at once. A vault without a catalog is left alone (it is built on first
+ * use), and a catalog that cannot be updated now (another index holds it) only earns a hint.
+ */
+export async function refreshCatalog(root: string): Promise<void> {
+  if (!fs.existsSync(catalogPath(root))) return;
+  try {
+    await indexVault(root, { onWarning: () => {} });
+  } catch (err) {
+    process.stderr.write(
+      `warning: the catalog was not updated (${(err as Error).message}); run \`specimen index\`\n`,
+    );
+  }
+}

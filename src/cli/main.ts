@@ -104,8 +104,35 @@ command('new', 'scaffold a specimen: manifest, protocol template and field notes
   .option('--model <name>', 'model under study')
   .option('--description <text>', 'one-paragraph description')
   .option(`--protocol <${PROTOCOL_KINDS.join('|')}>`, 'write a protocol template in this language')
+  .option('--status <status>', 'active (default) or planned: an experiment recorded before it runs')
+  .option('--hypothesis <text>', 'what the experiment is expected to show')
+  .option('--expected <text>', 'the results expected (stored as expected_results)')
   .addHelpText('after', protocolLanguagesHelp())
   .action(run(() => import('./commands/new.js')));
+
+command('note', 'append a dated entry (## YYYY-MM-DD HH:MM UTC) to the field notes')
+  .argument('<id>', 'specimen ID')
+  .argument('[text]', 'the entry (- or none: read standard input)')
+  .option('--file <file>', 'read the entry from a file (- for stdin)')
+  .action(run(() => import('./commands/note.js')));
+
+command(
+  'set',
+  "edit a specimen's notebook fields: hypothesis, expected_results, conclusion, description, status, tags",
+)
+  .argument('<id>', 'specimen ID')
+  .argument('<assignments...>', 'KEY=VALUE pairs; tags=a,b replaces the tags; KEY= clears a text field')
+  .addHelpText(
+    'after',
+    '\nStatus: planned (only before any run), active, concluded (needs a conclusion), archived, deprecated.',
+  )
+  .action(run(() => import('./commands/set.js')));
+
+command('conclude', 'record the conclusion of a specimen and mark it concluded')
+  .argument('<id>', 'specimen ID')
+  .argument('[text]', 'the conclusion (- or none: read standard input)')
+  .option('--file <file>', 'read the conclusion from a file (- for stdin)')
+  .action(run(() => import('./commands/conclude.js')));
 
 command(
   'demo',
@@ -323,7 +350,7 @@ command('ls', 'list specimens from the catalog')
   .option('--domain <domain>', 'only this domain')
   .option('--method <method>', 'only this method')
   .option('--tag <tag>', 'only specimens with this tag')
-  .option('--status <status>', 'specimen status or latest run status')
+  .option('--status <status>', 'specimen status (planned, active, concluded, …) or latest run status')
   .option('--json', 'machine-readable output')
   .action(run(() => import('./commands/ls.js')));
 

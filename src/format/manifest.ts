@@ -14,9 +14,28 @@ import { ManifestError } from '../errors.js';
 import type { PlainObject, PlainValue } from './msgpack.js';
 import { assertTaxonomy, type Taxonomy } from './taxonomy.js';
 
-/** Lifecycle of a specimen. */
-export const SPECIMEN_STATUSES = ['active', 'archived', 'deprecated'] as const;
+/**
+ * Lifecycle of a specimen: `planned` (recorded before any run: hypothesis and expected results), `active`
+ * (has runs; a planned specimen becomes active with its first run), `concluded` (a conclusion was written),
+ * then `archived` or `deprecated`. Older manifests (no status) read as `active`.
+ */
+export const SPECIMEN_STATUSES = ['planned', 'active', 'concluded', 'archived', 'deprecated'] as const;
 export type SpecimenStatus = (typeof SPECIMEN_STATUSES)[number];
+
+/** The lab-notebook fields of a specimen manifest: optional free text, each at most LAB_FIELD_MAX_CHARS. */
+export const LAB_FIELDS = ['hypothesis', 'expected_results', 'conclusion'] as const;
+export type LabField = (typeof LAB_FIELDS)[number];
+/** Longest lab-notebook field accepted (characters). */
+export const LAB_FIELD_MAX_CHARS = 20_000;
+
+/**
+ * The status a specimen is shown with: a `planned` specimen that already has runs (written by a process
+ * that did not update the manifest, such as a run imported or adopted elsewhere) counts as `active`.
+ */
+export function effectiveSpecimenStatus(status: string | null | undefined, runCount: number): string {
+  const s = status ?? 'active';
+  return s === 'planned' && runCount > 0 ? 'active' : s;
+}
 
 /** Lifecycle of a run: `running` until sealed by finish(). */
 export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'interrupted'] as const;
@@ -67,6 +86,9 @@ function buildSchemas(z: ZodModule) {
       status: z.enum(SPECIMEN_STATUSES),
       tags: z.array(z.string()),
       description: z.string().optional(),
+      hypothesis: z.string().max(LAB_FIELD_MAX_CHARS).optional(),
+      expected_results: z.string().max(LAB_FIELD_MAX_CHARS).optional(),
+      conclusion: z.string().max(LAB_FIELD_MAX_CHARS).optional(),
       dependencies: plainMap.optional(),
       artifacts: z.record(z.string(), artifact).optional(),
     })
@@ -92,7 +114,13 @@ function buildSchemas(z: ZodModule) {
     })
     .loose();
   // Readers are lenient where older writers were: any status string, possibly missing timestamps.
-  const specimenRead = specimen.extend({ status: z.string() });
+  const specimenRead = specimen.extend({
+    status: z.string(),
+    // Another writer may have left a lab field empty (nil) or longer than this library writes.
+    hypothesis: z.string().nullable().optional(),
+    expected_results: z.string().nullable().optional(),
+    conclusion: z.string().nullable().optional(),
+  });
   const runRead = run.extend({ started: isoDate.nullable(), run_timestamp: isoDate.nullable() });
   return { artifact, specimen, run, specimenRead, runRead };
 }

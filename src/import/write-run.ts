@@ -21,6 +21,7 @@ import { METRICS_FILE, RUN_NOTES_FILE, RUNS_DIR } from '../format/layout.js';
 import type { PlainObject, PlainValue } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
 import { writeColumnsParquet } from '../parquet/write-columns.js';
+import { activatePlanned } from '../storage/notebook.js';
 import { sealRunDir } from '../storage/seal.js';
 import { writeZarr } from '../storage/tensors/index.js';
 import type { Vault } from '../storage/vault.js';
@@ -82,6 +83,7 @@ export async function writeImportedRun(
         if (code === 'EEXIST' || code === 'ENOTEMPTY') continue;
         throw err;
       }
+      await activatePlanned(path.dirname(runsDir));
       return { runId, dir: path.join(runsDir, runId), ...built };
     } finally {
       reserved.delete(path.join(runsDir, runId));

@@ -26,6 +26,7 @@ export const CATALOG_COLUMNS = [
   'latest_run',
   'latest_status',
   'description',
+  'hypothesis',
 ] as const;
 
 export interface CatalogResponse {
@@ -84,12 +85,50 @@ export interface TurnsResponse {
 export interface SpecimenResponse {
   specimen_id: string;
   manifest: Record<string, Json>;
-  /** Raw Markdown of field_notes.md (rendered and sanitized by the client), or null. */
+  /** Raw text of field_notes.md (what the editor starts from), or null when there is none. */
   field_notes: string | null;
+  /**
+   * The field notes as Markdown (the older `●` markup converted, see src/format/field-notes.ts), rendered and
+   * sanitized by the client; null when there are none.
+   */
+  field_notes_markdown: string | null;
+  /** sha256 of field_notes.md as read; send it back as `base_sha256` to refuse overwriting a newer edit. */
+  field_notes_sha256: string | null;
+  /** True when field_notes.md is larger than the server sends (200 kB): shown cut short, not editable here. */
+  field_notes_truncated: boolean;
+  /** The specimen's status as shown: a planned specimen with runs reads `active`. */
+  status: string;
   protocol_file: string | null;
   /** The protocol's source (at most 200 kB), or null. */
   protocol: string | null;
   runs: RunSummary[];
+}
+
+/** Body of `PATCH /api/specimens/:id`: only the keys given change; null or "" clears a text field. */
+export interface SpecimenPatchRequest {
+  hypothesis?: string | null;
+  expected_results?: string | null;
+  conclusion?: string | null;
+  description?: string | null;
+  status?: string;
+  tags?: string[];
+}
+
+/** Body of `PUT /api/specimens/:id/notes`. */
+export interface NotesPutRequest {
+  text: string;
+  /** `field_notes_sha256` of the version edited (null: there were none); a mismatch is a 409. */
+  base_sha256?: string | null;
+}
+
+/** Answer of the edit routes: the manifest and notes as now on disk, and whether the catalog followed. */
+export interface SpecimenEditResponse {
+  specimen_id: string;
+  manifest: Record<string, Json>;
+  status: string;
+  field_notes_sha256: string | null;
+  /** False when the catalog could not be updated right away (it is on the next index). */
+  indexed: boolean;
 }
 
 export interface MetricColumnInfo {

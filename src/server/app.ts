@@ -2,7 +2,8 @@
  * The request handler: admission (Host, origin, token — see security.ts), then either an API route or a
  * file of the web app, with every failure going through the single error handler (errors.ts). Only GET
  * and HEAD reach static files; the API's state-changing routes (`POST /api/index`, `PUT`/`DELETE
- * /api/views/:name`) and the query route take other methods, admitted only from the same origin.
+ * /api/views/:name`, and the notebook edits `PATCH /api/specimens/:id`, `PUT`/`POST
+ * /api/specimens/:id/notes`) and the query route take other methods, admitted only from the same origin.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UserQueryPool } from '../catalog/sandbox/pool.js';
@@ -15,6 +16,7 @@ import { registerCompareRoutes } from './routes/compare.js';
 import { registerExplorerRoutes } from './routes/explorer.js';
 import { registerGroupRoutes } from './routes/groups.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerNotebookRoutes } from './routes/notebook.js';
 import { registerQueryRoutes } from './routes/query.js';
 import { registerSpecimenRoutes } from './routes/specimens.js';
 import { registerTensorRoutes } from './routes/tensors.js';
@@ -30,6 +32,7 @@ export function buildRouter(ctx: ServerContext, tokenRequired: boolean, pool: Us
   registerHealthRoutes(router, ctx, tokenRequired);
   registerCatalogRoutes(router, ctx);
   registerSpecimenRoutes(router, ctx);
+  registerNotebookRoutes(router, ctx);
   registerCompareRoutes(router, ctx);
   registerExplorerRoutes(router, ctx);
   registerGroupRoutes(router, ctx);

@@ -78,6 +78,10 @@ export class Router {
     return this.add('DELETE', pattern, handler);
   }
 
+  patch(pattern: string, handler: Handler): this {
+    return this.add('PATCH', pattern, handler);
+  }
+
   private add(method: string, pattern: string, handler: Handler): this {
     this.routes.push({ method, segments: pattern.split('/').filter(Boolean), handler });
     return this;

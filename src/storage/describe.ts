@@ -107,6 +107,10 @@ export interface SpecimenDescription {
   tags: string[];
   status: string | null;
   description: string | null;
+  /** Lab-notebook fields (docs/format.md); null when absent. */
+  hypothesis: string | null;
+  expectedResults: string | null;
+  conclusion: string | null;
 }
 
 /** Describes a specimen from its normalized manifest (see normalizeSpecimenManifest). */
@@ -121,6 +125,9 @@ export function describeSpecimen(specimenId: string, manifest: PlainObject): Spe
     tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [],
     status: strOrNull(manifest.status),
     description: strOrNull(manifest.description),
+    hypothesis: strOrNull(manifest.hypothesis),
+    expectedResults: strOrNull(manifest.expected_results),
+    conclusion: strOrNull(manifest.conclusion),
   };
 }
 

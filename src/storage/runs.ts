@@ -13,6 +13,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { runIdBase } from '../format/ids.js';
 import { SPACE_RESERVE_BYTES, SPACE_RESERVE_FILE } from '../format/layout.js';
+import { activatePlanned } from './notebook.js';
 
 export {
   type EffectiveRunStatus,
@@ -30,7 +31,10 @@ export {
  */
 const lastClaimed = new Map<string, { base: string; seq: number }>();
 
-/** Claims a new run directory under `runsDir` named after `now`, adding a suffix on collision. */
+/**
+ * Claims a new run directory under `runsDir` (a specimen's `runs/`) named after `now`, adding a suffix on
+ * collision. A planned specimen becomes active with it: every writer of runs claims its directory here.
+ */
 export async function claimRunDir(
   runsDir: string,
   now: Date = new Date(),
@@ -47,6 +51,7 @@ export async function claimRunDir(
       await fsp.mkdir(dir);
       lastClaimed.set(runsDir, { base, seq });
       await reserveSpace(dir);
+      await activatePlanned(path.dirname(runsDir), now);
       return { runId, dir };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

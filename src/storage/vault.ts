@@ -33,6 +33,11 @@ export interface NewSpecimen {
   model?: string;
   tags?: readonly string[];
   description?: string;
+  /** `active` (default) or `planned`: an experiment recorded before it runs (docs/format.md, lifecycle). */
+  status?: 'active' | 'planned';
+  /** Lab-notebook fields, stored only when given. */
+  hypothesis?: string;
+  expectedResults?: string;
   dependencies?: PlainObject;
   /** Any further manifest fields (snake_case keys); they are stored as given. */
   extra?: PlainObject;
@@ -173,9 +178,11 @@ export class Vault {
       created: new Date().toISOString(),
       taxonomy: { domain: input.domain, method: input.method },
       model: input.model ?? null,
-      status: 'active',
+      status: input.status ?? 'active',
       tags: [...(input.tags ?? [])],
       description: input.description ?? '',
+      ...(input.hypothesis ? { hypothesis: input.hypothesis } : {}),
+      ...(input.expectedResults ? { expected_results: input.expectedResults } : {}),
       dependencies: input.dependencies ?? {},
       artifacts: {},
     };

@@ -1,4 +1,7 @@
-/** `specimen new <ID> --domain D --method M [...]`: scaffolds a specimen (manifest, protocol, field notes). */
+/**
+ * `specimen new <ID> --domain D --method M [--status planned --hypothesis H --expected E] [...]`: scaffolds
+ * a specimen (manifest, protocol, field notes); `--status planned` records an experiment before it runs.
+ */
 
 import { PROTOCOL_KINDS, type ProtocolKind, protocolLanguage } from '../../format/protocols.js';
 import { scaffoldSpecimen } from '../../storage/scaffold.js';
@@ -13,6 +16,9 @@ export interface NewOptions {
   model?: string;
   description?: string;
   protocol?: string;
+  status?: string;
+  hypothesis?: string;
+  expected?: string;
   vault?: string;
 }
 
@@ -21,6 +27,8 @@ export default async function newSpecimen(id: string, opts: NewOptions): Promise
     throw new UsageError(
       `--protocol must be one of ${PROTOCOL_KINDS.join(', ')}, got ${JSON.stringify(opts.protocol)}`,
     );
+  if (opts.status !== undefined && opts.status !== 'active' && opts.status !== 'planned')
+    throw new UsageError(`--status must be active or planned, got ${JSON.stringify(opts.status)}`);
   const vault = await Vault.open(opts.vault);
   const tags = (opts.tags ?? '')
     .split(',')
@@ -33,10 +41,15 @@ export default async function newSpecimen(id: string, opts: NewOptions): Promise
     tags,
     ...(opts.model !== undefined ? { model: opts.model } : {}),
     ...(opts.description !== undefined ? { description: opts.description } : {}),
+    ...(opts.status !== undefined ? { status: opts.status as 'active' | 'planned' } : {}),
+    ...(opts.hypothesis !== undefined ? { hypothesis: opts.hypothesis } : {}),
+    ...(opts.expected !== undefined ? { expectedResults: opts.expected } : {}),
   });
   const files = await scaffoldSpecimen(entry.path, entry.manifest, opts.protocol as ProtocolKind | undefined);
   const paint = painter();
-  console.log(`${paint('green', 'created')} specimen ${id} at ${entry.path}`);
+  const planned =
+    entry.manifest.status === 'planned' ? ' (planned: it becomes active with its first run)' : '';
+  console.log(`${paint('green', 'created')} specimen ${id} at ${entry.path}${planned}`);
   for (const f of ['manifest.msgpack', ...files]) console.log(`  ${f}`);
   return 0;
 }

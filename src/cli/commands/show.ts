@@ -1,12 +1,15 @@
 /**
  * `specimen show <ID> [--run RUN] [--json]`: the specimen's manifest, its runs (status, duration, seed,
  * supersession, reproduce verdict), the chosen run's metric columns with summary statistics (and, on a
- * terminal, a sparkline each), its tensors with shape, dtype and size, and the start of the field notes.
+ * terminal, a sparkline each), its tensors with shape, dtype and size, the lab-notebook fields (hypothesis,
+ * expected results, conclusion) and the start of the field notes (older `●` markup shown as Markdown).
  */
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { fieldNotesToMarkdown } from '../../format/field-notes.js';
 import { FIELD_NOTES_FILE } from '../../format/layout.js';
+import { effectiveSpecimenStatus } from '../../format/manifest.js';
 import {
   describeSpecimen,
   describeTensor,
@@ -81,7 +84,9 @@ export default async function show(
                 manifest: run.manifest,
               }
             : null,
+          status: effectiveSpecimenStatus(storage.manifest.status, runs.length),
           field_notes: notes,
+          field_notes_markdown: notes === null ? null : fieldNotesToMarkdown(notes),
         },
         (_k, v) => (typeof v === 'bigint' ? v.toString() : v),
         2,
@@ -98,13 +103,23 @@ export default async function show(
   const facts: [string, string][] = [
     ['domain / method', `${d.domain} / ${d.method}`],
     ['model', fmt(d.model)],
-    ['status', fmt(d.status)],
+    ['status', effectiveSpecimenStatus(d.status, runs.length)],
     ['tags', d.tags.join(', ') || '-'],
     ['created', m.created],
     ['path', path.relative(vault.root, storage.path)],
   ];
   if (d.description) facts.push(['description', d.description]);
   for (const [k, v] of facts) console.log(`  ${paint('dim', k.padEnd(16))}${v}`);
+  const lab: [string, string | null][] = [
+    ['Hypothesis', d.hypothesis],
+    ['Expected results', d.expectedResults],
+    ['Conclusion', d.conclusion],
+  ];
+  for (const [k, v] of lab) {
+    if (!v) continue;
+    console.log(`\n${paint('bold', k)}`);
+    for (const l of v.split('\n')) console.log(`  ${l}`);
+  }
 
   console.log(`\n${paint('bold', `Runs (${runs.length})`)}`);
   if (runs.length > 0) {
@@ -177,7 +192,7 @@ export default async function show(
     }
   }
   if (notes) {
-    const lines = notes.split('\n');
+    const lines = fieldNotesToMarkdown(notes).split('\n');
     console.log(`\n${paint('bold', 'Field notes')}`);
     for (const l of lines.slice(0, 12)) console.log(`  ${l}`);
     if (lines.length > 12)

@@ -111,7 +111,7 @@ describe('manifest validation', () => {
 
   it('names field, value and what is allowed', () => {
     expect(() => validateSpecimenManifest({ ...good, status: 'alive' })).toThrow(
-      /field "status" must be one of "active", "archived", "deprecated", got "alive"/,
+      /field "status" must be one of "planned", "active", "concluded", "archived", "deprecated", got "alive"/,
     );
     expect(() => validateSpecimenManifest({ ...good, tags: 'x' })).toThrow(
       /field "tags" must be array, got "x"/,

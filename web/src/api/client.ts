@@ -83,10 +83,15 @@ export async function getJson<T>(path: string, params: Params = {}, signal?: Abo
   return (await res.json()) as T;
 }
 
-/** POST `body` as JSON to `/api/<path>`. */
-export async function postJson<T>(path: string, body: object, signal?: AbortSignal): Promise<T> {
+/** POST (or PUT, PATCH) `body` as JSON to `/api/<path>`. */
+export async function postJson<T>(
+  path: string,
+  body: object,
+  signal?: AbortSignal,
+  method: 'POST' | 'PUT' | 'PATCH' = 'POST',
+): Promise<T> {
   const res = await fetch(apiUrl(path), {
-    method: 'POST',
+    method,
     signal: signal ?? null,
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
     body: JSON.stringify(body),

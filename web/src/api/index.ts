@@ -27,6 +27,8 @@ export {
   getView,
   listRuns,
   listViews,
+  patchSpecimen,
+  putFieldNotes,
   reindex,
   runQuery,
   saveView,

@@ -18,11 +18,14 @@ import type {
   HealthResponse,
   IndexResponse,
   MetricsPage,
+  NotesPutRequest,
   QueryResponse,
   RunListResponse,
   RunResponse,
   SavedViewJson,
   SeriesResponse,
+  SpecimenEditResponse,
+  SpecimenPatchRequest,
   SpecimenResponse,
   TensorInfo,
   TurnsResponse,
@@ -79,7 +82,25 @@ export function getTurns(specimenId: string, signal?: AbortSignal): Promise<Turn
   return getJson(`${specimenPath(specimenId)}/turns`, {}, signal);
 }
 
-/** `GET /api/specimens/:id`: manifest, field notes, protocol and runs. */
+/** `PATCH /api/specimens/:id`: edits hypothesis, expected results, conclusion, description, status, tags. */
+export function patchSpecimen(
+  specimenId: string,
+  patch: SpecimenPatchRequest,
+  signal?: AbortSignal,
+): Promise<SpecimenEditResponse> {
+  return postJson(specimenPath(specimenId), patch, signal, 'PATCH');
+}
+
+/** `PUT /api/specimens/:id/notes`: replaces the field notes (409 when they changed since `base_sha256`). */
+export function putFieldNotes(
+  specimenId: string,
+  body: NotesPutRequest,
+  signal?: AbortSignal,
+): Promise<SpecimenEditResponse> {
+  return postJson(`${specimenPath(specimenId)}/notes`, body, signal, 'PUT');
+}
+
+/** `GET /api/specimens/:id`: manifest, status, field notes (raw and as Markdown), protocol and runs. */
 export function getSpecimen(specimenId: string, signal?: AbortSignal): Promise<SpecimenResponse> {
   return getJson(specimenPath(specimenId), {}, signal);
 }

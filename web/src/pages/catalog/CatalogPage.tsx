@@ -1,17 +1,54 @@
 /**
  * The catalog: every specimen, filtered by free text, tag, domain, method and status, sorted by any
- * column, in a virtualised table. The filters and the sort live in the URL, so a filtered view is a link.
+ * column, in a virtualised table. Planned specimens (recorded before any run) are listed apart above it,
+ * with their hypothesis. The filters and the sort live in the URL, so a filtered view is a link.
  */
 import { useMemo, useState } from 'preact/hooks';
 import { type Json, reindex } from '../../api/index.js';
 import { Card, ErrorBox, Loading } from '../../components/common.js';
 import { VirtualTable } from '../../components/VirtualTable.js';
+import { fmtDate } from '../../format.js';
 import { useData } from '../../hooks.js';
 import { href, navigate, type Route, withQuery } from '../../router.js';
 import { CATALOG_TABLE_COLUMNS } from './columns.js';
 import { FacetSelect } from './FacetSelect.js';
 import { loadCatalog } from './load.js';
 import { COL, compare, type Row, sortColumn, str } from './rows.js';
+
+/** Planned specimens, apart from the table: they have no run to show yet, but a hypothesis. */
+function PlannedList({ rows }: { rows: Row[] }) {
+  return (
+    <div class="planned-section" data-testid="planned-specimens">
+      <h3>Planned ({rows.length})</h3>
+      <table class="grid">
+        <thead>
+          <tr>
+            <th>Specimen</th>
+            <th>Created</th>
+            <th>Domain / method</th>
+            <th>Hypothesis</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={str(r[COL.specimen_id])}>
+              <td>
+                <a class="mono" href={href(['specimen', str(r[COL.specimen_id])])}>
+                  {str(r[COL.specimen_id])}
+                </a>
+              </td>
+              <td>{fmtDate(r[COL.created])}</td>
+              <td>
+                {str(r[COL.domain])} / {str(r[COL.method])}
+              </td>
+              <td class="pre">{str(r[COL.hypothesis]) || '–'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
 
 const FILTERS = ['q', 'tag', 'domain', 'method', 'status'] as const;
 
@@ -49,6 +86,7 @@ export function CatalogPage({ route }: { route: Route }) {
               r[COL.status],
               r[COL.description],
               r[COL.latest_status],
+              r[COL.hypothesis],
             ]
               .map(str)
               .join('\u0001')
@@ -128,6 +166,8 @@ export function CatalogPage({ route }: { route: Route }) {
   ] as const;
 
   const active = FILTERS.some((f) => filters[f] !== '');
+  const planned = visible.filter((r) => r[COL.status] === 'planned');
+  const listed = planned.length > 0 ? visible.filter((r) => r[COL.status] !== 'planned') : visible;
 
   return (
     <div class="page catalog-page">
@@ -181,11 +221,13 @@ export function CatalogPage({ route }: { route: Route }) {
               {visible.length === data.total
                 ? `${data.total} specimens`
                 : `${visible.length} of ${data.total} specimens`}
+              {planned.length > 0 ? `, ${planned.length} planned` : ''}
             </div>
+            {planned.length > 0 ? <PlannedList rows={planned} /> : null}
             <VirtualTable
               columns={CATALOG_TABLE_COLUMNS}
-              count={visible.length}
-              getRow={(i) => visible[i]}
+              count={listed.length}
+              getRow={(i) => listed[i]}
               height="calc(100vh - 235px)"
               sort={{ key: sortKey, dir: sortDir }}
               onSort={onSort}

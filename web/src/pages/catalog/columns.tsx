@@ -36,7 +36,13 @@ export const CATALOG_TABLE_COLUMNS: readonly Column<Row>[] = [
       </span>
     ),
   },
-  { key: 'status', label: 'Status', width: 80, sortable: true, render: (r) => str(r[COL.status]) },
+  {
+    key: 'status',
+    label: 'Status',
+    width: 90,
+    sortable: true,
+    render: (r) => <StatusBadge status={str(r[COL.status])} />,
+  },
   {
     key: 'run_count',
     label: 'Runs',

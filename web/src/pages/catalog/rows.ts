@@ -38,6 +38,7 @@ export const COL = {
   latest_run: 8,
   latest_status: 9,
   description: 10,
+  hypothesis: 11,
 } as const satisfies { [K in CatalogColumn]: IndexOf<Columns, K> };
 
 /** The columns the table sorts by (the sort key in the URL is the column's name). */

@@ -1,20 +1,21 @@
 /**
- * A specimen: manifest, field notes (Markdown, sanitized), protocol, runs (pick some to compare); and one
- * run in detail below (the latest unless the URL names one). Refreshes every 2 s while a run is in progress.
+ * A specimen: the lab notebook (status, hypothesis, expected results, conclusion, tags — editable), runs
+ * (pick some to compare), one run in detail (the latest unless the URL names one), field notes (Markdown,
+ * sanitized, editable), manifest and protocol. Refreshes every 2 s while a run is in progress.
  */
 import { useState } from 'preact/hooks';
 import { getSpecimen, isRunning } from '../../api/index.js';
 import { Card, ErrorBox, KeyValues, Loading, StatusBadge, Tag } from '../../components/common.js';
-import { Markdown } from '../../components/Markdown.js';
 import { fmtDate, fmtDuration, fmtValue } from '../../format.js';
 import { useData } from '../../hooks.js';
 import { href, navigate, type Route } from '../../router.js';
+import { FieldNotes, LabNotebook } from './Notebook.js';
 import { RunDetail } from './RunDetail.js';
 
 export function SpecimenPage({ route }: { route: Route }) {
   const id = route.path[1] ?? '';
   const runParam = route.path[2] === 'run' ? route.path[3] : undefined;
-  const { data, error } = useData(`specimen:${id}`, (signal) => getSpecimen(id, signal), {
+  const { data, error, reload } = useData(`specimen:${id}`, (signal) => getSpecimen(id, signal), {
     live: (d) => d.runs.some(isRunning),
   });
   const [picked, setPicked] = useState<string[]>([]);
@@ -56,7 +57,7 @@ export function SpecimenPage({ route }: { route: Route }) {
           <b>model</b> {String(m.model ?? '–')}
         </span>
         <span>
-          <b>status</b> {String(m.status ?? '–')}
+          <b>status</b> <StatusBadge status={data.status} />
         </span>
         <span>
           <b>created</b> {fmtDate(m.created)}
@@ -67,6 +68,8 @@ export function SpecimenPage({ route }: { route: Route }) {
           ))}
         </span>
       </div>
+
+      <LabNotebook data={data} onSaved={reload} />
 
       <Card
         title={`Runs (${data.runs.length})`}
@@ -157,9 +160,7 @@ export function SpecimenPage({ route }: { route: Route }) {
       {runId ? <RunDetail specimenId={id} runId={runId} /> : null}
 
       <div class="two-col">
-        <Card title="Field notes">
-          {data.field_notes ? <Markdown text={data.field_notes} /> : <p class="muted">No field_notes.md.</p>}
-        </Card>
+        <FieldNotes data={data} onSaved={reload} />
         <Card title="Manifest">
           <KeyValues value={data.manifest} />
           {data.protocol_file ? (
