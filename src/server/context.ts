@@ -52,7 +52,13 @@ export function parseRunRef(text: string): RunRef {
 }
 
 export class ServerContext {
-  readonly metrics = new MetricsCache((dir, runId, files) => this.loadMetrics(dir, runId, files));
+  readonly metrics = new MetricsCache(
+    (dir, runId, files) => this.loadMetrics(dir, runId, files),
+    undefined,
+    async (file) => {
+      await this.confine(file, 'metrics', path.basename(file));
+    },
+  );
   private readonly tensors = new Map<
     string,
     { stamp: string; handle: Promise<TensorHandle>; checkedAt: number }
