@@ -11,6 +11,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
+import { CatalogChanges } from '../catalog/build/changes.js';
 import { type IndexReport, indexVault, VaultQuery } from '../catalog/index.js';
 import { isVaultError, NotFoundError, PathEscapeError } from '../errors.js';
 import { assertRunId, assertSafeName, assertSpecimenId } from '../format/ids.js';
@@ -69,6 +70,8 @@ export class ServerContext {
     string,
     { at: number; value: { storage: SpecimenStorage; run: RunInfo } }
   >();
+  /** What an incremental index would change (the catalog watcher polls it; its version tells pages). */
+  readonly changes: CatalogChanges;
   private catalogQuery: Promise<VaultQuery> | undefined;
   private indexing: Promise<IndexReport> | undefined;
 
@@ -76,7 +79,9 @@ export class ServerContext {
     readonly vault: Vault,
     /** The vault root with symlinks resolved. */
     readonly realRoot: string,
-  ) {}
+  ) {
+    this.changes = new CatalogChanges(vault.root);
+  }
 
   static async open(root: string): Promise<ServerContext> {
     const vault = await Vault.open(root);

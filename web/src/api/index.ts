@@ -11,6 +11,7 @@ export {
   type ExplorerQuery,
   type GroupsQuery,
   getCatalog,
+  getCatalogVersion,
   getCompare,
   getExplorer,
   getGroups,
