@@ -360,6 +360,7 @@ command('serve', 'serve the web UI and its JSON API over the vault (127.0.0.1 by
   .option('--token <token>', 'access token (generated and printed when binding beyond loopback)')
   .option('--open', 'open the browser')
   .option('--query-timeout <ms>', 'time limit of one SQL console query in milliseconds (default 5000)')
+  .option('--no-watch', 'do not keep the catalog current by itself (Re-index updates it)')
   .action(run(() => import('./commands/serve.js')));
 
 program.parseAsync(process.argv).catch((err: unknown) => {

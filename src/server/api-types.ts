@@ -43,6 +43,13 @@ export interface CatalogResponse {
   };
   /** Milliseconds the catalog query took on the server. */
   queryMs: number;
+  /** The catalog version these rows were read at (see CatalogVersionResponse). */
+  version: string;
+}
+
+/** `GET /api/catalog/version`: an opaque text that changes whenever an index changed the catalog. */
+export interface CatalogVersionResponse {
+  version: string;
 }
 
 /** One run as the specimen and compare pages show it. */

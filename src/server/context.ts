@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
+import { CatalogChanges } from '../catalog/build/changes.js';
 import { type IndexReport, indexVault, VaultQuery } from '../catalog/index.js';
 import { isVaultError, NotFoundError, PathEscapeError } from '../errors.js';
 import { assertRunId, assertSafeName, assertSpecimenId } from '../format/ids.js';
@@ -55,7 +56,13 @@ export function parseRunRef(text: string): RunRef {
 }
 
 export class ServerContext {
-  readonly metrics = new MetricsCache((dir, runId, files) => this.loadMetrics(dir, runId, files));
+  readonly metrics = new MetricsCache(
+    (dir, runId, files) => this.loadMetrics(dir, runId, files),
+    undefined,
+    async (file) => {
+      await this.confine(file, 'metrics', path.basename(file));
+    },
+  );
   private readonly tensors = new Map<
     string,
     { stamp: string; handle: Promise<TensorHandle>; checkedAt: number }
@@ -66,6 +73,8 @@ export class ServerContext {
     string,
     { at: number; value: { storage: SpecimenStorage; run: RunInfo } }
   >();
+  /** What an incremental index would change (the catalog watcher polls it; its version tells pages). */
+  readonly changes: CatalogChanges;
   private catalogQuery: Promise<VaultQuery> | undefined;
   private indexing: Promise<IndexReport> | undefined;
   private remote: RemoteFiles | undefined;
@@ -74,7 +83,9 @@ export class ServerContext {
     readonly vault: Vault,
     /** The vault root with symlinks resolved. */
     readonly realRoot: string,
-  ) {}
+  ) {
+    this.changes = new CatalogChanges(vault.root);
+  }
 
   static async open(root: string): Promise<ServerContext> {
     const vault = await Vault.open(root);

@@ -4,7 +4,8 @@
  * Binds 127.0.0.1 unless told otherwise. Binding beyond loopback requires an access token, generated when
  * none is given; requests are admitted only with the right Host header and, for the API, from this origin
  * (see security.ts). The catalog is updated (incrementally) before the server starts answering unless
- * `index: false`.
+ * `index: false`, and kept current while it runs (a new specimen or run is indexed within a second) unless
+ * `watch: false`.
  *
  * @example
  * const server = await startServer({ vaultRoot: './demo-vault', port: 0 })
@@ -19,6 +20,7 @@ import { limitsFromConfig, type QueryLimits } from '../catalog/sandbox/limits.js
 import { UserQueryPool } from '../catalog/sandbox/pool.js';
 import { UsageError } from '../errors.js';
 import { createHandler } from './app.js';
+import { CatalogWatcher } from './catalog-watch.js';
 import { ServerContext } from './context.js';
 import { createPolicy, hostForUrl, isLoopback, type SecurityPolicy } from './security.js';
 import { defaultWebDir } from './static.js';
@@ -42,6 +44,11 @@ export interface ServerOptions {
   webDir?: string;
   /** Update the catalog before serving (default true). */
   index?: boolean;
+  /**
+   * Keep the catalog current while serving (catalog-watch.ts): true (default) checks every 500 ms, a
+   * number is the interval in ms, false only updates it on `POST /api/index`.
+   */
+  watch?: boolean | number;
   /** Called with warnings (catalog problems) instead of printing them. */
   onWarning?: (message: string) => void;
   /**
@@ -118,12 +125,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const actualPort = (server.address() as AddressInfo).port;
   policy = createPolicy({ host, port: actualPort, token });
+  const watcher =
+    options.watch === false
+      ? undefined
+      : new CatalogWatcher(ctx, {
+          ...(typeof options.watch === 'number' ? { intervalMs: options.watch } : {}),
+          ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+        });
+  watcher?.start();
   let closing: Promise<void> | undefined;
   const running: RunningServer = {
     url: `http://${displayHost(host)}:${actualPort}/`,
     host,
     port: actualPort,
     close: () => {
+      watcher?.stop();
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

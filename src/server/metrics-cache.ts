@@ -2,19 +2,27 @@
  * Run metrics held in memory for charts and tables. A run's metrics are read once (the sealed
  * `metrics.parquet`, or the flushed parts of a live run, as storage's `findMetricsFiles` finds them) and
  * kept while the files are unchanged: the cache key includes the file's size and mtime, or the list of
- * flushed parts, so a live run is re-read as soon as its writer flushes. Numeric columns become Float64Arrays (null → NaN) in step order. Least
- * recently used runs are dropped beyond a byte budget.
+ * flushed parts, so a live run is re-read as soon as its writer flushes. A run that has neither but a
+ * `metrics.jsonl` (a Python or other-language writer, not sealed yet) is read incrementally: the cache
+ * keeps its byte offset and parsed columns (storage/metrics/live-jsonl.ts) and each refresh parses only the
+ * lines appended since. Numeric columns become Float64Arrays (null → NaN) in step order. Least recently
+ * used runs are dropped beyond a byte budget.
  *
  * @example
  * const m = await cache.get(runDir, runId)
  * const loss = m?.numeric('loss')   // Float64Array aligned with m.steps
  */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
 import type { Table } from 'apache-arrow';
+import { METRICS_JSONL_FILE, stampOf } from '../format/layout.js';
 import { findMetricsFiles, type RunMetricsFiles } from '../storage/describe.js';
+import { LiveJsonl } from '../storage/metrics/live-jsonl.js';
 import {
   isNumericArrowType,
   type MetricColumnSummary,
   NON_METRIC_COLUMNS,
+  summarizeColumn,
   summarizeTable,
 } from '../storage/metrics/summary.js';
 
@@ -29,7 +37,6 @@ export interface MetricColumn {
 
 /** One run's metrics, ready for charts. */
 export interface RunMetrics {
-  table: Table;
   rows: number;
   columns: MetricColumn[];
   /** The `step` column (or the row number when there is none), ascending. */
@@ -42,6 +49,8 @@ export interface RunMetrics {
   numeric(name: string): Float64Array | undefined;
   /** Summaries of the numeric columns (storage/metrics/summary.ts, from the rows in file order; cached). */
   summaries(): MetricColumnSummary[];
+  /** The cell of column `name` at row `row` in file order (null when missing). */
+  value(name: string, row: number): unknown;
   /** Approximate bytes held. */
   bytes: number;
 }
@@ -90,7 +99,6 @@ function build(table: Table): RunMetrics {
   const cache = new Map<string, Float64Array>();
   let summaries: MetricColumnSummary[] | undefined;
   const m: RunMetrics = {
-    table,
     rows: n,
     columns,
     steps,
@@ -110,14 +118,98 @@ function build(table: Table): RunMetrics {
       summaries ??= summarizeTable(table);
       return summaries;
     },
+    value(name, row) {
+      return table.getChild(name)?.get(row) ?? null;
+    },
   };
   return m;
+}
+
+const ARROW_TYPE = { null: 'Null', int: 'Int64', float: 'Float64', bool: 'Bool', string: 'Utf8' } as const;
+
+/** A live JSON lines reader and how far its step order has been checked. */
+interface LiveState {
+  reader: LiveJsonl;
+  /** Rows whose step order was checked; `sorted` tells whether they are in step order. */
+  checked: number;
+  sorted: boolean;
+}
+
+/** A snapshot of the rows a live reader holds now (views of its buffers: later appends do not change it). */
+function buildLive(state: LiveState): RunMetrics {
+  const live = state.reader;
+  const n = live.rows;
+  const columns: MetricColumn[] = live.columns.map((c) => ({
+    name: c.name,
+    type: ARROW_TYPE[c.kind],
+    numeric: !NON_METRIC_COLUMNS.has(c.name) && (c.kind === 'int' || c.kind === 'float'),
+  }));
+  const stepCol = live.numeric('step');
+  const hasStep = stepCol !== undefined;
+  const raw = stepCol ?? Float64Array.from({ length: n }, (_, i) => i);
+  // Only the rows added since the last check are looked at, unless the order is already broken.
+  if (state.checked > n) {
+    state.checked = 0;
+    state.sorted = true;
+  }
+  for (let i = Math.max(1, state.checked); state.sorted && i < n; i++)
+    if (!(raw[i]! >= raw[i - 1]!)) state.sorted = false;
+  if (n > 0 && Number.isNaN(raw[0]!)) state.sorted = false;
+  state.checked = n;
+  let order: Uint32Array | undefined;
+  let steps = raw;
+  if (!state.sorted) {
+    const key = (v: number) => (Number.isNaN(v) ? Number.POSITIVE_INFINITY : v);
+    order = Uint32Array.from({ length: n }, (_, k) => k).sort((a, b) => key(raw[a]!) - key(raw[b]!) || a - b);
+    steps = Float64Array.from(order, (k) => raw[k]!);
+  }
+  const permuted = new Map<string, Float64Array>();
+  let summaries: MetricColumnSummary[] | undefined;
+  const valuesOf = (name: string): (number | null)[] => {
+    const c = live.column(name)!;
+    const out = new Array<number | null>(n);
+    for (let i = 0; i < n; i++) out[i] = c.valid[i] === 1 ? c.values[i]! : null;
+    return out;
+  };
+  return {
+    rows: n,
+    columns,
+    steps,
+    hasStep,
+    order,
+    numeric(name) {
+      if (!columns.some((c) => c.name === name && c.numeric)) return undefined;
+      const v = live.column(name)!.values.subarray(0, n);
+      if (!order) return v;
+      let p = permuted.get(name);
+      if (!p) {
+        p = Float64Array.from(order, (k) => v[k]!);
+        permuted.set(name, p);
+      }
+      return p;
+    },
+    summaries() {
+      if (!summaries) {
+        const step = hasStep ? valuesOf('step') : undefined;
+        summaries = columns
+          .filter((c) => c.numeric)
+          .map((c) => summarizeColumn(c.name, valuesOf(c.name), step));
+      }
+      return summaries;
+    },
+    value(name, row) {
+      return row < n ? live.value(name, row) : null;
+    },
+    bytes: live.bytes,
+  };
 }
 
 interface Entry {
   signature: string;
   value: Promise<RunMetrics | undefined>;
   bytes: number;
+  /** Set for a run read from its JSON lines (see the module comment). */
+  live?: LiveState;
 }
 
 /** Reads a run's metrics table from the files found (undefined when the run has none). */
@@ -135,12 +227,14 @@ export class MetricsCache {
   constructor(
     private readonly load: MetricsLoader,
     private readonly budgetBytes = 512 * 1024 * 1024,
+    /** Checks a JSON lines file before it is first read (the server confines it to the vault). */
+    private readonly admit: (file: string) => Promise<void> = async () => {},
   ) {}
 
   /** The metrics of the run at `runDir`, or undefined when it has none. */
   async get(runDir: string, runId: string): Promise<RunMetrics | undefined> {
     const found = await findMetricsFiles(runDir);
-    if (found === undefined) return undefined;
+    if (found === undefined) return this.getLive(runDir);
     const { signature } = found;
     const hit = this.entries.get(runDir);
     if (hit && hit.signature === signature) {
@@ -170,6 +264,52 @@ export class MetricsCache {
         throw err;
       },
     );
+    this.entries.set(runDir, entry);
+    return entry.value;
+  }
+
+  /** A run's metrics from its JSON lines, read from where the last refresh stopped. */
+  private async getLive(runDir: string): Promise<RunMetrics | undefined> {
+    const file = path.join(runDir, METRICS_JSONL_FILE);
+    const st = await fsp.stat(file).catch(() => undefined);
+    const hit = this.entries.get(runDir);
+    if (!st) {
+      if (hit) this.drop(runDir, hit);
+      return undefined;
+    }
+    const signature = `j:${stampOf(st)}`;
+    if (hit?.live && hit.signature === signature) {
+      this.entries.delete(runDir);
+      this.entries.set(runDir, hit);
+      return hit.value;
+    }
+    let live = hit?.live;
+    if (!live) {
+      if (hit) this.drop(runDir, hit);
+      await this.admit(file);
+      live = { reader: new LiveJsonl(file), checked: 0, sorted: true };
+    }
+    const state = live;
+    // Refreshes of one reader run one after another: the previous one (if any) is awaited first.
+    const previous = hit?.live ? hit.value.catch(() => undefined) : Promise.resolve(undefined);
+    const entry: Entry = {
+      signature,
+      bytes: hit?.bytes ?? 0,
+      live: state,
+      value: Promise.resolve(undefined),
+    };
+    entry.value = previous.then(async () => {
+      await state.reader.refresh();
+      const m = buildLive(state);
+      this.total += m.bytes - entry.bytes;
+      entry.bytes = m.bytes;
+      this.evict();
+      return m;
+    });
+    entry.value.catch(() => {
+      if (this.entries.get(runDir) === entry) this.drop(runDir, entry);
+    });
+    this.entries.delete(runDir);
     this.entries.set(runDir, entry);
     return entry.value;
   }

@@ -104,6 +104,11 @@ export function catalogDir(root: string): string {
   return path.join(root, CATALOG_DIR);
 }
 
+/** `state.json`: what the last index recorded (its stamp moves with every index that changed something). */
+export function catalogStatePath(root: string): string {
+  return path.join(catalogDir(root), STATE_FILE);
+}
+
 /** A fresh generation name. */
 export function newGeneration(): string {
   return `g${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -310,6 +315,16 @@ function readDeltaManifest(genDir: string): DeltaManifest | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The name of the delta generation `gen` reads now (moves with every update through the delta). */
+export function currentDelta(root: string, gen: string): string | undefined {
+  return currentDeltaName(path.join(catalogDir(root), gen));
+}
+
+/** The specimen records of generation `gen`'s current delta (those override `state.json`'s). */
+export function deltaSpecimenRecords(root: string, gen: string): Record<string, SpecimenRecord> {
+  return readDeltaManifest(path.join(catalogDir(root), gen))?.specimens ?? {};
 }
 
 /** Why an update cannot go through the delta: the caller rewrites the catalog file. */

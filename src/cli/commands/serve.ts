@@ -1,6 +1,6 @@
 /**
- * `specimen serve [--port N] [--host H] [--open] [--token T]`: serves the web app and its JSON API over the
- * vault until interrupted (Ctrl+C or SIGTERM closes it cleanly and exits 0). Binds 127.0.0.1 unless --host
+ * `specimen serve [--port N] [--host H] [--open] [--token T] [--no-watch]`: serves the web app and its JSON
+ * API over the vault, keeping the catalog current as specimens and runs appear, until interrupted (Ctrl+C or SIGTERM closes it cleanly and exits 0). Binds 127.0.0.1 unless --host
  * says otherwise; beyond loopback an access token is required (given with --token or generated) and
  * printed with the URL.
  */
@@ -30,6 +30,8 @@ export default async function serve(opts: {
   token?: string;
   vault?: string;
   queryTimeout?: string;
+  /** False with --no-watch: the catalog is updated only by Re-index. */
+  watch?: boolean;
   /** Called once the server listens (the demo starts its live runs then). */
   onListening?: (url: string) => void;
   /** Called when the server is stopping. */
@@ -60,6 +62,7 @@ export default async function serve(opts: {
       ...(opts.host !== undefined ? { host: opts.host } : {}),
       ...(opts.token !== undefined ? { token: opts.token } : {}),
       ...(queryTimeout !== undefined ? { queryLimits: { timeoutMs: queryTimeout } } : {}),
+      watch: opts.watch !== false,
       onWarning: (m) => process.stderr.write(`${paint('yellow', 'warning:')} ${m}\n`),
     });
   } catch (err) {

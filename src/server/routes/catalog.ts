@@ -1,10 +1,12 @@
 /**
- * The catalog: `GET /api/catalog` (every specimen, with facets for the filter menus), `GET /api/runs`
+ * The catalog: `GET /api/catalog` (every specimen, with facets for the filter menus), `GET
+ * /api/catalog/version` (changes whenever an index changed the catalog: pages poll it), `GET /api/runs`
  * (runs of any specimen, for the compare page's picker) and `POST /api/index` (update the catalog).
  */
 import {
   CATALOG_COLUMNS,
   type CatalogResponse,
+  type CatalogVersionResponse,
   type IndexResponse,
   type Json,
   type RunListResponse,
@@ -24,6 +26,8 @@ function sortedCounts(map: Map<string, number>): [string, number][] {
 
 export function registerCatalogRoutes(router: Router, ctx: ServerContext): void {
   router.get('/api/catalog', async ({ res }) => {
+    // Taken before the query: an index finishing during it moves the version, and the page asks again.
+    const version = ctx.changes.version();
     const q = await ctx.catalog();
     const t0 = performance.now();
     const result = await q.query(
@@ -52,7 +56,13 @@ export function registerCatalogRoutes(router: Router, ctx: ServerContext): void 
         statuses: sortedCounts(statuses),
       },
       queryMs,
+      version,
     };
+    sendJson(res, 200, body);
+  });
+
+  router.get('/api/catalog/version', async ({ res }) => {
+    const body: CatalogVersionResponse = { version: ctx.changes.version() };
     sendJson(res, 200, body);
   });
 

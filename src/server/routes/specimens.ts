@@ -150,11 +150,10 @@ export function registerSpecimenRoutes(router: Router, ctx: ServerContext): void
       return;
     }
     const end = Math.min(metrics.rows, offset + limit);
-    const cols = metrics.columns.map((c) => metrics.table.getChild(c.name));
     const rows: Json[][] = [];
     for (let i = offset; i < end; i++) {
       const row = metrics.order ? metrics.order[i]! : i;
-      rows.push(cols.map((col) => jsonSafe(col?.get(row) ?? null)));
+      rows.push(metrics.columns.map((c) => jsonSafe(metrics.value(c.name, row))));
     }
     const body: MetricsPage = { columns: metrics.columns, rows, offset, total: metrics.rows };
     sendJson(res, 200, body);

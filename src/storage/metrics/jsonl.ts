@@ -51,7 +51,9 @@ export function integerValue(token: string): number | bigint {
 
 // Strings (skipped whole), the bare tokens Python writes, and JSON number tokens.
 const TOKENS = /("(?:[^"\\]|\\.)*")|(-?Infinity|NaN)|(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
-const LONG_DIGITS = /\d{16}/;
+// A run of 16+ digits that is not the fraction or exponent of a float: an integer JSON.parse may round.
+// (Python's repr of a float often has 17 digits after the point; those lines need no second pass.)
+const LONG_DIGITS = /(?<![\d.eE])\d{16}(?![.eE])/;
 
 /** A character that occurs in `line` neither as such nor as a \u escape, to mark rewritten tokens. */
 function freeMarker(line: string): string {

@@ -12,6 +12,7 @@ export {
   type ExplorerQuery,
   type GroupsQuery,
   getCatalog,
+  getCatalogVersion,
   getCompare,
   getExplorer,
   getGroups,

@@ -12,6 +12,7 @@ import { apiUrl, getJson, postJson, sendJsonRequest } from './client.js';
 import { fetchSlice, type Slice } from './slice.js';
 import type {
   CatalogResponse,
+  CatalogVersionResponse,
   CompareResponse,
   ExplorerResponse,
   GroupsResponse,
@@ -62,6 +63,11 @@ export function getHealth(signal?: AbortSignal): Promise<HealthResponse> {
 /** `GET /api/catalog`: every specimen, newest first, with facet counts. */
 export function getCatalog(signal?: AbortSignal): Promise<CatalogResponse> {
   return getJson('catalog', {}, signal);
+}
+
+/** `GET /api/catalog/version`: changes whenever an index changed the catalog. */
+export function getCatalogVersion(signal?: AbortSignal): Promise<CatalogVersionResponse> {
+  return getJson('catalog/version', {}, signal);
 }
 
 /** `GET /api/runs`: runs of any specimen, newest first, for pickers. */

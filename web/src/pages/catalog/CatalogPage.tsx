@@ -3,12 +3,12 @@
  * column, in a virtualised table. Planned specimens (recorded before any run) are listed apart above it,
  * with their hypothesis. The filters and the sort live in the URL, so a filtered view is a link.
  */
-import { useMemo, useState } from 'preact/hooks';
-import { type Json, reindex } from '../../api/index.js';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { getCatalogVersion, type Json, reindex } from '../../api/index.js';
 import { Card, ErrorBox, Loading } from '../../components/common.js';
 import { VirtualTable } from '../../components/VirtualTable.js';
 import { fmtDate } from '../../format.js';
-import { useData } from '../../hooks.js';
+import { useData, useLastValue } from '../../hooks.js';
 import { href, navigate, type Route, withQuery } from '../../router.js';
 import { CATALOG_TABLE_COLUMNS } from './columns.js';
 import { FacetSelect } from './FacetSelect.js';
@@ -52,10 +52,51 @@ function PlannedList({ rows }: { rows: Row[] }) {
 
 const FILTERS = ['q', 'tag', 'domain', 'method', 'status'] as const;
 
+/** How often the page asks whether the catalog changed (the server keeps it current by itself). */
+const VERSION_POLL_MS = 1000;
+
+/**
+ * Calls `onChange` whenever the server's catalog version differs from `shown`'s (the catalog on screen):
+ * a specimen or run was indexed since it was read.
+ */
+function useCatalogVersion(shown: string | undefined, onChange: () => void): void {
+  const shownRef = useRef(shown);
+  shownRef.current = shown;
+  useEffect(() => {
+    let asked: string | undefined;
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ac = new AbortController();
+    const poll = async () => {
+      try {
+        const { version } = await getCatalogVersion(ac.signal);
+        // Once per new version: the reload it starts takes a moment to replace what is shown.
+        if (shownRef.current !== undefined && version !== shownRef.current && version !== asked) {
+          asked = version;
+          onChange();
+        }
+      } catch {
+        // The server restarting or a dropped request: ask again at the next tick.
+      }
+      if (!stopped) timer = setTimeout(poll, VERSION_POLL_MS);
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+      ac.abort();
+    };
+  }, []);
+}
+
 export function CatalogPage({ route }: { route: Route }) {
   const [generation, setGeneration] = useState(0);
   const [indexing, setIndexing] = useState<string | undefined>();
-  const { data, error } = useData(`catalog:${generation}`, () => loadCatalog(generation > 0));
+  const loaded = useData(`catalog:${generation}`, () => loadCatalog(generation > 0));
+  // The previous catalog stays on screen while the next one loads (no flash on an automatic refresh).
+  const data = useLastValue(loaded.data);
+  const error = loaded.error;
+  useCatalogVersion(data?.version, () => setGeneration((g) => g + 1));
   const q = route.query;
   const filters = Object.fromEntries(FILTERS.map((f) => [f, q.get(f) ?? ''])) as Record<
     (typeof FILTERS)[number],

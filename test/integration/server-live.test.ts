@@ -1,0 +1,145 @@
+// The server keeping up with a vault that changes under it (real server on a socket, real vault, real
+// catalog): a new specimen, a run begun by an external writer and its sealing reach the catalog without
+// POST /api/index, the catalog version moves only when the catalog did, and a running run's metrics.jsonl
+// is served as it grows.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CatalogChanges } from '../../src/catalog/build/changes.js';
+import { beginRun, sealExternalRun } from '../../src/runner/external-run.js';
+import type {
+  CatalogResponse,
+  CatalogVersionResponse,
+  RunResponse,
+  SeriesResponse,
+} from '../../src/server/api-types.js';
+import { type RunningServer, startServer } from '../../src/server/index.js';
+import { Vault } from '../../src/storage/vault.js';
+import { tempDir } from '../support/helpers.js';
+import { request } from '../support/http.js';
+
+const A = '2026_01_02_first';
+const B = '2026_01_03_second';
+
+/** Polls `check` every 50 ms until it returns a value (bounded generously: this is not a timing test). */
+async function until<T>(what: string, check: () => Promise<T | undefined>, limitMs = 30_000): Promise<T> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('server keeps the catalog and running runs current', () => {
+  let dir: string;
+  let vault: Vault;
+  let server: RunningServer;
+  const posts: string[] = [];
+  const get = async <T>(target: string): Promise<T> => {
+    const r = await request(server.port, target);
+    if (r.status !== 200) throw new Error(`${target}: ${r.status} ${r.text}`);
+    return JSON.parse(r.text) as T;
+  };
+  const catalogIds = async () => (await get<CatalogResponse>('/api/catalog')).rows.map((r) => String(r[0]));
+
+  beforeAll(async () => {
+    dir = tempDir('sv-live-server-');
+    vault = await Vault.init(path.join(dir, 'vault'));
+    await vault.createSpecimen({
+      specimenId: A,
+      domain: 'training',
+      method: 'fine_tuning',
+      description: 'first',
+    });
+    server = await startServer({
+      vaultRoot: vault.root,
+      port: 0,
+      watch: 200,
+      onWarning: (m) => posts.push(m),
+    });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('indexes a new specimen and a new run by itself, and leaves the catalog alone when nothing changed', async () => {
+    expect(await catalogIds()).toEqual([A]);
+    const v0 = (await get<CatalogVersionResponse>('/api/catalog/version')).version;
+    await new Promise((r) => setTimeout(r, 600));
+    // Nothing changed on disk: no index ran, the version is the same.
+    expect((await get<CatalogVersionResponse>('/api/catalog/version')).version).toBe(v0);
+    expect(new CatalogChanges(vault.root).pending()).toBe(false);
+
+    await vault.createSpecimen({
+      specimenId: B,
+      domain: 'training',
+      method: 'fine_tuning',
+      description: 'second',
+    });
+    await until('the new specimen in the catalog', async () =>
+      (await catalogIds()).includes(B) ? true : undefined,
+    );
+    const v1 = (await get<CatalogVersionResponse>('/api/catalog/version')).version;
+    expect(v1).not.toBe(v0);
+    expect((await get<CatalogResponse>('/api/catalog')).version).toBe(v1);
+
+    const begun = await beginRun(
+      vault,
+      B,
+      { config: { lr: 0.1 }, seed: 3, name: 'probe-a' },
+      { provenance: false },
+    );
+    const runId = begun.run_id;
+    const runDir = begun.run_dir;
+    const runRow = async () => {
+      const c = await get<CatalogResponse>('/api/catalog');
+      const row = c.rows.find((r) => r[0] === B);
+      return row && row[c.columns.indexOf('latest_run')] === runId
+        ? String(row[c.columns.indexOf('latest_status')])
+        : undefined;
+    };
+    expect(await until('the begun run in the catalog', runRow)).toBe('running');
+    // Added through the delta (the catalog file is not rewritten): the version moves all the same.
+    expect((await get<CatalogVersionResponse>('/api/catalog/version')).version).not.toBe(v1);
+
+    // A running run's JSON lines are served as they grow.
+    const jsonl = path.join(runDir, 'metrics.jsonl');
+    fs.writeFileSync(jsonl, '{"step": 0, "loss": 1.0}\n{"step": 1, "loss": 0.5}\n');
+    const run1 = await get<RunResponse>(`/api/specimens/${B}/runs/${runId}`);
+    expect(run1.metrics?.rows).toBe(2);
+    // Appending to a running run's file is no reason to re-index (only entries created, renamed, removed).
+    const changes = new CatalogChanges(vault.root);
+    await until('the index to catch up', async () => (changes.pending() ? undefined : true));
+    const vr = (await get<CatalogVersionResponse>('/api/catalog/version')).version;
+    fs.appendFileSync(jsonl, '{"step": 2, "loss": 0.25, "eval": 0.9}\n{"step": 3, "lo');
+    expect(changes.pending()).toBe(false);
+    const run2 = await get<RunResponse>(`/api/specimens/${B}/runs/${runId}`);
+    expect(run2.metrics?.rows).toBe(3);
+    expect(run2.metrics?.columns.map((c) => c.name)).toEqual(['step', 'loss', 'eval']);
+    await new Promise((r) => setTimeout(r, 700));
+    expect((await get<CatalogVersionResponse>('/api/catalog/version')).version).toBe(vr);
+    const series = await get<SeriesResponse>(
+      `/api/series?run=${encodeURIComponent(`${B}/${runId}`)}&metric=loss&width=100`,
+    );
+    expect(series.series[0]?.values).toEqual([1, 0.5, 0.25]);
+    expect(series.series[0]?.steps).toEqual([0, 1, 2]);
+
+    // Sealing moves the run's status in the catalog without a re-index request.
+    fs.appendFileSync(jsonl, 'ss": 0.125}\n');
+    fs.writeFileSync(path.join(runDir, 'finish.json'), JSON.stringify({ status: 'succeeded' }));
+    await sealExternalRun(vault, B, runId);
+    expect(
+      await until('the sealed status in the catalog', async () => {
+        const s = await runRow();
+        return s === 'succeeded' ? s : undefined;
+      }),
+    ).toBe('succeeded');
+    const sealed = await get<RunResponse>(`/api/specimens/${B}/runs/${runId}`);
+    expect(sealed.metrics?.rows).toBe(4);
+    expect(posts.filter((m) => m.startsWith('catalog not updated'))).toEqual([]);
+  });
+});
