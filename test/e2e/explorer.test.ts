@@ -155,6 +155,13 @@ describe.runIf(fs.existsSync(CHROMIUM))('research workbench in Chromium', () => 
     await expect(page.getByTestId('group-summary').textContent()).resolves.toContain('prime=113');
     await shot('compare-grouped');
 
+    // A click on a grouped chart pins that step on every chart and lists each run's values there.
+    const over = page.getByTestId('group-chart').first().locator('.u-over');
+    const box = (await over.boundingBox())!;
+    await page.mouse.click(box.x + box.width * 0.5, box.y + box.height / 2);
+    await expect.poll(hash).toMatch(/step=\d+/);
+    await expect.poll(() => page.getByTestId('pinned-table').locator('tbody tr').count()).toBe(9);
+
     // Min–max band, median line: the URL follows.
     await page.getByTestId('group-band').selectOption('minmax');
     await page.getByTestId('group-center').selectOption('median');

@@ -96,24 +96,31 @@ describe.runIf(fs.existsSync(CHROMIUM))('tensor series linked to the charts', ()
     await page.goto(`${server.url}#/tensor/${TURN_SPECIMEN}/${runId}/acts?at=2,0,0,0`);
     await page.getByTestId('grid-dim').selectOption('1');
     const grid = page.getByTestId('sm-grid');
-    await expect.poll(() => grid.locator('canvas').count(), { timeout: 15_000 }).toBe(3);
+    await expect.poll(() => grid.getAttribute('data-drawn'), { timeout: 15_000 }).toBe('3');
+    expect(await grid.locator('[data-index]').count()).toBe(3);
     expect(await grid.getAttribute('data-order')).toBe('0,1,2');
-    // Every canvas drawn at the slice's native size.
-    const sizes = await grid
-      .locator('canvas')
-      .evaluateAll((cs) =>
-        cs.map(
-          (c) =>
-            `${(c as unknown as { width: number; height: number }).width}x${(c as unknown as { width: number; height: number }).height}`,
-        ),
-      );
-    expect(sizes).toEqual(['8x8', '8x8', '8x8']);
+    // One atlas canvas under the cells, at native resolution: 8 pixels across a cell's 70 px inside, and
+    // every cell's slice drawn (opaque) where its cell is.
+    const drawn = await page.getByTestId('sm-atlas').evaluate((c) => {
+      const canvas = c as unknown as {
+        width: number;
+        getContext(k: '2d'): {
+          getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+        };
+      };
+      const k = 8 / 70;
+      return [0, 1, 2].map((j) => {
+        const x = Math.round((j * 76 + 1) * k) + 4;
+        return canvas.getContext('2d').getImageData(x, Math.round(k) + 4, 1, 1).data[3];
+      });
+    });
+    expect(drawn).toEqual([255, 255, 255]);
     await page.getByTestId('sm-sort').selectOption('mean');
     await expect.poll(() => grid.getAttribute('data-order')).toBe('0,2,1');
     // Hover shows the series' step, the slice's index and the element under the pointer.
-    const cell = grid.locator('[data-index="1"] canvas');
+    const cell = grid.locator('[data-index="1"]');
     const cbox = (await cell.boundingBox())!;
-    await page.mouse.move(cbox.x + cbox.width * (3.5 / 8), cbox.y + cbox.height * (5.5 / 8));
+    await page.mouse.move(cbox.x + 1 + 70 * (3.5 / 8), cbox.y + 1 + 70 * (5.5 / 8));
     await expect
       .poll(() => page.getByTestId('sm-hover').textContent())
       .toMatch(/^step 1000 · index 1 · \[5, 3\] = /);

@@ -257,6 +257,8 @@ export function ComparePage({ route }: { route: Route }) {
                   smoothing={smoothing}
                   zoom={zoom}
                   onZoom={setZoom}
+                  pinned={pinned}
+                  onPick={(step) => update({ step: String(step) })}
                   version={liveVersion}
                 />
               ) : (

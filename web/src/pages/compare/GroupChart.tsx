@@ -28,9 +28,13 @@ export function GroupChart(props: {
   smoothing: number;
   zoom: [number, number] | null;
   onZoom: (z: [number, number] | null) => void;
+  /** The pinned step and where a click pins one: only on the step axis (absolute), where x is a step. */
+  pinned: number | null;
+  onPick: (step: number) => void;
   version: string;
 }) {
   const { refs, metric, group, zoom } = props;
+  const onSteps = props.x === 'step' && !props.relative;
   const [width, setWidth] = useState(0);
   const perRun = group.length === 0;
   const keys = perRun ? [RUN_GROUP] : group;
@@ -84,6 +88,8 @@ export function GroupChart(props: {
         smoothing={props.smoothing}
         zoom={zoom}
         onZoom={props.onZoom}
+        pinned={onSteps ? props.pinned : null}
+        {...(onSteps ? { onPick: props.onPick } : {})}
         onWidth={(w) => setWidth(Math.min(2000, w))}
         xLabel={props.relative ? `${props.x} (relative)` : props.x}
         testId="compare-chart"

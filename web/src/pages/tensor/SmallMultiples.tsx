@@ -2,7 +2,9 @@
  * Small multiples: every index of one dimension of a tensor as a small heatmap of the (rows, columns)
  * slice there (e.g. all neurons of `(neuron, a, b)` activations), on one shared colour scale. The slices are
  * fetched in blocks of whole chunks along that dimension (one request per block, not per slice) and drawn
- * each into its own canvas at native resolution, scaled by CSS, so hundreds of them draw and scroll fast.
+ * at native resolution into one canvas under the grid of cells (an atlas: one image and one putImageData
+ * for all of them, since a canvas and 2-D context per cell cost more than drawing), scaled by CSS, so
+ * hundreds of them draw and scroll fast.
  * The grid can be sorted by a per-slice statistic; hovering a cell shows the series' step, the slice's index
  * and the element under the pointer; a click opens that slice large.
  *
@@ -10,6 +12,7 @@
  * <SmallMultiples tensor={ref} info={info} gridDim={1} rowDim={2} colDim={3} at={[4, 0, 0, 0]} cmap="viridis"
  *   onOpen={(i) => setAt(1, i)} />
  */
+import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { getSlice, type TensorInfo, type TensorRef } from '../../api/index.js';
 import { type ColormapName, lut } from '../../components/colormap.js';
@@ -17,8 +20,12 @@ import { ErrorBox } from '../../components/common.js';
 import { fmtNumber } from '../../format.js';
 import { SLICE_STATS, type SliceStat, sliceStat } from './stats.js';
 
-/** Elements per request: well under the slice route's limit of 4,194,304. */
-const BLOCK_ELEMENTS = 1 << 21;
+/** Elements per request: the slice route's limit of 4,194,304 (fewer, larger reads use its codec workers best). */
+const BLOCK_ELEMENTS = 1 << 22;
+/** A cell's size and the gap between cells, in CSS pixels (styles.css `.sm-grid`); cells have a 1 px border. */
+const CELL = 72;
+const GAP = 4;
+const BORDER = 1;
 
 /** The element under the pointer: slice index, row and column in it, and its value. */
 interface Hover {
@@ -159,19 +166,18 @@ export function SmallMultiples(props: {
       </div>
       <ErrorBox error={error} />
       {slices ? (
-        <div class="sm-grid" data-testid="sm-grid" data-order={order.join(',')}>
+        <Atlas slices={slices} order={order} cmap={cmap}>
           {order.map((i) => (
-            <SmallHeatmap
+            <SmallCell
               key={i}
               index={i}
               step={stepOf(i)}
               slices={slices}
-              cmap={cmap}
               onOpen={props.onOpen}
               onHover={setHover}
             />
           ))}
-        </div>
+        </Atlas>
       ) : error ? null : (
         <p class="muted">Loading {n} slices…</p>
       )}
@@ -179,42 +185,95 @@ export function SmallMultiples(props: {
   );
 }
 
-function SmallHeatmap(props: {
+/**
+ * The grid: cells (buttons) laid out by CSS in fixed-size columns, over one canvas holding every slice at
+ * its cell's place. The canvas is redrawn when the order, the colour map or the number of columns changes.
+ */
+function Atlas(props: { slices: Slices; order: number[]; cmap: ColormapName; children: ComponentChildren }) {
+  const { slices, order, cmap } = props;
+  const grid = useRef<HTMLDivElement>(null);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const [width, setWidth] = useState(0);
+  useLayoutEffect(() => {
+    const el = grid.current;
+    if (!el) return;
+    setWidth(el.clientWidth);
+    const ro = new ResizeObserver(() => setWidth(el.clientWidth));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  const perRow = Math.max(1, Math.floor((width + GAP) / (CELL + GAP)));
+  const lines = Math.ceil(order.length / perRow);
+  const cssW = perRow * (CELL + GAP) - GAP;
+  const cssH = lines * (CELL + GAP) - GAP;
+  useLayoutEffect(() => {
+    const el = canvas.current;
+    const g = grid.current;
+    if (!el || !g || width === 0) return;
+    const { rows, cols, min, max } = slices;
+    // Atlas pixels per CSS pixel: a slice's longer side spans a cell's inside at native resolution.
+    const k = Math.max(rows, cols) / (CELL - 2 * BORDER);
+    const w = Math.ceil(cssW * k);
+    const h = Math.ceil(cssH * k);
+    el.width = w;
+    el.height = h;
+    const ctx = el.getContext('2d')!;
+    const img = ctx.createImageData(w, h);
+    // One 32-bit write per pixel from a table of the 256 colours as RGBA words (in the platform's byte
+    // order, which is ImageData's memory order read as words).
+    const words = new Uint32Array(img.data.buffer);
+    const table = lut(cmap);
+    const rgba = new Uint32Array(256);
+    const bytes = new Uint8Array(rgba.buffer);
+    for (let t = 0; t < 256; t++) {
+      bytes[t * 4] = table[t * 3]!;
+      bytes[t * 4 + 1] = table[t * 3 + 1]!;
+      bytes[t * 4 + 2] = table[t * 3 + 2]!;
+      bytes[t * 4 + 3] = 255;
+    }
+    const scale = max > min ? 255 / (max - min) : 0;
+    order.forEach((index, j) => {
+      const ox = Math.round(((j % perRow) * (CELL + GAP) + BORDER) * k);
+      const oy = Math.round((Math.floor(j / perRow) * (CELL + GAP) + BORDER) * k);
+      const d = slices.data[index]!;
+      const cw = Math.min(cols, w - ox);
+      for (let r = 0; r < rows && oy + r < h; r++) {
+        const o = (oy + r) * w + ox;
+        const src = r * cols;
+        for (let c = 0; c < cw; c++) {
+          const v = d[src + c]!;
+          // NaN and ±∞ stay transparent; the rest round into the table (clamped at both ends).
+          if (v - v !== 0) continue;
+          const t = ((v - min) * scale + 0.5) | 0;
+          words[o + c] = rgba[Math.max(0, Math.min(255, t))]!;
+        }
+      }
+    });
+    ctx.putImageData(img, 0, 0);
+    g.dataset.drawn = String(order.length);
+  }, [slices, order, cmap, perRow, width]);
+  return (
+    <div class="sm-grid" ref={grid} data-testid="sm-grid" data-order={order.join(',')} data-per-row={perRow}>
+      <canvas
+        ref={canvas}
+        class="sm-atlas"
+        data-testid="sm-atlas"
+        style={{ width: `${cssW}px`, height: `${cssH}px` }}
+      />
+      {props.children}
+    </div>
+  );
+}
+
+/** One cell over the atlas: its label, a click that opens it, and the element under the pointer. */
+function SmallCell(props: {
   index: number;
   step: number | undefined;
   slices: Slices;
-  cmap: ColormapName;
   onOpen: (i: number) => void;
   onHover: (h: Hover | null) => void;
 }) {
-  const { index, slices, cmap } = props;
-  const canvas = useRef<HTMLCanvasElement>(null);
-  useLayoutEffect(() => {
-    const el = canvas.current;
-    if (!el) return;
-    const { rows, cols, min, max } = slices;
-    el.width = cols;
-    el.height = rows;
-    const ctx = el.getContext('2d')!;
-    const img = ctx.createImageData(cols, rows);
-    const table = lut(cmap);
-    const scale = max > min ? 255 / (max - min) : 0;
-    const d = slices.data[index]!;
-    for (let p = 0; p < rows * cols; p++) {
-      const v = d[p]!;
-      const o = p * 4;
-      if (!Number.isFinite(v)) {
-        img.data[o + 3] = 0;
-        continue;
-      }
-      const k = Math.max(0, Math.min(255, Math.round((v - min) * scale))) * 3;
-      img.data[o] = table[k]!;
-      img.data[o + 1] = table[k + 1]!;
-      img.data[o + 2] = table[k + 2]!;
-      img.data[o + 3] = 255;
-    }
-    ctx.putImageData(img, 0, 0);
-  }, [slices, index, cmap]);
+  const { index, slices } = props;
   return (
     <button
       type="button"
@@ -223,24 +282,17 @@ function SmallHeatmap(props: {
       data-index={index}
       onClick={() => props.onOpen(index)}
       onMouseLeave={() => props.onHover(null)}
+      onMouseMove={(e) => {
+        // The slice fills the cell's inside along its longer side, from the top left.
+        const box = e.currentTarget.getBoundingClientRect();
+        const { rows, cols } = slices;
+        const unit = (box.width - 2 * BORDER) / Math.max(rows, cols);
+        const col = Math.floor((e.clientX - box.left - BORDER) / unit);
+        const row = Math.floor((e.clientY - box.top - BORDER) / unit);
+        if (row < 0 || col < 0 || row >= rows || col >= cols) return props.onHover(null);
+        props.onHover({ index, row, col, value: slices.data[index]![row * cols + col]! });
+      }}
     >
-      <canvas
-        ref={canvas}
-        onMouseMove={(e) => {
-          // The canvas holds the slice at native size, scaled by CSS: map the pointer back to an element.
-          const box = e.currentTarget.getBoundingClientRect();
-          const { rows, cols } = slices;
-          const col = Math.min(
-            cols - 1,
-            Math.max(0, Math.floor(((e.clientX - box.left) / box.width) * cols)),
-          );
-          const row = Math.min(
-            rows - 1,
-            Math.max(0, Math.floor(((e.clientY - box.top) / box.height) * rows)),
-          );
-          props.onHover({ index, row, col, value: slices.data[index]![row * cols + col]! });
-        }}
-      />
       <span class="sm-label mono">{index}</span>
     </button>
   );
