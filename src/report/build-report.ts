@@ -336,7 +336,7 @@ export async function buildReportData(vault: Vault, options: ReportOptions): Pro
           );
       } else if (item.kind === 'table') {
         if ('sql' in item) items.push(await tableItem(vault.root, item.sql, item.title));
-        else items.push({ kind: 'runs' });
+        else items.push({ kind: 'runs', refs: expand(item.runs.length > 0 ? item.runs : view.runs) });
       } else {
         const run = byRef.get(item.run);
         if (!run)

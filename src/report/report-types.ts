@@ -109,7 +109,8 @@ export type ReportItem =
       /** width × height bytes, row-major, 0–254 scaled from min..max and 255 for non-finite; base64. */
       pixels: string;
     }
-  | { kind: 'runs' }
+  /** The runs table; `refs` keeps only those runs (a view's table of chosen runs). */
+  | { kind: 'runs'; refs?: string[] }
   | { kind: 'summaries' }
   | { kind: 'config-diff' }
   | { kind: 'provenance' }
