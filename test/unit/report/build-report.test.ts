@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReportData, parseRefs } from '../../../src/report/build-report.js';
+import { reportLimits } from '../../../src/report/report-types.js';
 import type { Vault } from '../../../src/storage/vault.js';
 import { saveView } from '../../../src/storage/views.js';
 import { NOTEBOOK_SPECIMEN, notebookVault } from '../../support/notebook-vault.js';
@@ -70,5 +71,11 @@ describe('report data', () => {
     // A metric no run has gives an empty chart (the report says so) rather than an error.
     const none = data.items[1]!;
     expect(none.kind === 'chart' && none.series).toEqual([]);
+  });
+
+  it('shrinks the per-series limits when many series share the embedded points', () => {
+    expect(reportLimits(3)).toEqual({ fullPoints: 20_000, buckets: 5_000 });
+    expect(reportLimits(1_000)).toEqual({ fullPoints: 2_000, buckets: 500 });
+    expect(reportLimits(1_000_000)).toEqual({ fullPoints: 1_000, buckets: 250 });
   });
 });
