@@ -45,6 +45,12 @@ export {
 export { decodeManifest, encodeManifest, type PlainObject, type PlainValue } from './format/msgpack.js';
 export { DEFAULT_TAXONOMY, type Taxonomy } from './format/taxonomy.js';
 export { findVaultRoot, type VaultConfig } from './format/vault-config.js';
+export { assertViewName, type SavedView, type ViewItem, validateView } from './format/view.js';
+// Reports and experiment logs.
+export { buildReportData, type ReportOptions } from './report/build-report.js';
+export { renderReportHtml } from './report/html.js';
+export { type ExperimentLogOptions, experimentLog } from './report/markdown-log.js';
+export type { ReportData } from './report/report-types.js';
 export {
   type MetricsFileInfo,
   type MetricsInput,
@@ -76,3 +82,4 @@ export {
 } from './storage/tensors/index.js';
 // Storage: vaults, specimens, runs.
 export { type NewSpecimen, type SpecimenEntry, type SpecimenProblem, Vault } from './storage/vault.js';
+export { deleteView, listViews, readView, saveView, type ViewListing } from './storage/views.js';

@@ -32,12 +32,11 @@ import {
   stableJson,
 } from './collect.js';
 import {
-  REPORT_BUCKETS,
-  REPORT_FULL_POINTS,
   type ReportData,
   type ReportItem,
   type ReportRun,
   type ReportSeries,
+  reportLimits,
 } from './report-types.js';
 
 /** Options of `buildReportData`. */
@@ -91,11 +90,12 @@ function finite(v: number): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-/** A run's series of `metric` against `x`: all points up to REPORT_FULL_POINTS, min/max buckets beyond. */
+/** A run's series of `metric` against `x`: all points up to `limits.fullPoints`, min/max buckets beyond. */
 export function seriesOf(
   m: RunMetrics,
   metric: string,
   x: string,
+  limits: { fullPoints: number; buckets: number } = reportLimits(1),
 ): Omit<ReportSeries, 'run' | 'label'> | undefined {
   const ys = m.numeric(metric);
   if (!ys) return undefined;
@@ -118,10 +118,10 @@ export function seriesOf(
     xs = xs.subarray(0, n);
     yv = yv.subarray(0, n);
   }
-  if (n <= REPORT_FULL_POINTS) {
+  if (n <= limits.fullPoints) {
     return { steps: Array.from(xs), values: Array.from(yv, finite), total: n, downsampled: false };
   }
-  const s = downsampleMinMax(xs, yv, { width: REPORT_BUCKETS });
+  const s = downsampleMinMax(xs, yv, { width: limits.buckets });
   return { steps: s.steps, values: s.values, total: s.total, downsampled: s.downsampled };
 }
 
@@ -304,7 +304,7 @@ export async function buildReportData(vault: Vault, options: ReportOptions): Pro
     const markers: Extract<ReportItem, { kind: 'chart' }>['markers'] = [];
     for (const ref of refs) {
       const m = await metricsOf(ref);
-      const s = m ? seriesOf(m, metric, x) : undefined;
+      const s = m ? seriesOf(m, metric, x, limits) : undefined;
       if (!s) continue;
       const run = byRef.get(ref)!;
       const group = groupBy.map((k) => `${k}=${stableJson(run.config[k] ?? null)}`).join(' ');
@@ -314,6 +314,23 @@ export async function buildReportData(vault: Vault, options: ReportOptions): Pro
     }
     return { kind: 'chart', title: title ?? metric, metric, x, log, series, markers };
   };
+
+  // How many series the charts hold, for the per-series limits of the embedded points.
+  let defaultMetrics: string[] = [];
+  let seriesCount = 0;
+  if (view) {
+    for (const item of view.items as ViewItem[])
+      if (item.kind === 'chart') seriesCount += item.metrics.length * expand(item.runs ?? view.runs).length;
+  } else {
+    if (options.metrics) defaultMetrics = [...options.metrics];
+    else {
+      const names = new Set<string>();
+      for (const r of runs) for (const s of r.metrics) names.add(s.column);
+      defaultMetrics = [...names].sort().slice(0, MAX_DEFAULT_CHARTS);
+    }
+    seriesCount = defaultMetrics.length * runs.length;
+  }
+  const limits = reportLimits(seriesCount);
 
   const items: ReportItem[] = [];
   if (view) {
@@ -336,7 +353,7 @@ export async function buildReportData(vault: Vault, options: ReportOptions): Pro
           );
       } else if (item.kind === 'table') {
         if ('sql' in item) items.push(await tableItem(vault.root, item.sql, item.title));
-        else items.push({ kind: 'runs' });
+        else items.push({ kind: 'runs', refs: expand(item.runs.length > 0 ? item.runs : view.runs) });
       } else {
         const run = byRef.get(item.run);
         if (!run)
@@ -349,14 +366,8 @@ export async function buildReportData(vault: Vault, options: ReportOptions): Pro
     if (options.query !== undefined) items.push(await tableItem(vault.root, options.query));
     for (const kind of ['summaries', 'config-diff', 'notes', 'provenance'] as const) items.push({ kind });
   } else {
-    let metrics = options.metrics ? [...options.metrics] : undefined;
-    if (!metrics) {
-      const names = new Set<string>();
-      for (const r of runs) for (const s of r.metrics) names.add(s.column);
-      metrics = [...names].sort().slice(0, MAX_DEFAULT_CHARTS);
-    }
     const refs = runs.map((r) => r.ref);
-    for (const metric of metrics) items.push(await chart(metric, refs, 'step', false, []));
+    for (const metric of defaultMetrics) items.push(await chart(metric, refs, 'step', false, []));
     items.push({ kind: 'runs' }, { kind: 'summaries' }, { kind: 'config-diff' });
     let shown = 0;
     for (const run of runs) {
@@ -380,7 +391,7 @@ export async function buildReportData(vault: Vault, options: ReportOptions): Pro
   return {
     title,
     source: { refs: [...options.refs], query: options.query ?? null, view: options.view ?? null },
-    limits: { fullPoints: REPORT_FULL_POINTS, buckets: REPORT_BUCKETS },
+    limits,
     specimens: specimens.map((s) => ({
       id: s.id,
       domain: s.description.domain,

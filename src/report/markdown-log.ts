@@ -11,7 +11,7 @@
  * fs.writeFileSync('LOG.md', md)
  */
 import path from 'node:path';
-import type { PlainObject } from '../format/msgpack.js';
+import type { PlainObject, PlainValue } from '../format/msgpack.js';
 import type { MetricColumnSummary } from '../storage/metrics/summary.js';
 import type { Vault } from '../storage/vault.js';
 import {
@@ -82,13 +82,24 @@ function outcome(run: CollectedRun): string {
   return `${info.status}${exit}${at}`;
 }
 
+/** `0.5 (step 3)`, or the value alone when the metrics have no step column. */
+function withStep(v: number | null, step: number | null): string {
+  if (v === null) return '-';
+  return step === null ? fmtNumber(v) : `${fmtNumber(v)} (step ${fmtNumber(step)})`;
+}
+
+/** A summary value: numbers as the log shows them, anything else as text. */
+function summaryValue(v: PlainValue | undefined): string {
+  return typeof v === 'number' ? fmtNumber(v) : mdText(plainText(v));
+}
+
 function summaryRows(summaries: MetricColumnSummary[], metrics: readonly string[] | undefined): string[][] {
   const chosen = metrics ? summaries.filter((s) => metrics.includes(s.column)) : summaries;
   return chosen.map((s) => [
     mdCode(s.column),
     fmtNumber(s.last),
-    s.min === null ? '-' : `${fmtNumber(s.min)} (step ${fmtNumber(s.step_of_min)})`,
-    s.max === null ? '-' : `${fmtNumber(s.max)} (step ${fmtNumber(s.step_of_max)})`,
+    withStep(s.min, s.step_of_min),
+    withStep(s.max, s.step_of_max),
     fmtNumber(s.mean),
     String(s.count),
   ]);
@@ -141,7 +152,7 @@ function runEntry(root: string, n: number, run: CollectedRun, options: Experimen
   if (summaryKeys.length > 0 || rows.length > 0) {
     const parts: string[] = ['**Result summary**'];
     if (summaryKeys.length > 0)
-      parts.push(summaryKeys.map((k) => `- ${mdCode(k)}: ${mdText(plainText(info.summary[k]))}`).join('\n'));
+      parts.push(summaryKeys.map((k) => `- ${mdCode(k)}: ${summaryValue(info.summary[k])}`).join('\n'));
     if (rows.length > 0) parts.push(table(['metric', 'last', 'min', 'max', 'mean', 'count'], rows));
     out.push(parts.join('\n\n'));
   }

@@ -10,6 +10,19 @@
 /** Points of one series embedded as is; a longer series is downsampled (min/max per bucket) to this many buckets. */
 export const REPORT_FULL_POINTS = 20_000;
 export const REPORT_BUCKETS = 5_000;
+/**
+ * Points embedded in one report in all: with many series the per-series limits shrink so that the series
+ * together stay within it (never below REPORT_MIN_POINTS per series), keeping a report a few tens of MB.
+ */
+export const REPORT_TOTAL_POINTS = 2_000_000;
+export const REPORT_MIN_POINTS = 1_000;
+
+/** The per-series limits of a report with `series` series (see REPORT_TOTAL_POINTS). */
+export function reportLimits(series: number): { fullPoints: number; buckets: number } {
+  const share = Math.floor(REPORT_TOTAL_POINTS / Math.max(1, series));
+  const fullPoints = Math.max(REPORT_MIN_POINTS, Math.min(REPORT_FULL_POINTS, share));
+  return { fullPoints, buckets: Math.min(REPORT_BUCKETS, Math.floor(fullPoints / 4)) };
+}
 
 /** A run in the report, with everything its provenance section shows. Colours are given by run order. */
 export interface ReportRun {
@@ -69,7 +82,7 @@ export interface ReportSeries {
   values: (number | null)[];
   /** Points the run has for this metric. */
   total: number;
-  /** True when more than REPORT_FULL_POINTS points were downsampled to REPORT_BUCKETS min/max buckets. */
+  /** True when more than `limits.fullPoints` points were downsampled to `limits.buckets` min/max buckets. */
   downsampled: boolean;
 }
 
@@ -109,7 +122,8 @@ export type ReportItem =
       /** width × height bytes, row-major, 0–254 scaled from min..max and 255 for non-finite; base64. */
       pixels: string;
     }
-  | { kind: 'runs' }
+  /** The runs table; `refs` keeps only those runs (a view's table of chosen runs). */
+  | { kind: 'runs'; refs?: string[] }
   | { kind: 'summaries' }
   | { kind: 'config-diff' }
   | { kind: 'provenance' }

@@ -232,6 +232,8 @@ describe('CLI conventions', () => {
     'migrate',
     'demo',
     'serve',
+    'log',
+    'report',
   ];
 
   it.each(commands)('%s --help', async (cmd) => {
@@ -244,6 +246,7 @@ describe('CLI conventions', () => {
   it.each([
     ['new', ['new', '2025_01_02_x', '--domain', 'training'], '--method <method>'],
     ['supersede', ['supersede', 'example_2024_12_19_synthetic_demo', 'strata'], '--by <run>'],
+    ['report', ['report', 'example_2024_12_19_synthetic_demo'], '--out <file>'],
   ])('%s without a required option exits 2, naming the option', async (_cmd, args, option) => {
     const r = await runCli([...args, '--vault', vault]);
     expect(r.code).toBe(2);

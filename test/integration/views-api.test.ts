@@ -121,6 +121,14 @@ describe('views API', () => {
       headers: { Origin: 'http://evil.example' },
     });
     expect(del.status).toBe(403);
+    // A cross-origin POST (what a page elsewhere can send) is refused before any route is looked at.
+    const post = await request(server.port, '/api/views/turns', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Origin: 'http://evil.example' },
+      body: JSON.stringify(evil),
+    });
+    expect(post.status).toBe(403);
+    expect(JSON.parse(post.text).error.tag).toBe('CrossOrigin');
     expect(fs.readFileSync(viewFile('turns'), 'utf8')).toBe(before);
   });
 

@@ -1,23 +1,30 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { marked, type Tokens } from 'marked';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failurePoint } from '../../../src/report/collect.js';
 import { demoteHeadings, experimentLog, mdCode, mdText } from '../../../src/report/markdown-log.js';
+import type { Vault } from '../../../src/storage/vault.js';
 import { FIXTURES, runCli } from '../../support/helpers.js';
 import { NOTEBOOK_SPECIMEN, notebookVault } from '../../support/notebook-vault.js';
 
 const EXPECTED = path.join(FIXTURES, 'experiment-log', 'lr_sweep.md');
 
 describe('experiment log (Markdown)', () => {
+  let vault: Vault;
+  beforeAll(async () => {
+    vault = await notebookVault();
+  });
+  afterAll(() => {
+    if (vault) fs.rmSync(vault.root, { recursive: true, force: true });
+  });
+
   it('matches the hand-written log of the notebook vault', async () => {
-    const vault = await notebookVault();
     const md = await experimentLog(vault, [NOTEBOOK_SPECIMEN]);
     expect(md).toBe(fs.readFileSync(EXPECTED, 'utf8'));
   });
 
   it('is GitHub-flavoured Markdown whose tables keep their columns', async () => {
-    const vault = await notebookVault();
     const md = await experimentLog(vault, [NOTEBOOK_SPECIMEN]);
     const tables = marked.lexer(md, { gfm: true }).filter((t): t is Tokens.Table => t.type === 'table');
     expect(tables.length).toBe(6);
@@ -31,7 +38,6 @@ describe('experiment log (Markdown)', () => {
   });
 
   it('is written by `specimen log --format md`, and other formats are refused', async () => {
-    const vault = await notebookVault();
     const ok = await runCli(['--vault', vault.root, 'log', NOTEBOOK_SPECIMEN, '--format', 'md']);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toBe(fs.readFileSync(EXPECTED, 'utf8'));

@@ -14,11 +14,19 @@ export function renderFieldNotes(text: string): string {
   const template = document.createElement('template');
   template.innerHTML = renderMarkdown(text);
   for (const el of template.content.querySelectorAll('*')) {
+    const src = el.getAttribute('src');
+    if (el.tagName === 'IMG' && src !== null && !src.startsWith('data:')) {
+      // An image the report cannot carry: its alt text (or its address) in its place.
+      const note = document.createElement('span');
+      note.className = 'muted';
+      note.textContent = `[image: ${el.getAttribute('alt') || src}]`;
+      el.replaceWith(note);
+      continue;
+    }
     for (const name of LOADING_ATTRIBUTES) {
       const v = el.getAttribute(name);
       if (v === null || (name === 'src' && v.startsWith('data:'))) continue;
       el.removeAttribute(name);
-      if (el.tagName === 'IMG' && !el.getAttribute('alt')) el.setAttribute('alt', `[image: ${v}]`);
     }
     // <link> and <use> elements would also load; the sanitizer already drops most, these never belong here.
     if (el.tagName === 'LINK' || el.tagName === 'USE') el.remove();

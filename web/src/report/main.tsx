@@ -461,8 +461,12 @@ function Report({ data }: { data: ReportData }) {
         </Card>,
       );
     else if (item.kind === 'table') blocks.push(<TableItem item={item} />);
-    else if (item.kind === 'runs') blocks.push(<RunsTable runs={data.runs} colors={colors} />);
-    else if (item.kind === 'summaries') blocks.push(<Summaries runs={data.runs} colors={colors} />);
+    else if (item.kind === 'runs') {
+      const refs = item.refs;
+      blocks.push(
+        <RunsTable runs={refs ? data.runs.filter((r) => refs.includes(r.ref)) : data.runs} colors={colors} />,
+      );
+    } else if (item.kind === 'summaries') blocks.push(<Summaries runs={data.runs} colors={colors} />);
     else if (item.kind === 'config-diff') blocks.push(<ConfigDiff runs={data.runs} colors={colors} />);
     else if (item.kind === 'notes') blocks.push(<Notes data={data} />);
     else if (item.kind === 'provenance') blocks.push(<Provenance runs={data.runs} />);

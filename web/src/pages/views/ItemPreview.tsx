@@ -159,8 +159,9 @@ function TensorPreview({ item }: { item: Extract<ViewItemJson, { kind: 'tensor' 
 }
 
 export function ItemPreview({ item, view }: { item: ViewItemJson; view: SavedViewJson }) {
-  const refs =
-    item.kind === 'chart' || (item.kind === 'table' && 'runs' in item) ? (item.runs ?? view.runs) : view.runs;
+  // An item's own runs when it names any, else the view's.
+  const own = item.kind === 'chart' || (item.kind === 'table' && 'runs' in item) ? item.runs : undefined;
+  const refs = own && own.length > 0 ? own : view.runs;
   const { runs, error } = useRuns(item.kind === 'text' || item.kind === 'tensor' ? [] : refs);
   if (item.kind === 'text') return <Markdown text={item.markdown} />;
   if (item.kind === 'tensor') return <TensorPreview item={item} />;

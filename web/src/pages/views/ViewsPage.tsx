@@ -121,6 +121,24 @@ function ItemEditor(props: { item: ViewItemJson; onChange: (item: ViewItemJson) 
     case 'table':
       return (
         <div class="view-fields">
+          <label>
+            from{' '}
+            <select
+              value={'sql' in item ? 'sql' : 'runs'}
+              data-testid="item-table-source"
+              onChange={(e) => {
+                const base = item.title ? { title: item.title } : {};
+                onChange(
+                  (e.target as HTMLSelectElement).value === 'sql'
+                    ? { kind: 'table', ...base, sql: (newItem('table') as { sql: string }).sql }
+                    : { kind: 'table', ...base, runs: [] },
+                );
+              }}
+            >
+              <option value="sql">SQL query</option>
+              <option value="runs">runs</option>
+            </select>
+          </label>
           {'sql' in item ? (
             <textarea
               class="mono grow"
