@@ -11,8 +11,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fieldNotesToMarkdown } from '../format/field-notes.js';
 import { compareRunIds } from '../format/ids.js';
 import { FIELD_NOTES_FILE, METRICS_FILE, RUN_NOTES_FILE, STDERR_FILE } from '../format/layout.js';
+import { LAB_FIELDS } from '../format/manifest.js';
 import type { PlainObject, PlainValue } from '../format/msgpack.js';
 import {
   describeSpecimen,
@@ -29,8 +31,6 @@ import { SpecimenStorage } from '../storage/specimen-storage.js';
 import { readSupersessions, type Supersession } from '../storage/supersede.js';
 import type { Vault } from '../storage/vault.js';
 
-/** The lab-notebook fields a specimen manifest may carry; shown when present. */
-export const LAB_FIELDS = ['hypothesis', 'expected_results', 'conclusion'] as const;
 
 /** One run as the documents show it. */
 export interface CollectedRun {
@@ -54,6 +54,7 @@ export interface CollectedSpecimen {
   manifest: PlainObject;
   /** Lab-notebook fields present in the manifest, in LAB_FIELDS order. */
   lab: { field: (typeof LAB_FIELDS)[number]; text: string }[];
+  /** The field notes as Markdown (the older `●` markup converted), or null. */
   fieldNotes: string | null;
   runs: CollectedRun[];
 }
@@ -141,7 +142,7 @@ export async function collectSpecimen(
     description: describeSpecimen(id, manifest),
     manifest,
     lab,
-    fieldNotes: readText(path.join(storage.path, FIELD_NOTES_FILE)),
+    fieldNotes: markdownNotes(readText(path.join(storage.path, FIELD_NOTES_FILE))),
     runs,
   };
 }
@@ -187,4 +188,9 @@ export function gitOf(run: RunInfo): { commit: string | null; branch: string | n
     branch: typeof git?.branch === 'string' ? git.branch : null,
     dirty: git?.dirty === true,
   };
+}
+
+/** Field notes as the documents render them: Markdown, with notes in the older markup converted. */
+function markdownNotes(text: string | null): string | null {
+  return text === null ? null : fieldNotesToMarkdown(text);
 }
