@@ -25,6 +25,7 @@ import {
   countRuns,
   parseNotebookPatch,
   updateNotebook,
+  withNotebookLock,
   writeFieldNotes,
 } from '../../storage/notebook.js';
 import type { Json, SpecimenEditResponse } from '../api-types.js';
@@ -91,8 +92,9 @@ export function registerNotebookRoutes(router: Router, ctx: ServerContext): void
           'BadRequest',
           `unknown field ${JSON.stringify(k)}; send text and base_sha256`,
         );
-    if (typeof body.text !== 'string') throw new HttpError(400, 'BadRequest', 'text must be a string');
-    if (Buffer.byteLength(body.text) > MAX_TEXT_BYTES)
+    const text = body.text;
+    if (typeof text !== 'string') throw new HttpError(400, 'BadRequest', 'text must be a string');
+    if (Buffer.byteLength(text) > MAX_TEXT_BYTES)
       throw new HttpError(
         400,
         'BadRequest',
@@ -102,22 +104,25 @@ export function registerNotebookRoutes(router: Router, ctx: ServerContext): void
     if (base !== undefined && base !== null && (typeof base !== 'string' || !/^[0-9a-f]{64}$/.test(base)))
       throw new HttpError(400, 'BadRequest', 'base_sha256 must be 64 hex digits or null');
     const storage = await editable(ctx, id);
-    const current = await readFieldNotesForClient(ctx, storage.path, id);
-    if (current.truncated)
-      throw new HttpError(
-        409,
-        'Conflict',
-        `${FIELD_NOTES_FILE} is larger than ${MAX_TEXT_BYTES} bytes; edit it in a text editor`,
-      );
-    // An edit made from an older version would silently drop what was added since (a `specimen note`,
-    // another tab): refused, and the page reloads the notes.
-    if (base !== undefined && base !== current.sha256)
-      throw new HttpError(
-        409,
-        'Conflict',
-        'the field notes changed since they were loaded; reload them and edit again',
-      );
-    await writeFieldNotes(ctx.vault, id, body.text);
+    // Checked and written under the notebook lock, so a `specimen note` cannot slip in between.
+    await withNotebookLock(storage.path, async () => {
+      const current = await readFieldNotesForClient(ctx, storage.path, id);
+      if (current.truncated)
+        throw new HttpError(
+          409,
+          'Conflict',
+          `${FIELD_NOTES_FILE} is larger than ${MAX_TEXT_BYTES} bytes; edit it in a text editor`,
+        );
+      // An edit made from an older version would silently drop what was added since (a `specimen note`,
+      // another tab): refused, and the page reloads the notes.
+      if (base !== undefined && base !== current.sha256)
+        throw new HttpError(
+          409,
+          'Conflict',
+          'the field notes changed since they were loaded; reload them and edit again',
+        );
+      await writeFieldNotes(ctx.vault, id, text);
+    });
     await answer(ctx, id, res, false);
   });
 
