@@ -24,6 +24,8 @@ export const VIEW_SUFFIX = '.json';
 export const MANIFEST_FILE = 'manifest.msgpack';
 /** The specimen's Markdown field notes. */
 export const FIELD_NOTES_FILE = 'field_notes.md';
+/** Held (created exclusively) while the field notes or the specimen manifest are read, changed and replaced. */
+export const NOTEBOOK_LOCK_FILE = '.notebook.lock';
 /** Which runs were superseded by which, kept outside the sealed runs. */
 export const SUPERSESSIONS_FILE = 'supersessions.msgpack';
 /** A specimen's runs, one folder each. */

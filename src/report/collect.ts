@@ -31,7 +31,6 @@ import { SpecimenStorage } from '../storage/specimen-storage.js';
 import { readSupersessions, type Supersession } from '../storage/supersede.js';
 import type { Vault } from '../storage/vault.js';
 
-
 /** One run as the documents show it. */
 export interface CollectedRun {
   info: RunInfo;

@@ -134,7 +134,10 @@ export interface SpecimenEditResponse {
   manifest: Record<string, Json>;
   status: string;
   field_notes_sha256: string | null;
-  /** False when the catalog could not be updated right away (it is on the next index). */
+  /**
+   * False when the catalog could not be updated right away (it is on the next index). Notes edits leave the
+   * catalog alone (it does not hold the notes) and answer true.
+   */
   indexed: boolean;
 }
 

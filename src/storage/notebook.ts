@@ -3,6 +3,10 @@
  * edits by hand — `hypothesis`, `expected_results`, `conclusion`, `status`, `tags`, `description`. Every
  * write is atomic (temp file + rename) and touches only the specimen's own files, never a run.
  *
+ * Read-modify-write steps (appending a note, applying a patch, activating a planned specimen) hold
+ * `.notebook.lock` in the specimen directory, so two writers (`specimen note` and the web UI) never lose
+ * each other's change.
+ *
  * Status lifecycle (docs/format.md): `planned` → `active` (set by the first run, see `activatePlanned`) →
  * `concluded` (needs a conclusion); `archived` and `deprecated` at any time. `planned` is refused once the
  * specimen has runs.
@@ -18,7 +22,13 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeFileAtomic } from '../format/atomic-write.js';
 import { appendNoteEntry, noteHeading } from '../format/field-notes.js';
-import { FIELD_NOTES_FILE, LEGACY_RUN_ID, MANIFEST_FILE, RUNS_DIR } from '../format/layout.js';
+import {
+  FIELD_NOTES_FILE,
+  LEGACY_RUN_ID,
+  MANIFEST_FILE,
+  NOTEBOOK_LOCK_FILE,
+  RUNS_DIR,
+} from '../format/layout.js';
 import {
   LAB_FIELD_MAX_CHARS,
   LAB_FIELDS,
@@ -40,6 +50,50 @@ export const TAG_PATTERN = /^[\p{L}\p{N}][\p{L}\p{N}_.:/+-]{0,63}$/u;
 export const MAX_TAGS = 64;
 /** Longest description accepted (characters). */
 export const DESCRIPTION_MAX_CHARS = 20_000;
+
+/** A lock older than this was left by a writer that died (the steps under it take milliseconds). */
+const LOCK_STALE_MS = 30_000;
+
+/**
+ * Runs `fn` holding the specimen's notebook lock (an O_EXCL file). Waits up to `timeoutMs` for another
+ * holder, taking over a lock older than LOCK_STALE_MS; returns undefined without running `fn` when the
+ * wait times out and `optional` is set, and otherwise throws UsageError.
+ */
+export async function withNotebookLock<T>(
+  specimenDir: string,
+  fn: () => Promise<T>,
+  options: { timeoutMs?: number; optional?: boolean } = {},
+): Promise<T | undefined> {
+  const lock = path.join(specimenDir, NOTEBOOK_LOCK_FILE);
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  for (;;) {
+    try {
+      const fh = await fsp.open(lock, 'wx');
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const st = await fsp.stat(lock).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > LOCK_STALE_MS) {
+        await fsp.rm(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        if (options.optional) return undefined;
+        throw new UsageError(
+          `notebook: ${lock} is held by another writer; try again (remove it if no specimen command is running)`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 10 + Math.random() * 20));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await fsp.rm(lock, { force: true });
+  }
+}
 
 /** An edit of a specimen's notebook fields; absent keys are left as they are, `null` clears a text field. */
 export interface NotebookPatch {
@@ -133,6 +187,16 @@ export async function updateNotebook(
 ): Promise<SpecimenManifest> {
   const checked = parseNotebookPatch(patch as Record<string, unknown>);
   const dir = await vault.assertSpecimenExists(specimenId);
+  const updated = await withNotebookLock(dir, () => applyPatch(vault, specimenId, dir, checked));
+  return updated!;
+}
+
+function applyPatch(
+  vault: Vault,
+  specimenId: string,
+  dir: string,
+  checked: NotebookPatch,
+): Promise<SpecimenManifest> {
   const runs = countRuns(dir);
   return vault.updateSpecimenManifest(specimenId, (m) => {
     const obj = m as PlainObject;
@@ -191,8 +255,11 @@ export async function appendFieldNote(
   if (entry.trim() === '') throw new UsageError('note: the entry is empty');
   if (Buffer.byteLength(entry) > NOTE_ENTRY_MAX_BYTES)
     throw new UsageError(`note: the entry exceeds ${NOTE_ENTRY_MAX_BYTES} bytes`);
-  const next = appendNoteEntry(await readFieldNotes(vault, specimenId), entry, at);
-  await writeFieldNotes(vault, specimenId, next);
+  const dir = await vault.assertSpecimenExists(specimenId);
+  await withNotebookLock(dir, async () => {
+    const next = appendNoteEntry(await readFieldNotes(vault, specimenId), entry, at);
+    await writeFieldNotes(vault, specimenId, next);
+  });
   return noteHeading(at);
 }
 
@@ -204,10 +271,19 @@ export async function appendFieldNote(
 export async function activatePlanned(specimenDir: string, at: Date = new Date()): Promise<boolean> {
   const file = path.join(specimenDir, MANIFEST_FILE);
   try {
-    const m = decodeManifest(await fsp.readFile(file), file);
-    if (m.status !== 'planned') return false;
-    await writeManifestFile(file, { ...m, status: 'active', activated: at.toISOString() });
-    return true;
+    // Cheap check first: most specimens are not planned, and a run must not wait for a lock it does not need.
+    if (decodeManifest(await fsp.readFile(file), file).status !== 'planned') return false;
+    const done = await withNotebookLock(
+      specimenDir,
+      async () => {
+        const m = decodeManifest(await fsp.readFile(file), file);
+        if (m.status !== 'planned') return false;
+        await writeManifestFile(file, { ...m, status: 'active', activated: at.toISOString() });
+        return true;
+      },
+      { timeoutMs: 2_000, optional: true },
+    );
+    return done ?? false;
   } catch {
     return false;
   }

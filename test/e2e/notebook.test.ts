@@ -162,6 +162,18 @@ describe.runIf(HAVE_CHROMIUM)('lab notebook in Chromium', () => {
     expect(hashes(path.join(vault.specimenDir(DEMO), 'runs'))).toEqual(runsBefore);
   });
 
+  it('adds a dated entry below the notes', async () => {
+    await page.goto(`${server.url}#/specimen/${DEMO}`);
+    await page.getByTestId('new-entry').fill('Checked the **entry** form.');
+    await page.getByTestId('add-entry').click();
+    await expect
+      .poll(() => page.getByTestId('field-notes').locator('h2').last().textContent())
+      .toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
+    expect(await page.getByTestId('new-entry').inputValue()).toBe('');
+    const onDisk = fs.readFileSync(path.join(vault.specimenDir(DEMO), 'field_notes.md'), 'utf8');
+    expect(onDisk).toMatch(/\n## \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\n\nChecked the \*\*entry\*\* form\.\n$/);
+  });
+
   it('shows a refused edit as an error and keeps the form open', async () => {
     await page.goto(`${server.url}#/specimen/${DEMO}`);
     await page.getByTestId('edit-notebook').click();

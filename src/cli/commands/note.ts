@@ -4,7 +4,6 @@
  */
 import { appendFieldNote } from '../../storage/notebook.js';
 import { Vault } from '../../storage/vault.js';
-import { refreshCatalog } from '../catalog-access.js';
 import { painter } from '../output.js';
 import { readTextInput } from '../text-input.js';
 
@@ -18,6 +17,5 @@ export default async function note(
   const entry = await readTextInput('note', text, opts.file);
   const heading = await appendFieldNote(vault, id, entry);
   console.log(`${painter()('green', 'noted')} ${id}: ${heading.replace(/^## /, '')}`);
-  await refreshCatalog(vault.root);
   return 0;
 }

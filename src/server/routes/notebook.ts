@@ -10,7 +10,8 @@
  * files are never opened for writing), after validating every value (UsageError → 400 naming the field).
  * Admission (Host, same origin, token) is checked before any route runs (security.ts), and the JSON content
  * type that readJsonBody demands cannot be sent cross-origin without a preflight this server never grants.
- * After an edit the catalog is updated incrementally, so catalog queries see it at once.
+ * After a manifest edit the catalog is updated incrementally, so catalog queries see it at once (the field
+ * notes are not in the catalog).
  *
  * @example
  * fetch('/api/specimens/2025_01_02_probe', { method: 'PATCH', headers: { 'Content-Type': 'application/json' },
@@ -24,6 +25,7 @@ import {
   countRuns,
   parseNotebookPatch,
   updateNotebook,
+  withNotebookLock,
   writeFieldNotes,
 } from '../../storage/notebook.js';
 import type { Json, SpecimenEditResponse } from '../api-types.js';
@@ -40,13 +42,21 @@ async function editable(ctx: ServerContext, id: string) {
   return storage;
 }
 
-async function answer(ctx: ServerContext, id: string, res: Parameters<typeof sendJson>[0]): Promise<void> {
+/** Answers an edit; `reindex` when the catalog holds what changed (the manifest; not the field notes). */
+async function answer(
+  ctx: ServerContext,
+  id: string,
+  res: Parameters<typeof sendJson>[0],
+  reindex: boolean,
+): Promise<void> {
   let indexed = true;
-  try {
-    await ctx.reindex();
-  } catch {
-    // The edit is on disk; the next index (`specimen index`, or the catalog page's re-index) picks it up.
-    indexed = false;
+  if (reindex) {
+    try {
+      await ctx.reindex();
+    } catch {
+      // The edit is on disk; the next index (`specimen index`, or the catalog page's re-index) picks it up.
+      indexed = false;
+    }
   }
   const storage = await ctx.specimen(id);
   const notes = await readFieldNotesForClient(ctx, storage.path, id);
@@ -69,7 +79,7 @@ export function registerNotebookRoutes(router: Router, ctx: ServerContext): void
       throw new HttpError(400, 'BadRequest', 'nothing to change: send at least one field');
     await editable(ctx, id);
     await updateNotebook(ctx.vault, id, patch);
-    await answer(ctx, id, res);
+    await answer(ctx, id, res, true);
   });
 
   router.put('/api/specimens/:id/notes', async ({ params, raw, res }) => {
@@ -82,8 +92,9 @@ export function registerNotebookRoutes(router: Router, ctx: ServerContext): void
           'BadRequest',
           `unknown field ${JSON.stringify(k)}; send text and base_sha256`,
         );
-    if (typeof body.text !== 'string') throw new HttpError(400, 'BadRequest', 'text must be a string');
-    if (Buffer.byteLength(body.text) > MAX_TEXT_BYTES)
+    const text = body.text;
+    if (typeof text !== 'string') throw new HttpError(400, 'BadRequest', 'text must be a string');
+    if (Buffer.byteLength(text) > MAX_TEXT_BYTES)
       throw new HttpError(
         400,
         'BadRequest',
@@ -93,23 +104,26 @@ export function registerNotebookRoutes(router: Router, ctx: ServerContext): void
     if (base !== undefined && base !== null && (typeof base !== 'string' || !/^[0-9a-f]{64}$/.test(base)))
       throw new HttpError(400, 'BadRequest', 'base_sha256 must be 64 hex digits or null');
     const storage = await editable(ctx, id);
-    const current = await readFieldNotesForClient(ctx, storage.path, id);
-    if (current.truncated)
-      throw new HttpError(
-        409,
-        'Conflict',
-        `${FIELD_NOTES_FILE} is larger than ${MAX_TEXT_BYTES} bytes; edit it in a text editor`,
-      );
-    // An edit made from an older version would silently drop what was added since (a `specimen note`,
-    // another tab): refused, and the page reloads the notes.
-    if (base !== undefined && base !== current.sha256)
-      throw new HttpError(
-        409,
-        'Conflict',
-        'the field notes changed since they were loaded; reload them and edit again',
-      );
-    await writeFieldNotes(ctx.vault, id, body.text);
-    await answer(ctx, id, res);
+    // Checked and written under the notebook lock, so a `specimen note` cannot slip in between.
+    await withNotebookLock(storage.path, async () => {
+      const current = await readFieldNotesForClient(ctx, storage.path, id);
+      if (current.truncated)
+        throw new HttpError(
+          409,
+          'Conflict',
+          `${FIELD_NOTES_FILE} is larger than ${MAX_TEXT_BYTES} bytes; edit it in a text editor`,
+        );
+      // An edit made from an older version would silently drop what was added since (a `specimen note`,
+      // another tab): refused, and the page reloads the notes.
+      if (base !== undefined && base !== current.sha256)
+        throw new HttpError(
+          409,
+          'Conflict',
+          'the field notes changed since they were loaded; reload them and edit again',
+        );
+      await writeFieldNotes(ctx.vault, id, text);
+    });
+    await answer(ctx, id, res, false);
   });
 
   router.post('/api/specimens/:id/notes', async ({ params, raw, res }) => {
@@ -120,6 +134,6 @@ export function registerNotebookRoutes(router: Router, ctx: ServerContext): void
     // Confines an existing notes file (a symlink out of the vault is refused) before it is read.
     await readFieldNotesForClient(ctx, storage.path, id);
     await appendFieldNote(ctx.vault, id, body.entry);
-    await answer(ctx, id, res);
+    await answer(ctx, id, res, false);
   });
 }

@@ -189,6 +189,8 @@ describe('findMetricsFiles, listTensorNames and describeSpecimen', () => {
         model: null,
         tags: ['a', 3, 'b'],
         status: 'active',
+        hypothesis: 'h',
+        conclusion: 7,
       }),
     ).toEqual({
       specimenId: 'x',
@@ -198,6 +200,9 @@ describe('findMetricsFiles, listTensorNames and describeSpecimen', () => {
       tags: ['a', 'b'],
       status: 'active',
       description: null,
+      hypothesis: 'h',
+      expectedResults: null,
+      conclusion: null,
     });
   });
 });

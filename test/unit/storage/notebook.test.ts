@@ -165,6 +165,35 @@ describe('field notes', () => {
   });
 });
 
+describe('concurrent writers', () => {
+  it('lose no entry and no patch when they run at once', async () => {
+    const vault = await freshVault();
+    const id = await planned(vault);
+    const at = new Date('2026-01-05T09:00:00Z');
+    await Promise.all([
+      ...Array.from({ length: 20 }, (_, i) => appendFieldNote(vault, id, `entry ${i}`, at)),
+      ...Array.from({ length: 5 }, (_, i) => updateNotebook(vault, id, { tags: [`t${i}`] })),
+    ]);
+    const notes = await readFieldNotes(vault, id);
+    for (let i = 0; i < 20; i++) expect(notes).toContain(`\n\nentry ${i}\n`);
+    expect(notes.match(/^## 2026-01-05 09:00 UTC$/gm)).toHaveLength(20);
+    expect((await manifestOf(vault, id)).tags).toHaveLength(1);
+    expect(fs.existsSync(path.join(vault.specimenDir(id), '.notebook.lock'))).toBe(false);
+  });
+
+  it('take over a lock left by a writer that died', async () => {
+    const vault = await freshVault();
+    const id = await planned(vault);
+    const lock = path.join(vault.specimenDir(id), '.notebook.lock');
+    fs.writeFileSync(lock, '999999\n');
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lock, old, old);
+    await appendFieldNote(vault, id, 'after a crash');
+    expect(await readFieldNotes(vault, id)).toContain('after a crash');
+    expect(fs.existsSync(lock)).toBe(false);
+  });
+});
+
 describe('older manifests', () => {
   it('read as before: the reference vault (no notebook fields) and nil fields written by Python', async () => {
     const dir = tempDir('sv-notebook-ref-');

@@ -8,6 +8,7 @@
 export { isRequestError, RequestError } from './client.js';
 export { isRunning, parseRunRef, RUNNING, runRef } from './refs.js';
 export {
+  addNoteEntry,
   deleteView,
   type ExplorerQuery,
   type GroupsQuery,

@@ -106,6 +106,15 @@ export function putFieldNotes(
   return postJson(`${specimenPath(specimenId)}/notes`, body, signal, 'PUT');
 }
 
+/** `POST /api/specimens/:id/notes`: appends a dated entry (`## YYYY-MM-DD HH:MM UTC`) to the field notes. */
+export function addNoteEntry(
+  specimenId: string,
+  entry: string,
+  signal?: AbortSignal,
+): Promise<SpecimenEditResponse> {
+  return postJson(`${specimenPath(specimenId)}/notes`, { entry }, signal);
+}
+
 /** `GET /api/specimens/:id`: manifest, status, field notes (raw and as Markdown), protocol and runs. */
 export function getSpecimen(specimenId: string, signal?: AbortSignal): Promise<SpecimenResponse> {
   return getJson(specimenPath(specimenId), {}, signal);

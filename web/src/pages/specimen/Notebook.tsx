@@ -6,7 +6,13 @@
  * with, so an entry added meanwhile (`specimen note`, another tab) is never overwritten.
  */
 import { useState } from 'preact/hooks';
-import { isRequestError, patchSpecimen, putFieldNotes, type SpecimenResponse } from '../../api/index.js';
+import {
+  addNoteEntry,
+  isRequestError,
+  patchSpecimen,
+  putFieldNotes,
+  type SpecimenResponse,
+} from '../../api/index.js';
 import { Card, ErrorBox, StatusBadge, Tag } from '../../components/common.js';
 import { Markdown } from '../../components/Markdown.js';
 import { href } from '../../router.js';
@@ -188,6 +194,52 @@ export function LabNotebook({ data, onSaved }: { data: SpecimenResponse; onSaved
   );
 }
 
+/** A dated entry added below the notes, as `specimen note` does. */
+function NewEntry({ specimenId, onSaved }: { specimenId: string; onSaved: () => void }) {
+  const [entry, setEntry] = useState('');
+  const [error, setError] = useState<unknown>(undefined);
+  const [saving, setSaving] = useState(false);
+  const add = async () => {
+    setSaving(true);
+    try {
+      await addNoteEntry(specimenId, entry);
+      setEntry('');
+      setError(undefined);
+      onSaved();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setSaving(false);
+    }
+  };
+  return (
+    <form
+      class="notebook-form new-entry"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void add();
+      }}
+    >
+      <label>
+        New dated entry
+        <textarea
+          data-testid="new-entry"
+          rows={2}
+          value={entry}
+          placeholder="What you saw; it is added under today's date and time (UTC)"
+          onInput={(e) => setEntry((e.target as HTMLTextAreaElement).value)}
+        />
+      </label>
+      <ErrorBox error={error} />
+      <div class="form-actions">
+        <button type="submit" disabled={saving || entry.trim() === ''} data-testid="add-entry">
+          {saving ? 'Adding…' : 'Add entry'}
+        </button>
+      </div>
+    </form>
+  );
+}
+
 export function FieldNotes({ data, onSaved }: { data: SpecimenResponse; onSaved: () => void }) {
   const [draft, setDraft] = useState<string | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
@@ -257,13 +309,18 @@ export function FieldNotes({ data, onSaved }: { data: SpecimenResponse; onSaved:
             </button>
           </div>
         </form>
-      ) : data.field_notes_markdown ? (
-        <div data-testid="field-notes">
-          {data.field_notes_truncated ? <p class="muted">Shown cut short (over 200 kB).</p> : null}
-          <Markdown text={data.field_notes_markdown} />
-        </div>
       ) : (
-        <p class="muted">No field_notes.md.</p>
+        <>
+          {data.field_notes_markdown ? (
+            <div data-testid="field-notes">
+              {data.field_notes_truncated ? <p class="muted">Shown cut short (over 200 kB).</p> : null}
+              <Markdown text={data.field_notes_markdown} />
+            </div>
+          ) : (
+            <p class="muted">No field_notes.md.</p>
+          )}
+          <NewEntry specimenId={data.specimen_id} onSaved={onSaved} />
+        </>
       )}
     </Card>
   );
