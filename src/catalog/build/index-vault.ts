@@ -211,7 +211,7 @@ async function buildIndex(root: string, options: IndexOptions): Promise<IndexRep
       if (pending.length > 0) {
         // Legacy and unsealed runs: their columns and summaries come from the files, before their rows.
         queue.push(async () => {
-          for (const r of pending) await completeFromFile(con, r, warn);
+          for (const r of pending) await completeFromFile(r, warn);
         });
         await queue.drain();
       }
