@@ -39,7 +39,7 @@ program
   .addHelpText(
     'after',
     `
-Exit codes: 0 success, 1 check failed, 2 bad input, 3 not found, 4 conflict, 70 internal error.
+Exit codes: 0 success, 1 check failed, 2 bad input, 3 not found, 4 conflict, 5 out of space, 70 internal error.
 Colour is used only on a terminal and never when NO_COLOR is set.`,
   );
 

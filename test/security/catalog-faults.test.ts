@@ -194,8 +194,19 @@ describe('a metrics file DuckDB cannot read', () => {
     expect(JSON.stringify(manifest.error)).toMatch(/MetricsSchemaError.*is not a readable Parquet file/);
     const verify = await cli(['verify', DEMO]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
-    const index = await cli(['index']);
-    expectClean(index);
-    expect(index.code, index.stderr).toBe(0);
+    // Incrementally and from scratch: the unreadable file is a warning, and the rest is indexed.
+    for (const args of [['index'], ['index', '--full']]) {
+      const index = await cli(args);
+      expectClean(index);
+      expect(index.code, index.stderr).toBe(0);
+      expect(index.stderr).toMatch(/cannot read .*metrics\.parquet/);
+    }
+    const q = await cli([
+      'query',
+      `SELECT status FROM runs WHERE run_id = '${last.run_id}'`,
+      '--format',
+      'json',
+    ]);
+    expect(JSON.parse(q.stdout)).toEqual([{ status: 'failed' }]);
   });
 });
