@@ -3,16 +3,22 @@
  * `node -e 0` in the same run (target ≤ 1.5×). Heavy modules (DuckDB, Arrow, zod, cli-table3, the server)
  * must load only in the commands that need them; this is where a stray top-level import shows. Runs
  * alternate between the two commands, and the median of each counts. Details give `specimen --version` and
- * `specimen query --help` (a command whose handler needs DuckDB, which its help must not load).
+ * `specimen query --help` (a command whose handler needs DuckDB, which its help must not load), and
+ * `specimen query "SELECT count(*) FROM catalog"` on an empty vault — user SQL runs in a separate process —
+ * against the same query run in-process through `VaultQuery` (how the command ran it before), as a ratio.
  *
  * @example
  * npm run build && node --expose-gc --import tsx bench/run.ts --only cli
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { BenchOptions, BenchResult } from './harness.js';
 
 const CLI = path.resolve(import.meta.dirname, '..', 'dist', 'cli', 'main.js');
+const CATALOG = path.resolve(import.meta.dirname, '..', 'dist', 'catalog', 'index.js');
+const SQL = 'SELECT count(*) AS n FROM catalog';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -40,15 +46,30 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
     version: [] as number[],
     queryHelp: [] as number[],
   };
-  // One warm-up of each (page cache), not counted.
+  const vault = fs.mkdtempSync(path.join(os.tmpdir(), 'sv-bench-cli-'));
+  wall([CLI, 'init', vault]);
+  const query = [CLI, 'query', SQL, '--vault', vault];
+  // The same query in this process's way before: a sandboxed VaultQuery, its result printed.
+  const inProcess = [
+    '--input-type=module',
+    '-e',
+    `const { VaultQuery } = await import(${JSON.stringify(CATALOG)}); const q = await VaultQuery.open(${JSON.stringify(vault)}, { sandbox: true }); console.log(JSON.stringify((await q.query(${JSON.stringify(SQL)})).rows)); q.close();`,
+  ];
+  const queries = { cli: [] as number[], inProcess: [] as number[] };
+  // One warm-up of each (page cache; the first query builds the catalog), not counted.
   wall(['-e', '0']);
   wall([CLI, '--help']);
+  wall(query);
+  wall(inProcess);
   for (let i = 0; i < n; i++) {
     runs.node.push(wall(['-e', '0']));
     runs.help.push(wall([CLI, '--help']));
     runs.version.push(wall([CLI, '--version']));
     runs.queryHelp.push(wall([CLI, 'query', '--help']));
+    queries.cli.push(wall(query));
+    queries.inProcess.push(wall(inProcess));
   }
+  fs.rmSync(vault, { recursive: true, force: true });
   const base = median(runs.node);
   const help = median(runs.help);
   const ratio = help / base;
@@ -67,6 +88,9 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
         versionMs: median(runs.version),
         queryHelpMs: median(runs.queryHelp),
         queryHelpRatio: median(runs.queryHelp) / base,
+        queryMs: median(queries.cli),
+        queryInProcessMs: median(queries.inProcess),
+        queryVsInProcessRatio: median(queries.cli) / median(queries.inProcess),
       },
     },
   ];

@@ -246,7 +246,7 @@ export class QueryTimeoutError extends VaultError {
   ) {
     super(
       `sql: the query was interrupted after ${timeoutMs} ms, its time limit; add a LIMIT or a WHERE clause, ` +
-        'or raise the limit (`specimen serve --query-timeout MS`, or `query.timeout_ms` in specimen-vault.json)',
+        'or raise the limit (`specimen query --timeout MS`, `specimen serve --query-timeout MS`, or `query.timeout_ms` in specimen-vault.json)',
     );
   }
 }

@@ -18,7 +18,7 @@ import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { loadDuckDB, quoteLiteral } from '../duckdb/node-api.js';
 import { CATALOG_FILE } from '../format/layout.js';
-import { CatalogMissingError } from './errors.js';
+import { CatalogMissingError, toCatalogFileError } from './errors.js';
 
 /** Name of the DuckDB variable holding the vault root (with a trailing slash) in our sessions. */
 export const ROOT_VARIABLE = 'sv_root';
@@ -69,10 +69,16 @@ export async function openCatalog(root: string, options: OpenCatalogOptions = {}
     ...options.config,
   };
   if (options.readOnly) config.access_mode = 'READ_ONLY';
-  const instance = await DuckDBInstance.create(file, config);
+  // DuckDB's refusal of the file itself (damaged, not a database, no permission, locked by another
+  // program) becomes a CatalogFileError that says what to do, never an internal error.
+  const instance = await DuckDBInstance.create(file, config).catch((err: unknown) => {
+    throw toCatalogFileError(err, file);
+  });
   let connection: DuckDBConnection | undefined;
   try {
-    connection = await instance.connect();
+    connection = await instance.connect().catch((err: unknown) => {
+      throw toCatalogFileError(err, file);
+    });
     await connection.run(`SET VARIABLE ${ROOT_VARIABLE} = ${quoteLiteral(`${absRoot}${path.sep}`)}`);
     if (options.sandbox) await lockDown(connection, absRoot, options.allowedPaths ?? []);
   } catch (err) {

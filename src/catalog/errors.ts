@@ -7,9 +7,43 @@
  * try { await con.run(sql) } catch (err) { throw toSqlError(err, sql) }
  * // SqlError: sql: Parser Error: syntax error at or near "SELEC" (line 1, column 1), position 0
  */
-import { SqlError, VaultError } from '../errors.js';
+import path from 'node:path';
+import { CatalogFileError, SqlError, VaultError } from '../errors.js';
+import { CATALOG_FILE } from '../format/layout.js';
+import { asStorageFull } from '../storage/disk-full.js';
 
-export { CatalogBusyError, CatalogMissingError, QueryNotAllowedError, SqlError } from '../errors.js';
+export {
+  CatalogBusyError,
+  CatalogFileError,
+  CatalogMissingError,
+  QueryNotAllowedError,
+  SqlError,
+} from '../errors.js';
+
+/**
+ * What DuckDB (or the system) said when the catalog file could not be opened, as a tagged error: a file
+ * that is not a DuckDB database or fails its checksums is `corrupt`, EACCES is `permission`, DuckDB's file
+ * lock held by another program is `locked`, a full disk a StorageFullError; any other failure is `io`.
+ * Tagged errors pass unchanged.
+ */
+export function toCatalogFileError(err: unknown, file: string): VaultError {
+  if (err instanceof VaultError) return err;
+  const full = asStorageFull(err, 'catalog', file);
+  if (full) return full;
+  const e = err as NodeJS.ErrnoException | undefined;
+  const message = (e?.message ?? String(err)).split('\n')[0]!;
+  const reason: CatalogFileError['reason'] =
+    e?.code === 'EACCES' || e?.code === 'EPERM' || /Permission denied/i.test(message)
+      ? 'permission'
+      : /Could not set lock|Conflicting lock|lock on file/i.test(message)
+        ? 'locked'
+        : /not a valid DuckDB database|checksum|Could not read enough bytes|Corrupt|database header|is not a DuckDB|Serialization Error|INTERNAL Error|truncated|version number|storage version/i.test(
+              message,
+            )
+          ? 'corrupt'
+          : 'io';
+  return new CatalogFileError(file, reason, message, { cause: err });
+}
 
 /**
  * Wraps an error thrown by DuckDB for `sql` into a SqlError, locating the position DuckDB marked with its
@@ -19,6 +53,13 @@ export function toSqlError(err: unknown, sql: string): unknown {
   if (err instanceof VaultError || !(err instanceof Error)) return err;
   // The client library prefixes parse errors met while splitting statements; DuckDB's own text follows.
   const message = err.message.replace(/^Failed to extract statements: /, '');
+  // The catalog file itself failing a read mid-query (a damaged block, a truncated file) is not the query's
+  // fault: say what to do about the file.
+  const damaged = /^IO Error: (?:Corrupt database file|Could not read enough bytes from file "([^"]+)")/.exec(
+    message,
+  );
+  if (damaged && (damaged[1] === undefined || path.basename(damaged[1]) === CATALOG_FILE))
+    return toCatalogFileError(err, damaged[1] ?? CATALOG_FILE);
   const located = locateCaret(message, sql);
   return new SqlError(message, sql, located?.position, located?.line, located?.column, { cause: err });
 }

@@ -363,12 +363,13 @@ const sessions = new Map<string, { query: Promise<VaultQuery>; active: number; t
 const SESSION_IDLE_MS = 30_000;
 
 /**
- * Runs one untrusted query against the catalog of the vault at `root`: a single SELECT, in a read-only
- * session that can read files only under the vault root (views keep working), cannot load extensions,
- * attach databases, write files or change settings. The session is kept for 30 s after the last query, so
- * a web UI does not pay for opening the catalog on every request; it follows catalog swaps by itself.
+ * Runs one untrusted query against the catalog of the vault at `root` in this process: a single SELECT, in
+ * a read-only session that can read files only under the vault root (views keep working), cannot load
+ * extensions, attach databases, write files or change settings. The session is kept for 30 s after the
+ * last query; it follows catalog swaps by itself. This is what the query process (sandbox/process-entry.ts)
+ * runs; callers use `runUserQuery`, which runs it there.
  */
-export async function runUserQuery(
+export async function runUserQueryInSession(
   root: string,
   sql: string,
   options: UserQueryOptions,
@@ -411,8 +412,32 @@ export async function runUserQuery(
   }
 }
 
-/** Closes the sessions `runUserQuery` keeps (for a server shutting down, or tests). */
+/**
+ * Runs one untrusted query against the catalog of the vault at `root` (the rules of runUserQueryInSession)
+ * in a separate process with the server's limits (sandbox/limits.ts: time, DuckDB memory, threads, spill,
+ * result size, two at a time), so a runaway query is interrupted at its time limit and a native failure
+ * of DuckDB cannot take the caller's process down: it fails with QueryEngineError and the next query gets a
+ * fresh process. The process is kept for the next query and never keeps the caller alive.
+ */
+export async function runUserQuery(
+  root: string,
+  sql: string,
+  options: UserQueryOptions,
+): Promise<RowsResult> {
+  if (options.readOnly !== true) throw new TypeError('runUserQuery: only read-only queries are supported');
+  // Loaded here: the pool imports this module's types, and an in-process caller never needs it.
+  const { sharedQueryPool } = await import('./sandbox/pool.js');
+  return sharedQueryPool(root, options.limits ?? {}).run(sql, {
+    ...(options.params === undefined ? {} : { params: options.params }),
+    ...(options.maxRows === undefined ? {} : { maxRows: options.maxRows }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+}
+
+/** Closes the sessions and query processes `runUserQuery` keeps (for a server shutting down, or tests). */
 export async function closeUserQuerySessions(): Promise<void> {
+  const { closeSharedQueryPools } = await import('./sandbox/pool.js');
+  await closeSharedQueryPools();
   const all = [...sessions.values()];
   sessions.clear();
   for (const entry of all) {

@@ -10,7 +10,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { connectShared } from '../duckdb/read-parquet.js';
 import { isVaultError } from '../errors.js';
 import { assertSpecimenId } from '../format/ids.js';
 import { METRICS_FILE, SPECIMENS_DIR } from '../format/layout.js';
@@ -279,15 +279,14 @@ export function scanSpecimen(
 }
 
 /** Fills in what only the Parquet file can tell: columns, rows and, when not stored, the summaries. */
-export async function completeFromFile(
-  con: DuckDBConnection,
-  r: RunRead,
-  warn: (m: string) => void,
-): Promise<void> {
+export async function completeFromFile(r: RunRead, warn: (m: string) => void): Promise<void> {
   const need = r.inspect!;
   const metrics = r.artifacts.find((a) => a.kind === 'metrics');
+  // On a connection of its own, never the index's: a file DuckDB fails on (damaged, not Parquet) would
+  // abort the index's transaction, and every statement after it would fail too.
+  const con = await connectShared();
   try {
-    const facts = await inspectMetricsFile(con, need.file, need.summary);
+    const facts = await inspectMetricsFile(con, path.resolve(need.file), need.summary);
     if (metrics && need.facts) {
       metrics.rows = facts.rows;
       metrics.columns = facts.columns;
@@ -300,5 +299,7 @@ export async function completeFromFile(
     warn(`run ${r.run.specimen_id}/${r.run.run_id}: cannot read ${need.file}: ${(err as Error).message}`);
     r.state.metrics = 0;
     r.metricsFile = undefined;
+  } finally {
+    con.closeSync();
   }
 }

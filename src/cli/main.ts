@@ -39,7 +39,7 @@ program
   .addHelpText(
     'after',
     `
-Exit codes: 0 success, 1 check failed, 2 bad input, 3 not found, 4 conflict, 70 internal error.
+Exit codes: 0 success, 1 check failed, 2 bad input, 3 not found, 4 conflict, 5 out of space, 70 internal error.
 Colour is used only on a terminal and never when NO_COLOR is set.`,
   );
 
@@ -343,7 +343,14 @@ command('query', 'run SQL against the catalog (read-only)')
   .argument('<sql>', 'the query, e.g. "SELECT specimen_id FROM catalog WHERE array_contains(tags, \'gpt2\')"')
   .option('--format <format>', 'table, json, csv or parquet', 'table')
   .option('--out <file>', 'write the result to a file (required for parquet)')
-  .addHelpText('after', '\nExit status: 0 ok, 2 SQL error (DuckDB message with position).')
+  .option(
+    '--timeout <ms>',
+    'time limit in milliseconds (default 5000, or query.timeout_ms of the vault config)',
+  )
+  .addHelpText(
+    'after',
+    "\nRuns in a separate process with the SQL console's limits (time, memory, result size; see docs/api.md).\nExit status: 0 ok, 2 SQL error (DuckDB message with position) or a limit passed.",
+  )
   .action(run(() => import('./commands/query.js')));
 
 command('ls', 'list specimens from the catalog')

@@ -303,7 +303,8 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
   return {
     runId,
     runDir: dir,
-    status,
+    // Sealing may have decided otherwise (a metrics file it could not read fails the run).
+    status: sealed.status as Exclude<RunStatus, 'running'>,
     exitCode,
     signal: exit.signal,
     durationS,

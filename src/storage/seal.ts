@@ -9,6 +9,7 @@
 
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { isVaultError, MetricsSchemaError, VaultError } from '../errors.js';
 import { syncDirSoon, syncFiles, tempPathFor } from '../format/atomic-write.js';
 import { MANIFEST_FILE, METRICS_FILE, SPACE_RESERVE_FILE, TENSOR_SUFFIX } from '../format/layout.js';
 import type { Artifact, RunManifest, RunStatus } from '../format/manifest.js';
@@ -43,32 +44,43 @@ export async function sealRunDir(
   await fsp.rm(path.join(dir, SPACE_RESERVE_FILE), { force: true });
   const files = await inventory(dir, SKIP_IN_INVENTORY);
   const artifacts: Record<string, Artifact> = { ...(manifest.artifacts ?? {}) };
+  let unreadable: MetricsSchemaError | undefined;
   if (files[METRICS_FILE]) {
+    const entry = files[METRICS_FILE];
     const file = path.join(dir, METRICS_FILE);
     // A file this process has just written (and that is unchanged) is described from what its writer
-    // knew; otherwise from the file, with DuckDB loaded only then.
-    const known = takeWritten(file, files[METRICS_FILE].sha256);
+    // knew; otherwise from the file, with DuckDB loaded only then (a run without metrics seals quickly).
+    const known = takeWritten(file, entry.sha256);
     const { summaryRecord } = await import('./metrics/summary.js');
-    let info: MetricsFileInfo;
-    let summary: MetricColumnSummary[];
-    if (known) ({ info, summary } = known);
-    else {
-      const { parquetInfo } = await import('./metrics/index.js');
-      const { summarizeMetricsFile } = await import('./metrics/summary.js');
-      info = await parquetInfo(file);
-      summary = await summarizeMetricsFile(file);
+    try {
+      let info: MetricsFileInfo;
+      let summary: MetricColumnSummary[];
+      if (known) ({ info, summary } = known);
+      else {
+        const { parquetInfo } = await import('./metrics/index.js');
+        const { summarizeMetricsFile } = await import('./metrics/summary.js');
+        info = await parquetInfo(file);
+        summary = await summarizeMetricsFile(file);
+      }
+      artifacts.metrics = {
+        path: METRICS_FILE,
+        format: 'parquet',
+        bytes: entry.bytes,
+        sha256: entry.sha256,
+        rows: info.rows,
+        columns: info.columns.map((c) => c.name),
+        column_types: Object.fromEntries(info.columns.map((c) => [c.name, c.type])),
+        // Per-column statistics, so the catalog indexes a sealed run from its manifest alone.
+        summary: summary.map(summaryRecord),
+      };
+    } catch (err) {
+      // A metrics file DuckDB cannot read (a protocol wrote it itself, a damaged disk) is kept and hashed,
+      // and the run is sealed as failed saying so, rather than the seal failing and leaving the run open.
+      if (err instanceof VaultError && !isVaultError(err, 'SqlError')) throw err;
+      const reason = String((err as Error)?.message ?? err).split('\n')[0];
+      unreadable = new MetricsSchemaError(`metrics: ${file} is not a readable Parquet file (${reason})`);
+      artifacts.metrics = { path: METRICS_FILE, format: 'parquet', bytes: entry.bytes, sha256: entry.sha256 };
     }
-    artifacts.metrics = {
-      path: METRICS_FILE,
-      format: 'parquet',
-      bytes: files[METRICS_FILE].bytes,
-      sha256: files[METRICS_FILE].sha256,
-      rows: info.rows,
-      columns: info.columns.map((c) => c.name),
-      column_types: Object.fromEntries(info.columns.map((c) => [c.name, c.type])),
-      // Per-column statistics, so the catalog indexes a sealed run from its manifest alone.
-      summary: summary.map(summaryRecord),
-    };
   }
   const zarrDirs = new Set(
     Object.keys(files)
@@ -114,6 +126,10 @@ export async function sealRunDir(
     sealed_at: now,
   };
   if (options.status === undefined && manifest.status !== 'running') sealed.status = manifest.status;
+  if (unreadable) {
+    sealed.status = 'failed';
+    sealed.error ??= { type: unreadable._tag, message: unreadable.message };
+  }
   // Not re-validated here: every field above is built by this function from a manifest validated when the
   // run started (the schema library alone would add ~70 ms to every `specimen run`); tests validate sealed
   // manifests against the schema.

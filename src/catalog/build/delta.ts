@@ -429,7 +429,7 @@ export async function updateThroughDelta(
       }
       for (const r of w.reads.filter((r) => r.inspect)) {
         db ??= await openMemory();
-        await completeFromFile(db.connection, r, warn);
+        await completeFromFile(r, warn);
       }
       if (turns.turnMetrics.length > 0) {
         db ??= await openMemory();

@@ -32,10 +32,12 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { VaultNotFoundError } from '../../errors.js';
+import { CatalogFileError, VaultError, VaultNotFoundError } from '../../errors.js';
 import { CATALOG_DIR, fileStamp, SPECIMENS_DIR } from '../../format/layout.js';
 import { isVaultDir, readVaultConfig } from '../../format/vault-config.js';
+import { diskFullCode } from '../../storage/disk-full.js';
 import { type CatalogHandle, catalogPath, openCatalog } from '../connection.js';
+import { toCatalogFileError } from '../errors.js';
 import { specimenSignature } from '../read-vault.js';
 import {
   clashingIds,
@@ -99,8 +101,31 @@ class SerialQueue {
   }
 }
 
-/** Builds or updates the catalog of the vault at `root`; see the module comment. */
+/**
+ * Builds or updates the catalog of the vault at `root`; see the module comment. A catalog file (or lock,
+ * or directory) this user may not write, a full disk, or DuckDB failing on the files is a tagged error
+ * (CatalogFileError, StorageFullError) naming the file and what to do.
+ */
 export async function indexVault(root: string, options: IndexOptions = {}): Promise<IndexReport> {
+  try {
+    return await buildIndex(root, options);
+  } catch (err) {
+    throw catalogWriteError(err, catalogPath(path.resolve(root)));
+  }
+}
+
+/** `err` of an index as a tagged error when it is about the files, else unchanged (a defect: exit 70). */
+function catalogWriteError(err: unknown, target: string): unknown {
+  if (err instanceof VaultError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const file = typeof e?.path === 'string' ? e.path : target;
+  if (e?.code === 'EACCES' || e?.code === 'EPERM' || e?.code === 'EROFS')
+    return new CatalogFileError(file, 'permission', e.message, { cause: err });
+  if (diskFullCode(err) || /^IO Error/.test(String(e?.message))) return toCatalogFileError(err, file);
+  return err;
+}
+
+async function buildIndex(root: string, options: IndexOptions): Promise<IndexReport> {
   const t0 = performance.now();
   const absRoot = path.resolve(root);
   if (!isVaultDir(absRoot)) throw new VaultNotFoundError(absRoot);
@@ -186,7 +211,7 @@ export async function indexVault(root: string, options: IndexOptions = {}): Prom
       if (pending.length > 0) {
         // Legacy and unsealed runs: their columns and summaries come from the files, before their rows.
         queue.push(async () => {
-          for (const r of pending) await completeFromFile(con, r, warn);
+          for (const r of pending) await completeFromFile(r, warn);
         });
         await queue.drain();
       }

@@ -18,6 +18,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QueryBusyError, QueryEngineError, QueryTimeoutError } from '../../errors.js';
 import type { QueryParams, RowsResult } from '../query.js';
@@ -138,6 +139,8 @@ export class UserQueryPool {
         new Promise<void>((resolve) => {
           if (s.child.exitCode !== null || s.child.signalCode !== null) return resolve();
           s.child.once('exit', () => resolve());
+          // Idle children are unref'd: waiting for one must keep a process with nothing else to do alive.
+          s.child.ref();
           s.child.kill('SIGTERM');
         }),
     );
@@ -206,4 +209,26 @@ export class UserQueryPool {
     this.slots.push(slot);
     return slot;
   }
+}
+
+/** The pools of runUserQuery, one per vault root and limits. */
+const shared = new Map<string, UserQueryPool>();
+
+/** The process-wide pool for `root` with `limits` (started on first use; its idle children are unref'd). */
+export function sharedQueryPool(root: string, limits: Partial<QueryLimits>): UserQueryPool {
+  const resolved = resolveQueryLimits(limits);
+  const key = `${path.resolve(root)}\0${JSON.stringify(resolved)}`;
+  let pool = shared.get(key);
+  if (!pool) {
+    pool = new UserQueryPool(path.resolve(root), resolved);
+    shared.set(key, pool);
+  }
+  return pool;
+}
+
+/** Ends the children of every shared pool. */
+export async function closeSharedQueryPools(): Promise<void> {
+  const all = [...shared.values()];
+  shared.clear();
+  await Promise.all(all.map((p) => p.close()));
 }

@@ -1,17 +1,18 @@
 /**
- * The process that runs user SQL for `specimen serve` (started by pool.ts, never by hand). It answers one
- * QueryRequest at a time through `runUserQuery`, whose session keeps the limits it was opened with; a native
+ * The process that runs user SQL for `specimen serve`, `specimen query` and `runUserQuery` (started by
+ * pool.ts, never by hand). It answers one
+ * QueryRequest at a time through `runUserQueryInSession`, whose session keeps the limits it was opened with; a native
  * failure of DuckDB here ends this process only, and the server starts another.
  *
  * @example
  * // fork('process-entry.js', { serialization: 'advanced' }).send({ id, root, sql, limits })
  */
-import { runUserQuery } from '../query.js';
+import { runUserQueryInSession } from '../query.js';
 import { errorToWire, type QueryReply, type QueryRequest } from './wire.js';
 
 process.on('message', (msg: QueryRequest) => {
   const reply = (r: QueryReply) => process.send?.(r);
-  runUserQuery(msg.root, msg.sql, {
+  runUserQueryInSession(msg.root, msg.sql, {
     readOnly: true,
     limits: msg.limits,
     ...(msg.params === undefined ? {} : { params: msg.params }),

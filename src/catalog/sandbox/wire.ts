@@ -8,6 +8,7 @@
  * // ← { id: 1, ok: false, error: { tag: 'SqlError', ... } } → errorFromWire(reply.error)
  */
 import {
+  CatalogFileError,
   CatalogMissingError,
   isVaultError,
   QueryEngineError,
@@ -68,6 +69,8 @@ export function errorFromWire(w: WireError): Error {
       return new QueryLimitError(f.limit, f.value, w.message.replace(/^sql: /, ''));
     case 'CatalogMissingError':
       return new CatalogMissingError(f.file);
+    case 'CatalogFileError':
+      return new CatalogFileError(f.file, f.reason, f.detail);
     default:
       return new QueryEngineError(w.message);
   }

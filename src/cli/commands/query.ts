@@ -6,9 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { exportParquet } from '../../catalog/export.js';
 import { writeFileAtomic } from '../../format/atomic-write.js';
-import { openVaultQuery } from '../catalog-access.js';
+import { ensureCatalog } from '../ensure-catalog.js';
 import { UsageError } from '../exit.js';
 import { makeTable } from '../table.js';
 
@@ -29,23 +28,42 @@ function cell(v: unknown): string {
 
 export default async function query(
   sql: string,
-  opts: { format?: string; out?: string; vault?: string },
+  opts: { format?: string; out?: string; vault?: string; timeout?: string },
 ): Promise<number> {
   const format = (opts.format ?? 'table') as (typeof FORMATS)[number];
   if (!FORMATS.includes(format))
     throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(opts.format)}`);
   if (format === 'parquet' && !opts.out)
     throw new UsageError('--format parquet writes a file: give --out FILE');
+  const timeoutMs = opts.timeout === undefined ? undefined : Number(opts.timeout);
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 1))
+    throw new UsageError(
+      `--timeout must be a positive number of milliseconds, got ${JSON.stringify(opts.timeout)}`,
+    );
   // Only single SELECT statements, reading files only inside the vault: `query` never changes anything.
-  const { root, query: q } = await openVaultQuery(opts.vault, { sandbox: true });
+  const root = await ensureCatalog(opts.vault);
+  if (format === 'parquet') {
+    const out = path.resolve(opts.out!);
+    const { exportParquet } = await import('../../catalog/export.js');
+    await exportParquet(root, sql, out);
+    console.error(`wrote ${out} (${fs.statSync(out).size} bytes)`);
+    return 0;
+  }
+  // In a separate process with the server's limits (and the vault config's `query` limits): a runaway
+  // query is interrupted at its time limit, and DuckDB failing natively cannot take this process down.
+  const { readVaultConfig } = await import('../../format/vault-config.js');
+  const { limitsFromConfig } = await import('../../catalog/sandbox/limits.js');
+  const { sharedQueryPool, closeSharedQueryPools } = await import('../../catalog/sandbox/pool.js');
+  const limits = {
+    ...limitsFromConfig((await readVaultConfig(root)).raw),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  };
   try {
-    if (format === 'parquet') {
-      const out = path.resolve(opts.out!);
-      await exportParquet(root, sql, out);
-      console.error(`wrote ${out} (${fs.statSync(out).size} bytes)`);
-      return 0;
-    }
-    const result = await q.query(sql);
+    const result = await sharedQueryPool(root, limits).run(sql);
+    if (result.truncated)
+      console.error(
+        `warning: the result was cut at ${result.rows.length} rows (the ${result.truncatedBy === 'bytes' ? 'result size' : 'row'} limit); add a LIMIT, or write it all with --format parquet --out FILE`,
+      );
     let text: string;
     if (format === 'json') text = `${JSON.stringify(result.rows, null, 2)}\n`;
     else if (format === 'csv') {
@@ -63,6 +81,6 @@ export default async function query(
     } else process.stdout.write(text);
     return 0;
   } finally {
-    q.close();
+    await closeSharedQueryPools();
   }
 }
