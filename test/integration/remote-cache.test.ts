@@ -16,7 +16,7 @@ describe.skipIf(!HAVE_SERVER)('remote runs read on demand through the object cac
   const s3 = useS3Server('team');
   const cacheDir = tempDir('sv-cache-');
   const objects = path.join(cacheDir, 'objects');
-  const cli = (args: string[]) => s3.cli(args);
+  const cli = (args: string[]) => s3.cli(args, 200_000);
   const withCache = (args: string[]) => {
     process.env.SPECIMEN_CACHE_DIR = cacheDir;
     return cli(args);
@@ -35,7 +35,7 @@ describe.skipIf(!HAVE_SERVER)('remote runs read on demand through the object cac
     runs = await addRuns(a, 3, { steps: 25, tensorRows: 8 });
     const pushed = await cli(['push', '--vault', a.root]);
     expect(pushed.code, pushed.stderr).toBe(0);
-  });
+  }, 120_000);
   afterAll(() => {
     delete process.env.SPECIMEN_CACHE_DIR;
   });
@@ -77,7 +77,7 @@ describe.skipIf(!HAVE_SERVER)('remote runs read on demand through the object cac
     expect((await withCache(['fetch', '--vault', c.root])).stdout).toContain(
       'fetched 0 file(s) of 0 remote run(s)',
     );
-  });
+  }, 240_000);
 
   it('the web UI reads tensor chunks and metrics of a stub on demand', async () => {
     const b = await teamVault(s3.server(), 'team', { prefix: 'cache' });
@@ -107,7 +107,7 @@ describe.skipIf(!HAVE_SERVER)('remote runs read on demand through the object cac
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
       Object.assign(process.env, saved);
     }
-  });
+  }, 240_000);
 
   it('refuses an object whose bytes differ from the run manifest, naming it, and caches nothing of it', async () => {
     const d = await teamVault(s3.server(), 'team', { prefix: 'cache' });
@@ -131,5 +131,5 @@ describe.skipIf(!HAVE_SERVER)('remote runs read on demand through the object cac
     } finally {
       fs.writeFileSync(file, good);
     }
-  });
+  }, 240_000);
 });

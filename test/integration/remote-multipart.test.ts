@@ -69,7 +69,7 @@ describe.skipIf(!HAVE_SERVER)('multipart uploads and cleanup of abandoned pushes
     expect((await cli(['verify', '--vault', b.root])).stdout).toContain(
       '2 sealed run(s) verified, 0 modified',
     );
-  });
+  }, 240_000);
 
   it('refuses a large file changed after sealing, naming it, and leaves no parts behind', async () => {
     const a = await teamVault(s3.server(), 'team', { prefix: 'mp-bad', remote: MULTIPART });
@@ -89,7 +89,7 @@ describe.skipIf(!HAVE_SERVER)('multipart uploads and cleanup of abandoned pushes
     expect(
       fs.existsSync(s3.server().objectFile('team', `mp-bad/specimens/${SPECIMEN}/runs/${big}/blobs/0.bin`)),
     ).toBe(false);
-  });
+  }, 240_000);
 
   it('push --cleanup removes what a push killed mid-upload left, then completes the push', async () => {
     const a = await teamVault(s3.server(), 'team', { prefix: 'mp-kill', remote: MULTIPART });
@@ -150,5 +150,5 @@ describe.skipIf(!HAVE_SERVER)('multipart uploads and cleanup of abandoned pushes
     expect((await cli(['verify', '--vault', b.root])).stdout).toContain(
       '2 sealed run(s) verified, 0 modified',
     );
-  });
+  }, 240_000);
 });
