@@ -97,9 +97,15 @@ describe.skipIf(!HAVE_SERVER)('remote runs read on demand through the object cac
       expect(slice.status).toBe(200);
       const values = new Float32Array(await slice.arrayBuffer());
       expect([...values]).toEqual(Array.from({ length: 16 }, (_, j) => (5 * 16 + j) * 3));
-      // Chunks came through the cache; nothing was written into the stub but the metrics it served.
+      // Metrics and chunks came through the cache; the vault is unchanged (a GET changes nothing).
       const stub = path.join(b.specimenDir(SPECIMEN), 'runs', run);
-      expect(fs.existsSync(path.join(stub, 'w.zarr'))).toBe(false);
+      expect(fs.readdirSync(stub).sort()).toEqual(['.remote-stub', 'manifest.msgpack']);
+      const metrics = await fetch(`${server.url}api/specimens/${SPECIMEN}/runs/${run}/metrics`);
+      expect(metrics.status).toBe(200);
+      const table = JSON.stringify(await metrics.json());
+      expect(table).toContain('"loss"');
+      expect(table).toContain('"acc"');
+      expect(fs.readdirSync(stub).sort()).toEqual(['.remote-stub', 'manifest.msgpack']);
       const cached = fs.readdirSync(path.join(process.env.SPECIMEN_CACHE_DIR!, 'objects'));
       expect(cached.length).toBeGreaterThanOrEqual(2); // zarr.json and the chunk (+ metrics)
     } finally {
