@@ -229,6 +229,11 @@ command('verify', 'recompute the hashes of sealed runs and list every changed, m
 
 command('push', 'upload sealed runs and specimen files that the remote (specimen-vault.json "remote") lacks')
   .argument('[ids...]', 'specimen IDs (default: all)')
+  .option(
+    '--cleanup',
+    'first remove what abandoned pushes left: incomplete multipart uploads and objects of uncommitted runs',
+  )
+  .option('--older-than <age>', 'with --cleanup: only what is older than this (30m, 24h, 2d; default 24h)')
   .option('--json', 'machine-readable report')
   .addHelpText(
     'after',

@@ -40,15 +40,24 @@ export const RemoteConfigSchema = z.looseObject({
   /** Requests in flight at once; default 16. */
   concurrency: z.int().min(1).max(256).optional(),
   /** Size limit of the local object cache: bytes, or text like "500 MiB" / "20GB"; default 10 GiB. */
-  cacheLimit: z
-    .union([
-      z.int().min(0),
-      z.string().regex(/^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$/i, {
-        message: 'must be a number of bytes or a size like "500 MiB" or "20 GB"',
-      }),
-    ])
-    .optional(),
+  cacheLimit: size().optional(),
+  /** Files larger than this are uploaded in parts (multipart); default 64 MiB, at most 5 GiB. */
+  multipartThreshold: size().optional(),
+  /** Bytes per part of a multipart upload; default 64 MiB, at least 5 MiB. */
+  partSize: size().optional(),
 });
+
+/** A size: bytes, or text with a unit. */
+function size() {
+  return z.union([
+    z.int().min(0),
+    z.string().regex(/^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$/i, {
+      message: 'must be a number of bytes or a size like "500 MiB" or "20 GB"',
+    }),
+  ]);
+}
+
+const MIB = 1024 * 1024;
 
 const UNITS: Record<string, number> = {
   b: 1,
@@ -86,6 +95,9 @@ export interface RemoteConfig {
   concurrency: number;
   /** Size limit of the local object cache, in bytes. */
   cacheLimit: number;
+  /** Files above this many bytes go up as multipart uploads of `partSize`-byte parts. */
+  multipartThreshold: number;
+  partSize: number;
 }
 
 /** Parses a `remote` section (already JSON); throws RemoteConfigError naming the offending field. */
@@ -97,6 +109,15 @@ export function parseRemoteConfig(value: unknown, file = 'specimen-vault.json'):
     throw new RemoteConfigError(`config: ${file}: field "${field}" ${issue.message}`, field);
   }
   const c = parsed.data;
+  const bad = (field: string, message: string): never => {
+    throw new RemoteConfigError(`config: ${file}: field "remote.${field}" ${message}`, `remote.${field}`);
+  };
+  const multipartThreshold = c.multipartThreshold === undefined ? 64 * MIB : sizeBytes(c.multipartThreshold);
+  const partSize = c.partSize === undefined ? 64 * MIB : sizeBytes(c.partSize);
+  // S3's limits: one PUT takes at most 5 GiB; every part but the last at least 5 MiB.
+  if (multipartThreshold > 5 * 1024 * MIB)
+    bad('multipartThreshold', 'must be at most 5 GiB (the largest single PUT)');
+  if (partSize < 5 * MIB) bad('partSize', 'must be at least 5 MiB (the smallest part S3 accepts)');
   const rest = c.url.slice('s3://'.length);
   const slash = rest.indexOf('/');
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
@@ -113,6 +134,8 @@ export function parseRemoteConfig(value: unknown, file = 'specimen-vault.json'):
     pushRetries: c.pushRetries ?? 5,
     concurrency: c.concurrency ?? 16,
     cacheLimit: c.cacheLimit === undefined ? DEFAULT_CACHE_LIMIT : sizeBytes(c.cacheLimit),
+    multipartThreshold,
+    partSize,
   };
 }
 

@@ -14,6 +14,28 @@ export interface ObjectInfo {
   key: string;
   size: number;
   etag: string;
+  /** When the object was written (as the store reports it). */
+  modified?: Date;
+}
+
+/** A multipart upload begun and neither completed nor aborted. */
+export interface UploadInfo {
+  key: string;
+  uploadId: string;
+  initiated: Date | undefined;
+}
+
+/** Options of `putMultipart`. */
+export interface MultipartOptions {
+  /** Hex sha256 of the whole file, as sealed: checked while the parts are read, before completing. */
+  sha256: string;
+  size: number;
+  /** Bytes per part (the last one may be smaller); at least 5 MiB, raised to fit S3's 10,000 parts. */
+  partSize: number;
+  /** Complete only if no object exists at the key (If-None-Match: * on the completion). */
+  ifNoneMatch?: boolean;
+  /** Parts in flight at once (each is held in memory while it goes). */
+  lanes?: number;
 }
 
 /** An object read whole, with the ETag to make a conditional write against. */
@@ -53,6 +75,17 @@ export interface ObjectStore {
   getStream(key: string): Promise<Readable | undefined>;
   /** Writes an object; with a precondition, `{ ok: false }` when it does not hold. */
   put(key: string, body: Uint8Array | (() => Readable), options?: PutOptions): Promise<PutResult>;
+  /**
+   * Uploads the file at `file` in parts (each with its own `x-amz-checksum-sha256`, so the store checks
+   * every part), for files too large for one PUT. The whole file's sha256 is computed as the parts are read;
+   * when it differs from `sha256` the upload is aborted and RemoteIntegrityError thrown. Any failure aborts
+   * the upload (what a crash leaves, `listUploads`/`abortUpload` clean up).
+   */
+  putMultipart(key: string, file: string, options: MultipartOptions): Promise<PutResult>;
+  /** Multipart uploads under `prefix` that were begun and not completed or aborted. */
+  listUploads(prefix: string): Promise<UploadInfo[]>;
+  /** Aborts a multipart upload, freeing its parts (an unknown one is fine). */
+  abortUpload(key: string, uploadId: string): Promise<void>;
   /** Every object under `prefix` (paged internally). */
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Immediate "sub-directories" under `prefix` (keys up to the next `/`), for listing specimens. */

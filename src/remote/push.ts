@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { isVaultError, RemoteConflictError, RemoteIntegrityError } from '../errors.js';
+import { isVaultError, RemoteConflictError } from '../errors.js';
 import { MANIFEST_FILE } from '../format/layout.js';
 import { decodeManifest } from '../format/msgpack.js';
 import { isRemoteStub } from '../storage/describe.js';
@@ -60,8 +60,6 @@ export interface PushReport {
 
 /** Files above this size are streamed from disk rather than read into memory. */
 const STREAM_ABOVE = 16 * 1024 * 1024;
-/** The largest object one PUT may create (S3's limit). */
-const MAX_SINGLE_PUT = 5 * 1024 ** 3;
 
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean =>
   Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
@@ -119,7 +117,16 @@ export async function pushVault(
     await Promise.all(
       toPush.map(async (run) => {
         try {
-          const result = await pushRun(store, limit, specimenId, run, listing.get(run.runId), known, report);
+          const result = await pushRun(
+            store,
+            remote,
+            limit,
+            specimenId,
+            run,
+            listing.get(run.runId),
+            known,
+            report,
+          );
           recorded[run.runId] = result.sha256;
           if (result.pushed)
             report.pushed.push({ specimenId, runId: run.runId, files: result.files, bytes: result.bytes });
@@ -142,6 +149,7 @@ export async function pushVault(
 /** Uploads one sealed run unless the remote already has it committed; the manifest goes last. */
 async function pushRun(
   store: ObjectStore,
+  remote: RemoteConfig,
   limit: <T>(task: () => Promise<T>) => Promise<T>,
   specimenId: string,
   run: RunInfo,
@@ -181,19 +189,22 @@ async function pushRun(
         if (existing && existing.size === entry.bytes && (await remoteSha(store, key)) === entry.sha256)
           return;
         const file = path.join(run.path, ...rel.split('/'));
-        if (entry.bytes > MAX_SINGLE_PUT)
-          throw new RemoteIntegrityError(
-            [file],
-            `cannot push a file over 5 GiB in one request (multipart uploads are not supported yet; ${entry.bytes} bytes)`,
-          );
-        // Small files go as one buffer (retried by the SDK); large ones stream, so a checkpoint of many
-        // gigabytes never sits in memory (a failed stream is retried by the next push, which resumes).
-        const body = entry.bytes <= STREAM_ABOVE ? await fsp.readFile(file) : () => fs.createReadStream(file);
-        const put = await store.put(key, body, {
-          sha256: entry.sha256,
-          ifNoneMatch: true,
-          size: entry.bytes,
-        });
+        // Small files go as one buffer (retried by the SDK); larger ones stream, so a checkpoint never sits
+        // in memory; above the multipart threshold (5 GiB at most, one PUT's limit) they go in parts, each
+        // checked by the store, the whole file's sha256 checked while the parts are read.
+        const put =
+          entry.bytes > remote.multipartThreshold
+            ? await store.putMultipart(key, file, {
+                sha256: entry.sha256,
+                size: entry.bytes,
+                partSize: remote.partSize,
+                ifNoneMatch: true,
+              })
+            : await store.put(
+                key,
+                entry.bytes <= STREAM_ABOVE ? await fsp.readFile(file) : () => fs.createReadStream(file),
+                { sha256: entry.sha256, ifNoneMatch: true, size: entry.bytes },
+              );
         if (!put.ok) {
           // Written meanwhile: by an earlier attempt of ours (same bytes), or by another run with this ID.
           if ((await remoteSha(store, key)) !== entry.sha256) throw await collision();

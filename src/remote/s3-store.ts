@@ -8,6 +8,8 @@
  * await store.check()            // RemoteBucketError / RemoteAuthError / RemoteUnreachableError
  * await store.put('specimens/x/field_notes.md', bytes, { ifNoneMatch: true })
  */
+import { createHash } from 'node:crypto';
+import fsp from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -19,7 +21,19 @@ import {
   RemoteUnreachableError,
 } from '../errors.js';
 import type { RemoteConfig } from './config.js';
-import type { ObjectInfo, ObjectStore, PutOptions, PutResult, StoredObject } from './object-store.js';
+import type {
+  MultipartOptions,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+  PutResult,
+  StoredObject,
+  UploadInfo,
+} from './object-store.js';
+
+/** S3's smallest part (but the last) and most parts of one upload. */
+const MIN_PART = 5 * 1024 * 1024;
+const MAX_PARTS = 10_000;
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 
@@ -195,6 +209,144 @@ class S3Store implements ObjectStore {
     }
   }
 
+  async putMultipart(key: string, file: string, options: MultipartOptions): Promise<PutResult> {
+    const Bucket = this.remote.bucket;
+    const Key = this.key(key);
+    // S3 takes at most 10,000 parts, each at least 5 MiB (but the last).
+    const partSize = Math.max(options.partSize, MIN_PART, Math.ceil(options.size / MAX_PARTS));
+    const count = Math.max(1, Math.ceil(options.size / partSize));
+    let uploadId: string | undefined;
+    try {
+      const created = await this.client.send(
+        new this.sdk.CreateMultipartUploadCommand({ Bucket, Key, ChecksumAlgorithm: 'SHA256' }),
+      );
+      uploadId = created.UploadId!;
+      const parts: { PartNumber: number; ETag: string; ChecksumSHA256: string }[] = [];
+      const whole = createHash('sha256');
+      const inflight = new Set<Promise<void>>();
+      let failure: unknown;
+      const fh = await fsp.open(file, 'r');
+      try {
+        // Parts are read in order (the whole file's hash needs them so) and sent `lanes` at a time.
+        for (let i = 0; i < count && failure === undefined; i++) {
+          while (inflight.size >= (options.lanes ?? 4)) await Promise.race(inflight);
+          if (failure !== undefined) break;
+          const length = Math.min(partSize, options.size - i * partSize);
+          const buf = Buffer.allocUnsafe(length);
+          const { bytesRead } = await fh.read(buf, 0, length, i * partSize);
+          if (bytesRead !== length)
+            throw new RemoteIntegrityError(
+              [key],
+              `the local file is shorter than the ${options.size} bytes sealed for it (run \`specimen verify\`)`,
+            );
+          whole.update(buf);
+          const checksum = createHash('sha256').update(buf).digest('base64');
+          const PartNumber = i + 1;
+          const id = uploadId;
+          const task: Promise<void> = (async () => {
+            const out = await this.client.send(
+              new this.sdk.UploadPartCommand({
+                Bucket,
+                Key,
+                UploadId: id,
+                PartNumber,
+                Body: buf,
+                ContentLength: length,
+                ChecksumSHA256: checksum,
+              }),
+            );
+            parts[i] = { PartNumber, ETag: out.ETag ?? '', ChecksumSHA256: out.ChecksumSHA256 ?? checksum };
+          })()
+            .catch((err: unknown) => {
+              failure ??= err;
+            })
+            .finally(() => inflight.delete(task));
+          inflight.add(task);
+        }
+        await Promise.all(inflight);
+      } finally {
+        await fh.close();
+      }
+      if (failure !== undefined) throw failure;
+      if (whole.digest('hex') !== options.sha256)
+        throw new RemoteIntegrityError(
+          [key],
+          'the local file does not match the sha256 recorded when the run was sealed (it changed since; run `specimen verify`)',
+        );
+      try {
+        const done = await this.client.send(
+          new this.sdk.CompleteMultipartUploadCommand({
+            Bucket,
+            Key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts },
+            ...(options.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+          }),
+        );
+        uploadId = undefined;
+        return { ok: true, etag: done.ETag ?? '' };
+      } catch (err) {
+        const status = (err as SdkError).$metadata?.httpStatusCode;
+        if (options.ifNoneMatch && (status === 412 || status === 409)) return { ok: false };
+        throw err;
+      }
+    } catch (err) {
+      if (err instanceof RemoteIntegrityError) throw err;
+      return this.translate(err);
+    } finally {
+      // Anything but a completed upload is aborted, so its parts do not linger (a crash is what
+      // `push --cleanup` is for).
+      if (uploadId)
+        await this.client
+          .send(new this.sdk.AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId }))
+          .catch(() => {});
+    }
+  }
+
+  async listUploads(prefix: string): Promise<UploadInfo[]> {
+    const out: UploadInfo[] = [];
+    const strip = this.remote.prefix ? this.remote.prefix.length + 1 : 0;
+    let keyMarker: string | undefined;
+    let idMarker: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new this.sdk.ListMultipartUploadsCommand({
+            Bucket: this.remote.bucket,
+            Prefix: this.key(prefix),
+            ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+            ...(idMarker ? { UploadIdMarker: idMarker } : {}),
+          }),
+        );
+        for (const u of page.Uploads ?? [])
+          if (u.Key && u.UploadId)
+            out.push({ key: u.Key.slice(strip), uploadId: u.UploadId, initiated: u.Initiated });
+        const more = page.IsTruncated === true;
+        keyMarker = more ? page.NextKeyMarker : undefined;
+        idMarker = more ? page.NextUploadIdMarker : undefined;
+      } while (keyMarker);
+    } catch (err) {
+      this.translate(err);
+    }
+    return out;
+  }
+
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new this.sdk.AbortMultipartUploadCommand({
+          Bucket: this.remote.bucket,
+          Key: this.key(key),
+          UploadId: uploadId,
+        }),
+      );
+    } catch (err) {
+      if ((err as SdkError).name === 'NoSuchUpload' || (err as SdkError).$metadata?.httpStatusCode === 404)
+        return;
+      this.translate(err);
+    }
+  }
+
   /** Every page of a listing under `prefix` (with `/` as delimiter when asked). */
   private async *pages(prefix: string, delimiter: boolean): AsyncGenerator<ListObjectsV2Output> {
     let token: string | undefined;
@@ -209,7 +361,11 @@ class S3Store implements ObjectStore {
           }),
         );
         yield page;
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        const next = page.IsTruncated ? page.NextContinuationToken : undefined;
+        // A store that hands back the token it was given would page forever.
+        if (next !== undefined && next === token)
+          throw new Error(`the store repeated the listing token of ${prefix}; listing stopped`);
+        token = next;
       } while (token);
     } catch (err) {
       this.translate(err);
@@ -221,7 +377,13 @@ class S3Store implements ObjectStore {
     const strip = this.remote.prefix ? this.remote.prefix.length + 1 : 0;
     for await (const page of this.pages(prefix, false))
       for (const o of page.Contents ?? [])
-        if (o.Key) out.push({ key: o.Key.slice(strip), size: o.Size ?? 0, etag: o.ETag ?? '' });
+        if (o.Key)
+          out.push({
+            key: o.Key.slice(strip),
+            size: o.Size ?? 0,
+            etag: o.ETag ?? '',
+            ...(o.LastModified ? { modified: o.LastModified } : {}),
+          });
     return out;
   }
 

@@ -27,7 +27,7 @@ import {
   type RunMetricsFiles,
   readRunInfo,
 } from '../storage/describe.js';
-import { readRunMetrics } from '../storage/metrics/index.js';
+import { readParquetTable, readRunMetrics } from '../storage/metrics/index.js';
 import { SpecimenStorage } from '../storage/specimen-storage.js';
 import { openTensor, type TensorHandle } from '../storage/tensors/index.js';
 import { Vault } from '../storage/vault.js';
@@ -78,6 +78,8 @@ export class ServerContext {
   private catalogQuery: Promise<VaultQuery> | undefined;
   private indexing: Promise<IndexReport> | undefined;
   private remote: RemoteFiles | undefined;
+  /** Object-cache files handed out for remote stubs' metrics. */
+  private readonly cacheFiles = new Set<string>();
 
   private constructor(
     readonly vault: Vault,
@@ -172,12 +174,22 @@ export class ServerContext {
   }
 
   /**
-   * Metrics of a run (cached; undefined when it has none). A remote stub's metrics file is fetched through
-   * the object cache and linked into the stub on first access (the next index puts it in the views).
+   * Metrics of a run (cached; undefined when it has none). A remote stub's metrics file is read through the
+   * object cache (`specimen fetch` puts it in the stub, for the views).
    */
   async runMetrics(run: RunInfo) {
-    if (isRemoteStub(run.path) && !fs.existsSync(path.join(run.path, METRICS_FILE)))
-      await this.remoteFiles().fetchIntoStub(run.path, [METRICS_FILE]);
+    if (isRemoteStub(run.path) && !fs.existsSync(path.join(run.path, METRICS_FILE))) {
+      // Read from the object cache (filled now if need be); nothing in the vault changes on a GET.
+      const file = await this.remoteFiles().file(run.path, METRICS_FILE);
+      if (!file) return undefined;
+      if (this.cacheFiles.size >= 10_000) this.cacheFiles.clear();
+      this.cacheFiles.add(file);
+      return this.metrics.get(run.path, run.runId, {
+        kind: 'file',
+        files: [file],
+        signature: `cache:${file}`,
+      });
+    }
     return this.metrics.get(run.path, run.runId);
   }
 
@@ -197,6 +209,10 @@ export class ServerContext {
     runId: string,
     found: RunMetricsFiles,
   ): Promise<Table | undefined> {
+    // A remote stub's metrics in the object cache: named by the sha256 its manifest records and verified
+    // on the way in, so outside the vault yet not a path a request chose.
+    if (found.files.length === 1 && this.cacheFiles.has(found.files[0]!))
+      return readParquetTable(found.files);
     // Confined on every (re)load: the cache reloads whenever the files' identity changes.
     for (const f of found.files)
       await this.confine(f, 'metrics', `${path.basename(runDir)}/${path.relative(runDir, f)}`);

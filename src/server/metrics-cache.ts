@@ -231,9 +231,12 @@ export class MetricsCache {
     private readonly admit: (file: string) => Promise<void> = async () => {},
   ) {}
 
-  /** The metrics of the run at `runDir`, or undefined when it has none. */
-  async get(runDir: string, runId: string): Promise<RunMetrics | undefined> {
-    const found = await findMetricsFiles(runDir);
+  /**
+   * The metrics of the run at `runDir`, or undefined when it has none. `files` says where they are when
+   * not in the run directory (a remote stub's, in the object cache).
+   */
+  async get(runDir: string, runId: string, files?: RunMetricsFiles): Promise<RunMetrics | undefined> {
+    const found = files ?? (await findMetricsFiles(runDir));
     if (found === undefined) return this.getLive(runDir);
     const { signature } = found;
     const hit = this.entries.get(runDir);

@@ -16,7 +16,7 @@ describe.skipIf(!HAVE_SERVER)('remote runs read on demand through the object cac
   const s3 = useS3Server('team');
   const cacheDir = tempDir('sv-cache-');
   const objects = path.join(cacheDir, 'objects');
-  const cli = (args: string[]) => s3.cli(args);
+  const cli = (args: string[]) => s3.cli(args, 200_000);
   const withCache = (args: string[]) => {
     process.env.SPECIMEN_CACHE_DIR = cacheDir;
     return cli(args);
@@ -35,7 +35,7 @@ describe.skipIf(!HAVE_SERVER)('remote runs read on demand through the object cac
     runs = await addRuns(a, 3, { steps: 25, tensorRows: 8 });
     const pushed = await cli(['push', '--vault', a.root]);
     expect(pushed.code, pushed.stderr).toBe(0);
-  });
+  }, 120_000);
   afterAll(() => {
     delete process.env.SPECIMEN_CACHE_DIR;
   });
@@ -77,7 +77,7 @@ describe.skipIf(!HAVE_SERVER)('remote runs read on demand through the object cac
     expect((await withCache(['fetch', '--vault', c.root])).stdout).toContain(
       'fetched 0 file(s) of 0 remote run(s)',
     );
-  });
+  }, 240_000);
 
   it('the web UI reads tensor chunks and metrics of a stub on demand', async () => {
     const b = await teamVault(s3.server(), 'team', { prefix: 'cache' });
@@ -97,9 +97,15 @@ describe.skipIf(!HAVE_SERVER)('remote runs read on demand through the object cac
       expect(slice.status).toBe(200);
       const values = new Float32Array(await slice.arrayBuffer());
       expect([...values]).toEqual(Array.from({ length: 16 }, (_, j) => (5 * 16 + j) * 3));
-      // Chunks came through the cache; nothing was written into the stub but the metrics it served.
+      // Metrics and chunks came through the cache; the vault is unchanged (a GET changes nothing).
       const stub = path.join(b.specimenDir(SPECIMEN), 'runs', run);
-      expect(fs.existsSync(path.join(stub, 'w.zarr'))).toBe(false);
+      expect(fs.readdirSync(stub).sort()).toEqual(['.remote-stub', 'manifest.msgpack']);
+      const metrics = await fetch(`${server.url}api/specimens/${SPECIMEN}/runs/${run}/metrics`);
+      expect(metrics.status).toBe(200);
+      const table = JSON.stringify(await metrics.json());
+      expect(table).toContain('"loss"');
+      expect(table).toContain('"acc"');
+      expect(fs.readdirSync(stub).sort()).toEqual(['.remote-stub', 'manifest.msgpack']);
       const cached = fs.readdirSync(path.join(process.env.SPECIMEN_CACHE_DIR!, 'objects'));
       expect(cached.length).toBeGreaterThanOrEqual(2); // zarr.json and the chunk (+ metrics)
     } finally {
@@ -107,7 +113,7 @@ describe.skipIf(!HAVE_SERVER)('remote runs read on demand through the object cac
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
       Object.assign(process.env, saved);
     }
-  });
+  }, 240_000);
 
   it('refuses an object whose bytes differ from the run manifest, naming it, and caches nothing of it', async () => {
     const d = await teamVault(s3.server(), 'team', { prefix: 'cache' });
@@ -131,5 +137,5 @@ describe.skipIf(!HAVE_SERVER)('remote runs read on demand through the object cac
     } finally {
       fs.writeFileSync(file, good);
     }
-  });
+  }, 240_000);
 });

@@ -22,7 +22,7 @@ function filesUnder(dir: string): string[] {
 
 describe.skipIf(!HAVE_SERVER)('specimen index --remote', () => {
   const s3 = useS3Server('team');
-  const cli = (args: string[]) => s3.cli(args);
+  const cli = (args: string[]) => s3.cli(args, 200_000);
   const query = async (vault: Vault, sql: string): Promise<unknown> => {
     const q = await cli(['query', sql, '--format', 'json', '--vault', vault.root]);
     expect(q.code, q.stderr).toBe(0);
@@ -110,7 +110,7 @@ describe.skipIf(!HAVE_SERVER)('specimen index --remote', () => {
     // Now local, the runs are left alone by the remote index.
     const last = await cli(['index', '--remote', '--vault', b.root]);
     expect(last.stdout).toContain('0 run(s) new or changed, 0 unchanged, 0 removed, 5 also local');
-  });
+  }, 240_000);
 
   it('removes stubs of runs the remote no longer has, and names an unreachable remote', async () => {
     const a = await teamVault(s3.server(), 'team', { prefix: 'idx-gone' });
@@ -133,5 +133,5 @@ describe.skipIf(!HAVE_SERVER)('specimen index --remote', () => {
     expect(down.code).toBe(2);
     expect(down.stderr).toContain('127.0.0.1:9');
     expect(down.stderr).not.toMatch(/\n\s+at /);
-  });
+  }, 240_000);
 });

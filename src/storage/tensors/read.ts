@@ -78,13 +78,33 @@ class DirStore {
     readonly resolve?: (key: string) => Promise<string | undefined>,
   ) {}
 
+  /**
+   * Tells a resolver every chunk a read is about to take, so remote chunks are fetched all at once rather
+   * than as the read lanes reach them; the lanes then find them resolved.
+   */
+  prefetch(keys: readonly string[]): void {
+    const resolve = this.resolve;
+    if (!resolve || keys.length < 2) return;
+    const pending = new Map(keys.map((k) => [k, resolve(k)] as const));
+    for (const p of pending.values()) p.catch(() => {}); // awaited (and reported) by the read itself
+    this.prefetched = pending;
+  }
+
+  private prefetched: Map<string, Promise<string | undefined>> | undefined;
+
   /** The file holding `key` (undefined: none, read as missing). */
   async #file(key: string): Promise<string | undefined> {
     const file = path.join(this.root, key);
     // Keys come from metadata we parsed; still, never read outside the array directory.
     if (!file.startsWith(this.root + path.sep))
       throw new TensorError(`tensor: chunk key ${JSON.stringify(key)} escapes the array`);
-    return this.resolve ? this.resolve(key) : file;
+    if (!this.resolve) return file;
+    const early = this.prefetched?.get(key);
+    if (early) {
+      this.prefetched!.delete(key);
+      return early;
+    }
+    return this.resolve(key);
   }
 
   /** Whole file, or undefined when it does not exist. */
@@ -255,6 +275,7 @@ class ZarrTensor implements TensorHandle {
     const chunkBytes = product(meta.chunks) * bpe;
     const stepped = chunkStrides.map((s, d) => s * dims[d]!.step);
     const parts = chunkParts(dims, meta.shape, meta.chunks);
+    this.#store.prefetch(parts.map((p) => meta.chunkKey(p.coords)));
     await forEachConcurrently(parts.length, READ_LANES, async (i) => {
       const part = parts[i]!;
       const key = meta.chunkKey(part.coords);
@@ -306,6 +327,7 @@ class ZarrTensor implements TensorHandle {
     const chunkStrides = cStrides(meta.chunks);
     const stepped = chunkStrides.map((s, d) => s * dims[d]!.step);
     const parts = chunkParts(dims, meta.shape, meta.chunks);
+    this.#store.prefetch(parts.map((p) => meta.chunkKey(p.coords)));
     const pool = inline ? undefined : codecPool();
     await forEachConcurrently(parts.length, pool ? pool.size * 2 + 2 : READ_LANES, async (i) => {
       const part = parts[i]!;
