@@ -46,6 +46,19 @@ export interface CatalogResponse {
   version: string;
 }
 
+/** `GET /api/specimens/:id/runs/:run/logs`: a piece of a run's stdout or stderr (see docs/api.md). */
+export interface LogsResponse {
+  stream: 'stdout' | 'stderr';
+  /** False while the run has no such file (yet). */
+  exists: boolean;
+  /** The file's size in bytes. */
+  size: number;
+  /** Byte offset of `text` in the file, and the offset to ask from next time. */
+  offset: number;
+  next_offset: number;
+  text: string;
+}
+
 /** `GET /api/catalog/version`: an opaque text that changes whenever an index changed the catalog. */
 export interface CatalogVersionResponse {
   version: string;
@@ -68,6 +81,10 @@ export interface RunSummary {
   reproduce_verdict: string | null;
   command: string | null;
   exit_code: number | null;
+  /** The run's display name (shown instead of its ID where given), tags and notes. */
+  name: string | null;
+  tags: string[];
+  notes: string | null;
 }
 
 /** One turn of a run's metric, from the catalog's `turns` table (docs/analysis.md). */

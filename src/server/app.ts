@@ -15,6 +15,7 @@ import { registerCompareRoutes } from './routes/compare.js';
 import { registerExplorerRoutes } from './routes/explorer.js';
 import { registerGroupRoutes } from './routes/groups.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerLogRoutes } from './routes/logs.js';
 import { registerQueryRoutes } from './routes/query.js';
 import { registerSpecimenRoutes } from './routes/specimens.js';
 import { registerTensorRoutes } from './routes/tensors.js';
@@ -29,6 +30,7 @@ export function buildRouter(ctx: ServerContext, tokenRequired: boolean, pool: Us
   registerHealthRoutes(router, ctx, tokenRequired);
   registerCatalogRoutes(router, ctx);
   registerSpecimenRoutes(router, ctx);
+  registerLogRoutes(router, ctx);
   registerCompareRoutes(router, ctx);
   registerExplorerRoutes(router, ctx);
   registerGroupRoutes(router, ctx);

@@ -6,12 +6,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogChanges } from '../../src/catalog/build/changes.js';
+import { VaultQuery } from '../../src/catalog/index.js';
 import { beginRun, sealExternalRun } from '../../src/runner/external-run.js';
 import type {
   CatalogResponse,
   CatalogVersionResponse,
+  LogsResponse,
   RunResponse,
   SeriesResponse,
+  SpecimenResponse,
 } from '../../src/server/api-types.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import { Vault } from '../../src/storage/vault.js';
@@ -90,7 +93,7 @@ describe('server keeps the catalog and running runs current', () => {
     const begun = await beginRun(
       vault,
       B,
-      { config: { lr: 0.1 }, seed: 3, name: 'probe-a' },
+      { config: { lr: 0.1 }, seed: 3, name: 'probe-a', tags: ['probe', 'lr'], notes: 'first look' },
       { provenance: false },
     );
     const runId = begun.run_id;
@@ -128,6 +131,17 @@ describe('server keeps the catalog and running runs current', () => {
     expect(series.series[0]?.values).toEqual([1, 0.5, 0.25]);
     expect(series.series[0]?.steps).toEqual([0, 1, 2]);
 
+    // Its console output, tailed by offset: only what is new comes back.
+    const logs = `/api/specimens/${B}/runs/${runId}/logs`;
+    expect(await get<LogsResponse>(`${logs}?stream=stderr`)).toMatchObject({ exists: false, text: '' });
+    fs.writeFileSync(path.join(runDir, 'stdout.log'), 'epoch 0\nepoch 1\n');
+    const first = await get<LogsResponse>(`${logs}?stream=stdout`);
+    expect(first).toMatchObject({ exists: true, offset: 0, text: 'epoch 0\nepoch 1\n', next_offset: 16 });
+    fs.appendFileSync(path.join(runDir, 'stdout.log'), 'epoch 2\nepo');
+    const next = await get<LogsResponse>(`${logs}?stream=stdout&offset=${first.next_offset}`);
+    expect(next).toMatchObject({ offset: 16, text: 'epoch 2\nepo', next_offset: 27, size: 27 });
+    expect((await request(server.port, `${logs}?stream=secret`)).status).toBe(400);
+
     // Sealing moves the run's status in the catalog without a re-index request.
     fs.appendFileSync(jsonl, 'ss": 0.125}\n');
     fs.writeFileSync(path.join(runDir, 'finish.json'), JSON.stringify({ status: 'succeeded' }));
@@ -141,5 +155,26 @@ describe('server keeps the catalog and running runs current', () => {
     const sealed = await get<RunResponse>(`/api/specimens/${B}/runs/${runId}`);
     expect(sealed.metrics?.rows).toBe(4);
     expect(posts.filter((m) => m.startsWith('catalog not updated'))).toEqual([]);
+
+    // The run's identity is queryable (added through the delta, so that path carries the new columns)…
+    const q = await VaultQuery.open(vault.root);
+    try {
+      expect(
+        await q.rows('SELECT seed, name, tags, notes FROM runs WHERE specimen_id = $1 AND run_id = $2', [
+          B,
+          runId,
+        ]),
+      ).toEqual([{ seed: 3, name: 'probe-a', tags: ['probe', 'lr'], notes: 'first look' }]);
+    } finally {
+      q.close();
+    }
+    // …and served with the run.
+    const spec = await get<SpecimenResponse>(`/api/specimens/${B}`);
+    expect(spec.runs[0]).toMatchObject({
+      name: 'probe-a',
+      tags: ['probe', 'lr'],
+      notes: 'first look',
+      seed: 3,
+    });
   });
 });

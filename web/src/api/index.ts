@@ -16,6 +16,7 @@ export {
   getExplorer,
   getGroups,
   getHealth,
+  getLogs,
   getMetricsPage,
   getRun,
   getSeries,

@@ -9,8 +9,8 @@
  * can be any logged column (`x=tokens`, `rel=1` from each run's start).
  * The runs, the pinned step, smoothing, scale, alignment, grouping and x axis live in the URL.
  */
-import { useEffect, useState } from 'preact/hooks';
-import { type CompareResponse, getCompare, isRunning } from '../../api/index.js';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { type CompareResponse, getCompare, isRunning, runRef } from '../../api/index.js';
 import { ErrorBox, Loading } from '../../components/common.js';
 import { fmtNumber } from '../../format.js';
 import { useData } from '../../hooks.js';
@@ -22,6 +22,7 @@ import { GroupSummary } from './GroupSummary.js';
 import { BANDS, type BandKind, type Center, groupableKeys } from './groups.js';
 import { PinnedValues } from './PinnedValues.js';
 import { RunPicker } from './RunPicker.js';
+import { runNames } from './run-label.js';
 import { SummaryTable } from './SummaryTable.js';
 import { turnMetrics, useRunTurns } from './turns.js';
 
@@ -71,6 +72,9 @@ export function ComparePage({ route }: { route: Route }) {
       live: (d) => d?.runs.some(isRunning) ?? false,
     },
   );
+  const runs = data?.runs;
+  // A stable map while the runs are the same: the charts memoize on it.
+  const names = useMemo(() => runNames(runs ?? []), [runs?.map((r) => `${runRef(r)}=${r.name}`).join('|')]);
   const liveVersion = data
     ? data.runs.map((r) => r.status).join(',') + data.summaries.map((s) => s.count).join(',')
     : '';
@@ -233,6 +237,7 @@ export function ComparePage({ route }: { route: Route }) {
           {pinned !== null ? (
             <PinnedValues
               refs={refs}
+              names={names}
               step={pinned}
               metrics={data.metrics.map((m) => m.name)}
               onClear={() => update({ step: null })}
@@ -244,6 +249,7 @@ export function ComparePage({ route }: { route: Route }) {
                 <GroupChart
                   key={m.name}
                   refs={refs}
+                  names={names}
                   metric={m.name}
                   group={group}
                   center={center}
@@ -260,6 +266,7 @@ export function ComparePage({ route }: { route: Route }) {
                 <CompareChart
                   key={m.name}
                   refs={refs}
+                  names={names}
                   metric={m.name}
                   log={log}
                   smoothing={smoothing}

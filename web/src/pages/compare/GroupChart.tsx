@@ -11,7 +11,7 @@ import { type ChartSeries, LineChart } from '../../components/LineChart.js';
 import { colorAt } from '../../format.js';
 import { useData, useLastValue } from '../../hooks.js';
 import { type BandKind, bandOf, type Center, centerOf, groupLabel } from './groups.js';
-import { shortLabel } from './run-label.js';
+import { runLabel } from './run-label.js';
 
 /** Group key for one group per run (single runs on another x axis). */
 export const RUN_GROUP = ':run';
@@ -29,6 +29,8 @@ export function GroupChart(props: {
   zoom: [number, number] | null;
   onZoom: (z: [number, number] | null) => void;
   version: string;
+  /** Run names by reference (runNames), shown instead of the reference. */
+  names?: ReadonlyMap<string, string>;
 }) {
   const { refs, metric, group, zoom } = props;
   const [width, setWidth] = useState(0);
@@ -59,7 +61,7 @@ export function GroupChart(props: {
     () =>
       (shown?.groups ?? []).map((g, i) => {
         const label = perRun
-          ? shortLabel(String(g.key[0]))
+          ? runLabel(String(g.key[0]), props.names)
           : `${groupLabel(group, g.key)} (${g.runs.length} run${g.runs.length === 1 ? '' : 's'})`;
         const color = colorAt(perRun ? refs.indexOf(String(g.key[0])) : i);
         // Markers when points are far apart: a metric logged every N steps reads as measurements.

@@ -1,6 +1,6 @@
 /**
  * One run on the specimen page: config and summary, a chart per numeric metric against step, the metrics
- * table and the tensors; a metric's turn (from the catalog) is marked on its chart. A run in progress refreshes every 2 s (and says so) until it is sealed.
+ * table, its console output (RunConsole) and the tensors; a metric's turn (from the catalog) is marked on its chart. A run in progress refreshes every 2 s (and says so) until it is sealed.
  */
 import { useState } from 'preact/hooks';
 import { getRun, getTurns, isRunning } from '../../api/index.js';
@@ -10,6 +10,7 @@ import { useData } from '../../hooks.js';
 import { href } from '../../router.js';
 import { MetricChart } from './MetricChart.js';
 import { MetricsTable } from './MetricsTable.js';
+import { RunConsole } from './RunConsole.js';
 
 /** Index of the last checkpoint at or before `step` (the first one when `step` precedes them all). */
 function seriesIndex(steps: readonly number[], step: number): number {
@@ -22,6 +23,13 @@ function seriesIndex(steps: readonly number[], step: number): number {
 function tensorQuery(t: { shape: number[]; steps?: number[] }, step: number | null): Record<string, string> {
   if (!t.steps || step === null) return {};
   return { at: [seriesIndex(t.steps, step), ...t.shape.slice(1).map(() => 0)].join(',') };
+}
+
+/** The manifest's `error` object (a failed run's type, message and traceback), or null. */
+function runError(manifest: unknown): { type?: unknown; message?: unknown; traceback?: unknown } | null {
+  if (manifest === null || typeof manifest !== 'object') return null;
+  const e = (manifest as Record<string, unknown>).error;
+  return e !== null && typeof e === 'object' && !Array.isArray(e) ? (e as Record<string, unknown>) : null;
 }
 
 export function RunDetail({ specimenId, runId }: { specimenId: string; runId: string }) {
@@ -103,6 +111,12 @@ export function RunDetail({ specimenId, runId }: { specimenId: string; runId: st
           </>
         )}
       </Card>
+      <RunConsole
+        specimenId={specimenId}
+        runId={runId}
+        live={isRunning(run)}
+        error={runError(run.manifest)}
+      />
       <Card title={`Tensors (${data.tensors.length})`}>
         {data.tensors.length === 0 ? (
           <p class="muted">No tensors.</p>
