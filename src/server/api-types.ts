@@ -199,7 +199,16 @@ export interface CompareResponse {
 
 export interface ValuesAtResponse {
   step: number;
-  runs: { specimen_id: string; run_id: string; step: number | null; values: Record<string, number | null> }[];
+  runs: {
+    specimen_id: string;
+    run_id: string;
+    /** The step of the run's row nearest the asked step. */
+    step: number | null;
+    /** Each metric's value nearest the step among the rows that hold one (null: the metric has none). */
+    values: Record<string, number | null>;
+    /** The step each value comes from (differs from `step` for a metric logged every N steps). */
+    steps?: Record<string, number>;
+  }[];
 }
 
 export interface RunListEntry {

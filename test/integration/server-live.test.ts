@@ -15,8 +15,10 @@ import type {
   RunResponse,
   SeriesResponse,
   SpecimenResponse,
+  ValuesAtResponse,
 } from '../../src/server/api-types.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
+import { SpecimenStorage } from '../../src/storage/specimen-storage.js';
 import { Vault } from '../../src/storage/vault.js';
 import { tempDir } from '../support/helpers.js';
 import { request } from '../support/http.js';
@@ -175,6 +177,39 @@ describe('server keeps the catalog and running runs current', () => {
       tags: ['probe', 'lr'],
       notes: 'first look',
       seed: 3,
+    });
+  });
+
+  it('serves a metric logged every 50 steps as a line of its values, and the nearest value at a pinned step', async () => {
+    const storage = await SpecimenStorage.open(A, { vault });
+    await storage.startRun({ seeds: { global: 1 } });
+    const w = storage.metricsWriter();
+    for (let step = 0; step < 1000; step++)
+      w.log(
+        step % 50 === 0
+          ? { step, loss: 1 / (step + 1), eval_acc: step / 1000 }
+          : { step, loss: 1 / (step + 1) },
+      );
+    await storage.finish();
+    const runId = storage.runId!;
+    const ref = encodeURIComponent(`${A}/${runId}`);
+    const series = await get<SeriesResponse>(`/api/series?run=${ref}&metric=eval_acc&metric=loss&width=800`);
+    const evalSeries = series.series.find((x) => x.metric === 'eval_acc')!;
+    expect(evalSeries.total).toBe(20);
+    expect(evalSeries.steps).toEqual(Array.from({ length: 20 }, (_, i) => i * 50));
+    expect(evalSeries.values.every((v) => v !== null)).toBe(true);
+    expect(series.series.find((x) => x.metric === 'loss')!.total).toBe(1000);
+    const at = await get<ValuesAtResponse>(`/api/values?run=${ref}&step=1212`);
+    expect(at.runs[0]).toMatchObject({
+      step: 999,
+      values: { eval_acc: 0.95, loss: 1 / 1000 },
+      steps: { eval_acc: 950 },
+    });
+    const mid = await get<ValuesAtResponse>(`/api/values?run=${ref}&step=512`);
+    expect(mid.runs[0]).toMatchObject({
+      step: 512,
+      values: { eval_acc: 0.5 },
+      steps: { eval_acc: 500, loss: 512 },
     });
   });
 });

@@ -92,7 +92,8 @@ function seriesOf(
   range: { from?: number | undefined; to?: number | undefined; width: number },
 ): SeriesEntry[] {
   return loaded.map(({ ref, run, m }) => {
-    const ys = m?.numeric(metric);
+    // Only the rows holding a value: an eval logged every N steps is one line of its points.
+    const points = m?.present(metric);
     const base = {
       specimen_id: ref.specimenId,
       run_id: ref.runId,
@@ -101,8 +102,8 @@ function seriesOf(
       min_step: m && m.rows > 0 ? m.steps[0]! : null,
       max_step: m && m.rows > 0 ? m.steps[m.rows - 1]! : null,
     };
-    if (!m || !ys) return { ...base, steps: [], values: [], total: 0, downsampled: false, missing: true };
-    return { ...base, ...downsampleMinMax(m.steps, ys, range) };
+    if (!m || !points) return { ...base, steps: [], values: [], total: 0, downsampled: false, missing: true };
+    return { ...base, ...downsampleMinMax(points.steps, points.values, range) };
   });
 }
 
@@ -244,14 +245,32 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
         out.runs.push({ specimen_id: ref.specimenId, run_id: ref.runId, step: null, values });
         continue;
       }
-      let i = Math.min(lowerBound(m.steps, step), m.rows - 1);
-      if (i > 0 && Math.abs(m.steps[i - 1]! - step) <= Math.abs(m.steps[i]! - step)) i--;
+      const nearest = (steps: Float64Array): number => {
+        let i = Math.min(lowerBound(steps, step), steps.length - 1);
+        if (i > 0 && Math.abs(steps[i - 1]! - step) <= Math.abs(steps[i]! - step)) i--;
+        return i;
+      };
+      const row = nearest(m.steps);
+      const at: Record<string, number> = {};
       for (const c of m.columns) {
         if (!c.numeric) continue;
-        const v = m.numeric(c.name)![i]!;
-        values[c.name] = Number.isFinite(v) ? v : null;
+        // Each metric's value nearest the step among the rows that hold one (an eval every N steps too).
+        const p = m.present(c.name)!;
+        if (p.steps.length === 0) {
+          values[c.name] = null;
+          continue;
+        }
+        const i = nearest(p.steps);
+        values[c.name] = p.values[i]!;
+        at[c.name] = p.steps[i]!;
       }
-      out.runs.push({ specimen_id: ref.specimenId, run_id: ref.runId, step: m.steps[i]!, values });
+      out.runs.push({
+        specimen_id: ref.specimenId,
+        run_id: ref.runId,
+        step: m.steps[row]!,
+        values,
+        steps: at,
+      });
     }
     sendJson(res, 200, out);
   });

@@ -64,9 +64,10 @@ export function CompareChart(props: {
             color: colorAt(refs.indexOf(ref)),
             steps: shift === 0 ? s.steps : s.steps.map((x) => x - shift),
             values: s.values,
+            points: s.steps.length > 0 && s.steps.length < width / 12,
           };
         }),
-    [shown, refs.join('|'), turns, alignOn, props.names],
+    [shown, refs.join('|'), turns, alignOn, props.names, width],
   );
   const markers = useMemo(() => {
     if (alignOn !== null) return [{ step: 0, color: '#8a2be2', label: `turn of ${alignOn}` }];
