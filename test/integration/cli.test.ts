@@ -220,6 +220,7 @@ describe('CLI conventions', () => {
     'run',
     'reproduce',
     'supersede',
+    'diff',
     'index',
     'query',
     'ls',
