@@ -125,17 +125,31 @@ function environment(m: PlainObject): Map<string, PlainValue> {
   return out;
 }
 
+/** A run's facts by section, each flattened to keys (what diffRuns compares). */
+export function runFacts(run: RunInfo): Record<(typeof RUN_DIFF_SECTIONS)[number], Map<string, PlainValue>> {
+  const m = (run.manifest ?? {}) as PlainObject;
+  return {
+    config: flatten(run.config, '', new Map()),
+    seed: flatten(run.seeds, '', new Map()),
+    code: code(m, run),
+    environment: environment(m),
+    dependencies: dependencies(m),
+  };
+}
+
+/** Whether two values are the same for a diff (deep, bigint- and NaN-aware). */
+export function sameValue(a: PlainValue | undefined, b: PlainValue | undefined): boolean {
+  return same(a, b);
+}
+
 /** See the module comment. */
 export function diffRuns(a: RunInfo, b: RunInfo): RunDiff {
-  const ma = (a.manifest ?? {}) as PlainObject;
-  const mb = (b.manifest ?? {}) as PlainObject;
-  const sections: RunDiff['sections'] = [
-    { name: 'config', changes: changes(flatten(a.config, '', new Map()), flatten(b.config, '', new Map())) },
-    { name: 'seed', changes: changes(flatten(a.seeds, '', new Map()), flatten(b.seeds, '', new Map())) },
-    { name: 'code', changes: changes(code(ma, a), code(mb, b)) },
-    { name: 'environment', changes: changes(environment(ma), environment(mb)) },
-    { name: 'dependencies', changes: changes(dependencies(ma), dependencies(mb)) },
-  ];
+  const fa = runFacts(a);
+  const fb = runFacts(b);
+  const sections: RunDiff['sections'] = RUN_DIFF_SECTIONS.map((name) => ({
+    name,
+    changes: changes(fa[name], fb[name]),
+  }));
   return {
     a: { specimen_id: a.specimenId, run_id: a.runId },
     b: { specimen_id: b.specimenId, run_id: b.runId },

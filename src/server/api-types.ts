@@ -191,6 +191,12 @@ export interface CompareResponse {
   /** Numeric metrics of the runs (union), each with the runs that have it. */
   metrics: { name: string; runs: string[] }[];
   summaries: MetricSummaryRow[];
+  /**
+   * The keys of code (git state, command), environment (host, runtimes) and dependencies (package by
+   * package) whose values differ between the runs, with each run's value in `runs` order (null: absent);
+   * as `specimen diff` compares two runs.
+   */
+  differences: { section: 'code' | 'environment' | 'dependencies'; key: string; values: Json[] }[];
   /** With `?width=`: the chart width the series below were downsampled for. */
   width?: number;
   /** With `?width=`: the whole-run series of the first metrics (by name), as `GET /api/series` gives them. */

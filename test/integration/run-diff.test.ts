@@ -6,8 +6,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { beginRun, sealExternalRun } from '../../src/runner/external-run.js';
 import type { RunDiff } from '../../src/runner/run-diff.js';
+import type { CompareResponse } from '../../src/server/api-types.js';
+import { startServer } from '../../src/server/index.js';
 import { Vault } from '../../src/storage/vault.js';
 import { runCli, tempDir } from '../support/helpers.js';
+import { request } from '../support/http.js';
 
 const S = '2026_01_02_diff_probe';
 
@@ -69,6 +72,25 @@ describe('specimen diff', () => {
       (await runCli(['diff', a, a, '--json', '--vault', vault.root])).stdout,
     ) as RunDiff;
     expect(self.same).toBe(true);
+  });
+
+  it('gives the compare page the same differences, one value per run', async () => {
+    const server = await startServer({ vaultRoot: vault.root, port: 0, index: false, watch: false });
+    try {
+      const r = await request(
+        server.port,
+        `/api/compare?run=${encodeURIComponent(a)}&run=${encodeURIComponent(b)}`,
+      );
+      expect(r.status, r.text).toBe(200);
+      const body = JSON.parse(r.text) as CompareResponse;
+      expect(body.differences).toEqual([
+        { section: 'code', key: 'command', values: ['python train.py', 'python train_v2.py'] },
+        { section: 'dependencies', key: 'python:numpy', values: ['1.26.4', '2.0.1'] },
+      ]);
+      expect(body.runs.map((x) => x.seed)).toEqual([1, 2]);
+    } finally {
+      await server.close();
+    }
   });
 
   it('refuses a reference that is not <specimen_id>/<run_id>, and names a missing run', async () => {

@@ -6,11 +6,13 @@
  *   range, so spikes survive; a zoomed chart asks again with its new range.
  * - `GET /api/compare?run=…` — the runs' status, config and summary, their numeric metrics, and per metric
  *   final/min/max with the steps of min and max (from the catalog's `metric_summaries`, computed live for
- *   runs the catalog does not hold yet or that are still running).
+ *   runs the catalog does not hold yet or that are still running), and what differs in their code,
+ *   environment and dependencies (runner/run-diff.ts, as `specimen diff` shows it).
  * - `GET /api/values?run=…&step=<n>` — every metric of every run at the row nearest to a step.
  */
 import { isVaultError } from '../../errors.js';
-import { describeSpecimen } from '../../storage/describe.js';
+import { runFacts, sameValue } from '../../runner/run-diff.js';
+import { describeSpecimen, type RunInfo } from '../../storage/describe.js';
 import { readSupersessions } from '../../storage/supersede.js';
 import type {
   CompareResponse,
@@ -24,7 +26,7 @@ import { downsampleMinMax, lowerBound } from '../downsample.js';
 import { HttpError, intParam, numberParam, sendJson } from '../http.js';
 import type { RunMetrics } from '../metrics-cache.js';
 import type { Router } from '../router.js';
-import { runConfig, runSummary, runSummaryFigures } from './runs-common.js';
+import { jsonSafe, runConfig, runSummary, runSummaryFigures } from './runs-common.js';
 
 /** Most runs one request may name. */
 export const MAX_RUNS = 50;
@@ -105,6 +107,22 @@ function seriesOf(
     if (!m || !points) return { ...base, steps: [], values: [], total: 0, downsampled: false, missing: true };
     return { ...base, ...downsampleMinMax(points.steps, points.values, range) };
   });
+}
+
+/** The code, environment and dependency keys whose values differ between `runs` (run-diff.ts's facts). */
+function differences(runs: readonly RunInfo[]): CompareResponse['differences'] {
+  if (runs.length < 2) return [];
+  const facts = runs.map(runFacts);
+  const out: CompareResponse['differences'] = [];
+  for (const section of ['code', 'environment', 'dependencies'] as const) {
+    const keys = [...new Set(facts.flatMap((f) => [...f[section].keys()]))].sort();
+    for (const key of keys) {
+      const values = facts.map((f) => f[section].get(key));
+      if (values.every((v) => sameValue(v, values[0]))) continue;
+      out.push({ section, key, values: values.map((v) => (v === undefined ? null : jsonSafe(v))) });
+    }
+  }
+  return out;
 }
 
 /** The catalog's metric summaries of `refs`, by `<specimen>/<run>` (none without a catalog). */
@@ -220,6 +238,7 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
         .sort((a, b) => a[0].localeCompare(b[0]))
         .map(([name, runs]) => ({ name, runs })),
       summaries,
+      differences: differences(loaded.map(({ run }) => run)),
     };
     // With `width`, the first charts' series come along, saving the page a round trip before it draws.
     const width = intParam(query, 'width', 0, 0, MAX_WIDTH);

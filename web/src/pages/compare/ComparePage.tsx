@@ -17,6 +17,7 @@ import { useData } from '../../hooks.js';
 import { href, navigate, type Route, withQuery } from '../../router.js';
 import { CompareChart } from './CompareChart.js';
 import { ConfigDiff } from './ConfigDiff.js';
+import { EnvDiff } from './EnvDiff.js';
 import { GroupChart } from './GroupChart.js';
 import { GroupSummary } from './GroupSummary.js';
 import { BANDS, type BandKind, type Center, groupableKeys } from './groups.js';
@@ -292,6 +293,7 @@ export function ComparePage({ route }: { route: Route }) {
             showAll={showAll}
             onToggle={() => update({ all: showAll ? null : '1' })}
           />
+          <EnvDiff data={data} refs={refs} />
           {group.length > 0 ? <GroupSummary data={data} group={group} center={center} band={band} /> : null}
           <SummaryTable data={data} refs={refs} />
         </>
