@@ -1,7 +1,8 @@
 // End to end in Chromium with a real Python training process: a script using this checkout's
 // `specimen_vault` package (created through the built CLI) logs rows and prints while the run page is open;
 // the page's chart grows and the console shows the output while it runs, and the run ends sealed. The
-// catalog page picks up a new specimen and the new run by itself (no Re-index). Skips without
+// catalog page picks up a new specimen and the new run by itself (no Re-index). An eval logged every 25
+// steps draws as a line of its values. Skips without
 // /usr/bin/chromium (browser.test.ts fails CI for that).
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,6 +28,8 @@ sys.__stdout__.write(f"RUN {run.run_id}\\n"); sys.__stdout__.flush()
 step = 0
 while not os.path.exists("stop"):
     sv.log({"loss": 1.0 / (step + 1), "acc": step / (step + 10)}, step=step)
+    if step % 25 == 0:  # an eval every 25 steps: its own rows, the other columns missing
+        sv.log({"eval_acc": step / (step + 50)}, step=step)
     if step % 10 == 0:
         print(f"training step {step}", flush=True)
     step += 1
@@ -157,6 +160,20 @@ describe.runIf(fs.existsSync(CHROMIUM))('a live Python run in the web app', () =
       .toBeGreaterThan(lastStep);
     expect(child.exitCode).toBeNull();
     await page.screenshot({ path: path.join(REPO_ROOT, 'test', 'artifacts', 'live-python-run.png') });
+
+    // The eval logged every 25 steps is one connected line of its values, with a marker at each.
+    const evalChart = page.getByTestId('metric-chart').filter({ hasText: 'eval_acc' }).first();
+    const evalPoints = Number((await evalChart.locator('.uplot').getAttribute('data-points')) ?? 0);
+    expect(evalPoints).toBeGreaterThan(1);
+    const evalCard = page.locator('.metric-chart').filter({ hasText: 'eval_acc' }).first();
+    expect(await evalCard.locator('.chart-foot').textContent()).toMatch(/^\d+ values?/);
+    const series = (await (
+      await fetch(
+        `${server.url}api/series?run=${encodeURIComponent(`${SPECIMEN}/${runId}`)}&metric=eval_acc&width=400`,
+      )
+    ).json()) as { series: { steps: number[]; values: (number | null)[] }[] };
+    expect(series.series[0]!.values.every((v) => v !== null)).toBe(true);
+    expect(series.series[0]!.steps.every((s) => s % 25 === 0)).toBe(true);
 
     // Stop training: the run is sealed, the page stops being live and keeps every row and the last line.
     fs.writeFileSync(path.join(cwd, 'stop'), '');
