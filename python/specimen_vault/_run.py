@@ -33,6 +33,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Type, Union
 
 from ._cli import CliError, call_cli, find_cli
 from ._console import ConsoleCapture
+from ._system import SystemSampler
 from ._metrics import MetricsFile, warn_once
 from ._vault import PathLike, find_vault_root, specimen_dir
 
@@ -137,6 +138,7 @@ class Run:
         self._exc: Optional[BaseException] = None
         self._lock = threading.Lock()
         self._console = ConsoleCapture(directory)
+        self._system = SystemSampler(directory)
         self._exc_printed = False
 
     def __repr__(self) -> str:
@@ -248,6 +250,7 @@ class Run:
             if status not in _STATUSES:
                 raise ValueError(f"finish: status must be one of {', '.join(_STATUSES)}, got {status!r}")
             self._metrics.close()
+            self._system.stop()
             if exc is not None and not self._exc_printed:
                 # Raised out of a `with` block: Python prints it after the run is sealed, so the log gets it now.
                 self._console.log_stderr("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
@@ -445,6 +448,7 @@ def init(
     _current = run
     if run.mode != "attached":  # under `specimen run` the runner keeps the console itself
         run._console.start()
+    run._system.start()
     _install_hooks()
     return run
 

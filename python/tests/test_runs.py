@@ -130,6 +130,28 @@ def test_console_capture_can_be_turned_off(vault: Path) -> None:
     assert not (run_dir / "stdout.log").exists()
 
 
+def test_system_metrics_are_sampled_into_system_parquet(vault: Path) -> None:
+    code = TRAIN + "\nimport time\nbuf = bytearray(64 * 1024 * 1024)\nt = time.time()\nwhile time.time() - t < 1.2:\n    sum(range(10000))\n"
+    script(vault, code, SPECIMEN_SYSTEM_INTERVAL="0.2")
+    run_dir = vault / "specimens" / SPECIMEN / "runs" / only_run(vault)["run_id"]
+    table = pq.read_table(run_dir / "system.parquet")
+    assert table.num_rows >= 4
+    assert {"time", "elapsed_s", "cpu_percent", "rss_bytes", "run_id"} <= set(table.column_names)
+    rss = table.column("rss_bytes").to_pylist()
+    assert max(rss) >= 64 * 1024 * 1024  # the 64 MiB buffer is resident
+    cpu = [c for c in table.column("cpu_percent").to_pylist() if c is not None]
+    assert cpu and max(cpu) > 10  # the busy loop
+    elapsed = table.column("elapsed_s").to_pylist()
+    assert elapsed == sorted(elapsed)
+    assert "system.parquet" in json.dumps(run_manifest(vault, only_run(vault)["run_id"])["files"])
+
+
+def test_system_metrics_can_be_turned_off(vault: Path) -> None:
+    script(vault, TRAIN, SPECIMEN_SYSTEM_INTERVAL="off")
+    run_dir = vault / "specimens" / SPECIMEN / "runs" / only_run(vault)["run_id"]
+    assert not (run_dir / "system.parquet").exists() and not (run_dir / "system.jsonl").exists()
+
+
 def test_an_exception_inside_with_seals_failed(vault: Path) -> None:
     script(vault, f"""
 import specimen_vault as sv

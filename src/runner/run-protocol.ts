@@ -25,6 +25,7 @@ import {
   RUNS_DIR,
   STDERR_FILE,
   STDOUT_FILE,
+  SYSTEM_JSONL_FILE,
 } from '../format/layout.js';
 import type { RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, writeManifestFile } from '../format/msgpack.js';
@@ -232,7 +233,11 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
   const finish = await takeFinishRequest(dir, options.onWarning);
   const fromPython = finish !== undefined || resolved.language === 'python';
   const pending = (await fsp.readdir(dir)).some(
-    (f) => f === METRICS_JSONL_FILE || f.endsWith('.npy') || f.endsWith(NPY_SERIES_SUFFIX),
+    (f) =>
+      f === METRICS_JSONL_FILE ||
+      f === SYSTEM_JSONL_FILE ||
+      f.endsWith('.npy') ||
+      f.endsWith(NPY_SERIES_SUFFIX),
   );
   const conversion: ConversionReport = pending
     ? await (await import('./convert.js')).convertRunOutputs(dir, runId, options.onWarning, {
