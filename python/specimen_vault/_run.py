@@ -32,6 +32,8 @@ from types import TracebackType
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Type, Union
 
 from ._cli import CliError, find_cli, session_call
+from ._console import ConsoleCapture
+from ._system import SystemSampler
 from ._metrics import MetricsFile, warn_once
 from ._vault import PathLike, find_vault_root, specimen_dir
 
@@ -145,6 +147,9 @@ class Run:
         self._metrics = MetricsFile(str(directory / "metrics.jsonl"))
         self._exc: Optional[BaseException] = None
         self._lock = threading.Lock()
+        self._console = ConsoleCapture(directory)
+        self._system = SystemSampler(directory)
+        self._exc_printed = False
 
     def __repr__(self) -> str:
         return f"<Run {self.specimen_id}/{self.run_id or 'pending'} {self.mode} {self.status or 'running'}>"
@@ -255,6 +260,11 @@ class Run:
             if status not in _STATUSES:
                 raise ValueError(f"finish: status must be one of {', '.join(_STATUSES)}, got {status!r}")
             self._metrics.close()
+            self._system.stop()
+            if exc is not None and not self._exc_printed:
+                # Raised out of a `with` block: Python prints it after the run is sealed, so the log gets it now.
+                self._console.log_stderr("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+            self._console.stop()
             finish: Dict[str, Any] = {"status": status, "ended": _now(), "summary": _jsonable(self.summary, "summary")}
             if exc is not None:
                 finish["error"] = {
@@ -457,6 +467,9 @@ def init(
             _write_json_atomic(directory / BEGIN_FILE, request)
             run = Run(specimen_id, None, directory, "pending", cfg, seed, root)
     _current = run
+    if run.mode != "attached":  # under `specimen run` the runner keeps the console itself
+        run._console.start()
+    run._system.start()
     _install_hooks()
     return run
 
@@ -491,6 +504,7 @@ def _install_hooks() -> None:
         run = _current
         if run is not None and run.status is None:
             run._exc = value
+            run._exc_printed = True  # printed below, into the console log while it is still captured
         previous_hook(tp, value, tb)
 
     sys.excepthook = excepthook

@@ -90,6 +90,68 @@ def test_an_uncaught_exception_seals_failed_with_the_traceback(vault: Path) -> N
     assert metrics(vault, run["run_id"]).num_rows == 100  # what was logged is kept
 
 
+def test_the_console_is_kept_with_the_run_and_sealed(vault: Path) -> None:
+    code = TRAIN + (
+        "\nimport sys, logging\nprint('epoch 1 done')\nprint('héllo wörld', flush=True)\n"
+        "logging.warning('lr is high')\nsys.stderr.write('progress 50%\\r')\n"
+        "def train():\n    raise ValueError('diverged at step 100')\ntrain()\n"
+    )
+    r = script(vault, code, check=False)
+    # The terminal still gets everything.
+    assert "epoch 1 done" in r.stdout and "diverged at step 100" in r.stderr
+    run = only_run(vault)
+    run_dir = vault / "specimens" / SPECIMEN / "runs" / run["run_id"]
+    out = (run_dir / "stdout.log").read_bytes().decode("utf-8")
+    err = (run_dir / "stderr.log").read_bytes().decode("utf-8")  # bytes: read_text would turn \r into \n
+    assert out == "epoch 1 done\nhéllo wörld\n"
+    assert "WARNING:root:lr is high" in err and "progress 50%\r" in err
+    assert "Traceback (most recent call last)" in err and "ValueError: diverged at step 100" in err
+    files = run_manifest(vault, run["run_id"])["files"]
+    assert "stdout.log" in json.dumps(files) and "stderr.log" in json.dumps(files)
+
+
+def test_a_traceback_out_of_a_with_block_reaches_the_console_log(vault: Path) -> None:
+    r = script(vault, f"""
+import specimen_vault as sv
+with sv.init({SPECIMEN!r}) as run:
+    print("started")
+    raise RuntimeError("boom")
+""", check=False)
+    assert r.returncode == 1
+    run_dir = vault / "specimens" / SPECIMEN / "runs" / only_run(vault)["run_id"]
+    err = (run_dir / "stderr.log").read_text(encoding="utf-8")
+    assert err.count("RuntimeError: boom") == 1
+    assert (run_dir / "stdout.log").read_text(encoding="utf-8") == "started\n"
+
+
+def test_console_capture_can_be_turned_off(vault: Path) -> None:
+    script(vault, TRAIN + "print('quiet')\n", SPECIMEN_CONSOLE="off")
+    run_dir = vault / "specimens" / SPECIMEN / "runs" / only_run(vault)["run_id"]
+    assert not (run_dir / "stdout.log").exists()
+
+
+def test_system_metrics_are_sampled_into_system_parquet(vault: Path) -> None:
+    code = TRAIN + "\nimport time\nbuf = bytearray(64 * 1024 * 1024)\nt = time.time()\nwhile time.time() - t < 1.2:\n    sum(range(10000))\n"
+    script(vault, code, SPECIMEN_SYSTEM_INTERVAL="0.2")
+    run_dir = vault / "specimens" / SPECIMEN / "runs" / only_run(vault)["run_id"]
+    table = pq.read_table(run_dir / "system.parquet")
+    assert table.num_rows >= 4
+    assert {"time", "elapsed_s", "cpu_percent", "rss_bytes", "run_id"} <= set(table.column_names)
+    rss = table.column("rss_bytes").to_pylist()
+    assert max(rss) >= 64 * 1024 * 1024  # the 64 MiB buffer is resident
+    cpu = [c for c in table.column("cpu_percent").to_pylist() if c is not None]
+    assert cpu and max(cpu) > 10  # the busy loop
+    elapsed = table.column("elapsed_s").to_pylist()
+    assert elapsed == sorted(elapsed)
+    assert "system.parquet" in json.dumps(run_manifest(vault, only_run(vault)["run_id"])["files"])
+
+
+def test_system_metrics_can_be_turned_off(vault: Path) -> None:
+    script(vault, TRAIN, SPECIMEN_SYSTEM_INTERVAL="off")
+    run_dir = vault / "specimens" / SPECIMEN / "runs" / only_run(vault)["run_id"]
+    assert not (run_dir / "system.parquet").exists() and not (run_dir / "system.jsonl").exists()
+
+
 def test_an_exception_inside_with_seals_failed(vault: Path) -> None:
     script(vault, f"""
 import specimen_vault as sv

@@ -152,6 +152,10 @@ export interface RunRow {
   is_latest: boolean;
   reproduces: string | null;
   reproduce_verdict: string | null;
+  seed: number | bigint | null;
+  name: string | null;
+  tags: string[];
+  notes: string | null;
 }
 
 /** A row of the `artifacts` table. */
@@ -395,6 +399,10 @@ export function readRun(specimenId: string, rd: RunDir): RunRead {
     is_latest: false,
     reproduces: info.reproduces,
     reproduce_verdict: info.reproduceVerdict,
+    seed: info.seed,
+    name: info.name,
+    tags: info.tags,
+    notes: info.notes,
   };
   const out: RunRead = {
     run,

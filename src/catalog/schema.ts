@@ -19,7 +19,7 @@ import { CATALOG_DIR, LEGACY_RUN_ID, RUNS_DIR, SPECIMENS_DIR } from '../format/l
 import { ROOT_VARIABLE } from './connection.js';
 
 /** Version of the catalog layout; a catalog with another version is rebuilt rather than updated. */
-export const CATALOG_SCHEMA_VERSION = 6;
+export const CATALOG_SCHEMA_VERSION = 7;
 
 /** Column name and DuckDB type, in table order: how rows of a table are loaded (see build/loader.ts). */
 export type ColumnSpec = readonly (readonly [string, string])[];
@@ -60,6 +60,10 @@ export const RUN_COLUMNS: ColumnSpec = [
   ['is_latest', 'BOOLEAN'],
   ['reproduces', 'VARCHAR'],
   ['reproduce_verdict', 'VARCHAR'],
+  ['seed', 'BIGINT'],
+  ['name', 'VARCHAR'],
+  ['tags', 'VARCHAR[]'],
+  ['notes', 'VARCHAR'],
 ];
 
 export const ARTIFACT_COLUMNS: ColumnSpec = [
@@ -152,7 +156,11 @@ CREATE TABLE sv_base.runs (
   path VARCHAR,
   is_latest BOOLEAN,
   reproduces VARCHAR,
-  reproduce_verdict VARCHAR
+  reproduce_verdict VARCHAR,
+  seed BIGINT,
+  name VARCHAR,
+  tags VARCHAR[],
+  notes VARCHAR
 );
 CREATE TABLE sv_base.artifacts (
   specimen_id VARCHAR,

@@ -213,6 +213,12 @@ command('reproduce', 're-execute a run with its recorded seed and config and com
   .addHelpText('after', '\nExit status: 0 identical or within tolerance, 1 differs.')
   .action(run(() => import('./commands/reproduce.js')));
 
+command('diff', 'show what differs between two runs: config, seed, code, environment and dependencies')
+  .argument('<run_a>', 'first run, <specimen_id>/<run_id>')
+  .argument('<run_b>', 'second run, <specimen_id>/<run_id>')
+  .option('--json', 'machine-readable output')
+  .action(run(() => import('./commands/diff.js')));
+
 command('supersede', 'mark a run as superseded by another (the sealed run is not modified)')
   .argument('<id>', 'specimen ID')
   .argument('<run>', 'run that is superseded')

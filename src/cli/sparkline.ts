@@ -1,16 +1,20 @@
 /**
  * Sparklines: a curve's shape in a few characters (▁▂▃▄▅▆▇█). Each character is one bucket of the series;
- * the bucket's mean sets its height. NaN and infinite values are skipped.
+ * the bucket's mean sets its height. Missing (null), NaN and infinite values are skipped: a metric logged
+ * every N steps draws its N-th rows, not zeros between them.
  *
  * @example
  * sparkline([3, 2, 1, 0.5, 0.4])   // '█▅▂▁▁'
+ * sparkline([3, null, 1])          // same as sparkline([3, 1])
  */
 const BARS = '▁▂▃▄▅▆▇█';
 
-export function sparkline(values: ArrayLike<number>, width = 32): string {
+export function sparkline(values: ArrayLike<number | bigint | null | undefined>, width = 32): string {
   const finite: number[] = [];
   for (let i = 0; i < values.length; i++) {
-    const v = Number(values[i]);
+    const x = values[i];
+    if (x === null || x === undefined) continue;
+    const v = Number(x);
     if (Number.isFinite(v)) finite.push(v);
   }
   if (finite.length === 0) return '';

@@ -51,6 +51,12 @@ export const METRICS_FILE = 'metrics.parquet';
 export const PARTS_DIR = 'metrics.parts';
 /** Metrics written as JSON lines by protocols in any language, converted when the run ends. */
 export const METRICS_JSONL_FILE = 'metrics.jsonl';
+/**
+ * System metrics of a run (CPU %, process-tree RSS, GPU utilisation and memory, one row per sample), and
+ * the JSON lines a writer samples them into, converted when the run is sealed.
+ */
+export const SYSTEM_FILE = 'system.parquet';
+export const SYSTEM_JSONL_FILE = 'system.jsonl';
 /** A tensor is the Zarr array `<name>.zarr` in the run folder. */
 export const TENSOR_SUFFIX = '.zarr';
 /** Notes a run carries from where it came from (text summaries of an imported run). */

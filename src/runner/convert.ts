@@ -16,9 +16,21 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { isVaultError } from '../errors.js';
-import { METRICS_FILE, METRICS_JSONL_FILE, NPY_SERIES_SUFFIX, TENSOR_SUFFIX } from '../format/layout.js';
-import { MetricsWriter } from '../storage/metrics/index.js';
-import { appendJsonLines, type JsonLinesOptions } from '../storage/metrics/jsonl.js';
+import {
+  METRICS_FILE,
+  METRICS_JSONL_FILE,
+  NPY_SERIES_SUFFIX,
+  SYSTEM_FILE,
+  SYSTEM_JSONL_FILE,
+  TENSOR_SUFFIX,
+} from '../format/layout.js';
+import { MetricsWriter, writeMetricsFile } from '../storage/metrics/index.js';
+import {
+  appendJsonLines,
+  type JsonLinesOptions,
+  type MetricsRow,
+  parseMetricsLine,
+} from '../storage/metrics/jsonl.js';
 import { type TensorData, writeZarr } from '../storage/tensors/index.js';
 import { readNpy } from './npy.js';
 
@@ -38,6 +50,33 @@ export interface ConvertMetricsOptions extends JsonLinesOptions {
 
 /** Rejected lines are written out in pieces of about this many characters, so memory stays bounded. */
 const REJECTED_FLUSH_CHARS = 1 << 20;
+
+/**
+ * Converts `system.jsonl` (the system metrics a writer sampled, one small row every few seconds) into
+ * `system.parquet`; malformed lines (a sample cut by a kill) are skipped and counted in a warning.
+ */
+export async function convertSystemJsonl(
+  runDir: string,
+  runId: string,
+  onWarning: (m: string) => void = () => {},
+): Promise<number> {
+  const src = path.join(runDir, SYSTEM_JSONL_FILE);
+  if (!fs.existsSync(src) || fs.existsSync(path.join(runDir, SYSTEM_FILE))) return 0;
+  const rows: MetricsRow[] = [];
+  let bad = 0;
+  for (const line of fs.readFileSync(src, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      rows.push(parseMetricsLine(line));
+    } catch {
+      bad++;
+    }
+  }
+  if (bad > 0) onWarning(`system metrics: ${bad} malformed line(s) of ${SYSTEM_JSONL_FILE} skipped`);
+  if (rows.length === 0) return 0;
+  await writeMetricsFile(path.join(runDir, SYSTEM_FILE), rows, runId);
+  return rows.length;
+}
 
 /** Converts `metrics.jsonl` into `metrics.parquet` (unless the protocol wrote Parquet itself). */
 export async function convertMetricsJsonl(
@@ -206,6 +245,7 @@ export async function convertRunOutputs(
   options: ConvertTensorOptions = {},
 ): Promise<ConversionReport> {
   const metrics = await convertMetricsJsonl(runDir, runId, onWarning);
+  await convertSystemJsonl(runDir, runId, onWarning);
   const tensors = await convertNpyFiles(runDir, onWarning, options);
   tensors.push(...(await convertNpySeries(runDir, onWarning, options)));
   return { ...metrics, tensors };

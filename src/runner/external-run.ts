@@ -30,6 +30,7 @@ import {
   PARTS_DIR,
   PENDING_DIR,
   RUNS_DIR,
+  SYSTEM_JSONL_FILE,
 } from '../format/layout.js';
 import type { RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, readManifestFile, writeManifestFile } from '../format/msgpack.js';
@@ -267,7 +268,13 @@ export interface SealResult {
 
 /** Whether a run directory holds outputs that need converting. */
 function hasOutputs(names: readonly string[]): boolean {
-  return names.some((f) => f === METRICS_JSONL_FILE || f.endsWith('.npy') || f.endsWith(NPY_SERIES_SUFFIX));
+  return names.some(
+    (f) =>
+      f === METRICS_JSONL_FILE ||
+      f === SYSTEM_JSONL_FILE ||
+      f.endsWith('.npy') ||
+      f.endsWith(NPY_SERIES_SUFFIX),
+  );
 }
 
 /** How sealDir decides the status: `status` wins, then finish.json's, then `fallback`. */

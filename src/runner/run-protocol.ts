@@ -26,6 +26,7 @@ import {
   RUNS_DIR,
   STDERR_FILE,
   STDOUT_FILE,
+  SYSTEM_JSONL_FILE,
 } from '../format/layout.js';
 import type { RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, writeManifestFile } from '../format/msgpack.js';
@@ -242,7 +243,11 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
   const finish = await takeFinishRequest(dir, options.onWarning);
   const fromPython = finish !== undefined || resolved.language === 'python';
   const pending = (await fsp.readdir(dir)).some(
-    (f) => f === METRICS_JSONL_FILE || f.endsWith('.npy') || f.endsWith(NPY_SERIES_SUFFIX),
+    (f) =>
+      f === METRICS_JSONL_FILE ||
+      f === SYSTEM_JSONL_FILE ||
+      f.endsWith('.npy') ||
+      f.endsWith(NPY_SERIES_SUFFIX),
   );
   let conversion: ConversionReport = { rows: 0, rejectedLines: 0, rejected: [], tensors: [] };
   // The first full-disk failure: of the protocol's own writes (its finish.json says so), the logs, or the

@@ -47,6 +47,19 @@ export interface CatalogResponse {
   version: string;
 }
 
+/** `GET /api/specimens/:id/runs/:run/logs`: a piece of a run's stdout or stderr (see docs/api.md). */
+export interface LogsResponse {
+  stream: 'stdout' | 'stderr';
+  /** False while the run has no such file (yet). */
+  exists: boolean;
+  /** The file's size in bytes. */
+  size: number;
+  /** Byte offset of `text` in the file, and the offset to ask from next time. */
+  offset: number;
+  next_offset: number;
+  text: string;
+}
+
 /** `GET /api/catalog/version`: an opaque text that changes whenever an index changed the catalog. */
 export interface CatalogVersionResponse {
   version: string;
@@ -69,6 +82,10 @@ export interface RunSummary {
   reproduce_verdict: string | null;
   command: string | null;
   exit_code: number | null;
+  /** The run's display name (shown instead of its ID where given), tags and notes. */
+  name: string | null;
+  tags: string[];
+  notes: string | null;
 }
 
 /** One turn of a run's metric, from the catalog's `turns` table (docs/analysis.md). */
@@ -216,6 +233,12 @@ export interface CompareResponse {
   /** Numeric metrics of the runs (union), each with the runs that have it. */
   metrics: { name: string; runs: string[] }[];
   summaries: MetricSummaryRow[];
+  /**
+   * The keys of code (git state, command), environment (host, runtimes) and dependencies (package by
+   * package) whose values differ between the runs, with each run's value in `runs` order (null: absent);
+   * as `specimen diff` compares two runs.
+   */
+  differences: { section: 'code' | 'environment' | 'dependencies'; key: string; values: Json[] }[];
   /** With `?width=`: the chart width the series below were downsampled for. */
   width?: number;
   /** With `?width=`: the whole-run series of the first metrics (by name), as `GET /api/series` gives them. */
@@ -224,7 +247,16 @@ export interface CompareResponse {
 
 export interface ValuesAtResponse {
   step: number;
-  runs: { specimen_id: string; run_id: string; step: number | null; values: Record<string, number | null> }[];
+  runs: {
+    specimen_id: string;
+    run_id: string;
+    /** The step of the run's row nearest the asked step. */
+    step: number | null;
+    /** Each metric's value nearest the step among the rows that hold one (null: the metric has none). */
+    values: Record<string, number | null>;
+    /** The step each value comes from (differs from `step` for a metric logged every N steps). */
+    steps?: Record<string, number>;
+  }[];
 }
 
 export interface RunListEntry {

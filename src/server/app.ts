@@ -16,6 +16,7 @@ import { registerCompareRoutes } from './routes/compare.js';
 import { registerExplorerRoutes } from './routes/explorer.js';
 import { registerGroupRoutes } from './routes/groups.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerLogRoutes } from './routes/logs.js';
 import { registerNotebookRoutes } from './routes/notebook.js';
 import { registerQueryRoutes } from './routes/query.js';
 import { registerSpecimenRoutes } from './routes/specimens.js';
@@ -33,6 +34,7 @@ export function buildRouter(ctx: ServerContext, tokenRequired: boolean, pool: Us
   registerCatalogRoutes(router, ctx);
   registerSpecimenRoutes(router, ctx);
   registerNotebookRoutes(router, ctx);
+  registerLogRoutes(router, ctx);
   registerCompareRoutes(router, ctx);
   registerExplorerRoutes(router, ctx);
   registerGroupRoutes(router, ctx);

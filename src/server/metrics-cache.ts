@@ -47,6 +47,12 @@ export interface RunMetrics {
   order: Uint32Array | undefined;
   /** A numeric column as Float64Array in step order, null as NaN (cached). */
   numeric(name: string): Float64Array | undefined;
+  /**
+   * The rows where numeric column `name` holds a finite value, as steps and values in step order (cached):
+   * a metric logged every N steps (eval) is its N-th rows, drawn as one connected line and counted as
+   * values, not rows.
+   */
+  present(name: string): { steps: Float64Array; values: Float64Array } | undefined;
   /** Summaries of the numeric columns (storage/metrics/summary.ts, from the rows in file order; cached). */
   summaries(): MetricColumnSummary[];
   /** The cell of column `name` at row `row` in file order (null when missing). */
@@ -73,6 +79,38 @@ function toFloat64(table: Table, name: string, order: Uint32Array | undefined): 
   const sorted = new Float64Array(n);
   for (let i = 0; i < n; i++) sorted[i] = out[order[i]!]!;
   return sorted;
+}
+
+/** The finite points of `ys` over `steps` (both in step order). */
+function compact(steps: Float64Array, ys: Float64Array): { steps: Float64Array; values: Float64Array } {
+  let k = 0;
+  for (let i = 0; i < ys.length; i++) if (Number.isFinite(ys[i]!)) k++;
+  if (k === ys.length) return { steps, values: ys };
+  const s = new Float64Array(k);
+  const v = new Float64Array(k);
+  k = 0;
+  for (let i = 0; i < ys.length; i++) {
+    const y = ys[i]!;
+    if (!Number.isFinite(y)) continue;
+    s[k] = steps[i]!;
+    v[k++] = y;
+  }
+  return { steps: s, values: v };
+}
+
+/** `present` of a RunMetrics, cached per column. */
+function presentOf(m: Pick<RunMetrics, 'steps' | 'numeric'>): RunMetrics['present'] {
+  const cache = new Map<string, { steps: Float64Array; values: Float64Array }>();
+  return (name) => {
+    let hit = cache.get(name);
+    if (!hit) {
+      const ys = m.numeric(name);
+      if (!ys) return undefined;
+      hit = compact(m.steps, ys);
+      cache.set(name, hit);
+    }
+    return hit;
+  };
 }
 
 function build(table: Table): RunMetrics {
@@ -121,7 +159,9 @@ function build(table: Table): RunMetrics {
     value(name, row) {
       return table.getChild(name)?.get(row) ?? null;
     },
+    present: () => undefined,
   };
+  m.present = presentOf(m);
   return m;
 }
 
@@ -171,12 +211,13 @@ function buildLive(state: LiveState): RunMetrics {
     for (let i = 0; i < n; i++) out[i] = c.valid[i] === 1 ? c.values[i]! : null;
     return out;
   };
-  return {
+  const m: RunMetrics = {
     rows: n,
     columns,
     steps,
     hasStep,
     order,
+    present: () => undefined,
     numeric(name) {
       if (!columns.some((c) => c.name === name && c.numeric)) return undefined;
       const v = live.column(name)!.values.subarray(0, n);
@@ -202,6 +243,8 @@ function buildLive(state: LiveState): RunMetrics {
     },
     bytes: live.bytes,
   };
+  m.present = presentOf(m);
+  return m;
 }
 
 interface Entry {

@@ -73,6 +73,12 @@ export interface RunDescription {
   /** Seconds from started to ended (microseconds kept), or null when either is missing. */
   durationS: number | null;
   seeds: PlainObject;
+  /** The global seed (`seeds.global`, or the only seed when there is one) when it is an integer, else null. */
+  seed: number | bigint | null;
+  /** Display name, tags and notes the writer gave the run (null / [] when none). */
+  name: string | null;
+  tags: string[];
+  notes: string | null;
   /** Hyper-parameters (legacy `configuration`). */
   config: PlainObject;
   /** Summary figures (legacy `summary_statistics`). */
@@ -322,6 +328,7 @@ export function describeRun(
   const git = asObject(raw?.git);
   const reproduction = asObject(raw?.reproduction);
   const command = raw?.command;
+  const seeds = mapOf(raw?.seeds, 'seed');
   const artifacts: Record<string, PlainObject> = {};
   for (const [name, value] of Object.entries(asObject(raw?.artifacts) ?? {})) {
     const a = asObject(value);
@@ -338,7 +345,11 @@ export function describeRun(
     started,
     ended,
     durationS: secondsBetween(toTimestamp(started), toTimestamp(ended)),
-    seeds: mapOf(raw?.seeds, 'seed'),
+    seeds,
+    seed: seedOf(seeds),
+    name: strOrNull(raw?.name),
+    tags: Array.isArray(raw?.tags) ? raw.tags.filter((t): t is string => typeof t === 'string') : [],
+    notes: strOrNull(raw?.notes),
     config: mapOf(raw?.config ?? raw?.configuration, 'value'),
     summary: mapOf(raw?.summary ?? raw?.summary_statistics, 'value'),
     gitCommit: strOrNull(git?.commit),
@@ -352,6 +363,14 @@ export function describeRun(
         : undefined,
     artifacts,
   };
+}
+
+/** The global seed of a run's `seeds` (see RunDescription.seed). */
+function seedOf(seeds: PlainObject): number | bigint | null {
+  const values = Object.values(seeds);
+  const v = seeds.global ?? (values.length === 1 ? values[0] : undefined);
+  if (typeof v === 'bigint') return v;
+  return typeof v === 'number' && Number.isInteger(v) ? v : null;
 }
 
 /** The outcome of reading one run synchronously. */

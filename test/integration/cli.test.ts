@@ -221,6 +221,7 @@ describe('CLI conventions', () => {
     'run',
     'reproduce',
     'supersede',
+    'diff',
     'index',
     'query',
     'ls',

@@ -443,6 +443,25 @@ fs.writeFileSync(process.env.SPECIMEN_RUN_DIR + '/metrics.jsonl', lines.join('\\
     });
     expect(bad.code).toBe(3);
     expect(bad.stderr).toContain('not found');
+    // b superseded by a would close a cycle (a is superseded by b): refused, the record unchanged.
+    const cycle = await runCli(['supersede', '2025_01_02_repro', b!.runId, '--by', a!.runId], {
+      cwd: vaultDir,
+    });
+    expect(cycle.code).not.toBe(0);
+    expect(cycle.stderr).toContain(`${a!.runId} cannot supersede ${b!.runId}`);
+    expect(cycle.stderr).toContain(`${b!.runId} → ${a!.runId} → ${b!.runId}`);
+    expect(cycle.stderr).not.toMatch(/\n\s+at /);
+    const again = await runCli(
+      ['supersede', '2025_01_02_repro', a!.runId, '--by', b!.runId, '--reason', 'second look'],
+      { cwd: vaultDir },
+    );
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`replaces the earlier record: superseded by ${b!.runId} (rerun with fix)`);
+    expect(
+      (await readSupersessions(path.join(vaultDir, 'specimens', '2025_01_02_repro')))[a!.runId],
+    ).toMatchObject({
+      reason: 'second look',
+    });
     expect(await readManifestFile(path.join(a!.path, 'manifest.msgpack'))).toMatchObject({
       status: 'succeeded',
     });

@@ -6,14 +6,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CatalogChanges } from '../../src/catalog/build/changes.js';
+import { VaultQuery } from '../../src/catalog/index.js';
 import { beginRun, sealExternalRun } from '../../src/runner/external-run.js';
 import type {
   CatalogResponse,
   CatalogVersionResponse,
+  LogsResponse,
   RunResponse,
   SeriesResponse,
+  SpecimenResponse,
+  ValuesAtResponse,
 } from '../../src/server/api-types.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
+import { SpecimenStorage } from '../../src/storage/specimen-storage.js';
 import { Vault } from '../../src/storage/vault.js';
 import { tempDir } from '../support/helpers.js';
 import { request } from '../support/http.js';
@@ -90,7 +95,7 @@ describe('server keeps the catalog and running runs current', () => {
     const begun = await beginRun(
       vault,
       B,
-      { config: { lr: 0.1 }, seed: 3, name: 'probe-a' },
+      { config: { lr: 0.1 }, seed: 3, name: 'probe-a', tags: ['probe', 'lr'], notes: 'first look' },
       { provenance: false },
     );
     const runId = begun.run_id;
@@ -128,6 +133,17 @@ describe('server keeps the catalog and running runs current', () => {
     expect(series.series[0]?.values).toEqual([1, 0.5, 0.25]);
     expect(series.series[0]?.steps).toEqual([0, 1, 2]);
 
+    // Its console output, tailed by offset: only what is new comes back.
+    const logs = `/api/specimens/${B}/runs/${runId}/logs`;
+    expect(await get<LogsResponse>(`${logs}?stream=stderr`)).toMatchObject({ exists: false, text: '' });
+    fs.writeFileSync(path.join(runDir, 'stdout.log'), 'epoch 0\nepoch 1\n');
+    const first = await get<LogsResponse>(`${logs}?stream=stdout`);
+    expect(first).toMatchObject({ exists: true, offset: 0, text: 'epoch 0\nepoch 1\n', next_offset: 16 });
+    fs.appendFileSync(path.join(runDir, 'stdout.log'), 'epoch 2\nepo');
+    const next = await get<LogsResponse>(`${logs}?stream=stdout&offset=${first.next_offset}`);
+    expect(next).toMatchObject({ offset: 16, text: 'epoch 2\nepo', next_offset: 27, size: 27 });
+    expect((await request(server.port, `${logs}?stream=secret`)).status).toBe(400);
+
     // Sealing moves the run's status in the catalog without a re-index request.
     fs.appendFileSync(jsonl, 'ss": 0.125}\n');
     fs.writeFileSync(path.join(runDir, 'finish.json'), JSON.stringify({ status: 'succeeded' }));
@@ -141,5 +157,59 @@ describe('server keeps the catalog and running runs current', () => {
     const sealed = await get<RunResponse>(`/api/specimens/${B}/runs/${runId}`);
     expect(sealed.metrics?.rows).toBe(4);
     expect(posts.filter((m) => m.startsWith('catalog not updated'))).toEqual([]);
+
+    // The run's identity is queryable (added through the delta, so that path carries the new columns)…
+    const q = await VaultQuery.open(vault.root);
+    try {
+      expect(
+        await q.rows('SELECT seed, name, tags, notes FROM runs WHERE specimen_id = $1 AND run_id = $2', [
+          B,
+          runId,
+        ]),
+      ).toEqual([{ seed: 3, name: 'probe-a', tags: ['probe', 'lr'], notes: 'first look' }]);
+    } finally {
+      q.close();
+    }
+    // …and served with the run.
+    const spec = await get<SpecimenResponse>(`/api/specimens/${B}`);
+    expect(spec.runs[0]).toMatchObject({
+      name: 'probe-a',
+      tags: ['probe', 'lr'],
+      notes: 'first look',
+      seed: 3,
+    });
+  });
+
+  it('serves a metric logged every 50 steps as a line of its values, and the nearest value at a pinned step', async () => {
+    const storage = await SpecimenStorage.open(A, { vault });
+    await storage.startRun({ seeds: { global: 1 } });
+    const w = storage.metricsWriter();
+    for (let step = 0; step < 1000; step++)
+      w.log(
+        step % 50 === 0
+          ? { step, loss: 1 / (step + 1), eval_acc: step / 1000 }
+          : { step, loss: 1 / (step + 1) },
+      );
+    await storage.finish();
+    const runId = storage.runId!;
+    const ref = encodeURIComponent(`${A}/${runId}`);
+    const series = await get<SeriesResponse>(`/api/series?run=${ref}&metric=eval_acc&metric=loss&width=800`);
+    const evalSeries = series.series.find((x) => x.metric === 'eval_acc')!;
+    expect(evalSeries.total).toBe(20);
+    expect(evalSeries.steps).toEqual(Array.from({ length: 20 }, (_, i) => i * 50));
+    expect(evalSeries.values.every((v) => v !== null)).toBe(true);
+    expect(series.series.find((x) => x.metric === 'loss')!.total).toBe(1000);
+    const at = await get<ValuesAtResponse>(`/api/values?run=${ref}&step=1212`);
+    expect(at.runs[0]).toMatchObject({
+      step: 999,
+      values: { eval_acc: 0.95, loss: 1 / 1000 },
+      steps: { eval_acc: 950 },
+    });
+    const mid = await get<ValuesAtResponse>(`/api/values?run=${ref}&step=512`);
+    expect(mid.runs[0]).toMatchObject({
+      step: 512,
+      values: { eval_acc: 0.5 },
+      steps: { eval_acc: 500, loss: 512 },
+    });
   });
 });

@@ -169,8 +169,12 @@ export default async function show(
           fmt(s.last),
         ];
         if (tty) {
-          const values = table?.getChild(s.column)?.toArray() as ArrayLike<number> | undefined;
-          row.push(values ? sparkline(Array.from(values, Number), 24) : '');
+          // Cell by cell: toArray() gives 0 for a missing value, which would draw as a dip to zero.
+          const col = table?.getChild(s.column);
+          const values = col
+            ? Array.from({ length: col.length }, (_, i) => col.get(i) as number | bigint | null)
+            : undefined;
+          row.push(values ? sparkline(values, 24) : '');
         }
         t.push(row);
       }

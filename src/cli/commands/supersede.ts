@@ -13,5 +13,10 @@ export default async function supersede(
     ...(opts.reason ? { reason: opts.reason } : {}),
   });
   console.log(`run ${run} of ${id} superseded by ${rec.by}${rec.reason ? ` (${rec.reason})` : ''}`);
+  if (rec.replaced)
+    console.log(
+      `  replaces the earlier record: superseded by ${rec.replaced.by}` +
+        `${rec.replaced.reason ? ` (${rec.replaced.reason})` : ' (no reason given)'} on ${rec.replaced.at}`,
+    );
   return 0;
 }

@@ -6,11 +6,13 @@
  *   range, so spikes survive; a zoomed chart asks again with its new range.
  * - `GET /api/compare?run=…` — the runs' status, config and summary, their numeric metrics, and per metric
  *   final/min/max with the steps of min and max (from the catalog's `metric_summaries`, computed live for
- *   runs the catalog does not hold yet or that are still running).
+ *   runs the catalog does not hold yet or that are still running), and what differs in their code,
+ *   environment and dependencies (runner/run-diff.ts, as `specimen diff` shows it).
  * - `GET /api/values?run=…&step=<n>` — every metric of every run at the row nearest to a step.
  */
 import { isVaultError } from '../../errors.js';
-import { describeSpecimen } from '../../storage/describe.js';
+import { runFacts, sameValue } from '../../runner/run-diff.js';
+import { describeSpecimen, type RunInfo } from '../../storage/describe.js';
 import { readSupersessions } from '../../storage/supersede.js';
 import type {
   CompareResponse,
@@ -24,7 +26,7 @@ import { downsampleMinMax, lowerBound } from '../downsample.js';
 import { HttpError, intParam, numberParam, sendJson } from '../http.js';
 import type { RunMetrics } from '../metrics-cache.js';
 import type { Router } from '../router.js';
-import { runConfig, runSummary, runSummaryFigures } from './runs-common.js';
+import { jsonSafe, runConfig, runSummary, runSummaryFigures } from './runs-common.js';
 
 /** Most runs one request may name. */
 export const MAX_RUNS = 50;
@@ -92,7 +94,8 @@ function seriesOf(
   range: { from?: number | undefined; to?: number | undefined; width: number },
 ): SeriesEntry[] {
   return loaded.map(({ ref, run, m }) => {
-    const ys = m?.numeric(metric);
+    // Only the rows holding a value: an eval logged every N steps is one line of its points.
+    const points = m?.present(metric);
     const base = {
       specimen_id: ref.specimenId,
       run_id: ref.runId,
@@ -101,9 +104,25 @@ function seriesOf(
       min_step: m && m.rows > 0 ? m.steps[0]! : null,
       max_step: m && m.rows > 0 ? m.steps[m.rows - 1]! : null,
     };
-    if (!m || !ys) return { ...base, steps: [], values: [], total: 0, downsampled: false, missing: true };
-    return { ...base, ...downsampleMinMax(m.steps, ys, range) };
+    if (!m || !points) return { ...base, steps: [], values: [], total: 0, downsampled: false, missing: true };
+    return { ...base, ...downsampleMinMax(points.steps, points.values, range) };
   });
+}
+
+/** The code, environment and dependency keys whose values differ between `runs` (run-diff.ts's facts). */
+function differences(runs: readonly RunInfo[]): CompareResponse['differences'] {
+  if (runs.length < 2) return [];
+  const facts = runs.map(runFacts);
+  const out: CompareResponse['differences'] = [];
+  for (const section of ['code', 'environment', 'dependencies'] as const) {
+    const keys = [...new Set(facts.flatMap((f) => [...f[section].keys()]))].sort();
+    for (const key of keys) {
+      const values = facts.map((f) => f[section].get(key));
+      if (values.every((v) => sameValue(v, values[0]))) continue;
+      out.push({ section, key, values: values.map((v) => (v === undefined ? null : jsonSafe(v))) });
+    }
+  }
+  return out;
 }
 
 /** The catalog's metric summaries of `refs`, by `<specimen>/<run>` (none without a catalog). */
@@ -219,6 +238,7 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
         .sort((a, b) => a[0].localeCompare(b[0]))
         .map(([name, runs]) => ({ name, runs })),
       summaries,
+      differences: differences(loaded.map(({ run }) => run)),
     };
     // With `width`, the first charts' series come along, saving the page a round trip before it draws.
     const width = intParam(query, 'width', 0, 0, MAX_WIDTH);
@@ -244,14 +264,32 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
         out.runs.push({ specimen_id: ref.specimenId, run_id: ref.runId, step: null, values });
         continue;
       }
-      let i = Math.min(lowerBound(m.steps, step), m.rows - 1);
-      if (i > 0 && Math.abs(m.steps[i - 1]! - step) <= Math.abs(m.steps[i]! - step)) i--;
+      const nearest = (steps: Float64Array): number => {
+        let i = Math.min(lowerBound(steps, step), steps.length - 1);
+        if (i > 0 && Math.abs(steps[i - 1]! - step) <= Math.abs(steps[i]! - step)) i--;
+        return i;
+      };
+      const row = nearest(m.steps);
+      const at: Record<string, number> = {};
       for (const c of m.columns) {
         if (!c.numeric) continue;
-        const v = m.numeric(c.name)![i]!;
-        values[c.name] = Number.isFinite(v) ? v : null;
+        // Each metric's value nearest the step among the rows that hold one (an eval every N steps too).
+        const p = m.present(c.name)!;
+        if (p.steps.length === 0) {
+          values[c.name] = null;
+          continue;
+        }
+        const i = nearest(p.steps);
+        values[c.name] = p.values[i]!;
+        at[c.name] = p.steps[i]!;
       }
-      out.runs.push({ specimen_id: ref.specimenId, run_id: ref.runId, step: m.steps[i]!, values });
+      out.runs.push({
+        specimen_id: ref.specimenId,
+        run_id: ref.runId,
+        step: m.steps[row]!,
+        values,
+        steps: at,
+      });
     }
     sendJson(res, 200, out);
   });

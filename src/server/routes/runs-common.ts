@@ -45,6 +45,9 @@ export function runSummary(run: RunDescription, supersessions: Record<string, Su
     reproduce_verdict: run.reproduceVerdict,
     command: run.command,
     exit_code: run.exitCode === null ? null : Number(run.exitCode),
+    name: run.name,
+    tags: run.tags,
+    notes: run.notes,
   };
 }
 

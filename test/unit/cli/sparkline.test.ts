@@ -8,6 +8,15 @@ it('draws a falling curve from high to low bars', () => {
   expect(sparkline([Number.NaN, Number.POSITIVE_INFINITY])).toBe('');
 });
 
+it('skips missing values instead of drawing them as zero (a metric logged every N steps)', () => {
+  const every10 = Array.from({ length: 100 }, (_, i) => (i % 10 === 0 ? 5 + i / 10 : null));
+  const present = every10.filter((v): v is number => v !== null);
+  expect(sparkline(every10, 10)).toBe(sparkline(present, 10));
+  expect(sparkline(every10, 10)).toBe('▁▁▂▃▄▅▆▇██');
+  expect(sparkline([null, undefined, null])).toBe('');
+  expect(sparkline([2n, null, 1n])).toBe('█▁');
+});
+
 it('never exceeds its width and uses the lowest and highest bar for the extremes (property)', () => {
   fc.assert(
     fc.property(

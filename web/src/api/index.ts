@@ -18,6 +18,7 @@ export {
   getExplorer,
   getGroups,
   getHealth,
+  getLogs,
   getMetricsPage,
   getRun,
   getSeries,

@@ -18,6 +18,7 @@ import type {
   GroupsResponse,
   HealthResponse,
   IndexResponse,
+  LogsResponse,
   MetricsPage,
   NotesPutRequest,
   QueryResponse,
@@ -123,6 +124,21 @@ export function getSpecimen(specimenId: string, signal?: AbortSignal): Promise<S
 /** `GET /api/specimens/:id/runs/:run`: one run with its config, metric columns and tensors. */
 export function getRun(specimenId: string, runId: string, signal?: AbortSignal): Promise<RunResponse> {
   return getJson(runPath(specimenId, runId), {}, signal);
+}
+
+/** `GET …/runs/:run/logs`: the run's stdout or stderr from byte `offset` (the last 64 kB without it). */
+export function getLogs(
+  specimenId: string,
+  runId: string,
+  stream: 'stdout' | 'stderr',
+  offset: number | undefined,
+  signal?: AbortSignal,
+): Promise<LogsResponse> {
+  return getJson(
+    `${runPath(specimenId, runId)}/logs`,
+    offset === undefined ? { stream } : { stream, offset },
+    signal,
+  );
 }
 
 /** `GET …/runs/:run/metrics`: `limit` rows (at most 5,000) of the metrics table from `offset`, in step order. */

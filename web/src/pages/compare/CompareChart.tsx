@@ -10,7 +10,7 @@ import { ErrorBox } from '../../components/common.js';
 import { type ChartSeries, LineChart } from '../../components/LineChart.js';
 import { colorAt } from '../../format.js';
 import { useLastValue, useSeries } from '../../hooks.js';
-import { shortLabel } from './run-label.js';
+import { runLabel } from './run-label.js';
 import type { RunTurns } from './turns.js';
 
 export function CompareChart(props: {
@@ -26,6 +26,8 @@ export function CompareChart(props: {
   turns: RunTurns;
   /** Align runs on their turn of this metric (x = step − turn), or null. */
   alignOn: string | null;
+  /** Run names by reference (runNames), shown instead of the reference. */
+  names?: ReadonlyMap<string, string>;
   /** The whole-run series that came with the compare response, and the width they were made for. */
   initial?: { width: number; series: SeriesEntry[] } | undefined;
 }) {
@@ -58,13 +60,14 @@ export function CompareChart(props: {
           const ref = runRef(s);
           const shift = alignOn === null ? 0 : turns.get(ref)!.get(alignOn)!;
           return {
-            label: shortLabel(ref),
+            label: runLabel(ref, props.names),
             color: colorAt(refs.indexOf(ref)),
             steps: shift === 0 ? s.steps : s.steps.map((x) => x - shift),
             values: s.values,
+            points: s.steps.length > 0 && s.steps.length < width / 12,
           };
         }),
-    [shown, refs.join('|'), turns, alignOn],
+    [shown, refs.join('|'), turns, alignOn, props.names, width],
   );
   const markers = useMemo(() => {
     if (alignOn !== null) return [{ step: 0, color: '#8a2be2', label: `turn of ${alignOn}` }];

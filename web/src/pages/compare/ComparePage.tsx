@@ -10,20 +10,22 @@
  * can be any logged column (`x=tokens`, `rel=1` from each run's start).
  * The runs, the pinned step, smoothing, scale, alignment, grouping and x axis live in the URL.
  */
-import { useEffect, useState } from 'preact/hooks';
-import { type CompareResponse, getCompare, isRunning } from '../../api/index.js';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { type CompareResponse, getCompare, isRunning, runRef } from '../../api/index.js';
 import { ErrorBox, Loading } from '../../components/common.js';
 import { fmtNumber } from '../../format.js';
 import { useData } from '../../hooks.js';
 import { href, navigate, type Route, withQuery } from '../../router.js';
 import { CompareChart } from './CompareChart.js';
 import { ConfigDiff } from './ConfigDiff.js';
+import { EnvDiff } from './EnvDiff.js';
 import { GroupChart } from './GroupChart.js';
 import { GroupSummary } from './GroupSummary.js';
 import { BANDS, type BandKind, type Center, groupableKeys } from './groups.js';
 import { PinnedTensors } from './PinnedTensors.js';
 import { PinnedValues } from './PinnedValues.js';
 import { RunPicker } from './RunPicker.js';
+import { runNames } from './run-label.js';
 import { SummaryTable } from './SummaryTable.js';
 import { turnMetrics, useRunTurns } from './turns.js';
 
@@ -73,6 +75,9 @@ export function ComparePage({ route }: { route: Route }) {
       live: (d) => d?.runs.some(isRunning) ?? false,
     },
   );
+  const runs = data?.runs;
+  // A stable map while the runs are the same: the charts memoize on it.
+  const names = useMemo(() => runNames(runs ?? []), [runs?.map((r) => `${runRef(r)}=${r.name}`).join('|')]);
   const liveVersion = data
     ? data.runs.map((r) => r.status).join(',') + data.summaries.map((s) => s.count).join(',')
     : '';
@@ -235,6 +240,7 @@ export function ComparePage({ route }: { route: Route }) {
           {pinned !== null ? (
             <PinnedValues
               refs={refs}
+              names={names}
               step={pinned}
               metrics={data.metrics.map((m) => m.name)}
               onClear={() => update({ step: null })}
@@ -247,6 +253,7 @@ export function ComparePage({ route }: { route: Route }) {
                 <GroupChart
                   key={m.name}
                   refs={refs}
+                  names={names}
                   metric={m.name}
                   group={group}
                   center={center}
@@ -265,6 +272,7 @@ export function ComparePage({ route }: { route: Route }) {
                 <CompareChart
                   key={m.name}
                   refs={refs}
+                  names={names}
                   metric={m.name}
                   log={log}
                   smoothing={smoothing}
@@ -290,6 +298,7 @@ export function ComparePage({ route }: { route: Route }) {
             showAll={showAll}
             onToggle={() => update({ all: showAll ? null : '1' })}
           />
+          <EnvDiff data={data} refs={refs} />
           {group.length > 0 ? <GroupSummary data={data} group={group} center={center} band={band} /> : null}
           <SummaryTable data={data} refs={refs} />
         </>

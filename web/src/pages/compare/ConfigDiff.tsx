@@ -2,7 +2,10 @@
 import { type CompareResponse, runRef } from '../../api/index.js';
 import { Card } from '../../components/common.js';
 import { colorAt, fmtValue } from '../../format.js';
-import { shortLabel } from './run-label.js';
+import { runLabel, runNames } from './run-label.js';
+
+/** The row of the run's seed (a name no flattened config key has: those never start with a parenthesis). */
+const SEED_KEY = '(seed)';
 
 /** `{a: {b: 1}}` → `{'a.b': 1}`. */
 function flatten(v: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
@@ -25,14 +28,16 @@ export function ConfigDiff({
   showAll: boolean;
   onToggle: () => void;
 }) {
-  const flat = data.runs.map((r) => flatten(r.config));
+  const names = runNames(data.runs);
+  // The run's seed is compared with its config: two runs that differ only by seed show it.
+  const flat = data.runs.map((r): Record<string, unknown> => ({ [SEED_KEY]: r.seed, ...flatten(r.config) }));
   const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))].sort();
   const differs = (k: string) =>
     new Set(flat.map((f) => (k in f ? JSON.stringify(f[k]) : '\u0000missing'))).size > 1;
   const rows = keys.filter((k) => showAll || differs(k));
   return (
     <Card
-      title={`Config (${keys.filter(differs).length} of ${keys.length} keys differ)`}
+      title={`Config and seed (${keys.filter(differs).length} of ${keys.length} keys differ)`}
       actions={
         <label class="small">
           <input type="checkbox" checked={showAll} onChange={onToggle} /> show all keys
@@ -41,7 +46,9 @@ export function ConfigDiff({
     >
       {rows.length === 0 ? (
         <p class="muted">
-          {keys.length === 0 ? 'No config recorded.' : 'Every config key is the same in all runs.'}
+          {keys.length <= 1
+            ? 'No config recorded; the seeds are the same.'
+            : 'Every config key and the seed are the same in all runs.'}
         </p>
       ) : (
         <div class="scroll-x">
@@ -57,7 +64,7 @@ export function ConfigDiff({
                         class="swatch"
                         style={{ background: colorAt(refs.indexOf(ref) >= 0 ? refs.indexOf(ref) : i) }}
                       />
-                      {shortLabel(ref)}
+                      {runLabel(ref, names)}
                     </th>
                   );
                 })}

@@ -11,7 +11,7 @@ import { type ChartSeries, LineChart } from '../../components/LineChart.js';
 import { colorAt } from '../../format.js';
 import { useData, useLastValue } from '../../hooks.js';
 import { type BandKind, bandOf, type Center, centerOf, groupLabel } from './groups.js';
-import { shortLabel } from './run-label.js';
+import { runLabel } from './run-label.js';
 
 /** Group key for one group per run (single runs on another x axis). */
 export const RUN_GROUP = ':run';
@@ -32,6 +32,8 @@ export function GroupChart(props: {
   pinned: number | null;
   onPick: (step: number) => void;
   version: string;
+  /** Run names by reference (runNames), shown instead of the reference. */
+  names?: ReadonlyMap<string, string>;
 }) {
   const { refs, metric, group, zoom } = props;
   const onSteps = props.x === 'step' && !props.relative;
@@ -63,7 +65,7 @@ export function GroupChart(props: {
     () =>
       (shown?.groups ?? []).map((g, i) => {
         const label = perRun
-          ? shortLabel(String(g.key[0]))
+          ? runLabel(String(g.key[0]), props.names)
           : `${groupLabel(group, g.key)} (${g.runs.length} run${g.runs.length === 1 ? '' : 's'})`;
         const color = colorAt(perRun ? refs.indexOf(String(g.key[0])) : i);
         // Markers when points are far apart: a metric logged every N steps reads as measurements.

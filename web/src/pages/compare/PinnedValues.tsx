@@ -4,18 +4,21 @@ import { Card, ErrorBox, Loading } from '../../components/common.js';
 import { colorAt, fmtNumber } from '../../format.js';
 import { useData } from '../../hooks.js';
 import { href } from '../../router.js';
-import { shortLabel } from './run-label.js';
+import { runLabel } from './run-label.js';
 
 export function PinnedValues({
   refs,
   step,
   metrics,
   onClear,
+  names,
 }: {
   refs: string[];
   step: number;
   metrics: string[];
   onClear: () => void;
+  /** Run names by reference (runNames). */
+  names?: ReadonlyMap<string, string>;
 }) {
   const { data, error } = useData(`values:${refs.join('|')}@${step}`, (signal) =>
     getValues(refs, step, signal),
@@ -52,7 +55,7 @@ export function PinnedValues({
                     <td>
                       <span class="swatch" style={{ background: colorAt(refs.indexOf(ref)) }} />
                       <a class="mono" href={href(['specimen', r.specimen_id, 'run', r.run_id])}>
-                        {shortLabel(ref)}
+                        {runLabel(ref, names)}
                       </a>
                     </td>
                     <td class="mono">{r.step === null ? '–' : fmtNumber(r.step)}</td>

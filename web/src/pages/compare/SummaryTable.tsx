@@ -5,9 +5,10 @@
 import { type CompareResponse, runRef } from '../../api/index.js';
 import { Card, StatusBadge } from '../../components/common.js';
 import { colorAt, fmtNumber } from '../../format.js';
-import { shortLabel } from './run-label.js';
+import { runLabel, runNames } from './run-label.js';
 
 export function SummaryTable({ data, refs }: { data: CompareResponse; refs: string[] }) {
+  const names = runNames(data.runs);
   const byMetric = new Map<string, CompareResponse['summaries']>();
   for (const s of data.summaries) {
     const list = byMetric.get(s.metric) ?? [];
@@ -41,7 +42,7 @@ export function SummaryTable({ data, refs }: { data: CompareResponse; refs: stri
                     <td class="mono">{i === 0 ? metric : ''}</td>
                     <td>
                       <span class="swatch" style={{ background: colorAt(refs.indexOf(ref)) }} />
-                      {shortLabel(ref)}
+                      {runLabel(ref, names)}
                     </td>
                     <td>
                       <StatusBadge status={run?.status} />

@@ -35,7 +35,20 @@ export function MetricChart(props: {
     <div class="metric-chart">
       <LineChart
         title={metric}
-        series={shown ? [{ label: metric, color: colorAt(0), steps: shown.steps, values: shown.values }] : []}
+        series={
+          shown
+            ? [
+                {
+                  label: metric,
+                  color: colorAt(0),
+                  steps: shown.steps,
+                  values: shown.values,
+                  // Markers when points are far apart: a metric logged every N steps reads as measurements.
+                  points: shown.steps.length > 0 && shown.steps.length < width / 12,
+                },
+              ]
+            : []
+        }
         zoom={zoom}
         onZoom={setZoom}
         pinned={props.pinned ?? null}
@@ -51,7 +64,7 @@ export function MetricChart(props: {
       />
       <div class="chart-foot muted small">
         {shown
-          ? `${shown.total} points${shown.downsampled ? `, min/max per pixel → ${shown.steps.length}` : ''}`
+          ? `${shown.total} value${shown.total === 1 ? '' : 's'}${shown.downsampled ? `, min/max per pixel → ${shown.steps.length}` : ''}`
           : ''}
         {zoom ? (
           <button type="button" class="link" onClick={() => setZoom(null)}>

@@ -1,6 +1,6 @@
 /**
  * One run on the specimen page: config and summary, a chart per numeric metric against step, the metrics
- * table and the tensors; a metric's turn (from the catalog) is marked on its chart. A run in progress refreshes every 2 s (and says so) until it is sealed.
+ * table, its console output (RunConsole) and the tensors; a metric's turn (from the catalog) is marked on its chart. A run in progress refreshes every 2 s (and says so) until it is sealed.
  */
 import { useState } from 'preact/hooks';
 import { getRun, getTurns, isRunning } from '../../api/index.js';
@@ -11,6 +11,14 @@ import { href } from '../../router.js';
 import { nearestIndex, tensorQuery } from '../tensor/series-step.js';
 import { MetricChart } from './MetricChart.js';
 import { MetricsTable } from './MetricsTable.js';
+import { RunConsole } from './RunConsole.js';
+
+/** The manifest's `error` object (a failed run's type, message and traceback), or null. */
+function runError(manifest: unknown): { type?: unknown; message?: unknown; traceback?: unknown } | null {
+  if (manifest === null || typeof manifest !== 'object') return null;
+  const e = (manifest as Record<string, unknown>).error;
+  return e !== null && typeof e === 'object' && !Array.isArray(e) ? (e as Record<string, unknown>) : null;
+}
 
 export function RunDetail({ specimenId, runId }: { specimenId: string; runId: string }) {
   const { data, error } = useData(
@@ -91,6 +99,12 @@ export function RunDetail({ specimenId, runId }: { specimenId: string; runId: st
           </>
         )}
       </Card>
+      <RunConsole
+        specimenId={specimenId}
+        runId={runId}
+        live={isRunning(run)}
+        error={runError(run.manifest)}
+      />
       <Card title={`Tensors (${data.tensors.length})`}>
         {data.tensors.length === 0 ? (
           <p class="muted">No tensors.</p>

@@ -115,10 +115,24 @@ export function SpecimenPage({ route }: { route: Route }) {
                       onChange={() => toggle(r.run_id)}
                     />
                   </td>
-                  <td>
-                    <a class="mono" href={href(['specimen', id, 'run', r.run_id])}>
-                      {r.run_id}
-                    </a>
+                  <td title={r.notes ?? undefined}>
+                    {r.name ? (
+                      <>
+                        <a href={href(['specimen', id, 'run', r.run_id])} data-testid="run-name">
+                          {r.name}
+                        </a>{' '}
+                        <span class="muted small mono">{r.run_id}</span>
+                      </>
+                    ) : (
+                      <a class="mono" href={href(['specimen', id, 'run', r.run_id])}>
+                        {r.run_id}
+                      </a>
+                    )}
+                    {r.tags.map((t) => (
+                      <span key={t} class="tag">
+                        {t}
+                      </span>
+                    ))}
                   </td>
                   <td>
                     <StatusBadge status={r.status} />
