@@ -93,6 +93,7 @@ export async function cloneRuns(
 ): Promise<string[]> {
   const id = options.id ?? SPECIMEN;
   const { claimRunDir } = await import('../../src/storage/runs.js');
+  const { SPACE_RESERVE_FILE } = await import('../../src/format/layout.js');
   const { inventory } = await import('../../src/storage/hashing.js');
   const { readManifestFile, writeManifestFile } = await import('../../src/format/msgpack.js');
   const runsDir = path.join(vault.specimenDir(id), 'runs');
@@ -101,6 +102,8 @@ export async function cloneRuns(
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const { runId, dir } = await claimRunDir(runsDir);
+    // A claimed run holds space for its seal; this clone seals by hand, so it lets that go first.
+    fs.rmSync(path.join(dir, SPACE_RESERVE_FILE), { force: true });
     for (const f of fs.readdirSync(src))
       if (f !== 'manifest.msgpack') fs.cpSync(path.join(src, f), path.join(dir, f), { recursive: true });
     fs.writeFileSync(path.join(dir, 'seed.txt'), `seed ${i} of ${runId}\n`);
