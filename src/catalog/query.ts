@@ -23,7 +23,7 @@ import type { Table } from 'apache-arrow';
 import { resultToArrow } from '../duckdb/arrow.js';
 import { loadDuckDB } from '../duckdb/node-api.js';
 import { QueryLimitError, QueryTimeoutError, VaultError } from '../errors.js';
-import { CATALOG_DIR, fileStamp } from '../format/layout.js';
+import { CATALOG_DIR, CATALOG_LOCK_FILE, CATALOG_STATE_FILE, fileStamp } from '../format/layout.js';
 import { type CatalogHandle, catalogPath, openCatalog } from './connection.js';
 import { CatalogMissingError, QueryNotAllowedError, SqlError, toSqlError } from './errors.js';
 import { type JsonValue, type ResultColumn, resultColumns, resultToRows, valueText } from './results.js';
@@ -179,12 +179,14 @@ export class VaultQuery {
     timeoutMs?: number,
   ): Promise<T> {
     const next = this.queue.then(async () => {
+      const before = this.indexStamp();
       try {
         return await this.runOnce(sql, params, collect, timeoutMs);
       } catch (err) {
         // An index that switched its delta (or started a new generation) between this session binding a view
         // and reading its files: the files it bound are gone, the new ones are in place. Once more, afresh.
-        if (!isDeltaRace(err)) throw err;
+        // A Parquet file that read as damaged while an index ran is the same race seen from the reader.
+        if (!isDeltaRace(err) && !(isParquetReadError(err) && this.indexStamp() !== before)) throw err;
         this.identity = undefined;
         return await this.runOnce(sql, params, collect, timeoutMs);
       }
@@ -238,6 +240,18 @@ export class VaultQuery {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Changes whenever an index changes the catalog file or its delta (a stat of each), and differs from any
+   * other stamp while an index holds its lock (`vault.duckdb.lock`), which it does from start to switch.
+   */
+  private indexStamp(): string {
+    const state = fileStamp(path.join(this.root, CATALOG_DIR, CATALOG_STATE_FILE)) ?? '';
+    const indexing = fs.existsSync(path.join(this.root, CATALOG_LOCK_FILE))
+      ? `|indexing ${Math.random()}`
+      : '';
+    return `${fileStamp(this.catalogPath) ?? ''}|${state}${indexing}`;
   }
 
   /** Reopens the catalog when `vault.duckdb` is no longer the file this session opened. */
@@ -307,6 +321,14 @@ function isDeltaRace(err: unknown): boolean {
   return (
     message.includes(CATALOG_DIR) &&
     /No files found that match|No such file|Cannot open file|does not exist/i.test(message)
+  );
+}
+
+/** True for DuckDB's errors of a Parquet file it could not decode (its footer's Thrift, magic bytes, size). */
+function isParquetReadError(err: unknown): boolean {
+  const message = err instanceof SqlError ? err.duckdbMessage : err instanceof Error ? err.message : '';
+  return /don't know what type|No magic bytes found|too small to be a Parquet file|Invalid (Input )?Error.*(Thrift|parquet)/i.test(
+    message,
   );
 }
 

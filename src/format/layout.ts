@@ -15,6 +15,10 @@ export const SPECIMENS_DIR = 'specimens';
 /** The catalog at the vault root, and the folder beside it with its generations, delta and state. */
 export const CATALOG_FILE = 'vault.duckdb';
 export const CATALOG_DIR = `${CATALOG_FILE}.d`;
+/** Held by an indexer from its start to its switch (src/catalog/build/lock.ts). */
+export const CATALOG_LOCK_FILE = `${CATALOG_FILE}.lock`;
+/** The indexer's state in CATALOG_DIR, rewritten by every index that changes what queries see. */
+export const CATALOG_STATE_FILE = 'state.json';
 
 /** Saved views (report builder pages) at the vault root: `views/<name>.json`. */
 export const VIEWS_DIR = 'views';

@@ -35,6 +35,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { openMemory, quoteIdent, quoteLiteral } from '../../duckdb/node-api.js';
 import {
   CATALOG_DIR,
+  CATALOG_STATE_FILE,
   fileStamp,
   LEGACY_RUN_ID,
   METRICS_FILE,
@@ -72,7 +73,7 @@ import type { IndexOptions, IndexReport } from './report.js';
 /** Beyond this many changed specimens, an index rewrites the catalog file and starts an empty delta. */
 export const MAX_DELTA_SPECIMENS = 64;
 
-const STATE_FILE = 'state.json';
+const STATE_FILE = CATALOG_STATE_FILE;
 const DELTA_LINK = 'delta';
 const DELTA_MANIFEST = 'delta.json';
 const SENTINELS = 'sentinels';

@@ -33,7 +33,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CatalogFileError, VaultError, VaultNotFoundError } from '../../errors.js';
-import { CATALOG_DIR, fileStamp, SPECIMENS_DIR } from '../../format/layout.js';
+import { CATALOG_DIR, CATALOG_LOCK_FILE, fileStamp, SPECIMENS_DIR } from '../../format/layout.js';
 import { isVaultDir, readVaultConfig } from '../../format/vault-config.js';
 import { diskFullCode } from '../../storage/disk-full.js';
 import { type CatalogHandle, catalogPath, openCatalog } from '../connection.js';
@@ -130,7 +130,9 @@ async function buildIndex(root: string, options: IndexOptions): Promise<IndexRep
   const absRoot = path.resolve(root);
   if (!isVaultDir(absRoot)) throw new VaultNotFoundError(absRoot);
   const target = catalogPath(absRoot);
-  const release = await acquireLock(`${target}.lock`, { timeoutMs: options.lockTimeoutMs ?? 60_000 });
+  const release = await acquireLock(path.join(path.dirname(target), CATALOG_LOCK_FILE), {
+    timeoutMs: options.lockTimeoutMs ?? 60_000,
+  });
   const build = `${target}.build-${process.pid}-${randomBytes(4).toString('hex')}`;
   const warnings: string[] = [];
   const warn = (message: string) => {
