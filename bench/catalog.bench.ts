@@ -163,7 +163,7 @@ function cpuMs(u: NodeJS.CpuUsage): number {
 }
 
 /** The bare loop: list, read and decode every manifest, read and decode every metrics file's footer. */
-function bareLoop(root: string): { specimens: number; runs: number } {
+export function bareLoop(root: string): { specimens: number; runs: number } {
   const specimensDir = path.join(root, 'specimens');
   let specimens = 0;
   let runs = 0;

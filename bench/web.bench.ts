@@ -40,7 +40,7 @@ const RUNS = 20;
 const SLICE = 512;
 const REPEATS = 5;
 
-interface Sizes {
+export interface Sizes {
   specimens: number;
   steps: number;
   shape: [number, number, number];
@@ -81,7 +81,7 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
   }
 }
 
-async function catalogBench(page: Page, server: RunningServer, sizes: Sizes): Promise<BenchResult> {
+export async function catalogBench(page: Page, server: RunningServer, sizes: Sizes): Promise<BenchResult> {
   const api = `${server.url}api/catalog`;
   let bytes = 0;
   let queryMs = 0;

@@ -73,7 +73,7 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
   }
 }
 
-async function explorerBench(
+export async function explorerBench(
   page: Page,
   server: RunningServer,
   runs: number,

@@ -340,9 +340,9 @@ export async function updateThroughDelta(
   target: string,
   options: IndexOptions,
   t0: number,
-  turns: { turnMetrics: readonly string[]; turnCache: TurnCache },
+  turns: { turnMetrics: readonly string[]; turnCache: TurnCache; state?: CatalogState | undefined },
 ): Promise<IndexReport | undefined> {
-  const state = readCatalogState(root);
+  const state = turns.state ?? readCatalogState(root);
   if (!state || fileStamp(target) !== state.file) return undefined;
   const genDir = path.join(catalogDir(root), state.gen);
   const current = currentDeltaName(genDir);

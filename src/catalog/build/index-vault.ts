@@ -145,14 +145,20 @@ async function buildIndex(root: string, options: IndexOptions): Promise<IndexRep
     const { turnMetrics } = await readVaultConfig(absRoot);
     const turnCache = new TurnCache(absRoot);
     let full = options.full === true || !fs.existsSync(target);
+    // state.json holds every specimen's state (tens of MB for 100,000 runs): parsed once per index.
+    const oldState = readCatalogState(absRoot);
     // Other turn metrics than the catalog was built with: every run's rows change (the kept turns make the
     // rebuild cheap).
-    if (!full && !sameList(readCatalogState(absRoot)?.turnMetrics ?? [], turnMetrics)) full = true;
+    if (!full && !sameList(oldState?.turnMetrics ?? [], turnMetrics)) full = true;
     if (!full) {
-      const quick = await updateThroughDelta(absRoot, target, options, t0, { turnMetrics, turnCache });
+      const quick = await updateThroughDelta(absRoot, target, options, t0, {
+        turnMetrics,
+        turnCache,
+        state: oldState,
+      });
+      // Declining, it leaves state.json as it was (it writes only a delta), so the state read stays valid.
       if (quick) return quick;
     }
-    const oldState = readCatalogState(absRoot);
     let previous = new Map<string, SpecimenState>();
     // Copying and opening the current catalog run on the thread pool while this thread lists the specimens
     // and takes their signatures.
