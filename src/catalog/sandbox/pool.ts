@@ -156,6 +156,7 @@ export class UserQueryPool {
     }
     slot.busy = true;
     slot.child.ref();
+    slot.child.channel?.ref();
     return slot;
   }
 
@@ -167,7 +168,11 @@ export class UserQueryPool {
   private release(slot: Slot): void {
     slot.busy = false;
     // An idle child never keeps the server's process alive.
-    if (this.slots.includes(slot)) slot.child.unref();
+    if (this.slots.includes(slot)) {
+      // The IPC channel holds the event loop too, apart from the child itself.
+      slot.child.unref();
+      slot.child.channel?.unref();
+    }
   }
 
   private spawn(): Slot {
