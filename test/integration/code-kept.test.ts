@@ -2,8 +2,9 @@
 // protocol file as it was run and, in a dirty tree, `git diff HEAD` and untracked names are sealed in
 // `runs/<id>/code/`; binary and oversized files are skipped; `reproduce` says the code changed before
 // re-running; `specimen diff` prints unified diffs of the kept files and the compare page names them; a
-// Python-style writer (begin/seal) keeps the script its `sys.argv` names.
-import { execFileSync } from 'node:child_process';
+// Python writer (begin/seal, and a real `python3 train.py` with the package) keeps the script its
+// `sys.argv` names.
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import type { CompareResponse } from '../../src/server/api-types.js';
 import { startServer } from '../../src/server/index.js';
 import { SpecimenStorage } from '../../src/storage/specimen-storage.js';
 import { Vault } from '../../src/storage/vault.js';
-import { runCli, tempDir } from '../support/helpers.js';
+import { REPO_ROOT, runCli, tempDir } from '../support/helpers.js';
 import { request } from '../support/http.js';
 
 const S = '2026_01_02_code_kept';
@@ -163,4 +164,40 @@ describe('code kept with a run', () => {
     // The protocol file is not the code of a script run.
     expect(fs.existsSync(path.join(run.path, 'code', 'protocol.py'))).toBe(false);
   });
+
+  it('keeps the script of a real `python3 train.py` using the Python package', async () => {
+    const work = path.join(dir, 'py');
+    fs.mkdirSync(work);
+    const script = [
+      'import specimen_vault as sv',
+      `run = sv.init(${JSON.stringify(S)}, config={"lr": 0.1})`,
+      'run.log({"loss": 1.0}, step=0)',
+      'sv.finish()',
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(work, 'train.py'), script);
+    const before = new Set((await runs()).map((r) => r.runId));
+    const out = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(
+        'python3',
+        ['train.py'],
+        {
+          cwd: work,
+          env: {
+            ...process.env,
+            PYTHONPATH: path.join(REPO_ROOT, 'python'),
+            SPECIMEN_CLI: `${process.execPath} ${path.join(REPO_ROOT, 'dist', 'cli', 'main.js')}`,
+            SPECIMEN_VAULT: dir,
+          },
+          timeout: 60_000,
+        },
+        (err, _stdout, stderr) => resolve({ code: err ? 1 : 0, stderr }),
+      );
+    });
+    expect(out.code, out.stderr).toBe(0);
+    const run = (await runs()).find((r) => !before.has(r.runId))!;
+    expect(run.sealed).toBe(true);
+    expect(fs.readFileSync(path.join(run.path, 'code', 'train.py'), 'utf8')).toBe(script);
+    expect(Object.keys(run.manifest!.files ?? {})).toContain('code/train.py');
+  }, 90_000);
 });
