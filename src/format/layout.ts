@@ -90,3 +90,13 @@ export const REMOTE_STUB_FILE = '.remote-stub';
 export const REMOTE_INDEX_DIR = 'remote';
 /** Under the user's cache directory (~/.cache/specimen-vault): remote objects by sha256. */
 export const OBJECT_CACHE_DIR = 'objects';
+
+/**
+ * The code a run was made with, kept in the run (sealed with it): copies of the protocol file(s) or the
+ * writer's script under their own names, and in a dirty git tree the diff against HEAD and the names of
+ * untracked files. Each file is kept only up to CODE_FILE_MAX_BYTES and only when it is text.
+ */
+export const CODE_DIR = 'code';
+export const CODE_GIT_DIFF_FILE = 'git.diff';
+export const CODE_UNTRACKED_FILE = 'untracked.txt';
+export const CODE_FILE_MAX_BYTES = 1024 * 1024;

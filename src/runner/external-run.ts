@@ -38,6 +38,7 @@ import { within } from '../format/paths.js';
 import { claimRunDir, effectiveStatus } from '../storage/runs.js';
 import { sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
+import { keepCode, keptCodeField, protocolFiles, scriptOf } from './code-kept.js';
 import type { ConversionReport } from './convert.js';
 
 /** What captureProvenance records: git, host, runtime and dependencies. */
@@ -204,6 +205,13 @@ export async function beginRun(
   }
   const { runId, dir } = await claimRunDir(path.join(specimenDir, RUNS_DIR), started);
   manifest.run_id = runId;
+  if (options.provenance ?? true) {
+    // The writer's script (`sys.argv[0]`) or else the specimen's protocol file(s), and the git diff.
+    const cwd = request.cwd && fs.existsSync(request.cwd) ? request.cwd : specimenDir;
+    const script = scriptOf(request.command, request.cwd);
+    const kept = await keepCode(dir, { files: script ? [script] : protocolFiles(specimenDir), gitCwd: cwd });
+    manifest.code = keptCodeField(kept);
+  }
   // Not fsynced: sealing rewrites it and makes the run durable (storage/seal.ts).
   await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest, { sync: false });
   return {

@@ -3,11 +3,15 @@
  * commit, branch, uncommitted changes and their diff's hash, command, protocol config), environment (host,
  * runtime versions, language) and dependencies (Node packages and `pip freeze`, package by package). Each
  * section lists only the keys whose values differ, with both values (undefined where a run lacks the key).
+ * The code section also lists each kept code file (`runs/<id>/code/`) whose hash differs; diffKeptCode
+ * gives their unified diffs.
  *
  * @example
  * const d = diffRuns(runA, runB)   // RunInfo of each
  * d.sections.find((s) => s.name === 'dependencies')?.changes   // [{ key: 'python:numpy', a: '1.26.4', b: '2.0.1' }]
  */
+import { createTwoFilesPatch } from 'diff';
+import { CODE_DIR } from '../format/layout.js';
 import type { PlainObject, PlainValue } from '../format/msgpack.js';
 import type { RunInfo } from '../storage/describe.js';
 
@@ -113,6 +117,12 @@ function code(m: PlainObject, run: RunInfo): Map<string, PlainValue> {
   if (run.command !== null) out.set('command', run.command);
   flatten(field(m, 'protocol_config'), 'protocol_config', out);
   flatten(field(m, 'protocol'), 'protocol', out);
+  // The code files kept in the run (code-kept.ts), compared by the hash sealing recorded.
+  const files = field(m, 'files');
+  if (isObject(files))
+    for (const [rel, entry] of Object.entries(files))
+      if (rel.startsWith(`${CODE_DIR}/`) && isObject(entry))
+        out.set(`code file ${rel.slice(CODE_DIR.length + 1)}`, entry.sha256 ?? null);
   return out;
 }
 
@@ -156,4 +166,36 @@ export function diffRuns(a: RunInfo, b: RunInfo): RunDiff {
     sections,
     same: sections.every((s) => s.changes.length === 0),
   };
+}
+
+/** A kept code file that differs between two runs, with its unified diff (A → B). */
+export interface CodeFileDiff {
+  file: string;
+  patch: string;
+}
+
+/**
+ * Unified diffs of the code files kept in two runs (name → text each, from readKeptCode): one per file that
+ * differs or is kept in only one of them, in name order.
+ */
+export function diffKeptCode(
+  a: Map<string, string>,
+  b: Map<string, string>,
+  labels: { a: string; b: string } = { a: 'A', b: 'B' },
+): CodeFileDiff[] {
+  const names = [...new Set([...a.keys(), ...b.keys()])].sort();
+  return names
+    .filter((n) => a.get(n) !== b.get(n))
+    .map((n) => ({
+      file: n,
+      patch: createTwoFilesPatch(
+        a.has(n) ? `${labels.a}/${n}` : '/dev/null',
+        b.has(n) ? `${labels.b}/${n}` : '/dev/null',
+        a.get(n) ?? '',
+        b.get(n) ?? '',
+        undefined,
+        undefined,
+        { context: 3 },
+      ),
+    }));
 }

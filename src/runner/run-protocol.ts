@@ -41,6 +41,7 @@ import { asStorageFull } from '../storage/disk-full.js';
 import { claimRunDir } from '../storage/runs.js';
 import { sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
+import { keepCode, keptCodeField, protocolFiles } from './code-kept.js';
 import type { ConversionReport } from './convert.js';
 import { finishFields, takeFinishRequest } from './external-run.js';
 import { captureProvenance } from './provenance.js';
@@ -155,6 +156,9 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
     cwd: specimenDir,
     ...(resolved.runtime === 'python' ? { python } : {}),
   });
+
+  // The code as it is when the protocol starts (it may rewrite its own files); cheap, see code-kept.ts.
+  const kept = await keepCode(dir, { files: protocolFiles(specimenDir), gitCwd: specimenDir });
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -291,6 +295,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
     host: prov.host,
     runtime: prov.runtime,
     dependencies: prov.dependencies,
+    code: keptCodeField(kept),
     ...finishFields(finish),
   };
   if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;

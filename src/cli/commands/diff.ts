@@ -1,14 +1,17 @@
 /**
  * `specimen diff <SPECIMEN/RUN_A> <SPECIMEN/RUN_B> [--json]`: what differs between two runs (of one
  * specimen or of two) — config, seed, code (git commit, uncommitted changes, command), environment (host,
- * runtimes) and dependencies, package by package (runner/run-diff.ts). Only differing keys are printed.
+ * runtimes) and dependencies, package by package (runner/run-diff.ts). Only differing keys are printed,
+ * then a unified diff of each code file kept in the runs (`runs/<id>/code/`) that differs.
  *
  * @example
  * specimen diff 2026_01_02_probe/20260102_101010 2026_01_02_probe/20260103_090000
  */
 import { UsageError } from '../../errors.js';
 import { assertRunId, assertSpecimenId } from '../../format/ids.js';
-import { diffRuns } from '../../runner/run-diff.js';
+import { readKeptCode } from '../../runner/code-kept.js';
+import { diffKeptCode, diffRuns } from '../../runner/run-diff.js';
+import { findRunDir } from '../../storage/describe.js';
 import { SpecimenStorage } from '../../storage/specimen-storage.js';
 import { Vault } from '../../storage/vault.js';
 import { painter } from '../output.js';
@@ -46,8 +49,14 @@ export default async function diff(
     (await SpecimenStorage.open(r.specimenId, { vault })).getRun(r.runId);
   const [runA, runB] = await Promise.all([runOf(ra), runOf(rb)]);
   const d = diffRuns(runA, runB);
+  const codeOf = async (r: { specimenId: string; runId: string }) =>
+    readKeptCode((await findRunDir(r.specimenId, vault.specimenDir(r.specimenId), r.runId)).dir);
+  const [codeA, codeB] = await Promise.all([codeOf(ra), codeOf(rb)]);
+  const codeFiles = diffKeptCode(codeA, codeB, { a, b });
   if (opts.json) {
-    console.log(JSON.stringify(d, (_k, x) => (typeof x === 'bigint' ? String(x) : x), 2));
+    console.log(
+      JSON.stringify({ ...d, code_files: codeFiles }, (_k, x) => (typeof x === 'bigint' ? String(x) : x), 2),
+    );
     return 0;
   }
   const paint = painter();
@@ -65,5 +74,7 @@ export default async function diff(
     for (const c of s.changes) t.push([c.key, show(c.a), show(c.b)]);
     console.log(t.toString());
   }
+  // The kept code itself (runs/<id>/code/), as unified diffs.
+  for (const f of codeFiles) console.log(`\n${paint('bold', `code ${f.file}`)}:\n${f.patch.trimEnd()}`);
   return 0;
 }

@@ -45,11 +45,19 @@ export default async function reproduce(id: string, opts: ReproduceCliOptions): 
     ...(opts.python ? { python: opts.python } : {}),
     ...(opts.json ? { echo: { stdout: null, stderr: process.stderr } } : {}),
     onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
+    onCodeDiffers: (lines) =>
+      process.stderr.write(
+        `${paint('yellow', 'note')}: the code differs from the recorded run's:\n${lines.map((l) => `  ${l}\n`).join('')}`,
+      ),
   });
   const c = r.comparison;
   if (opts.json) {
     console.log(
-      JSON.stringify({ original: r.original, run: r.run.runId, status: r.run.status, ...c }, null, 2),
+      JSON.stringify(
+        { original: r.original, run: r.run.runId, status: r.run.status, ...c, code_differs: r.codeDiffers },
+        null,
+        2,
+      ),
     );
   } else {
     const colour = c.verdict === 'differs' ? 'red' : 'green';
