@@ -317,6 +317,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
     ...finishFields(finish),
   };
   if (sampler && sampler.failures > 0) final.system_sample_failures = sampler.failures;
+  if (conversion.system) final.system = { ...conversion.system };
   if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;
   if (full) final.error = { type: full._tag, message: full.message };
   if (options.beforeSeal && !full) Object.assign(final, await options.beforeSeal(dir, runId));

@@ -53,12 +53,13 @@ describe.runIf(process.platform === 'linux')('specimen run system metrics', () =
     const file = path.join(run.path, 'system.parquet');
     expect(fs.existsSync(file)).toBe(true);
     const db = await openMemory();
+    let row: { n: number; peak: bigint; cpu: number; first: number } | undefined;
     try {
       const reader = await db.connection.runAndReadAll(
         `SELECT count(*)::INTEGER AS n, max(rss_bytes)::BIGINT AS peak, max(cpu_percent)::DOUBLE AS cpu,
                 min(elapsed_s)::DOUBLE AS first FROM read_parquet(${quoteLiteral(file)})`,
       );
-      const [row] = reader.getRowObjectsJS() as { n: number; peak: bigint; cpu: number; first: number }[];
+      row = (reader.getRowObjectsJS() as (typeof row)[])[0];
       expect(row!.n).toBeGreaterThanOrEqual(3);
       expect(Number(row!.peak)).toBeGreaterThan(ALLOC);
       expect(row!.cpu).toBeGreaterThan(0);
@@ -67,6 +68,27 @@ describe.runIf(process.platform === 'linux')('specimen run system metrics', () =
       db.close();
     }
     expect(run.manifest?.system_sample_failures).toBeUndefined();
+    // The peaks are recorded with the run and become columns of the catalog's `runs`.
+    const system = run.manifest?.system as { samples: number; peak_rss_bytes: number } | undefined;
+    expect(system?.samples).toBe(row!.n);
+    expect(system?.peak_rss_bytes).toBe(Number(row!.peak));
+    expect((await runCli(['index'], { cwd: vaultDir })).code).toBe(0);
+    const q = await runCli(
+      [
+        'query',
+        `SELECT peak_rss_bytes, peak_gpu_memory_bytes FROM runs WHERE specimen_id = '${id}'`,
+        '--format',
+        'json',
+      ],
+      { cwd: vaultDir },
+    );
+    expect(q.code, q.stderr).toBe(0);
+    const [catalogRow] = JSON.parse(q.stdout) as {
+      peak_rss_bytes: number;
+      peak_gpu_memory_bytes: number | null;
+    }[];
+    expect(catalogRow!.peak_rss_bytes).toBeGreaterThan(ALLOC);
+    expect(catalogRow!.peak_rss_bytes).toBe(system?.peak_rss_bytes);
   });
 
   it('--no-system writes no system metrics', async () => {
