@@ -143,7 +143,11 @@ def test_system_metrics_are_sampled_into_system_parquet(vault: Path) -> None:
     assert cpu and max(cpu) > 10  # the busy loop
     elapsed = table.column("elapsed_s").to_pylist()
     assert elapsed == sorted(elapsed)
-    assert "system.parquet" in json.dumps(run_manifest(vault, only_run(vault)["run_id"])["files"])
+    manifest = run_manifest(vault, only_run(vault)["run_id"])
+    assert "system.parquet" in json.dumps(manifest["files"])
+    # Sealing records the peaks, which the catalog's `runs` shows as peak_rss_bytes / peak_gpu_memory_bytes.
+    assert manifest["system"]["samples"] == table.num_rows
+    assert manifest["system"]["peak_rss_bytes"] == max(rss)
 
 
 def test_system_metrics_can_be_turned_off(vault: Path) -> None:

@@ -4,7 +4,7 @@
  * | object | holds |
  * |---|---|
  * | `catalog` | one row per specimen: specimen_id (primary key), created, domain, method, model, tags, status (planned, active, concluded, archived, deprecated; a planned specimen with runs reads active), path, description, run_count, latest_run, latest_status, hypothesis, expected_results, conclusion, manifest (JSON) |
- * | `runs` | one row per run (legacy `strata/` is run `strata`): started, ended, status (`incomplete` for a dead writer), duration_s, superseded_by, git_commit, command, exit_code, config, summary, path, is_latest, reproduces, reproduce_verdict, seed (the global seed), name, tags, notes |
+ * | `runs` | one row per run (legacy `strata/` is run `strata`): started, ended, status (`incomplete` for a dead writer), duration_s, superseded_by, git_commit, command, exit_code, config, summary, path, is_latest, reproduces, reproduce_verdict, seed (the global seed), name, tags, notes, peak_rss_bytes, peak_gpu_memory_bytes (from the run's system metrics) |
  * | `artifacts` | one row per run artifact: kind (metrics, tensor, file), path, bytes, sha256, rows, columns, column_types, shape, dtype, chunks |
  * | `metric_summaries` | one row per run and numeric metrics column: count, min, max, mean, first, last, step_of_min, step_of_max |
  * | `turns` | one row per sealed run and metric named in the vault config's `turns.metrics`: step, onset_step, end_step, direction, score, method (step NULL: no turn) |

@@ -156,6 +156,8 @@ export interface RunRow {
   name: string | null;
   tags: string[];
   notes: string | null;
+  peak_rss_bytes: number | bigint | null;
+  peak_gpu_memory_bytes: number | bigint | null;
 }
 
 /** A row of the `artifacts` table. */
@@ -403,6 +405,8 @@ export function readRun(specimenId: string, rd: RunDir): RunRead {
     name: info.name,
     tags: info.tags,
     notes: info.notes,
+    peak_rss_bytes: info.peakRssBytes,
+    peak_gpu_memory_bytes: info.peakGpuMemoryBytes,
   };
   const out: RunRead = {
     run,

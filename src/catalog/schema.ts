@@ -19,7 +19,7 @@ import { CATALOG_DIR, LEGACY_RUN_ID, RUNS_DIR, SPECIMENS_DIR } from '../format/l
 import { ROOT_VARIABLE } from './connection.js';
 
 /** Version of the catalog layout; a catalog with another version is rebuilt rather than updated. */
-export const CATALOG_SCHEMA_VERSION = 7;
+export const CATALOG_SCHEMA_VERSION = 8;
 
 /** Column name and DuckDB type, in table order: how rows of a table are loaded (see build/loader.ts). */
 export type ColumnSpec = readonly (readonly [string, string])[];
@@ -64,6 +64,8 @@ export const RUN_COLUMNS: ColumnSpec = [
   ['name', 'VARCHAR'],
   ['tags', 'VARCHAR[]'],
   ['notes', 'VARCHAR'],
+  ['peak_rss_bytes', 'BIGINT'],
+  ['peak_gpu_memory_bytes', 'BIGINT'],
 ];
 
 export const ARTIFACT_COLUMNS: ColumnSpec = [
@@ -160,7 +162,9 @@ CREATE TABLE sv_base.runs (
   seed BIGINT,
   name VARCHAR,
   tags VARCHAR[],
-  notes VARCHAR
+  notes VARCHAR,
+  peak_rss_bytes BIGINT,
+  peak_gpu_memory_bytes BIGINT
 );
 CREATE TABLE sv_base.artifacts (
   specimen_id VARCHAR,

@@ -158,6 +158,11 @@ command('run', "execute a specimen's protocol in a new run, recording provenance
   )
   .option('--python <path>', `Python interpreter for ${pythonFiles} (default python3)`)
   .option('--push', 'push the run to the remote once sealed (also: "pushOnSeal" in the remote config)')
+  .option(
+    '--system-interval <seconds>',
+    'seconds between system-metric samples (default: "system.interval_s" in the vault config, else 5)',
+  )
+  .option('--no-system', 'do not sample system metrics (CPU, memory, GPU) of the protocol')
   .addHelpText(
     'after',
     `\nRuns the first of ${listOr(PROTOCOL_FILES)},\nor the command after --.\n` +

@@ -47,6 +47,17 @@ function configProblem(json: unknown): [string, string] | undefined {
     if (py.zarr_format !== undefined && py.zarr_format !== 2 && py.zarr_format !== 3)
       return ['python.zarr_format', `must be 2 or 3, got ${JSON.stringify(py.zarr_format)}`];
   }
+  if (c.system !== undefined) {
+    const sys = c.system as Record<string, unknown> | null;
+    if (sys === null || typeof sys !== 'object' || Array.isArray(sys))
+      return ['system', 'must be an object such as {"interval_s": 5}'];
+    const i = sys.interval_s;
+    if (i !== undefined && i !== null && !(typeof i === 'number' && Number.isFinite(i) && i > 0))
+      return [
+        'system.interval_s',
+        `must be a positive number of seconds or null (off), got ${JSON.stringify(i)}`,
+      ];
+  }
   const turnsProblem = turnsConfigProblem(c.turns);
   if (turnsProblem) return turnsProblem;
   if (c.taxonomy === undefined) return undefined;
@@ -93,6 +104,8 @@ export interface VaultConfig {
    * zarr-python reads — 2.x cannot read v3).
    */
   pythonZarrFormat: 2 | 3;
+  /** Seconds between system-metric samples of `specimen run` (`system.interval_s`), null when off; unset: 5. */
+  systemIntervalS?: number | null;
   /** Metrics whose turn (src/analysis/turns.ts) the indexer records in the `turns` table; default none. */
   turnMetrics: string[];
   /** The raw file contents (unknown fields kept). */
@@ -162,6 +175,7 @@ export async function readVaultConfig(root: string): Promise<VaultConfig> {
     name?: string;
     taxonomy?: { domains?: Record<string, string[]> };
     python?: { zarr_format?: 2 | 3 };
+    system?: { interval_s?: number | null };
     turns?: { metrics?: string[] };
   };
   const result: VaultConfig = {
@@ -172,6 +186,7 @@ export async function readVaultConfig(root: string): Promise<VaultConfig> {
     raw: json as Record<string, unknown>,
   };
   if (data.name !== undefined) result.name = data.name;
+  if (data.system?.interval_s !== undefined) result.systemIntervalS = data.system.interval_s;
   return result;
 }
 

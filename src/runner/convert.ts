@@ -39,6 +39,8 @@ export interface ConversionReport {
   rejectedLines: number;
   /** The first few rejected line numbers (1-based) with the reason. */
   rejected: { line: number; reason: string }[];
+  /** Peaks of the system metrics, when the run sampled any (recorded as the manifest's `system`). */
+  system?: SystemSummary;
   tensors: string[];
 }
 
@@ -51,6 +53,15 @@ export interface ConvertMetricsOptions extends JsonLinesOptions {
 /** Rejected lines are written out in pieces of about this many characters, so memory stays bounded. */
 const REJECTED_FLUSH_CHARS = 1 << 20;
 
+/** What the run manifest's `system` records of `system.parquet`: its sample count and peaks. */
+export interface SystemSummary {
+  samples: number;
+  /** Largest resident memory of the process tree, in bytes. */
+  peak_rss_bytes: number | null;
+  /** Largest GPU memory in use (summed over the GPUs), in bytes; null without a GPU. */
+  peak_gpu_memory_bytes: number | null;
+}
+
 /**
  * Converts `system.jsonl` (the system metrics a writer sampled, one small row every few seconds) into
  * `system.parquet`; malformed lines (a sample cut by a kill) are skipped and counted in a warning.
@@ -59,9 +70,9 @@ export async function convertSystemJsonl(
   runDir: string,
   runId: string,
   onWarning: (m: string) => void = () => {},
-): Promise<number> {
+): Promise<SystemSummary | undefined> {
   const src = path.join(runDir, SYSTEM_JSONL_FILE);
-  if (!fs.existsSync(src) || fs.existsSync(path.join(runDir, SYSTEM_FILE))) return 0;
+  if (!fs.existsSync(src) || fs.existsSync(path.join(runDir, SYSTEM_FILE))) return undefined;
   const rows: MetricsRow[] = [];
   let bad = 0;
   for (const line of fs.readFileSync(src, 'utf8').split('\n')) {
@@ -73,9 +84,22 @@ export async function convertSystemJsonl(
     }
   }
   if (bad > 0) onWarning(`system metrics: ${bad} malformed line(s) of ${SYSTEM_JSONL_FILE} skipped`);
-  if (rows.length === 0) return 0;
+  if (rows.length === 0) return undefined;
   await writeMetricsFile(path.join(runDir, SYSTEM_FILE), rows, runId);
-  return rows.length;
+  // The peaks are kept in the manifest so the catalog's `runs` has them without reading every system.parquet.
+  const peak = (column: string): number | null => {
+    let max: number | null = null;
+    for (const r of rows) {
+      const v = r[column];
+      if (typeof v === 'number' && Number.isFinite(v) && (max === null || v > max)) max = v;
+    }
+    return max;
+  };
+  return {
+    samples: rows.length,
+    peak_rss_bytes: peak('rss_bytes'),
+    peak_gpu_memory_bytes: peak('gpu_memory_bytes'),
+  };
 }
 
 /** Converts `metrics.jsonl` into `metrics.parquet` (unless the protocol wrote Parquet itself). */
@@ -245,8 +269,8 @@ export async function convertRunOutputs(
   options: ConvertTensorOptions = {},
 ): Promise<ConversionReport> {
   const metrics = await convertMetricsJsonl(runDir, runId, onWarning);
-  await convertSystemJsonl(runDir, runId, onWarning);
+  const system = await convertSystemJsonl(runDir, runId, onWarning);
   const tensors = await convertNpyFiles(runDir, onWarning, options);
   tensors.push(...(await convertNpySeries(runDir, onWarning, options)));
-  return { ...metrics, tensors };
+  return { ...metrics, tensors, ...(system ? { system } : {}) };
 }

@@ -328,6 +328,7 @@ async function sealDir(
       duration_s: Number.isNaN(started) ? null : (Date.parse(ended) - started) / 1000,
     };
     if (typeof finish?.exit_code === 'number') final.exit_code = finish.exit_code;
+    if (conversion.system) final.system = { ...conversion.system };
     if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;
     await sealRunDir(dir, final as RunManifest, {
       status,

@@ -45,6 +45,7 @@ import { keepCode, keptCodeField, protocolFiles } from './code-kept.js';
 import type { ConversionReport } from './convert.js';
 import { finishFields, takeFinishRequest } from './external-run.js';
 import { captureProvenance } from './provenance.js';
+import { DEFAULT_SYSTEM_INTERVAL_S, SystemSampler } from './system-sampler.js';
 
 /** Options of runProtocol. */
 export interface RunProtocolOptions {
@@ -64,6 +65,11 @@ export interface RunProtocolOptions {
   echo?: { stdout: NodeJS.WritableStream | null; stderr: NodeJS.WritableStream | null };
   /** Receives conversion warnings (malformed metric lines…). */
   onWarning?: (message: string) => void;
+  /**
+   * Seconds between system-metric samples of the protocol's process tree (Linux), or null for none;
+   * default the vault's `system.interval_s`, else 5.
+   */
+  systemIntervalS?: number | null;
   /** Called after the protocol's outputs are converted and before sealing; returns extra manifest fields. */
   beforeSeal?: (runDir: string, runId: string) => Promise<PlainObject>;
 }
@@ -160,6 +166,11 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
   // The code as it is when the protocol starts (it may rewrite its own files); cheap, see code-kept.ts.
   const kept = await keepCode(dir, { files: protocolFiles(specimenDir), gitCwd: specimenDir });
 
+  const configured =
+    options.systemIntervalS !== undefined ? options.systemIntervalS : vault.config.systemIntervalS;
+  const systemIntervalS =
+    process.platform === 'linux' ? (configured === undefined ? DEFAULT_SYSTEM_INTERVAL_S : configured) : null;
+  let sampler: SystemSampler | undefined;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SPECIMEN_VAULT: vault.root,
@@ -168,6 +179,8 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
     SPECIMEN_RUN_DIR: dir,
     SPECIMEN_SEED: String(seed),
     SPECIMEN_CONFIG: JSON.stringify(config),
+    // The runner samples the whole process tree, so the Python package in it does not sample too.
+    ...(systemIntervalS !== null ? { SPECIMEN_SYSTEM_INTERVAL: 'off' } : {}),
     PYTHONPATH: [PYTHON_HELPER_DIR, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
   };
   const stdoutLog = fs.createWriteStream(path.join(dir, STDOUT_FILE));
@@ -186,6 +199,15 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
       // Its own process group, so a stop signal reaches the protocol's whole process tree (a shell and
       // its children), not only the direct child.
       child = spawn(cmd, args, { cwd: specimenDir, env, stdio: ['inherit', 'pipe', 'pipe'], detached: true });
+      if (child.pid !== undefined && systemIntervalS !== null) {
+        sampler = new SystemSampler({
+          dir,
+          pid: child.pid,
+          intervalS: systemIntervalS,
+          ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+        });
+        sampler.start();
+      }
       child.stdout?.on('data', (d: Buffer) => {
         stdoutLog.write(d);
         echo.stdout?.write(d);
@@ -214,6 +236,7 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
       });
     },
   );
+  await sampler?.stop();
   await Promise.all(
     [stdoutLog, stderrLog].map((log) => new Promise<void>((r) => log.end(r).once('error', () => r()))),
   );
@@ -298,6 +321,8 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
     code: keptCodeField(kept),
     ...finishFields(finish),
   };
+  if (sampler && sampler.failures > 0) final.system_sample_failures = sampler.failures;
+  if (conversion.system) final.system = { ...conversion.system };
   if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;
   if (full) final.error = { type: full._tag, message: full.message };
   if (options.beforeSeal && !full) Object.assign(final, await options.beforeSeal(dir, runId));

@@ -90,6 +90,9 @@ export interface RunDescription {
   /** The run this one reproduces, and the verdict. */
   reproduces: string | null;
   reproduceVerdict: string | null;
+  /** Peak resident memory and GPU memory of the run's system metrics (manifest `system`), null when unknown. */
+  peakRssBytes: number | bigint | null;
+  peakGpuMemoryBytes: number | bigint | null;
   /** The writer of a `running` run, to tell a live run from a dead one. */
   owner: { pid: number; host: string } | undefined;
   /** The manifest's artifacts by name (each an object with at least `path`). */
@@ -328,6 +331,7 @@ export function describeRun(
   const git = asObject(raw?.git);
   const reproduction = asObject(raw?.reproduction);
   const command = raw?.command;
+  const system = asObject(raw?.system);
   const seeds = mapOf(raw?.seeds, 'seed');
   const artifacts: Record<string, PlainObject> = {};
   for (const [name, value] of Object.entries(asObject(raw?.artifacts) ?? {})) {
@@ -357,6 +361,8 @@ export function describeRun(
     exitCode: intOrNull(raw?.exit_code),
     reproduces: strOrNull(reproduction?.of),
     reproduceVerdict: strOrNull(reproduction?.verdict),
+    peakRssBytes: intOrNull(system?.peak_rss_bytes),
+    peakGpuMemoryBytes: intOrNull(system?.peak_gpu_memory_bytes),
     owner:
       typeof owner?.pid === 'number' && typeof owner.host === 'string'
         ? { pid: owner.pid, host: owner.host }

@@ -14,6 +14,24 @@ export interface RunOptions {
   python?: string;
   push?: boolean;
   vault?: string;
+  /** `--system-interval`. */
+  systemInterval?: string;
+  /** false with `--no-system`. */
+  system?: boolean;
+}
+
+/** `--system-interval` and `--no-system` as runProtocol's systemIntervalS (undefined: the vault's default). */
+export function parseSystemInterval(
+  opts: Pick<RunOptions, 'systemInterval' | 'system'>,
+): number | null | undefined {
+  if (opts.system === false) return null;
+  if (opts.systemInterval === undefined) return undefined;
+  const v = Number(opts.systemInterval);
+  if (opts.systemInterval.trim() === '' || !Number.isFinite(v) || v <= 0)
+    throw new UsageError(
+      `--system-interval must be a positive number of seconds, got ${JSON.stringify(opts.systemInterval)} (--no-system turns sampling off)`,
+    );
+  return v;
 }
 
 /** Parses `--seed`: a non-negative integer. */
@@ -67,6 +85,7 @@ export default async function run(id: string, command: string[], opts: RunOption
   keepRunningWhenOutputCloses();
   const seed = parseSeed(opts.seed);
   const config = parseSets(opts.set);
+  const systemIntervalS = parseSystemInterval(opts);
   const vault = await Vault.open(opts.vault);
   const paint = painter(process.stderr);
   const result = await runProtocol({
@@ -76,6 +95,7 @@ export default async function run(id: string, command: string[], opts: RunOption
     config,
     ...(command.length > 0 ? { command } : {}),
     ...(opts.python ? { python: opts.python } : {}),
+    ...(systemIntervalS !== undefined ? { systemIntervalS } : {}),
     onWarning: (m) => process.stderr.write(`${paint('yellow', 'warning:')} ${m}\n`),
   });
   const colour = result.status === 'succeeded' ? 'green' : result.status === 'failed' ? 'red' : 'yellow';
