@@ -16,7 +16,7 @@ import { CatalogChanges } from '../catalog/build/changes.js';
 import { type IndexReport, indexVault, VaultQuery } from '../catalog/index.js';
 import { isVaultError, NotFoundError, PathEscapeError } from '../errors.js';
 import { assertRunId, assertSafeName, assertSpecimenId } from '../format/ids.js';
-import { MANIFEST_FILE, METRICS_FILE, stampOf, TENSOR_SUFFIX } from '../format/layout.js';
+import { MANIFEST_FILE, METRICS_FILE, SYSTEM_FILE, stampOf, TENSOR_SUFFIX } from '../format/layout.js';
 import { within } from '../format/paths.js';
 import { openRemoteFiles, type RemoteFiles } from '../remote/on-demand.js';
 import {
@@ -193,6 +193,14 @@ export class ServerContext {
     return this.metrics.get(run.path, run.runId);
   }
 
+  /**
+   * A run's system metrics (`system.parquet`: CPU %, RSS, GPU over elapsed seconds), or undefined when it
+   * has none (a run sampled without them, one still running, or a remote stub not fetched).
+   */
+  async runSystem(run: RunInfo) {
+    return this.metrics.getSystem(run.path, run.runId);
+  }
+
   /** On-demand reads of remote stubs (the remote is connected on first use). */
   private remoteFiles(): RemoteFiles {
     this.remote ??= openRemoteFiles(this.root);
@@ -220,7 +228,10 @@ export class ServerContext {
     try {
       q = await this.catalog();
     } catch (err) {
-      if (isVaultError(err, 'CatalogMissingError')) return readRunMetrics(runDir, runId);
+      if (isVaultError(err, 'CatalogMissingError'))
+        return path.basename(found.files[0]!) === SYSTEM_FILE
+          ? readParquetTable(found.files)
+          : readRunMetrics(runDir, runId);
       throw err;
     }
     const list = found.files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ');

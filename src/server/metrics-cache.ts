@@ -6,7 +6,8 @@
  * `metrics.jsonl` (a Python or other-language writer, not sealed yet) is read incrementally: the cache
  * keeps its byte offset and parsed columns (storage/metrics/live-jsonl.ts) and each refresh parses only the
  * lines appended since. Numeric columns become Float64Arrays (null → NaN) in step order. Least recently
- * used runs are dropped beyond a byte budget.
+ * used runs are dropped beyond a byte budget. A run's system metrics (`system.parquet`) are a second entry
+ * of the same cache, keyed `<runDir>#system`, over elapsed seconds instead of steps.
  *
  * @example
  * const m = await cache.get(runDir, runId)
@@ -15,7 +16,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
-import { METRICS_JSONL_FILE, stampOf } from '../format/layout.js';
+import { METRICS_JSONL_FILE, SYSTEM_FILE, stampOf } from '../format/layout.js';
 import { findMetricsFiles, type RunMetricsFiles } from '../storage/describe.js';
 import { LiveJsonl } from '../storage/metrics/live-jsonl.js';
 import {
@@ -113,16 +114,17 @@ function presentOf(m: Pick<RunMetrics, 'steps' | 'numeric'>): RunMetrics['presen
   };
 }
 
-function build(table: Table): RunMetrics {
+/** Builds a run's metrics over the x column `x` (`step`; a system table's `elapsed_s`). */
+function build(table: Table, x = 'step'): RunMetrics {
   const columns: MetricColumn[] = table.schema.fields.map((f) => ({
     name: f.name,
     type: String(f.type),
-    numeric: !NON_METRIC_COLUMNS.has(f.name) && isNumericArrowType(f.type.typeId),
+    numeric: !NON_METRIC_COLUMNS.has(f.name) && f.name !== x && isNumericArrowType(f.type.typeId),
   }));
-  const stepField = table.schema.fields.find((f) => f.name === 'step');
+  const stepField = table.schema.fields.find((f) => f.name === x);
   const hasStep = stepField !== undefined && isNumericArrowType(stepField.type.typeId);
   const n = table.numRows;
-  let steps = hasStep ? toFloat64(table, 'step', undefined)! : Float64Array.from({ length: n }, (_, i) => i);
+  let steps = hasStep ? toFloat64(table, x, undefined)! : Float64Array.from({ length: n }, (_, i) => i);
   let order: Uint32Array | undefined;
   for (let i = 1; i < n; i++) {
     if (!(steps[i]! >= steps[i - 1]!)) {
@@ -281,26 +283,55 @@ export class MetricsCache {
   async get(runDir: string, runId: string, files?: RunMetricsFiles): Promise<RunMetrics | undefined> {
     const found = files ?? (await findMetricsFiles(runDir));
     if (found === undefined) return this.getLive(runDir);
+    return this.getTable(runDir, runDir, runId, found, 'step');
+  }
+
+  /**
+   * The system metrics of the run at `runDir` (its sealed `system.parquet`; CPU %, RSS, GPU over
+   * `elapsed_s`, which becomes `steps`), or undefined when it has none. Cached under `<runDir>#system`,
+   * within the same byte budget as the runs' metrics.
+   */
+  async getSystem(runDir: string, runId: string): Promise<RunMetrics | undefined> {
+    const key = `${runDir}#system`;
+    const file = path.join(runDir, SYSTEM_FILE);
+    const st = await fsp.stat(file).catch(() => undefined);
+    if (!st) {
+      const hit = this.entries.get(key);
+      if (hit) this.drop(key, hit);
+      return undefined;
+    }
+    const found: RunMetricsFiles = { kind: 'file', files: [file], signature: `f:${stampOf(st)}` };
+    return this.getTable(key, runDir, runId, found, 'elapsed_s');
+  }
+
+  /** The table of `found` under cache key `key`, read again when its signature changes. */
+  private getTable(
+    key: string,
+    runDir: string,
+    runId: string,
+    found: RunMetricsFiles,
+    x: string,
+  ): Promise<RunMetrics | undefined> {
     const { signature } = found;
-    const hit = this.entries.get(runDir);
+    const hit = this.entries.get(key);
     if (hit && hit.signature === signature) {
-      this.entries.delete(runDir);
-      this.entries.set(runDir, hit);
+      this.entries.delete(key);
+      this.entries.set(key, hit);
       return hit.value;
     }
-    if (hit) this.drop(runDir, hit);
+    if (hit) this.drop(key, hit);
     const entry: Entry = { signature, bytes: 0, value: Promise.resolve(undefined) };
     entry.value = this.load(runDir, runId, found).then(
       (table) => {
         if (!table) return undefined;
-        const m = build(table);
+        const m = build(table, x);
         entry.bytes = m.bytes;
         this.total += m.bytes;
         this.evict();
         return m;
       },
       (err: unknown) => {
-        if (this.entries.get(runDir) === entry) this.entries.delete(runDir);
+        if (this.entries.get(key) === entry) this.entries.delete(key);
         // A live run may merge its parts into metrics.parquet while we read them: read again once they are gone.
         if (found.kind === 'parts')
           return findMetricsFiles(runDir).then((now) => {
@@ -310,7 +341,7 @@ export class MetricsCache {
         throw err;
       },
     );
-    this.entries.set(runDir, entry);
+    this.entries.set(key, entry);
     return entry.value;
   }
 

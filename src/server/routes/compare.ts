@@ -3,7 +3,8 @@
  *
  * - `GET /api/series?run=<specimen>/<run>&metric=<name>&width=<px>[&from=<step>&to=<step>]` — each run's
  *   series, downsampled on the server to at most two points (min and max) per pixel column of the step
- *   range, so spikes survive; a zoomed chart asks again with its new range.
+ *   range, so spikes survive; a zoomed chart asks again with its new range. With `source=system`, the
+ *   runs' system metrics (`system.parquet`: cpu_percent, rss_bytes, gpu_*) over elapsed seconds instead.
  * - `GET /api/compare?run=…` — the runs' status, config and summary, their numeric metrics, and per metric
  *   final/min/max with the steps of min and max (from the catalog's `metric_summaries`, computed live for
  *   runs the catalog does not hold yet or that are still running), and what differs in their code,
@@ -174,11 +175,18 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
     const to = numberParam(query, 'to');
     if (from !== undefined && to !== undefined && to < from)
       throw new HttpError(400, 'BadRequest', 'to must not be less than from');
+    const source = query.get('source') ?? 'metrics';
+    if (source !== 'metrics' && source !== 'system')
+      throw new HttpError(
+        400,
+        'BadRequest',
+        `source must be metrics or system, got ${JSON.stringify(source)}`,
+      );
     const series: SeriesEntry[] = [];
     const loaded = await Promise.all(
       refs.map(async (ref) => {
         const { run } = await ctx.run(ref.specimenId, ref.runId);
-        return { ref, run, m: await ctx.runMetrics(run) };
+        return { ref, run, m: await (source === 'system' ? ctx.runSystem(run) : ctx.runMetrics(run)) };
       }),
     );
     for (const metric of metrics) series.push(...seriesOf(loaded, metric, { from, to, width }));
