@@ -7,7 +7,7 @@
  * const shown = useLastValue(data)
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { getSeries, type SeriesResponse } from './api/index.js';
+import { getSeries, type SeriesResponse, type SeriesSource } from './api/index.js';
 
 /**
  * Loads data with `load` whenever `key` changes, aborting the previous request. `refreshMs` reloads
@@ -77,15 +77,21 @@ export function useLastValue<T>(value: T | undefined): T | undefined {
 export function useSeries(
   runs: readonly string[],
   metric: string,
-  options: { width: number; zoom: readonly [number, number] | null; version: string; skip?: boolean },
+  options: {
+    width: number;
+    zoom: readonly [number, number] | null;
+    version: string;
+    skip?: boolean;
+    source?: SeriesSource;
+  },
 ): { data: SeriesResponse | undefined; error: unknown } {
-  const { width, zoom, version, skip = false } = options;
+  const { width, zoom, version, skip = false, source = 'metrics' } = options;
   const { data, error } = useData(
-    `series:${runs.join('|')}/${metric}/${width}/${zoom?.join(':') ?? ''}/${version}`,
+    `series:${source}:${runs.join('|')}/${metric}/${width}/${zoom?.join(':') ?? ''}/${version}`,
     (signal) =>
       width === 0 || skip
         ? Promise.resolve(undefined)
-        : getSeries({ runs, metrics: [metric], width, from: zoom?.[0], to: zoom?.[1] }, signal),
+        : getSeries({ runs, metrics: [metric], width, from: zoom?.[0], to: zoom?.[1], source }, signal),
   );
   return { data, error };
 }

@@ -34,6 +34,8 @@ export {
   putFieldNotes,
   reindex,
   runQuery,
+  type SeriesSource,
+  SYSTEM_METRICS,
   saveView,
   type TensorRef,
 } from './routes.js';

@@ -153,15 +153,29 @@ export function getMetricsPage(
 
 /**
  * `GET /api/series`: one series per run × metric, downsampled to `width` buckets over the step range
- * `from`–`to` (the whole runs when absent).
+ * `from`–`to` (the whole runs when absent); with `source: 'system'`, the runs' system metrics over elapsed
+ * seconds.
  */
 export function getSeries(
-  params: { runs: readonly string[]; metrics: readonly string[]; width: number; from?: number; to?: number },
+  params: {
+    runs: readonly string[];
+    metrics: readonly string[];
+    width: number;
+    from?: number;
+    to?: number;
+    source?: SeriesSource;
+  },
   signal?: AbortSignal,
 ): Promise<SeriesResponse> {
-  const { runs, metrics, width, from, to } = params;
-  return getJson('series', { run: runs, metric: metrics, width, from, to }, signal);
+  const { runs, metrics, width, from, to, source } = params;
+  return getJson('series', { run: runs, metric: metrics, width, from, to, source }, signal);
 }
+
+/** Where series come from: a run's metrics (by step) or its system metrics (by elapsed seconds). */
+export type SeriesSource = 'metrics' | 'system';
+
+/** The system metrics a run may hold (system.parquet's columns), in the order they are charted. */
+export const SYSTEM_METRICS = ['cpu_percent', 'rss_bytes', 'gpu_util_percent', 'gpu_memory_bytes'] as const;
 
 /** `GET /api/compare`: summaries, configs and metrics of runs; with `width`, the first charts' series too. */
 export function getCompare(

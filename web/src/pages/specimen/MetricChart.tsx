@@ -3,7 +3,7 @@
  * the metric's turn marked when the catalog found one.
  */
 import { useState } from 'preact/hooks';
-import { runRef } from '../../api/index.js';
+import { runRef, type SeriesSource } from '../../api/index.js';
 import { ErrorBox } from '../../components/common.js';
 import { LineChart } from '../../components/LineChart.js';
 import { colorAt } from '../../format.js';
@@ -20,6 +20,9 @@ export function MetricChart(props: {
   /** The step picked on any chart of the run (drawn as a line), and where a click picks one. */
   pinned?: number | null;
   onPick?: (step: number) => void;
+  /** `system`: the run's system metrics over elapsed seconds (the System card). */
+  source?: SeriesSource;
+  testId?: string;
 }) {
   const { specimenId, runId, metric, version } = props;
   const [zoom, setZoom] = useState<[number, number] | null>(null);
@@ -28,6 +31,7 @@ export function MetricChart(props: {
     width,
     zoom,
     version,
+    source: props.source ?? 'metrics',
   });
   // Keep the previous curve on screen while a refresh or a zoom is loading.
   const shown = useLastValue(data?.series[0]);
@@ -60,7 +64,7 @@ export function MetricChart(props: {
         }
         onWidth={(w) => setWidth(Math.min(2000, w))}
         xLabel={props.xLabel}
-        testId="metric-chart"
+        testId={props.testId ?? 'metric-chart'}
       />
       <div class="chart-foot muted small">
         {shown

@@ -1,6 +1,6 @@
 /**
  * One run on the specimen page: config and summary, a chart per numeric metric against step, the metrics
- * table, its console output (RunConsole) and the tensors; a metric's turn (from the catalog) is marked on its chart. A run in progress refreshes every 2 s (and says so) until it is sealed.
+ * table, its system metrics (SystemCard), its console output (RunConsole) and the tensors; a metric's turn (from the catalog) is marked on its chart. A run in progress refreshes every 2 s (and says so) until it is sealed.
  */
 import { useState } from 'preact/hooks';
 import { getRun, getTurns, isRunning } from '../../api/index.js';
@@ -12,6 +12,7 @@ import { nearestIndex, tensorQuery } from '../tensor/series-step.js';
 import { MetricChart } from './MetricChart.js';
 import { MetricsTable } from './MetricsTable.js';
 import { RunConsole } from './RunConsole.js';
+import { SystemCard } from './SystemCard.js';
 
 /** The manifest's `error` object (a failed run's type, message and traceback), or null. */
 function runError(manifest: unknown): { type?: unknown; message?: unknown; traceback?: unknown } | null {
@@ -99,6 +100,7 @@ export function RunDetail({ specimenId, runId }: { specimenId: string; runId: st
           </>
         )}
       </Card>
+      <SystemCard specimenId={specimenId} runId={runId} version={version} />
       <RunConsole
         specimenId={specimenId}
         runId={runId}

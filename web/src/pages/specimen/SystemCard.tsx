@@ -1,0 +1,41 @@
+/**
+ * A run's system metrics (CPU %, process-tree RSS, GPU utilisation and memory where sampled) charted over
+ * elapsed seconds, one chart per column its `system.parquet` holds; nothing at all when it has none.
+ *
+ * @example
+ * <SystemCard specimenId="2025_01_02_x" runId="20250102_101010" version="sealed" />
+ */
+import { getSeries, runRef, SYSTEM_METRICS } from '../../api/index.js';
+import { Card, ErrorBox } from '../../components/common.js';
+import { useData } from '../../hooks.js';
+import { MetricChart } from './MetricChart.js';
+
+export function SystemCard(props: { specimenId: string; runId: string; version: string }) {
+  const { specimenId, runId, version } = props;
+  const ref = runRef({ specimen_id: specimenId, run_id: runId });
+  // One narrow request tells which columns the run has; each chart then asks at its own width.
+  const { data, error } = useData(`system:${ref}/${version}`, (signal) =>
+    getSeries({ runs: [ref], metrics: SYSTEM_METRICS, width: 16, source: 'system' }, signal),
+  );
+  if (error) return <ErrorBox error={error} />;
+  const present = data?.series.filter((s) => !s.missing && s.total > 0).map((s) => s.metric) ?? [];
+  if (present.length === 0) return null;
+  return (
+    <Card title={<span data-testid="system-heading">System</span>}>
+      <div class="chart-grid" data-testid="system-charts">
+        {present.map((metric) => (
+          <MetricChart
+            key={metric}
+            specimenId={specimenId}
+            runId={runId}
+            metric={metric}
+            version={version}
+            source="system"
+            xLabel="seconds"
+            testId="system-chart"
+          />
+        ))}
+      </div>
+    </Card>
+  );
+}
