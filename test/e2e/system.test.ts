@@ -1,6 +1,6 @@
 // End to end in Chromium: a real `specimen run` samples its process tree into system.parquet, and the run
-// page's System card draws CPU % and RSS over elapsed seconds on canvas; a run sampled with --no-system
-// shows no System card. Skips without /usr/bin/chromium (browser.test.ts fails CI for that).
+// page's System card draws CPU % and RSS over elapsed seconds on canvas, as the compare page's System charts
+// do per run; a run sampled with --no-system shows no System card. Skips without /usr/bin/chromium (browser.test.ts fails CI for that).
 import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +107,22 @@ describe.runIf(fs.existsSync(CHROMIUM) && process.platform === 'linux')('System 
     await expect
       .poll(() => pixelsLike('[data-testid="system-chart"] canvas', SERIES_BLUE), { timeout: 15_000 })
       .toBeGreaterThan(20);
+  }, 60_000);
+
+  it('on the compare page, charts each run with system metrics as a line, only when one has them', async () => {
+    const both = [sampled, unsampled].map((r) => `run=${encodeURIComponent(`${ID}/${r}`)}`).join('&');
+    await page.goto(`${server.url}#/compare?${both}`);
+    await expect.poll(() => page.getByTestId('compare-system-heading').count(), { timeout: 15_000 }).toBe(1);
+    const text = await page.getByTestId('compare-system-charts').textContent();
+    expect(text).toContain('cpu_percent');
+    expect(text).toContain('rss_bytes');
+    // The sampled run is the first selected: its line has the palette's first colour.
+    await expect
+      .poll(() => pixelsLike('[data-testid="compare-system-chart"] canvas', SERIES_BLUE), { timeout: 15_000 })
+      .toBeGreaterThan(20);
+    await page.goto(`${server.url}#/compare?run=${encodeURIComponent(`${ID}/${unsampled}`)}`);
+    await expect.poll(() => page.getByTestId('compare-charts').count(), { timeout: 15_000 }).toBe(1);
+    expect(await page.getByTestId('compare-system-heading').count()).toBe(0);
   }, 60_000);
 
   it('shows no System card for a run without system metrics', async () => {

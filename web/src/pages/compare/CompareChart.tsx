@@ -5,7 +5,7 @@
  * every run is drawn against step − its turn of that metric (runs without one are left out).
  */
 import { useMemo, useState } from 'preact/hooks';
-import { runRef, type SeriesEntry } from '../../api/index.js';
+import { runRef, type SeriesEntry, type SeriesSource } from '../../api/index.js';
 import { ErrorBox } from '../../components/common.js';
 import { type ChartSeries, LineChart } from '../../components/LineChart.js';
 import { colorAt } from '../../format.js';
@@ -30,6 +30,9 @@ export function CompareChart(props: {
   names?: ReadonlyMap<string, string>;
   /** The whole-run series that came with the compare response, and the width they were made for. */
   initial?: { width: number; series: SeriesEntry[] } | undefined;
+  /** `system`: the runs' system metrics over elapsed seconds (the System charts). */
+  source?: SeriesSource;
+  testId?: string;
 }) {
   const { refs, metric, zoom, initial, turns, alignOn } = props;
   const [width, setWidth] = useState(0);
@@ -43,6 +46,7 @@ export function CompareChart(props: {
     zoom: fetchZoom,
     version: props.version,
     skip: useInitial,
+    source: props.source ?? 'metrics',
   });
   const fetched = useInitial ? undefined : data;
   // Stable identities: a new object on every render would rebuild and redraw the chart each time.
@@ -88,9 +92,9 @@ export function CompareChart(props: {
         pinned={alignOn ? null : props.pinned}
         {...(alignOn ? {} : { onPick: props.onPick })}
         markers={markers}
-        xLabel={alignOn ? `step − turn of ${alignOn}` : 'step'}
+        xLabel={props.source === 'system' ? 'seconds' : alignOn ? `step − turn of ${alignOn}` : 'step'}
         onWidth={(w) => setWidth(Math.min(2000, w))}
-        testId="compare-chart"
+        testId={props.testId ?? 'compare-chart'}
       />
       <div class="chart-foot muted small">
         {shown

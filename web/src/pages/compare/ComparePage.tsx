@@ -17,6 +17,7 @@ import { fmtNumber } from '../../format.js';
 import { useData } from '../../hooks.js';
 import { href, navigate, type Route, withQuery } from '../../router.js';
 import { CompareChart } from './CompareChart.js';
+import { CompareSystem } from './CompareSystem.js';
 import { ConfigDiff } from './ConfigDiff.js';
 import { EnvDiff } from './EnvDiff.js';
 import { GroupChart } from './GroupChart.js';
@@ -292,6 +293,7 @@ export function ComparePage({ route }: { route: Route }) {
               ),
             )}
           </div>
+          <CompareSystem refs={refs} names={names} version={liveVersion} log={log} smoothing={smoothing} />
           <ConfigDiff
             data={data}
             refs={refs}
