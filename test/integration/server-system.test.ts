@@ -86,6 +86,43 @@ describe.runIf(process.platform === 'linux')('GET /api/series?source=system', ()
     expect((JSON.parse(r.text) as SeriesResponse).series[0]!.missing).toBe(true);
   });
 
+  it('reads system.parquet through the catalog session once the vault is indexed, with the same series', async () => {
+    const target = `/api/series?run=${ID}/${runId}&metric=rss_bytes&width=800&source=system`;
+    const before = JSON.parse((await request(server.port, target)).text) as SeriesResponse;
+    expect((await runCli(['index'], { cwd: vaultDir })).code).toBe(0);
+    const indexed = await startServer({ vaultRoot: vaultDir, port: 0, index: false });
+    try {
+      const r = await request(indexed.port, target);
+      expect(r.status, r.text).toBe(200);
+      const after = JSON.parse(r.text) as SeriesResponse;
+      expect(after.series[0]!.steps).toEqual(before.series[0]!.steps);
+      expect(after.series[0]!.values).toEqual(before.series[0]!.values);
+    } finally {
+      await indexed.close();
+    }
+  });
+
+  it('refuses a system.parquet that is a symlink out of the vault', async () => {
+    const outside = path.join(tempDir('sv-system-outside-'), 'system.parquet');
+    fs.copyFileSync(file, outside);
+    const moved = `${file}.orig`;
+    fs.renameSync(file, moved);
+    fs.symlinkSync(outside, file);
+    try {
+      const r = await request(
+        server.port,
+        `/api/series?run=${ID}/${runId}&metric=rss_bytes&width=100&source=system`,
+      );
+      expect(r.status).toBe(403);
+      expect(r.text).toContain('PathEscapeError');
+      expect(r.text).not.toContain(path.dirname(outside));
+    } finally {
+      fs.rmSync(file);
+      fs.renameSync(moved, file);
+      fs.rmSync(path.dirname(outside), { recursive: true, force: true });
+    }
+  });
+
   it('rejects an unknown source and a bad run reference with a clear 400', async () => {
     const bad = await request(server.port, `/api/series?run=${ID}/${runId}&metric=cpu_percent&source=gpu`);
     expect(bad.status).toBe(400);
