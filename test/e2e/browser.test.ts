@@ -2,7 +2,6 @@
 // vault — the demo specimen, a generated learning-rate sweep with a 3-D tensor, and a run still in progress.
 // Each test saves a screenshot to test/artifacts/. Without /usr/bin/chromium the tests skip with a warning,
 // except in CI, where that is a failure.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -12,12 +11,10 @@ import { runSyntheticDemo } from '../../src/demo/run-demo.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import { SpecimenStorage } from '../../src/storage/specimen-storage.js';
 import { Vault } from '../../src/storage/vault.js';
+import { buildWebIfMissing, CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../support/chromium.js';
 import { REPO_ROOT, tempDir } from '../support/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
 const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
-const WEB_DIR = path.join(REPO_ROOT, 'dist', 'web');
 const SWEEP = '2025_03_01_lr_sweep';
 const SERIES_BLUE = [78, 121, 167]; // first colour of the palette (#4e79a7)
 
@@ -45,21 +42,7 @@ describe.runIf(HAVE_CHROMIUM)('web app in Chromium', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(WEB_DIR, 'index.html'))) {
-      execFileSync(
-        process.execPath,
-        [
-          path.join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'),
-          'build',
-          '--config',
-          'web/vite.config.ts',
-        ],
-        {
-          cwd: REPO_ROOT,
-          stdio: 'inherit',
-        },
-      );
-    }
+    buildWebIfMissing();
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     dir = tempDir('sv-browser-');
     const vault = await Vault.init(path.join(dir, 'vault'));
@@ -103,18 +86,7 @@ describe.runIf(HAVE_CHROMIUM)('web app in Chromium', () => {
     await writer.flush();
     await indexVault(vault.root);
     server = await startServer({ vaultRoot: vault.root, port: 0, index: false });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
   });

@@ -1,18 +1,16 @@
 // The research workbench in Chromium (playwright-core): the runs explorer (sort, filter, group, URL state,
 // selection into compare) over a generated prime × seed sweep. Screenshots go to test/artifacts/. Without
 // /usr/bin/chromium the tests skip (browser.test.ts fails CI for that).
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/index.js';
+import { buildWebIfMissing, CHROMIUM, launchChromium } from '../support/chromium.js';
 import { buildExplorerVault, GROKKING, OTHER } from '../support/explorer-vault.js';
 import { REPO_ROOT, tempDir } from '../support/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
-const WEB_DIR = path.join(REPO_ROOT, 'dist', 'web');
 
 describe.runIf(fs.existsSync(CHROMIUM))('research workbench in Chromium', () => {
   let dir: string;
@@ -22,27 +20,12 @@ describe.runIf(fs.existsSync(CHROMIUM))('research workbench in Chromium', () => 
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(WEB_DIR, 'index.html')))
-      execFileSync(
-        process.execPath,
-        [
-          path.join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'),
-          'build',
-          '--config',
-          'web/vite.config.ts',
-        ],
-        { cwd: REPO_ROOT, stdio: 'inherit' },
-      );
+    buildWebIfMissing();
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     dir = tempDir('sv-workbench-');
     const { root } = await buildExplorerVault(dir);
     server = await startServer({ vaultRoot: root, port: 0, index: false });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
   });

@@ -11,9 +11,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import { Vault } from '../../src/storage/vault.js';
+import { CHROMIUM, launchChromium } from '../support/chromium.js';
 import { CLI, REPO_ROOT, tempDir } from '../support/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SPECIMEN = '2026_01_02_live_probe';
 const LATER = '2026_01_03_later_probe';
 // The package is pure Python with no required dependency: any CPython 3 runs it from python/.
@@ -56,18 +56,7 @@ describe.runIf(fs.existsSync(CHROMIUM))('a live Python run in the web app', () =
       description: 'a live probe',
     });
     server = await startServer({ vaultRoot: vault.root, port: 0 });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   }, 60_000);
 

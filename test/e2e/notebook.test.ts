@@ -2,7 +2,6 @@
 // in the older `●` markup rendered as headings, and editing the notes, the hypothesis and the tags on the
 // specimen page — still there after a reload, on disk, and with the sealed run untouched. Skips without
 // /usr/bin/chromium except in CI (see browser.test.ts).
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,12 +12,10 @@ import { runSyntheticDemo } from '../../src/demo/run-demo.js';
 import { readManifestFile } from '../../src/format/msgpack.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import { Vault } from '../../src/storage/vault.js';
+import { buildWebIfMissing, HAVE_CHROMIUM, launchChromium } from '../support/chromium.js';
 import { REPO_ROOT, tempDir } from '../support/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
 const ARTIFACTS = path.join(REPO_ROOT, 'test', 'artifacts');
-const WEB_DIR = path.join(REPO_ROOT, 'dist', 'web');
 const DEMO = 'example_2024_12_19_synthetic_demo';
 const PLANNED = '2026_01_05_planned_probe';
 
@@ -43,17 +40,7 @@ describe.runIf(HAVE_CHROMIUM)('lab notebook in Chromium', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(WEB_DIR, 'index.html')))
-      execFileSync(
-        process.execPath,
-        [
-          path.join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'),
-          'build',
-          '--config',
-          'web/vite.config.ts',
-        ],
-        { cwd: REPO_ROOT, stdio: 'inherit' },
-      );
+    buildWebIfMissing();
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     dir = tempDir('sv-notebook-e2e-');
     vault = await Vault.init(path.join(dir, 'vault'));
@@ -72,18 +59,7 @@ describe.runIf(HAVE_CHROMIUM)('lab notebook in Chromium', () => {
     await indexVault(vault.root);
     runsBefore = hashes(path.join(vault.specimenDir(DEMO), 'runs'));
     server = await startServer({ vaultRoot: vault.root, port: 0, index: false });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
   }, 120_000);

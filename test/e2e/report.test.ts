@@ -2,13 +2,13 @@
 // none may be attempted, the charts must be drawn (canvas pixels of the series colour), hovering shows a
 // value, the turn markers and field notes are there (sanitized), the tensor thumbnail is drawn, and the
 // downsampled long series says so and keeps its spike. Writing the same report twice gives the same bytes.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportData } from '../../src/report/report-types.js';
 import { saveView } from '../../src/storage/views.js';
+import { buildWebIfMissing, HAVE_CHROMIUM, launchChromium } from '../support/chromium.js';
 import { REPO_ROOT, runCli, tempDir } from '../support/helpers.js';
 import {
   LONG_SPECIMEN,
@@ -18,23 +18,11 @@ import {
   SPIKE_VALUE,
 } from '../support/report-vault.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
 const CLIENT = path.join(REPO_ROOT, 'dist', 'report-client', 'report.js');
 
 /** Builds the report client when a test run starts without `npm run build`. */
 function ensureClient(): void {
-  if (fs.existsSync(CLIENT)) return;
-  execFileSync(
-    process.execPath,
-    [
-      path.join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'),
-      'build',
-      '--config',
-      'web/vite.report.config.ts',
-    ],
-    { cwd: REPO_ROOT, stdio: 'inherit' },
-  );
+  buildWebIfMissing('web/vite.report.config.ts', CLIENT);
 }
 
 /** The report data embedded in an HTML report. */
@@ -174,18 +162,7 @@ describe.runIf(HAVE_CHROMIUM)('specimen report in Chromium from file:// with the
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1300, height: 900 } });
     // Every request but the report file itself is recorded and refused.
     await context.route('**/*', (route) => {

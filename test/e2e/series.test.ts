@@ -8,9 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexVault } from '../../src/catalog/index.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import type { SpecimenStorage } from '../../src/storage/specimen-storage.js';
+import { CHROMIUM, launchChromium } from '../support/chromium.js';
 import { addTurnRun, TURN_SPECIMEN, vaultWithTurns } from '../support/turns-vault.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 describe.runIf(fs.existsSync(CHROMIUM))('tensor series linked to the charts', () => {
   let root: string;
@@ -35,12 +34,7 @@ describe.runIf(fs.existsSync(CHROMIUM))('tensor series linked to the charts', ()
     });
     await indexVault(root);
     server = await startServer({ vaultRoot: root, port: 0, index: false });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   }, 60_000);
 

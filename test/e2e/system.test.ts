@@ -6,9 +6,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import { SpecimenStorage } from '../../src/storage/specimen-storage.js';
+import { CHROMIUM, launchChromium } from '../support/chromium.js';
 import { runCli, tempDir } from '../support/helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SERIES_BLUE = [78, 121, 167]; // first colour of the palette (#4e79a7)
 const ID = '2025_01_02_system_page';
 const WORK = 'const b = Buffer.alloc(64 * 1024 * 1024, 1); setTimeout(() => console.log(b.length), 1200);';
@@ -39,18 +39,7 @@ describe.runIf(fs.existsSync(CHROMIUM) && process.platform === 'linux')('System 
     sampled = runs.find((r) => hasSystem(r.path))!.runId;
     unsampled = runs.find((r) => !hasSystem(r.path))!.runId;
     server = await startServer({ vaultRoot: dir, port: 0 });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('pageerror', (e) => pageErrors.push(String(e)));
   }, 90_000);

@@ -1,19 +1,14 @@
 // The views page in Chromium against a real server: arrange a view (a chart of the grokking runs and a text
 // block), save it into the vault, and reopen it by its URL in a new page, where the chart is drawn again
 // from the saved file.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexVault } from '../../src/catalog/index.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
-import { REPO_ROOT } from '../support/helpers.js';
+import { buildWebIfMissing, HAVE_CHROMIUM, launchChromium } from '../support/chromium.js';
 import { REPORT_SPECIMEN, reportVault } from '../support/report-vault.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
-const WEB_DIR = path.join(REPO_ROOT, 'dist', 'web');
 
 describe.runIf(HAVE_CHROMIUM)('views page in Chromium', () => {
   let root: string;
@@ -22,32 +17,11 @@ describe.runIf(HAVE_CHROMIUM)('views page in Chromium', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!fs.existsSync(path.join(WEB_DIR, 'index.html')))
-      execFileSync(
-        process.execPath,
-        [
-          path.join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js'),
-          'build',
-          '--config',
-          'web/vite.config.ts',
-        ],
-        { cwd: REPO_ROOT, stdio: 'inherit' },
-      );
+    buildWebIfMissing();
     root = (await reportVault()).vault.root;
     await indexVault(root);
     server = await startServer({ vaultRoot: root, port: 0, index: false });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
