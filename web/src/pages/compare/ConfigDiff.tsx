@@ -1,8 +1,9 @@
 /** The compare page's config table: the keys whose values differ between the runs (or all of them). */
-import { type CompareResponse, runRef } from '../../api/index.js';
+import type { CompareResponse } from '../../api/index.js';
 import { Card } from '../../components/common.js';
-import { colorAt, fmtValue } from '../../format.js';
-import { runLabel, runNames } from './run-label.js';
+import { fmtValue } from '../../format.js';
+import { RunHeaderCells } from './RunHeaderCells.js';
+import { runNames } from './run-label.js';
 
 /** The row of the run's seed (a name no flattened config key has: those never start with a parenthesis). */
 const SEED_KEY = '(seed)';
@@ -56,18 +57,7 @@ export function ConfigDiff({
             <thead>
               <tr>
                 <th>Key</th>
-                {data.runs.map((r, i) => {
-                  const ref = runRef(r);
-                  return (
-                    <th key={ref}>
-                      <span
-                        class="swatch"
-                        style={{ background: colorAt(refs.indexOf(ref) >= 0 ? refs.indexOf(ref) : i) }}
-                      />
-                      {runLabel(ref, names)}
-                    </th>
-                  );
-                })}
+                <RunHeaderCells runs={data.runs} refs={refs} names={names} />
               </tr>
             </thead>
             <tbody>

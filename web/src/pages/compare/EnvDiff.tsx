@@ -3,12 +3,11 @@
  * runs (git commit and uncommitted changes, command, host, runtimes, package versions), as the server's
  * compare response lists them — `specimen diff` prints the same for two runs.
  */
-import { type CompareResponse, runRef } from '../../api/index.js';
+import type { CompareResponse } from '../../api/index.js';
 import { Card } from '../../components/common.js';
-import { colorAt, fmtValue } from '../../format.js';
-import { runLabel, runNames } from './run-label.js';
-
-const TITLES = { code: 'code', environment: 'environment', dependencies: 'dependencies' } as const;
+import { fmtValue } from '../../format.js';
+import { RunHeaderCells } from './RunHeaderCells.js';
+import { runNames } from './run-label.js';
 
 export function EnvDiff({ data, refs }: { data: CompareResponse; refs: string[] }) {
   const names = runNames(data.runs);
@@ -28,18 +27,7 @@ export function EnvDiff({ data, refs }: { data: CompareResponse; refs: string[] 
               <tr>
                 <th>Section</th>
                 <th>Key</th>
-                {data.runs.map((r, i) => {
-                  const ref = runRef(r);
-                  return (
-                    <th key={ref}>
-                      <span
-                        class="swatch"
-                        style={{ background: colorAt(refs.indexOf(ref) >= 0 ? refs.indexOf(ref) : i) }}
-                      />
-                      {runLabel(ref, names)}
-                    </th>
-                  );
-                })}
+                <RunHeaderCells runs={data.runs} refs={refs} names={names} />
               </tr>
             </thead>
             <tbody>
@@ -48,9 +36,7 @@ export function EnvDiff({ data, refs }: { data: CompareResponse; refs: string[] 
                   key={`${d.section}/${d.key}`}
                   class={i > 0 && rows[i - 1]!.section !== d.section ? 'group-start' : ''}
                 >
-                  <td class="muted">
-                    {i === 0 || rows[i - 1]!.section !== d.section ? TITLES[d.section] : ''}
-                  </td>
+                  <td class="muted">{i === 0 || rows[i - 1]!.section !== d.section ? d.section : ''}</td>
                   <td class="mono">{d.key}</td>
                   {d.values.map((v, j) => (
                     <td key={j} class="mono">
