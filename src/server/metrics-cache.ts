@@ -16,7 +16,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
-import { METRICS_JSONL_FILE, SYSTEM_FILE, stampOf } from '../format/layout.js';
+import { METRICS_JSONL_FILE, SYSTEM_FILE, SYSTEM_JSONL_FILE, stampOf } from '../format/layout.js';
 import { findMetricsFiles, type RunMetricsFiles } from '../storage/describe.js';
 import { LiveJsonl } from '../storage/metrics/live-jsonl.js';
 import {
@@ -177,16 +177,19 @@ interface LiveState {
   sorted: boolean;
 }
 
-/** A snapshot of the rows a live reader holds now (views of its buffers: later appends do not change it). */
-function buildLive(state: LiveState): RunMetrics {
+/**
+ * A snapshot of the rows a live reader holds now (views of its buffers: later appends do not change it),
+ * over the x column `x` (`step`; a live `system.jsonl`'s `elapsed_s`).
+ */
+function buildLive(state: LiveState, x = 'step'): RunMetrics {
   const live = state.reader;
   const n = live.rows;
   const columns: MetricColumn[] = live.columns.map((c) => ({
     name: c.name,
     type: ARROW_TYPE[c.kind],
-    numeric: !NON_METRIC_COLUMNS.has(c.name) && (c.kind === 'int' || c.kind === 'float'),
+    numeric: !NON_METRIC_COLUMNS.has(c.name) && c.name !== x && (c.kind === 'int' || c.kind === 'float'),
   }));
-  const stepCol = live.numeric('step');
+  const stepCol = live.numeric(x);
   const hasStep = stepCol !== undefined;
   const raw = stepCol ?? Float64Array.from({ length: n }, (_, i) => i);
   // Only the rows added since the last check are looked at, unless the order is already broken.
@@ -233,7 +236,7 @@ function buildLive(state: LiveState): RunMetrics {
     },
     summaries() {
       if (!summaries) {
-        const step = hasStep ? valuesOf('step') : undefined;
+        const step = hasStep ? valuesOf(x) : undefined;
         summaries = columns
           .filter((c) => c.numeric)
           .map((c) => summarizeColumn(c.name, valuesOf(c.name), step));
@@ -282,24 +285,21 @@ export class MetricsCache {
    */
   async get(runDir: string, runId: string, files?: RunMetricsFiles): Promise<RunMetrics | undefined> {
     const found = files ?? (await findMetricsFiles(runDir));
-    if (found === undefined) return this.getLive(runDir);
+    if (found === undefined) return this.getLive(runDir, path.join(runDir, METRICS_JSONL_FILE), 'step');
     return this.getTable(runDir, runDir, runId, found, 'step');
   }
 
   /**
-   * The system metrics of the run at `runDir` (its sealed `system.parquet`; CPU %, RSS, GPU over
-   * `elapsed_s`, which becomes `steps`), or undefined when it has none. Cached under `<runDir>#system`,
+   * The system metrics of the run at `runDir` (CPU %, RSS, GPU over `elapsed_s`, which becomes `steps`),
+   * or undefined when it has none: its sealed `system.parquet`, else the `system.jsonl` a running run's
+   * sampler appends to, read incrementally like a live `metrics.jsonl`. Cached under `<runDir>#system`,
    * within the same byte budget as the runs' metrics.
    */
   async getSystem(runDir: string, runId: string): Promise<RunMetrics | undefined> {
     const key = `${runDir}#system`;
     const file = path.join(runDir, SYSTEM_FILE);
     const st = await fsp.stat(file).catch(() => undefined);
-    if (!st) {
-      const hit = this.entries.get(key);
-      if (hit) this.drop(key, hit);
-      return undefined;
-    }
+    if (!st) return this.getLive(key, path.join(runDir, SYSTEM_JSONL_FILE), 'elapsed_s');
     const found: RunMetricsFiles = { kind: 'file', files: [file], signature: `f:${stampOf(st)}` };
     return this.getTable(key, runDir, runId, found, 'elapsed_s');
   }
@@ -345,24 +345,26 @@ export class MetricsCache {
     return entry.value;
   }
 
-  /** A run's metrics from its JSON lines, read from where the last refresh stopped. */
-  private async getLive(runDir: string): Promise<RunMetrics | undefined> {
-    const file = path.join(runDir, METRICS_JSONL_FILE);
+  /**
+   * A run's rows from the JSON lines file `file` (over x column `x`), cached under `key` and read from
+   * where the last refresh stopped.
+   */
+  private async getLive(key: string, file: string, x: string): Promise<RunMetrics | undefined> {
     const st = await fsp.stat(file).catch(() => undefined);
-    const hit = this.entries.get(runDir);
+    const hit = this.entries.get(key);
     if (!st) {
-      if (hit) this.drop(runDir, hit);
+      if (hit) this.drop(key, hit);
       return undefined;
     }
     const signature = `j:${stampOf(st)}`;
     if (hit?.live && hit.signature === signature) {
-      this.entries.delete(runDir);
-      this.entries.set(runDir, hit);
+      this.entries.delete(key);
+      this.entries.set(key, hit);
       return hit.value;
     }
     let live = hit?.live;
     if (!live) {
-      if (hit) this.drop(runDir, hit);
+      if (hit) this.drop(key, hit);
       await this.admit(file);
       live = { reader: new LiveJsonl(file), checked: 0, sorted: true };
     }
@@ -377,17 +379,17 @@ export class MetricsCache {
     };
     entry.value = previous.then(async () => {
       await state.reader.refresh();
-      const m = buildLive(state);
+      const m = buildLive(state, x);
       this.total += m.bytes - entry.bytes;
       entry.bytes = m.bytes;
       this.evict();
       return m;
     });
     entry.value.catch(() => {
-      if (this.entries.get(runDir) === entry) this.drop(runDir, entry);
+      if (this.entries.get(key) === entry) this.drop(key, entry);
     });
-    this.entries.delete(runDir);
-    this.entries.set(runDir, entry);
+    this.entries.delete(key);
+    this.entries.set(key, entry);
     return entry.value;
   }
 

@@ -293,7 +293,14 @@ export function ComparePage({ route }: { route: Route }) {
               ),
             )}
           </div>
-          <CompareSystem refs={refs} names={names} version={liveVersion} log={log} smoothing={smoothing} />
+          <CompareSystem
+            refs={refs}
+            names={names}
+            version={liveVersion}
+            live={data.runs.some(isRunning)}
+            log={log}
+            smoothing={smoothing}
+          />
           <ConfigDiff
             data={data}
             refs={refs}

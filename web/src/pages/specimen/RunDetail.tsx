@@ -100,7 +100,7 @@ export function RunDetail({ specimenId, runId }: { specimenId: string; runId: st
           </>
         )}
       </Card>
-      <SystemCard specimenId={specimenId} runId={runId} version={version} />
+      <SystemCard specimenId={specimenId} runId={runId} version={version} live={isRunning(run)} />
       <RunConsole
         specimenId={specimenId}
         runId={runId}

@@ -1,0 +1,87 @@
+// End to end in Chromium with a real Python training process (this checkout's `specimen_vault`, begun
+// through the built CLI) that samples system metrics every 0.2 s: the run page's System card appears and
+// grows while the run is running, read from system.jsonl, and stays once the run is sealed. Skips without
+// /usr/bin/chromium (browser.test.ts fails CI for that).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningServer, startServer } from '../../src/server/index.js';
+import { Vault } from '../../src/storage/vault.js';
+import { buildWebIfMissing, CHROMIUM, launchChromium } from '../support/chromium.js';
+import { REPO_ROOT, tempDir } from '../support/helpers.js';
+import { type PythonRun, startPythonRun } from '../support/python-run.js';
+
+const ID = '2026_01_02_live_page';
+
+describe.runIf(fs.existsSync(CHROMIUM) && process.platform === 'linux')('the run page of a live run', () => {
+  let dir: string;
+  let vault: Vault;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  let py: PythonRun | undefined;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    buildWebIfMissing();
+    dir = tempDir('sv-e2e-live-page-');
+    vault = await Vault.init(path.join(dir, 'vault'));
+    await vault.createSpecimen({
+      specimenId: ID,
+      domain: 'training',
+      method: 'fine_tuning',
+      description: 'x',
+    });
+    server = await startServer({ vaultRoot: vault.root, port: 0 });
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+  }, 90_000);
+
+  afterAll(async () => {
+    py?.kill();
+    await browser?.close();
+    await server?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('draws the System card while the run is running, and it grows', async () => {
+    py = await startPythonRun({
+      vaultRoot: vault.root,
+      specimenId: ID,
+      cwd: path.join(dir, 'work'),
+      name: 'warm-lion',
+    });
+    await page.goto(`${server.url}#/specimen/${ID}/run/${py.runId}`);
+    await expect.poll(() => page.getByTestId('live').count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => page.getByTestId('system-heading').count(), { timeout: 20_000 }).toBe(1);
+    const rss = page.getByTestId('system-chart').filter({ hasText: 'rss_bytes' }).first().locator('.uplot');
+    const points = async () => Number((await rss.getAttribute('data-points').catch(() => null)) ?? 0);
+    await expect.poll(points, { timeout: 20_000 }).toBeGreaterThan(0);
+    const first = await points();
+    await expect.poll(points, { timeout: 20_000 }).toBeGreaterThan(first);
+    // Drawn from the live lines: nothing is sealed yet.
+    expect(py.child.exitCode).toBeNull();
+    expect(fs.existsSync(path.join(py.runDir, 'system.parquet'))).toBe(false);
+    await page.screenshot({ path: path.join(REPO_ROOT, 'test', 'artifacts', 'live-system-card.png') });
+  }, 90_000);
+
+  it('keeps the System card once the run is sealed', async () => {
+    const { code, stderr } = await py!.stop();
+    expect(code, stderr).toBe(0);
+    await expect.poll(() => page.getByTestId('live').count(), { timeout: 20_000 }).toBe(0);
+    expect(fs.existsSync(path.join(py!.runDir, 'system.parquet'))).toBe(true);
+    const lines = fs
+      .readFileSync(path.join(py!.runDir, 'system.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '').length;
+    const foot = page
+      .locator('.metric-chart')
+      .filter({ hasText: 'rss_bytes' })
+      .first()
+      .locator('.chart-foot');
+    await expect.poll(() => foot.textContent(), { timeout: 20_000 }).toContain(`${lines} values`);
+  }, 60_000);
+});
