@@ -246,7 +246,10 @@ export interface CompareResponse {
 }
 
 export interface ValuesAtResponse {
+  /** The step asked for (elapsed seconds with `source: 'system'`). */
   step: number;
+  /** Where the values come from: the runs' metrics, or their system metrics (x is elapsed seconds). */
+  source: 'metrics' | 'system';
   runs: {
     specimen_id: string;
     run_id: string;

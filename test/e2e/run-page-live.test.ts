@@ -1,6 +1,7 @@
 // End to end in Chromium with a real Python training process (this checkout's `specimen_vault`, begun
 // through the built CLI) that samples system metrics every 0.2 s: the run page's System card appears and
-// grows while the run is running, read from system.jsonl, and stays once the run is sealed. Skips without
+// grows while the run is running, read from system.jsonl, and stays once the run is sealed; hovering a
+// System chart shows every system metric at that second from the values route. Skips without
 // /usr/bin/chromium (browser.test.ts fails CI for that).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -83,5 +84,28 @@ describe.runIf(fs.existsSync(CHROMIUM) && process.platform === 'linux')('the run
       .first()
       .locator('.chart-foot');
     await expect.poll(() => foot.textContent(), { timeout: 20_000 }).toContain(`${lines} values`);
+  }, 60_000);
+
+  it('hovering a System chart shows CPU %, RSS in human units at that second, from the server', async () => {
+    const chart = page.getByTestId('system-chart').filter({ hasText: 'cpu_percent' }).first();
+    const over = chart.locator('.u-over');
+    await over.scrollIntoViewIfNeeded();
+    const box = (await over.boundingBox())!;
+    const asked: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/values')) asked.push(r.url());
+    });
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 3 });
+    const tip = chart.locator('.chart-tip[data-detail="1"]');
+    await expect.poll(() => tip.count(), { timeout: 10_000 }).toBe(1);
+    const text = (await tip.textContent()) ?? '';
+    // The CPU chart's tooltip holds the RSS too, in MB, and the nearest sample's second.
+    expect(text).toMatch(/s elapsed/);
+    expect(text).toMatch(/CPU [\d.]+ %/);
+    expect(text).toMatch(/RSS [\d.]+ MB/);
+    expect(text).toMatch(/@ [\d.]+ s/);
+    expect(asked.some((u) => u.includes('source=system'))).toBe(true);
+    await page.screenshot({ path: path.join(REPO_ROOT, 'test', 'artifacts', 'system-hover.png') });
   }, 60_000);
 });

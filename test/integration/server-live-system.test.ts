@@ -1,12 +1,13 @@
 // Live system metrics on the server: a real Python training process samples its process tree into
 // system.jsonl every 0.2 s, and a real server on a socket serves those samples as chart series
 // (`GET /api/series?source=system`) while the run is running, growing between two requests, then from
-// system.parquet once the run is sealed. A system.jsonl symlinked out of the vault is refused.
+// system.parquet once the run is sealed; the values route a chart's hover calls answers with every system
+// metric at an elapsed second. A system.jsonl symlinked out of the vault is refused by both.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { beginRun } from '../../src/runner/external-run.js';
-import type { SeriesResponse } from '../../src/server/api-types.js';
+import type { SeriesResponse, ValuesAtResponse } from '../../src/server/api-types.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import { Vault } from '../../src/storage/vault.js';
 import { tempDir } from '../support/helpers.js';
@@ -97,6 +98,36 @@ describe.runIf(process.platform === 'linux')('live system metrics over the API',
       .filter((l) => l.trim() !== '').length;
     expect(sealed.total).toBe(lines);
     expect(sealed.total).toBeGreaterThan(later.total);
+
+    // The values route (a chart's hover) serves every system metric at the sample nearest to a second.
+    const samples = fs
+      .readFileSync(path.join(runDir, 'system.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as { elapsed_s: number; rss_bytes: number; cpu_percent: number | null });
+    const mid = samples[Math.floor(samples.length / 2)]!;
+    const v = await request(
+      server.port,
+      `/api/values?run=${ID}/${runId}&step=${mid.elapsed_s + 0.01}&source=system`,
+    );
+    expect(v.status, v.text).toBe(200);
+    const at = JSON.parse(v.text) as ValuesAtResponse;
+    expect(at.source).toBe('system');
+    expect(at.runs[0]!.step).toBe(mid.elapsed_s);
+    expect(at.runs[0]!.values.rss_bytes).toBe(mid.rss_bytes);
+    expect(at.runs[0]!.values.cpu_percent).toBe(mid.cpu_percent);
+    // elapsed_s and time are not values; the run's metrics are not mixed in.
+    expect(Object.keys(at.runs[0]!.values)).not.toContain('elapsed_s');
+    expect(Object.keys(at.runs[0]!.values)).not.toContain('loss');
+    // Without source, the same route still answers with the run's metrics by step.
+    const m = JSON.parse(
+      (await request(server.port, `/api/values?run=${ID}/${runId}&step=3`)).text,
+    ) as ValuesAtResponse;
+    expect(m.source).toBe('metrics');
+    expect(m.runs[0]!.values.loss).toBe(1 / 4);
+    const bad = await request(server.port, `/api/values?run=${ID}/${runId}&step=3&source=tensors`);
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('source must be metrics or system');
   }, 120_000);
 
   it('refuses a live system.jsonl that is a symlink out of the vault', async () => {
@@ -107,5 +138,9 @@ describe.runIf(process.platform === 'linux')('live system metrics over the API',
     const r = await series(begun.run_id, ['rss_bytes']);
     expect(r.status).toBe(403);
     expect(r.text).not.toContain(dir);
+    // The hover's values route is confined the same way.
+    const v = await request(server.port, `/api/values?run=${ID}/${begun.run_id}&step=1&source=system`);
+    expect(v.status).toBe(403);
+    expect(v.text).not.toContain(dir);
   });
 });

@@ -9,7 +9,9 @@
  *   final/min/max with the steps of min and max (from the catalog's `metric_summaries`, computed live for
  *   runs the catalog does not hold yet or that are still running), and what differs in their code,
  *   environment and dependencies (runner/run-diff.ts, as `specimen diff` shows it).
- * - `GET /api/values?run=…&step=<n>` — every metric of every run at the row nearest to a step.
+ * - `GET /api/values?run=…&step=<n>[&source=system]` — every metric of every run at the row nearest to a
+ *   step (with `source=system`, every system metric at the sample nearest to an elapsed second: the
+ *   System charts' hover).
  */
 import { isVaultError } from '../../errors.js';
 import { runFacts, sameValue } from '../../runner/run-diff.js';
@@ -157,6 +159,22 @@ async function catalogSummaries(
   return out;
 }
 
+/** Where `source=` says a run's rows come from: its metrics (by step) or its system metrics (by seconds). */
+function sourceParam(query: URLSearchParams): 'metrics' | 'system' {
+  const source = query.get('source') ?? 'metrics';
+  if (source !== 'metrics' && source !== 'system')
+    throw new HttpError(400, 'BadRequest', `source must be metrics or system, got ${JSON.stringify(source)}`);
+  return source;
+}
+
+/**
+ * A run's rows from `source`, read (and confined to the vault) by the server context's one path for each:
+ * the series and the values routes see the same rows.
+ */
+function loadSource(ctx: ServerContext, run: RunInfo, source: 'metrics' | 'system') {
+  return source === 'system' ? ctx.runSystem(run) : ctx.runMetrics(run);
+}
+
 /** A finite number, else null (JSON cannot carry NaN or ±Infinity). */
 function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
@@ -175,18 +193,12 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
     const to = numberParam(query, 'to');
     if (from !== undefined && to !== undefined && to < from)
       throw new HttpError(400, 'BadRequest', 'to must not be less than from');
-    const source = query.get('source') ?? 'metrics';
-    if (source !== 'metrics' && source !== 'system')
-      throw new HttpError(
-        400,
-        'BadRequest',
-        `source must be metrics or system, got ${JSON.stringify(source)}`,
-      );
+    const source = sourceParam(query);
     const series: SeriesEntry[] = [];
     const loaded = await Promise.all(
       refs.map(async (ref) => {
         const { run } = await ctx.run(ref.specimenId, ref.runId);
-        return { ref, run, m: await (source === 'system' ? ctx.runSystem(run) : ctx.runMetrics(run)) };
+        return { ref, run, m: await loadSource(ctx, run, source) };
       }),
     );
     for (const metric of metrics) series.push(...seriesOf(loaded, metric, { from, to, width }));
@@ -263,10 +275,11 @@ export function registerCompareRoutes(router: Router, ctx: ServerContext): void 
     const refs = runRefs(query);
     const step = numberParam(query, 'step');
     if (step === undefined) throw new HttpError(400, 'BadRequest', 'step is required');
-    const out: ValuesAtResponse = { step, runs: [] };
+    const source = sourceParam(query);
+    const out: ValuesAtResponse = { step, source, runs: [] };
     for (const ref of refs) {
       const { run } = await ctx.run(ref.specimenId, ref.runId);
-      const m = await ctx.runMetrics(run);
+      const m = await loadSource(ctx, run, source);
       const values: Record<string, number | null> = {};
       if (!m || m.rows === 0) {
         out.runs.push({ specimen_id: ref.specimenId, run_id: ref.runId, step: null, values });

@@ -186,13 +186,17 @@ export function getCompare(
   return getJson('compare', { run: runs, width: options.width }, signal);
 }
 
-/** `GET /api/values`: every numeric metric of each run at the row whose step is nearest to `step`. */
+/**
+ * `GET /api/values`: every numeric metric of each run at the row whose step is nearest to `step`; with
+ * `source: 'system'`, every system metric at the sample nearest to `step` elapsed seconds.
+ */
 export function getValues(
   runs: readonly string[],
   step: number,
   signal?: AbortSignal,
+  source?: SeriesSource,
 ): Promise<ValuesAtResponse> {
-  return getJson('values', { run: runs, step }, signal);
+  return getJson('values', { run: runs, step, source }, signal);
 }
 
 /** `GET …/tensors/:name`: shape, dtype and chunks of a tensor. */

@@ -9,6 +9,8 @@
  * - Click pins a step (`onPick(step)`), drawn as a vertical line.
  * - `markers` draw vertical lines at given steps (a run's turn), in the run's colour, labelled at the top.
  * - `smoothing` (0–0.99) applies a debiased exponential moving average; `log` uses a log10 y axis.
+ * - `hoverDetail(x, signal)`, when given, replaces the tooltip's lines once the cursor rests (~80 ms) at x:
+ *   the System charts show every system metric of every run at that second, from the server.
  */
 import { useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
@@ -24,6 +26,13 @@ export interface ChartSeries {
   band?: { lower: readonly (number | null)[]; upper: readonly (number | null)[] } | undefined;
   /** Draw a marker at each point (a sparse series); the chart's `points` otherwise. */
   points?: boolean | undefined;
+}
+
+/** One line of a hover tooltip from `hoverDetail`: a run (its colour and label) and what to show for it. */
+export interface HoverLine {
+  color: string;
+  label: string;
+  text: string;
 }
 
 /** A vertical line at `step` with a short label (e.g. "turn"). */
@@ -50,6 +59,10 @@ export interface LineChartProps {
   xLabel?: string;
   points?: boolean;
   testId?: string;
+  /** Formats the y axis' values (fmtNumber by default; bytes in human units for a memory chart). */
+  yFormat?: (v: number) => string;
+  /** The tooltip's heading and lines at x, fetched when the cursor rests (see the module comment). */
+  hoverDetail?: (x: number, signal: AbortSignal) => Promise<{ heading: string; lines: HoverLine[] }>;
 }
 
 /** Debiased exponential moving average, skipping gaps. */
@@ -87,6 +100,14 @@ export function LineChart(props: LineChartProps) {
   const [width, setWidth] = useState(0);
   const latest = useRef(props);
   latest.current = props;
+  // The pending hover-detail request and its timer (a new cursor position cancels both).
+  const detail = useRef<{ timer: number; ac: AbortController } | null>(null);
+  const cancelDetail = () => {
+    if (!detail.current) return;
+    clearTimeout(detail.current.timer);
+    detail.current.ac.abort();
+    detail.current = null;
+  };
 
   const prepared = useMemo(
     () =>
@@ -155,7 +176,7 @@ export function LineChart(props: LineChartProps) {
           size: 64,
           stroke: '#555',
           grid: { stroke: '#eee' },
-          values: (_u, vals) => vals.map((v) => fmtNumber(v)),
+          values: (_u, vals) => vals.map((v) => (latest.current.yFormat ?? fmtNumber)(v)),
         },
       ],
       series: [
@@ -239,6 +260,7 @@ export function LineChart(props: LineChartProps) {
     };
     const onDbl = () => latest.current.onZoom?.(null);
     const onLeave = () => {
+      cancelDetail();
       if (tip.current) tip.current.style.display = 'none';
     };
     over.addEventListener('click', onClick);
@@ -248,6 +270,7 @@ export function LineChart(props: LineChartProps) {
       over.removeEventListener('click', onClick);
       over.removeEventListener('dblclick', onDbl);
       over.removeEventListener('mouseleave', onLeave);
+      cancelDetail();
       u.destroy();
       plot.current = null;
     };
@@ -271,6 +294,7 @@ export function LineChart(props: LineChartProps) {
     if (!el) return;
     const left = u.cursor.left;
     if (left === undefined || left < 0) {
+      cancelDetail();
       el.style.display = 'none';
       return;
     }
@@ -288,12 +312,41 @@ export function LineChart(props: LineChartProps) {
       el.style.display = 'none';
       return;
     }
-    el.innerHTML = `<div class="muted">step ≈ ${fmtNumber(Math.round(x))}</div>${lines.join('')}`;
+    el.innerHTML = `<div class="muted">${escapeHtml(props.xLabel ?? 'step')} ≈ ${fmtNumber(Math.round(x))}</div>${lines.join('')}`;
     el.style.display = 'block';
+    place(u, el);
+    cancelDetail();
+    const more = latest.current.hoverDetail;
+    if (!more) return;
+    const ac = new AbortController();
+    const timer = window.setTimeout(() => {
+      more(x, ac.signal).then(
+        (d) => {
+          if (ac.signal.aborted || d.lines.length === 0) return;
+          el.innerHTML = `<div class="muted">${escapeHtml(d.heading)}</div>${d.lines
+            .map(
+              (l) =>
+                `<div class="tip-line"><span class="swatch" style="background:${l.color}"></span>${escapeHtml(l.label)}: <b>${escapeHtml(l.text)}</b></div>`,
+            )
+            .join('')}`;
+          el.setAttribute('data-detail', '1');
+          place(u, el);
+        },
+        () => {},
+      );
+    }, 80);
+    el.removeAttribute('data-detail');
+    detail.current = { timer, ac };
+  }
+
+  /** Puts the tooltip beside the cursor, on its left when it would overflow the chart. */
+  function place(u: uPlot, el: HTMLDivElement): void {
+    const left = u.cursor.left ?? 0;
     const box = u.over.getBoundingClientRect();
     const hostBox = host.current!.getBoundingClientRect();
     const px = box.left - hostBox.left + left;
-    el.style.left = `${px + 12 + el.offsetWidth > hostBox.width ? px - el.offsetWidth - 12 : px + 12}px`;
+    // Never past the chart's left edge either: a wide tooltip overlaps the cursor rather than being cut.
+    el.style.left = `${px + 12 + el.offsetWidth > hostBox.width ? Math.max(0, px - el.offsetWidth - 12) : px + 12}px`;
     el.style.top = `${box.top - hostBox.top + (u.cursor.top ?? 0) + 12}px`;
   }
 

@@ -10,6 +10,7 @@ import { ErrorBox } from '../../components/common.js';
 import { type ChartSeries, LineChart } from '../../components/LineChart.js';
 import { colorAt } from '../../format.js';
 import { useLastValue, useSeries } from '../../hooks.js';
+import { systemAxis, systemHover } from '../system-hover.js';
 import { runLabel } from './run-label.js';
 import type { RunTurns } from './turns.js';
 
@@ -95,6 +96,9 @@ export function CompareChart(props: {
         xLabel={props.source === 'system' ? 'seconds' : alignOn ? `step − turn of ${alignOn}` : 'step'}
         onWidth={(w) => setWidth(Math.min(2000, w))}
         testId={props.testId ?? 'compare-chart'}
+        {...(props.source === 'system'
+          ? { yFormat: systemAxis(metric), hoverDetail: systemHover(refs, props.names) }
+          : {})}
       />
       <div class="chart-foot muted small">
         {shown

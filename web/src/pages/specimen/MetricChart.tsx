@@ -8,6 +8,7 @@ import { ErrorBox } from '../../components/common.js';
 import { LineChart } from '../../components/LineChart.js';
 import { colorAt } from '../../format.js';
 import { useLastValue, useSeries } from '../../hooks.js';
+import { systemAxis, systemHover } from '../system-hover.js';
 
 export function MetricChart(props: {
   specimenId: string;
@@ -25,9 +26,10 @@ export function MetricChart(props: {
   testId?: string;
 }) {
   const { specimenId, runId, metric, version } = props;
+  const ref = runRef({ specimen_id: specimenId, run_id: runId });
   const [zoom, setZoom] = useState<[number, number] | null>(null);
   const [width, setWidth] = useState(0);
-  const { data, error } = useSeries([runRef({ specimen_id: specimenId, run_id: runId })], metric, {
+  const { data, error } = useSeries([ref], metric, {
     width,
     zoom,
     version,
@@ -65,6 +67,9 @@ export function MetricChart(props: {
         onWidth={(w) => setWidth(Math.min(2000, w))}
         xLabel={props.xLabel}
         testId={props.testId ?? 'metric-chart'}
+        {...(props.source === 'system'
+          ? { yFormat: systemAxis(metric), hoverDetail: systemHover([ref]) }
+          : {})}
       />
       <div class="chart-foot muted small">
         {shown
