@@ -1,12 +1,14 @@
 // End to end in Chromium with a real Python training process (this checkout's `specimen_vault`, begun
 // through the built CLI) that samples system metrics every 0.2 s: the run page's System card appears and
 // grows while the run is running, read from system.jsonl, and stays once the run is sealed; hovering a
-// System chart shows every system metric at that second from the values route. Skips without
+// System chart shows every system metric at that second from the values route; the run is headed by its
+// name (the ID beside it), in the breadcrumb and the tab's title too. Skips without
 // /usr/bin/chromium (browser.test.ts fails CI for that).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beginRun } from '../../src/runner/external-run.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import { Vault } from '../../src/storage/vault.js';
 import { buildWebIfMissing, CHROMIUM, launchChromium } from '../support/chromium.js';
@@ -107,5 +109,27 @@ describe.runIf(fs.existsSync(CHROMIUM) && process.platform === 'linux')('the run
     expect(text).toMatch(/@ [\d.]+ s/);
     expect(asked.some((u) => u.includes('source=system'))).toBe(true);
     await page.screenshot({ path: path.join(REPO_ROOT, 'test', 'artifacts', 'system-hover.png') });
+  }, 60_000);
+
+  it('heads a named run with its name, the run ID beside it, in the breadcrumb and the title too', async () => {
+    const runId = py!.runId;
+    await page.goto(`${server.url}#/specimen/${ID}/run/${runId}`);
+    const name = page.getByTestId('run-heading-name');
+    await expect.poll(() => name.count(), { timeout: 15_000 }).toBe(1);
+    expect(await name.textContent()).toBe('warm-lion');
+    expect(await page.getByTestId('run-heading-id').textContent()).toBe(runId);
+    const crumb = (await page.getByTestId('crumb-run').textContent()) ?? '';
+    expect(crumb).toContain('warm-lion');
+    expect(crumb).toContain(runId);
+    await expect.poll(() => page.title()).toBe(`warm-lion · ${ID} — Specimen Vault`);
+    // A run without a name is headed by its ID alone.
+    const other = await beginRun(vault, ID, { config: {} }, { provenance: false });
+    await page.goto(`${server.url}#/specimen/${ID}/run/${other.run_id}`);
+    await expect
+      .poll(() => page.getByTestId('run-heading').textContent(), { timeout: 15_000 })
+      .toContain(other.run_id);
+    expect(await page.getByTestId('run-heading-name').count()).toBe(0);
+    expect(await page.getByTestId('crumb-run').textContent()).toBe(other.run_id);
+    await expect.poll(() => page.title()).toBe(`${other.run_id} · ${ID} — Specimen Vault`);
   }, 60_000);
 });

@@ -45,7 +45,20 @@ export function RunDetail({ specimenId, runId }: { specimenId: string; runId: st
       <Card
         title={
           <span data-testid="run-heading">
-            Run <span class="mono">{runId}</span> <StatusBadge status={run.status} />
+            {/* A named run reads by its name; the ID stays beside it, secondary, for copying. */}
+            {run.name ? (
+              <>
+                Run <span data-testid="run-heading-name">{run.name}</span>{' '}
+                <span class="mono muted small" data-testid="run-heading-id">
+                  {runId}
+                </span>
+              </>
+            ) : (
+              <>
+                Run <span class="mono">{runId}</span>
+              </>
+            )}{' '}
+            <StatusBadge status={run.status} />
             {isRunning(run) ? (
               <span class="live" data-testid="live">
                 live · refreshing

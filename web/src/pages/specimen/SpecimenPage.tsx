@@ -3,7 +3,7 @@
  * (pick some to compare), one run in detail (the latest unless the URL names one), field notes (Markdown,
  * sanitized, editable), manifest and protocol. Refreshes every 2 s while a run is in progress.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { getSpecimen, isRunning } from '../../api/index.js';
 import { Card, ErrorBox, KeyValues, Loading, StatusBadge, Tag } from '../../components/common.js';
 import { fmtDate, fmtDuration, fmtValue } from '../../format.js';
@@ -19,6 +19,16 @@ export function SpecimenPage({ route }: { route: Route }) {
     live: (d) => d.runs.some(isRunning),
   });
   const [picked, setPicked] = useState<string[]>([]);
+  const shownRun = runParam ?? data?.runs.at(-1)?.run_id;
+  const runName = data?.runs.find((r) => r.run_id === shownRun)?.name ?? null;
+  // The tab says which run is open, by its name when it has one.
+  useEffect(() => {
+    const prev = document.title;
+    document.title = runParam ? `${runName ?? runParam} · ${id} — Specimen Vault` : `${id} — Specimen Vault`;
+    return () => {
+      document.title = prev;
+    };
+  }, [id, runParam, runName]);
 
   if (error && !data)
     return (
@@ -39,8 +49,27 @@ export function SpecimenPage({ route }: { route: Route }) {
 
   return (
     <div class="page specimen-page">
-      <div class="crumbs">
-        <a href={href([])}>Catalog</a> / <span class="mono">{id}</span>
+      <div class="crumbs" data-testid="crumbs">
+        <a href={href([])}>Catalog</a> /{' '}
+        {runParam ? (
+          <>
+            <a class="mono" href={href(['specimen', id])}>
+              {id}
+            </a>{' '}
+            /{' '}
+            {runName ? (
+              <span data-testid="crumb-run">
+                {runName} <span class="mono muted">{runParam}</span>
+              </span>
+            ) : (
+              <span class="mono" data-testid="crumb-run">
+                {runParam}
+              </span>
+            )}
+          </>
+        ) : (
+          <span class="mono">{id}</span>
+        )}
       </div>
       <h1 class="mono" data-testid="specimen-title">
         {id}
