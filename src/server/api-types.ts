@@ -393,3 +393,38 @@ export interface ViewResponse {
   name: string;
   view: SavedViewJson;
 }
+
+/** `GET /api/specimens/:id/runs/:run/code`: the code kept with a run (`runs/<id>/code/`). */
+export interface CodeListResponse {
+  specimen_id: string;
+  run_id: string;
+  /** The kept files, by name: protocol files or the script, `git.diff`, `untracked.txt`. */
+  files: { name: string; bytes: number; sha256: string }[];
+  /** The untracked files `untracked.txt` names (git paths), empty when none. */
+  untracked: string[];
+  /** Files not kept (binary, too large, unreadable), with the reason the manifest records. */
+  skipped: { file: string; reason: string }[];
+}
+
+/** `GET /api/specimens/:id/runs/:run/code/:file`: one kept file as text. */
+export interface CodeFileResponse {
+  name: string;
+  /** The whole file's size. */
+  bytes: number;
+  sha256: string;
+  /** The text, cut after the last complete line within the view limit when `truncated`. */
+  text: string;
+  truncated: boolean;
+}
+
+/** `GET /api/code-diff?run=A&run=B&file=…`: one kept file's unified diff between two runs (A → B). */
+export interface CodeDiffResponse {
+  file: string;
+  a: { specimen_id: string; run_id: string; present: boolean };
+  b: { specimen_id: string; run_id: string; present: boolean };
+  /** True when both runs kept the same text (the patch is then empty). */
+  same: boolean;
+  patch: string;
+  /** True when either copy was cut at the view limit before diffing. */
+  truncated: boolean;
+}

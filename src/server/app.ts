@@ -12,6 +12,7 @@ import { sendError } from './errors.js';
 import { HttpError, sendJson, sendRedirect } from './http.js';
 import { Router, splitPath } from './router.js';
 import { registerCatalogRoutes } from './routes/catalog.js';
+import { registerCodeRoutes } from './routes/code.js';
 import { registerCompareRoutes } from './routes/compare.js';
 import { registerExplorerRoutes } from './routes/explorer.js';
 import { registerGroupRoutes } from './routes/groups.js';
@@ -35,6 +36,7 @@ export function buildRouter(ctx: ServerContext, tokenRequired: boolean, pool: Us
   registerSpecimenRoutes(router, ctx);
   registerNotebookRoutes(router, ctx);
   registerLogRoutes(router, ctx);
+  registerCodeRoutes(router, ctx);
   registerCompareRoutes(router, ctx);
   registerExplorerRoutes(router, ctx);
   registerGroupRoutes(router, ctx);

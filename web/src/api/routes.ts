@@ -13,6 +13,9 @@ import { fetchSlice, type Slice } from './slice.js';
 import type {
   CatalogResponse,
   CatalogVersionResponse,
+  CodeDiffResponse,
+  CodeFileResponse,
+  CodeListResponse,
   CompareResponse,
   ExplorerResponse,
   GroupsResponse,
@@ -139,6 +142,35 @@ export function getLogs(
     offset === undefined ? { stream } : { stream, offset },
     signal,
   );
+}
+
+/** `GET …/runs/:run/code`: the code kept with a run (files with size and sha256, untracked, skipped). */
+export function getRunCode(
+  specimenId: string,
+  runId: string,
+  signal?: AbortSignal,
+): Promise<CodeListResponse> {
+  return getJson(`${runPath(specimenId, runId)}/code`, {}, signal);
+}
+
+/** `GET …/runs/:run/code/:file`: one kept code file as text (cut at 1 MiB). */
+export function getRunCodeFile(
+  specimenId: string,
+  runId: string,
+  file: string,
+  signal?: AbortSignal,
+): Promise<CodeFileResponse> {
+  return getJson(`${runPath(specimenId, runId)}/code/${encodeURIComponent(file)}`, {}, signal);
+}
+
+/** `GET /api/code-diff`: the unified diff of kept code file `file` from run `a` to run `b` (references). */
+export function getCodeDiff(
+  a: string,
+  b: string,
+  file: string,
+  signal?: AbortSignal,
+): Promise<CodeDiffResponse> {
+  return getJson('code-diff', { run: [a, b], file }, signal);
 }
 
 /** `GET …/runs/:run/metrics`: `limit` rows (at most 5,000) of the metrics table from `offset`, in step order. */

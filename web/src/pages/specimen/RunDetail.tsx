@@ -1,6 +1,7 @@
 /**
  * One run on the specimen page: config and summary, a chart per numeric metric against step, the metrics
- * table, its system metrics (SystemCard), its console output (RunConsole) and the tensors; a metric's turn (from the catalog) is marked on its chart. A run in progress refreshes every 2 s (and says so) until it is sealed.
+ * table, its system metrics (SystemCard), the code kept with it (CodeCard), its console output (RunConsole)
+ * and the tensors; a metric's turn (from the catalog) is marked on its chart. A run in progress refreshes every 2 s (and says so) until it is sealed.
  */
 import { useState } from 'preact/hooks';
 import { getRun, getTurns, isRunning } from '../../api/index.js';
@@ -9,6 +10,7 @@ import { fmtBytes } from '../../format.js';
 import { useData } from '../../hooks.js';
 import { href } from '../../router.js';
 import { nearestIndex, tensorQuery } from '../tensor/series-step.js';
+import { CodeCard } from './CodeCard.js';
 import { MetricChart } from './MetricChart.js';
 import { MetricsTable } from './MetricsTable.js';
 import { RunConsole } from './RunConsole.js';
@@ -114,6 +116,7 @@ export function RunDetail({ specimenId, runId }: { specimenId: string; runId: st
         )}
       </Card>
       <SystemCard specimenId={specimenId} runId={runId} version={version} live={isRunning(run)} />
+      <CodeCard specimenId={specimenId} runId={runId} version={run.sealed ? 'sealed' : 'open'} />
       <RunConsole
         specimenId={specimenId}
         runId={runId}
