@@ -395,6 +395,53 @@ function ownerMayBeAlive(owner: unknown): boolean {
   }
 }
 
+/** A run staged in a specimen's `pending/` (see listPendingRuns). */
+export interface PendingRun {
+  /** The staging directory's name, `YYYYMMDD_HHMMSS-<pid>-<hex>` as the Python package makes it. */
+  stage: string;
+  dir: string;
+  /** What the writer asked for (`begin.json`). */
+  request: BeginRequest;
+  /** The writer ended the run (`finish.json` is there): adoption seals it. */
+  finished: boolean;
+  /**
+   * Whether the writer may still be running — the one rule adoption uses (ownerMayBeAlive): its process
+   * answers on this host, or it runs on another host, which cannot be asked.
+   */
+  writerMayBeAlive: boolean;
+}
+
+/** What a staging directory's name looks like (the Python package's `<start>-<pid>-<6 hex>`). */
+export const PENDING_STAGE_PATTERN = /^\d{8}_\d{6}-\d+-[0-9a-f]{6}$/;
+
+/**
+ * The runs staged in `specimenDir/pending/`, oldest first, for readers that show them before they are
+ * adopted; a stage whose `begin.json` cannot be read yet (a writer mid-creation) is left out.
+ */
+export async function listPendingRuns(specimenDir: string): Promise<PendingRun[]> {
+  const pendingDir = path.join(specimenDir, PENDING_DIR);
+  const out: PendingRun[] = [];
+  for (const stage of await visibleSubdirs(pendingDir)) {
+    if (!PENDING_STAGE_PATTERN.test(stage)) continue;
+    const dir = path.join(pendingDir, stage);
+    let request: BeginRequest;
+    try {
+      request = parseBeginRequest(JSON.parse(await fsp.readFile(path.join(dir, BEGIN_FILE), 'utf8')));
+    } catch {
+      continue;
+    }
+    const finished = fs.existsSync(path.join(dir, FINISH_FILE));
+    out.push({
+      stage,
+      dir,
+      request,
+      finished,
+      writerMayBeAlive: !finished && ownerMayBeAlive(request.owner),
+    });
+  }
+  return out;
+}
+
 /** Options of adoptRuns. */
 export interface AdoptOptions {
   /** Specimens to look at (default: all). */

@@ -428,3 +428,29 @@ export interface CodeDiffResponse {
   /** True when either copy was cut at the view limit before diffing. */
   truncated: boolean;
 }
+
+/** One run staged in a specimen's `pending/`, not sealed yet (`GET /api/specimens/:id/pending`). */
+export interface PendingRunSummary {
+  /** The staging directory's name (`<YYYYMMDD_HHMMSS>-<pid>-<hex>`); the run ID is given at adoption. */
+  stage: string;
+  name: string | null;
+  started: string | null;
+  config: Json;
+  tags: string[];
+  /** The writer's host and process. */
+  host: string | null;
+  pid: number | null;
+  /**
+   * `running` while the writer may be alive (adoption leaves it), `finished` once it wrote finish.json
+   * (the next `specimen index` or `specimen adopt` seals it), `writer gone` when it died without finishing.
+   */
+  state: 'running' | 'finished' | 'writer gone';
+  /** Its metrics so far (from metrics.jsonl), or null before the first row. */
+  metrics: { rows: number; has_step: boolean; columns: MetricColumnInfo[] } | null;
+}
+
+export interface PendingListResponse {
+  specimen_id: string;
+  /** Oldest first. */
+  runs: PendingRunSummary[];
+}

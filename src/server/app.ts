@@ -19,6 +19,7 @@ import { registerGroupRoutes } from './routes/groups.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLogRoutes } from './routes/logs.js';
 import { registerNotebookRoutes } from './routes/notebook.js';
+import { registerPendingRoutes } from './routes/pending.js';
 import { registerQueryRoutes } from './routes/query.js';
 import { registerSpecimenRoutes } from './routes/specimens.js';
 import { registerTensorRoutes } from './routes/tensors.js';
@@ -37,6 +38,7 @@ export function buildRouter(ctx: ServerContext, tokenRequired: boolean, pool: Us
   registerNotebookRoutes(router, ctx);
   registerLogRoutes(router, ctx);
   registerCodeRoutes(router, ctx);
+  registerPendingRoutes(router, ctx);
   registerCompareRoutes(router, ctx);
   registerExplorerRoutes(router, ctx);
   registerGroupRoutes(router, ctx);

@@ -7,7 +7,7 @@
  * const shown = useLastValue(data)
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { getSeries, type SeriesResponse, type SeriesSource } from './api/index.js';
+import { getPendingSeries, getSeries, type SeriesResponse, type SeriesSource } from './api/index.js';
 
 /**
  * Loads data with `load` whenever `key` changes, aborting the previous request. `refreshMs` reloads
@@ -73,6 +73,7 @@ export function useLastValue<T>(value: T | undefined): T | undefined {
  * The series of `metric` for `runs` (references), downsampled on the server to `width` pixel columns over
  * `zoom` (whole runs when null). Nothing is asked while `width` is 0 (the chart not measured yet) or
  * while `skip` holds (the caller has the series already); `version` changing asks again (a live run grew).
+ * With `pending`, the series of that run staged in pending/ (not sealed yet), through its own route.
  */
 export function useSeries(
   runs: readonly string[],
@@ -83,15 +84,19 @@ export function useSeries(
     version: string;
     skip?: boolean;
     source?: SeriesSource;
+    pending?: { specimenId: string; stage: string };
   },
 ): { data: SeriesResponse | undefined; error: unknown } {
-  const { width, zoom, version, skip = false, source = 'metrics' } = options;
+  const { width, zoom, version, skip = false, source = 'metrics', pending } = options;
   const { data, error } = useData(
-    `series:${source}:${runs.join('|')}/${metric}/${width}/${zoom?.join(':') ?? ''}/${version}`,
-    (signal) =>
-      width === 0 || skip
-        ? Promise.resolve(undefined)
-        : getSeries({ runs, metrics: [metric], width, from: zoom?.[0], to: zoom?.[1], source }, signal),
+    `series:${source}:${pending ? 'pending:' : ''}${runs.join('|')}/${metric}/${width}/${zoom?.join(':') ?? ''}/${version}`,
+    (signal) => {
+      if (width === 0 || skip) return Promise.resolve(undefined);
+      const range = { metrics: [metric], width, from: zoom?.[0], to: zoom?.[1], source };
+      return pending
+        ? getPendingSeries(pending.specimenId, pending.stage, range, signal)
+        : getSeries({ runs, ...range }, signal);
+    },
   );
   return { data, error };
 }

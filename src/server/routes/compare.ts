@@ -91,7 +91,7 @@ export function liveSummaries(ref: RunRef, m: RunMetrics): MetricSummaryRow[] {
 }
 
 /** One metric's downsampled series for each loaded run (`missing` when a run lacks it). */
-function seriesOf(
+export function seriesOf(
   loaded: readonly { ref: RunRef; run: { status: string }; m: RunMetrics | undefined }[],
   metric: string,
   range: { from?: number | undefined; to?: number | undefined; width: number },

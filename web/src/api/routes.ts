@@ -24,6 +24,7 @@ import type {
   LogsResponse,
   MetricsPage,
   NotesPutRequest,
+  PendingListResponse,
   QueryResponse,
   RunListResponse,
   RunResponse,
@@ -171,6 +172,45 @@ export function getCodeDiff(
   signal?: AbortSignal,
 ): Promise<CodeDiffResponse> {
   return getJson('code-diff', { run: [a, b], file }, signal);
+}
+
+function pendingPath(specimenId: string, stage: string): string {
+  return `${specimenPath(specimenId)}/pending/${encodeURIComponent(stage)}`;
+}
+
+/** `GET /api/specimens/:id/pending`: the runs staged in the specimen's pending/, not sealed yet. */
+export function listPending(specimenId: string, signal?: AbortSignal): Promise<PendingListResponse> {
+  return getJson(`${specimenPath(specimenId)}/pending`, {}, signal);
+}
+
+/** `GET …/pending/:stage/series`: a staged run's series (its live metrics.jsonl, or system.jsonl). */
+export function getPendingSeries(
+  specimenId: string,
+  stage: string,
+  params: { metrics: readonly string[]; width: number; from?: number; to?: number; source?: SeriesSource },
+  signal?: AbortSignal,
+): Promise<SeriesResponse> {
+  const { metrics, width, from, to, source } = params;
+  return getJson(
+    `${pendingPath(specimenId, stage)}/series`,
+    { metric: metrics, width, from, to, source },
+    signal,
+  );
+}
+
+/** `GET …/pending/:stage/logs`: a staged run's stdout or stderr from byte `offset`, as getLogs. */
+export function getPendingLogs(
+  specimenId: string,
+  stage: string,
+  stream: 'stdout' | 'stderr',
+  offset: number | undefined,
+  signal?: AbortSignal,
+): Promise<LogsResponse> {
+  return getJson(
+    `${pendingPath(specimenId, stage)}/logs`,
+    offset === undefined ? { stream } : { stream, offset },
+    signal,
+  );
 }
 
 /** `GET …/runs/:run/metrics`: `limit` rows (at most 5,000) of the metrics table from `offset`, in step order. */

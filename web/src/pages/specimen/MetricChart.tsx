@@ -23,6 +23,8 @@ export function MetricChart(props: {
   onPick?: (step: number) => void;
   /** `system`: the run's system metrics over elapsed seconds (the System card). */
   source?: SeriesSource;
+  /** A run staged in pending/: `runId` is its stage name, read through the pending routes. */
+  pending?: boolean;
   testId?: string;
 }) {
   const { specimenId, runId, metric, version } = props;
@@ -34,6 +36,7 @@ export function MetricChart(props: {
     zoom,
     version,
     source: props.source ?? 'metrics',
+    ...(props.pending ? { pending: { specimenId, stage: runId } } : {}),
   });
   // Keep the previous curve on screen while a refresh or a zoom is loading.
   const shown = useLastValue(data?.series[0]);

@@ -1,10 +1,11 @@
 /**
  * A run's console on the specimen page: its stdout and stderr, the last 64 kB first, then — while the run
  * is live — what is new every 2 s, asked from the byte offset where the last answer ended (only new output
- * is read). A failed run's traceback (from its manifest's `error`) is shown above, open at once.
+ * is read). A failed run's traceback (from its manifest's `error`) is shown above, open at once. A run
+ * staged in pending/ is read the same way through its own route.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { getLogs } from '../../api/index.js';
+import { getLogs, getPendingLogs } from '../../api/index.js';
 import { Card, ErrorBox } from '../../components/common.js';
 
 const POLL_MS = 2000;
@@ -13,8 +14,8 @@ const MAX_CHARS = 512 * 1024;
 
 type Stream = 'stdout' | 'stderr';
 
-/** The text of one stream, followed from its offset while `live`. */
-function useLog(specimenId: string, runId: string, stream: Stream, live: boolean) {
+/** The text of one stream, followed from its offset while `live` (of a staged run when `pending`). */
+function useLog(specimenId: string, runId: string, stream: Stream, live: boolean, pending: boolean) {
   const [state, setState] = useState<{ text: string; exists: boolean; error: unknown }>({
     text: '',
     exists: false,
@@ -32,7 +33,13 @@ function useLog(specimenId: string, runId: string, stream: Stream, live: boolean
     let last = !liveRef.current;
     const poll = async () => {
       try {
-        const r = await getLogs(specimenId, runId, stream, offset.current, ac.signal);
+        const r = await (pending ? getPendingLogs : getLogs)(
+          specimenId,
+          runId,
+          stream,
+          offset.current,
+          ac.signal,
+        );
         // A file that was rewritten (shorter than what was read) starts over.
         const restart = offset.current !== undefined && r.offset < offset.current;
         offset.current = r.next_offset;
@@ -59,7 +66,7 @@ function useLog(specimenId: string, runId: string, stream: Stream, live: boolean
       ac.abort();
       clearTimeout(timer);
     };
-  }, [specimenId, runId, stream]);
+  }, [specimenId, runId, stream, pending]);
   return state;
 }
 
@@ -68,15 +75,19 @@ export function RunConsole({
   runId,
   live,
   error,
+  pending = false,
 }: {
   specimenId: string;
+  /** The run ID, or a staged run's stage name with `pending`. */
   runId: string;
   live: boolean;
+  /** A run staged in pending/, not sealed yet: its console is read through the pending routes. */
+  pending?: boolean;
   /** The manifest's `error` of a failed run, if any. */
   error: { type?: unknown; message?: unknown; traceback?: unknown } | null;
 }) {
-  const stdout = useLog(specimenId, runId, 'stdout', live);
-  const stderr = useLog(specimenId, runId, 'stderr', live);
+  const stdout = useLog(specimenId, runId, 'stdout', live, pending);
+  const stderr = useLog(specimenId, runId, 'stderr', live, pending);
   const [tab, setTab] = useState<Stream | undefined>(undefined);
   // stderr first when only it has output, or when the run failed.
   const shown: Stream = tab ?? (error || (!stdout.text && stderr.text) ? 'stderr' : 'stdout');

@@ -4,20 +4,32 @@
  * sanitized, editable), manifest and protocol. Refreshes every 2 s while a run is in progress.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { getSpecimen, isRunning } from '../../api/index.js';
+import { getSpecimen, isRunning, listPending } from '../../api/index.js';
 import { Card, ErrorBox, KeyValues, Loading, StatusBadge, Tag } from '../../components/common.js';
 import { fmtDate, fmtDuration, fmtValue } from '../../format.js';
 import { useData } from '../../hooks.js';
 import { href, navigate, type Route } from '../../router.js';
 import { FieldNotes, LabNotebook } from './Notebook.js';
+import { PendingDetail } from './PendingDetail.js';
 import { RunDetail } from './RunDetail.js';
 
 export function SpecimenPage({ route }: { route: Route }) {
   const id = route.path[1] ?? '';
   const runParam = route.path[2] === 'run' ? route.path[3] : undefined;
+  const stageParam = route.path[2] === 'pending' ? route.path[3] : undefined;
   const { data, error, reload } = useData(`specimen:${id}`, (signal) => getSpecimen(id, signal), {
     live: (d) => d.runs.some(isRunning),
   });
+  // Runs staged in pending/ (not sealed yet): followed every 2 s while there are any, and the specimen
+  // with them, so an adopted run moves into the runs table.
+  const pending = useData(`pending:${id}`, (signal) => listPending(id, signal), {
+    live: (d) => d.runs.length > 0,
+  });
+  const pendingRuns = pending.data?.runs ?? [];
+  const pendingCount = pendingRuns.length;
+  useEffect(() => {
+    if (pending.data) reload();
+  }, [pendingCount]);
   const [picked, setPicked] = useState<string[]>([]);
   const shownRun = runParam ?? data?.runs.at(-1)?.run_id;
   const runName = data?.runs.find((r) => r.run_id === shownRun)?.name ?? null;
@@ -44,7 +56,8 @@ export function SpecimenPage({ route }: { route: Route }) {
     );
   const m = data.manifest as Record<string, unknown>;
   const taxonomy = (m.taxonomy ?? {}) as { domain?: string; method?: string };
-  const runId = runParam ?? data.runs.at(-1)?.run_id;
+  const openStage = stageParam ? pendingRuns.find((p) => p.stage === stageParam) : undefined;
+  const runId = stageParam ? undefined : (runParam ?? data.runs.at(-1)?.run_id);
   const toggle = (r: string) => setPicked((p) => (p.includes(r) ? p.filter((x) => x !== r) : [...p, r]));
 
   return (
@@ -101,7 +114,7 @@ export function SpecimenPage({ route }: { route: Route }) {
       <LabNotebook data={data} onSaved={reload} />
 
       <Card
-        title={`Runs (${data.runs.length})`}
+        title={`Runs (${data.runs.length}${pendingRuns.length > 0 ? ` + ${pendingRuns.length} pending` : ''})`}
         actions={
           <button
             type="button"
@@ -113,7 +126,7 @@ export function SpecimenPage({ route }: { route: Route }) {
           </button>
         }
       >
-        {data.runs.length === 0 ? (
+        {data.runs.length === 0 && pendingRuns.length === 0 ? (
           <p class="muted">
             No runs yet. Record one with <code>specimen run {id}</code>.
           </p>
@@ -134,6 +147,23 @@ export function SpecimenPage({ route }: { route: Route }) {
               </tr>
             </thead>
             <tbody>
+              {[...pendingRuns].reverse().map((p) => (
+                <tr key={p.stage} class={p.stage === stageParam ? 'selected' : ''} data-testid="pending-row">
+                  <td />
+                  <td>
+                    <a href={href(['specimen', id, 'pending', p.stage])}>{p.name ?? p.stage}</a>{' '}
+                    {p.name ? <span class="muted small mono">{p.stage}</span> : null}
+                  </td>
+                  <td>
+                    <span class="badge status-pending">pending — not sealed yet</span>
+                  </td>
+                  <td>{fmtDate(p.started)}</td>
+                  <td colSpan={6} class="muted small">
+                    {p.state} · {p.metrics ? `${p.metrics.rows} rows` : 'no rows yet'} · {p.host ?? '?'} pid{' '}
+                    {p.pid ?? '?'}
+                  </td>
+                </tr>
+              ))}
               {[...data.runs].reverse().map((r) => (
                 <tr key={r.run_id} class={r.run_id === runId ? 'selected' : ''}>
                   <td>
@@ -201,6 +231,15 @@ export function SpecimenPage({ route }: { route: Route }) {
       </Card>
 
       {runId ? <RunDetail specimenId={id} runId={runId} /> : null}
+      {openStage ? <PendingDetail specimenId={id} run={openStage} /> : null}
+      {stageParam && !openStage && pending.data ? (
+        <Card title="Pending run">
+          <p class="muted" data-testid="pending-gone">
+            <span class="mono">{stageParam}</span> is no longer pending: it has been sealed (see the runs
+            above) or removed.
+          </p>
+        </Card>
+      ) : null}
 
       <div class="two-col">
         <FieldNotes data={data} onSaved={reload} />

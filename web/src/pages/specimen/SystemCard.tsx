@@ -7,18 +7,31 @@
  * @example
  * <SystemCard specimenId="2025_01_02_x" runId="20250102_101010" version="sealed" live={false} />
  */
-import { getSeries, runRef, SYSTEM_METRICS } from '../../api/index.js';
+import { getPendingSeries, getSeries, runRef, SYSTEM_METRICS } from '../../api/index.js';
 import { Card, ErrorBox } from '../../components/common.js';
 import { useData } from '../../hooks.js';
 import { MetricChart } from './MetricChart.js';
 
-export function SystemCard(props: { specimenId: string; runId: string; version: string; live: boolean }) {
-  const { specimenId, runId, live } = props;
+export function SystemCard(props: {
+  specimenId: string;
+  /** The run ID, or a staged run's stage name with `pending`. */
+  runId: string;
+  version: string;
+  live: boolean;
+  /** A run staged in pending/: read through the pending routes. */
+  pending?: boolean;
+}) {
+  const { specimenId, runId, live, pending = false } = props;
   const ref = runRef({ specimen_id: specimenId, run_id: runId });
   // One narrow request tells which columns the run has; each chart then asks at its own width.
   const { data, error } = useData(
-    `system:${ref}/${props.version}`,
-    (signal) => getSeries({ runs: [ref], metrics: SYSTEM_METRICS, width: 16, source: 'system' }, signal),
+    `system:${pending ? 'pending:' : ''}${ref}/${props.version}`,
+    (signal) => {
+      const probe = { metrics: SYSTEM_METRICS, width: 16, source: 'system' } as const;
+      return pending
+        ? getPendingSeries(specimenId, runId, probe, signal)
+        : getSeries({ runs: [ref], ...probe }, signal);
+    },
     { live: () => live },
   );
   if (error) return <ErrorBox error={error} />;
@@ -37,6 +50,7 @@ export function SystemCard(props: { specimenId: string; runId: string; version: 
             metric={metric}
             version={version}
             source="system"
+            pending={pending}
             xLabel="seconds"
             testId="system-chart"
           />
