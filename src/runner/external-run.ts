@@ -405,8 +405,9 @@ export interface PendingRun {
   /** The writer ended the run (`finish.json` is there): adoption seals it. */
   finished: boolean;
   /**
-   * Whether the writer may still be running — the one rule adoption uses (ownerMayBeAlive): its process
-   * answers on this host, or it runs on another host, which cannot be asked.
+   * Whether the writer may still be running — the one rule adoption uses (stageWriterMayBeAlive): its
+   * process answers on this host, or it runs on another host, which cannot be asked, or it named no
+   * process and wrote within UNOWNED_STAGE_QUIET_MS.
    */
   writerMayBeAlive: boolean;
 }
@@ -431,15 +432,40 @@ export async function listPendingRuns(specimenDir: string): Promise<PendingRun[]
       continue;
     }
     const finished = fs.existsSync(path.join(dir, FINISH_FILE));
-    out.push({
-      stage,
-      dir,
-      request,
-      finished,
-      writerMayBeAlive: !finished && ownerMayBeAlive(request.owner),
-    });
+    const writerMayBeAlive = !finished && (await stageWriterMayBeAlive(dir, request.owner));
+    out.push({ stage, dir, request, finished, writerMayBeAlive });
   }
   return out;
+}
+
+/**
+ * How long a staged run whose `begin.json` names no writer process (a writer other than the Python
+ * package, or an older one) counts as being written after its last change: with no process to ask, a
+ * recent write is the only sign that it is alive.
+ */
+export const UNOWNED_STAGE_QUIET_MS = 5 * 60_000;
+
+/** Whether `owner` names a process at all (a pid), so that ownerMayBeAlive can decide. */
+function hasOwner(owner: unknown): boolean {
+  return typeof (owner as { pid?: unknown } | undefined)?.pid === 'number';
+}
+
+/** Whether a file directly in `dir` changed within UNOWNED_STAGE_QUIET_MS. */
+async function recentlyWritten(dir: string): Promise<boolean> {
+  const since = Date.now() - UNOWNED_STAGE_QUIET_MS;
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    const st = await fsp.stat(path.join(dir, name)).catch(() => undefined);
+    if (st && st.mtimeMs >= since) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether the writer of a staged run that has not finished may still be running: its recorded process
+ * (ownerMayBeAlive), or, when it recorded none, a write within UNOWNED_STAGE_QUIET_MS.
+ */
+async function stageWriterMayBeAlive(dir: string, owner: unknown): Promise<boolean> {
+  return hasOwner(owner) ? ownerMayBeAlive(owner) : recentlyWritten(dir);
 }
 
 /** Options of adoptRuns. */
@@ -543,9 +569,11 @@ async function adoptStage(
     return skip(`cannot read ${BEGIN_FILE}: ${(err as Error).message}`);
   }
   const finished = fs.existsSync(path.join(stageDir, FINISH_FILE));
-  if (!finished && !force && ownerMayBeAlive(request.owner))
+  if (!finished && !force && (await stageWriterMayBeAlive(stageDir, request.owner)))
     return skip(
-      `its writer (pid ${request.owner?.pid} on ${request.owner?.host}) may still be running; it is adopted once it finishes (--force adopts it now)`,
+      hasOwner(request.owner)
+        ? `its writer (pid ${request.owner?.pid} on ${request.owner?.host}) may still be running; it is adopted once it finishes (--force adopts it now)`
+        : `it names no writer process and was written to within the last ${UNOWNED_STAGE_QUIET_MS / 60_000} minutes, so it may still be running; it is adopted once it finishes or stays unchanged that long (--force adopts it now)`,
     );
   // Renaming the stage first makes one adopter win when several run at once (two `specimen index`).
   const claimed = path.join(path.dirname(stageDir), `.adopting-${path.basename(stageDir)}`);

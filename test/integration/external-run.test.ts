@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { UNOWNED_STAGE_QUIET_MS } from '../../src/runner/external-run.js';
 import { SpecimenStorage } from '../../src/storage/specimen-storage.js';
 import { runCli, tempDir } from '../support/helpers.js';
 
@@ -124,6 +125,26 @@ describe('staged runs', () => {
     expect(adopted).toMatchObject({ status: 'succeeded', sealed: true });
     expect(adopted?.manifest?.summary).toEqual({ k: 1 });
     expect(fs.existsSync(path.join(vault, 'specimens', ID, 'pending'))).toBe(false);
+  }, 60_000);
+
+  it('leaves a stage that names no writer while it was written to recently, and adopts it once quiet', async () => {
+    const stage = path.join(vault, 'specimens', ID, 'pending', '20260102_111500-1-abcdef');
+    fs.mkdirSync(stage, { recursive: true });
+    // No owner (a writer that says nothing of its process): only its recent writes tell it may be alive.
+    fs.writeFileSync(path.join(stage, 'begin.json'), JSON.stringify({ started: '2026-01-02T11:15:00.000Z' }));
+    fs.writeFileSync(path.join(stage, 'metrics.jsonl'), '{"step":0,"loss":1}\n');
+    const left = JSON.parse(await cli(['adopt', ID, '--json']));
+    expect(left.adopted).toEqual([]);
+    expect(left.skipped[0].reason).toContain('names no writer process');
+    const idx = await runCli(['index', '--vault', vault]);
+    expect(idx.code, idx.stderr).toBe(0);
+    expect(fs.existsSync(path.join(stage, 'metrics.jsonl'))).toBe(true);
+    // Unchanged for longer than the quiet time: its writer is taken to be gone, and it is sealed.
+    const old = new Date(Date.now() - UNOWNED_STAGE_QUIET_MS - 60_000);
+    for (const f of fs.readdirSync(stage)) fs.utimesSync(path.join(stage, f), old, old);
+    const report = JSON.parse(await cli(['adopt', ID, '--json']));
+    expect(report.adopted.map((a: { run_id: string }) => a.run_id)).toEqual(['20260102_111500']);
+    expect(report.adopted[0].status).toBe('interrupted');
   }, 60_000);
 
   it('adopt seals an incomplete run whose writer is gone as interrupted', async () => {
