@@ -70,9 +70,8 @@ export function MetricChart(props: {
         onWidth={(w) => setWidth(Math.min(2000, w))}
         xLabel={props.xLabel}
         testId={props.testId ?? 'metric-chart'}
-        {...(props.source === 'system'
-          ? { yFormat: systemAxis(metric), hoverDetail: systemHover([ref]) }
-          : {})}
+        {...(props.source === 'system' ? { yFormat: systemAxis(metric) } : {})}
+        {...(props.source === 'system' && !props.pending ? { hoverDetail: systemHover([ref]) } : {})}
       />
       <div class="chart-foot muted small">
         {shown
