@@ -236,6 +236,21 @@ class Run:
         """Writes buffered metric rows now."""
         self._metrics.flush()
 
+    def note(self, text: str) -> None:
+        """Appends a dated entry to the field notes of this run's specimen, naming the run (``specimen note``).
+
+        Raises SpecimenError with the command line's message when it refuses, or when none is reachable (a
+        run staged in ``pending/``).
+
+        Example::
+
+            run.note("loss spiked at step 4000; lowering the learning rate")
+        """
+        from ._notebook import note
+
+        prefix = f"Run {self.run_id}: " if self.run_id else ""
+        note(self.specimen_id, prefix + text, vault=self.vault)
+
     # ---- ending ----
 
     def finish(self, status: Optional[str] = None, exit_code: Optional[int] = None) -> Optional[str]:
