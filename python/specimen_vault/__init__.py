@@ -136,7 +136,13 @@ def write_tensor(name: str, array: Any) -> str:
         raise RuntimeError("specimen_vault.write_tensor needs numpy (pip install numpy)") from err
     path = os.path.join(run_dir(), name + ".npy")
     tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        np.save(f, np.ascontiguousarray(array))
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, np.ascontiguousarray(array))
+        os.replace(tmp, path)
+    except OSError as err:
+        run = _run.current_run()
+        if run is not None:
+            run._full.note(err, "tensor", path)  # the run is sealed failed, saying the disk is full
+        raise
     return path

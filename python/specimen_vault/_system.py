@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from ._metrics import warn_once
+from ._metrics import DiskFull, warn_once
 
 SYSTEM_JSONL_FILE = "system.jsonl"
 DEFAULT_INTERVAL_S = 5.0
@@ -126,8 +126,9 @@ def _gpu() -> Optional[Tuple[float, int]]:
 class SystemSampler:
     """Samples into ``directory/system.jsonl`` every ``interval`` seconds between ``start()`` and ``stop()``."""
 
-    def __init__(self, directory: Path, interval: Optional[float] = None) -> None:
+    def __init__(self, directory: Path, interval: Optional[float] = None, full: Optional[DiskFull] = None) -> None:
         self.directory = directory
+        self.full = full if full is not None else DiskFull()
         self.interval = interval if interval is not None else interval_from_env()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
@@ -161,8 +162,12 @@ class SystemSampler:
 
     def _write(self) -> None:
         row = self.sample()
-        with open(self.directory / SYSTEM_JSONL_FILE, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+        try:
+            with open(self.directory / SYSTEM_JSONL_FILE, "a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+        except OSError as err:
+            self.full.note(err, "system", self.directory / SYSTEM_JSONL_FILE)
+            raise
 
     def _loop(self) -> None:
         try:
