@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Type, Union
 
 from ._cli import CliError, find_cli, session_call
+from ._code import keep_code, protocol_files, script_of
 from ._console import ConsoleCapture
 from ._system import SystemSampler
 from ._metrics import DiskFull, MetricsFile, warn_once
@@ -417,6 +418,12 @@ def _env_json(name: str) -> Dict[str, Any]:
         return {}
 
 
+def _code_files(specimen_dir: Path) -> List[Path]:
+    """What a staged run keeps: the script ``sys.argv`` names, else the specimen's protocol file(s)."""
+    script = script_of(sys.argv, os.getcwd())
+    return [script] if script is not None else protocol_files(specimen_dir)
+
+
 def init(
     specimen_id: Optional[str] = None,
     *,
@@ -523,6 +530,8 @@ def init(
             request["extra"] = {
                 "host": {"hostname": socket.gethostname(), "platform": sys.platform},
                 "runtime": {"python": sys.version.split()[0]},
+                # Kept now, as it runs: `specimen adopt` may come after the script has changed.
+                "code": keep_code(directory, _code_files(sdir), os.getcwd()),
             }
             _write_json_atomic(directory / BEGIN_FILE, request)
             try:  # best effort: on a disk already too full for it, the first write reports the full disk
