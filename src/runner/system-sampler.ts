@@ -18,6 +18,7 @@
  */
 
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SYSTEM_JSONL_FILE } from '../format/layout.js';
@@ -207,14 +208,13 @@ export class SystemSampler {
     const units = await procUnitsOnce();
     const names = await fsp.readdir(this.proc);
     const stats = new Map<number, ProcStat>();
-    await Promise.all(
-      names
-        .filter((n) => /^\d+$/.test(n))
-        .map(async (n) => {
-          const s = await readStat(path.join(this.proc, n, 'stat'), units);
-          if (s) stats.set(Number(n), s);
-        }),
-    );
+    // Read synchronously: a /proc file is generated in memory, a few microseconds each, while one promise
+    // per file costs the runner eight times the CPU (four thread-pool round trips per read).
+    for (const n of names) {
+      if (!/^\d+$/.test(n)) continue;
+      const s = readStat(path.join(this.proc, n, 'stat'), units);
+      if (s) stats.set(Number(n), s);
+    }
     return stats;
   }
 
@@ -280,15 +280,20 @@ export function parsePs(out: string): Map<number, ProcStat> {
 }
 
 /** Parses `/proc/<pid>/stat`; undefined when the process went away meanwhile. */
-async function readStat(
-  file: string,
-  units: { pageSize: number; clockTicks: number },
-): Promise<ProcStat | undefined> {
+// One buffer for every read: a stat line is a few hundred bytes (the command name is at most 64).
+const STAT_BUFFER = Buffer.alloc(4096);
+
+function readStat(file: string, units: { pageSize: number; clockTicks: number }): ProcStat | undefined {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = await fsp.readFile(file, 'latin1');
+    // open + one read: readFileSync also stats the file and reads again to find its end (a third of the cost).
+    fd = fs.openSync(file, 'r');
+    text = STAT_BUFFER.toString('latin1', 0, fs.readSync(fd, STAT_BUFFER, 0, STAT_BUFFER.length, 0));
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
   // The command name is in parentheses and may hold spaces: fields follow the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
