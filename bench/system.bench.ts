@@ -154,8 +154,10 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
 
   // A fixed amount of work, sized once to take about jobS seconds here.
+  // Like a training job it logs metrics (100 rows), so both arms load the Parquet writer at seal and the
+  // difference is the sampling and its system.parquet.
   const jobOf = (iterations: number) =>
-    `let x=0;const t0=performance.now();for(let i=0;i<${iterations};i++)x+=Math.sqrt(i);console.log(JSON.stringify({job_ms:performance.now()-t0,x}))`;
+    `let x=0;const t0=performance.now();const d=process.env.SPECIMEN_RUN_DIR;const rows=[];for(let i=0;i<${iterations};i++){x+=Math.sqrt(i);if(d&&i%${Math.max(1, Math.floor(iterations / 100))}===0)rows.push(JSON.stringify({step:rows.length,loss:1/(i+1)}))}if(d)require('fs').writeFileSync(d+'/metrics.jsonl',rows.join('\\n')+'\\n');console.log(JSON.stringify({job_ms:performance.now()-t0,x}))`;
   const probe = 200_000_000;
   const probeMs = timed(process.execPath, ['-e', jobOf(probe)], env).job;
   const job = jobOf(Math.round((probe * jobS * 1000) / probeMs));
@@ -191,8 +193,9 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
     'import json, time, specimen_vault as sv',
     `with sv.init(${JSON.stringify(ID)}) as run:`,
     '    t0 = time.perf_counter()',
-    `    for _ in range(${pyLoops}):`,
+    `    for step in range(${pyLoops}):`,
     '        sum(i * i for i in range(10000))',
+    `        if step % ${Math.max(1, Math.floor(pyLoops / 100))} == 0: run.log({"loss": 1 / (step + 1)}, step=step)`,
     '    ms = (time.perf_counter() - t0) * 1000',
     'print(json.dumps({"job_ms": ms}))',
   ].join('\n');
