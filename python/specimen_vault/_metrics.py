@@ -105,7 +105,10 @@ class DiskFull:
 
     def note(self, err: BaseException, subsystem: str, file: Any) -> bool:
         """Records ``err`` if it is the first full-disk failure; True when ``err`` says the disk is full."""
-        code = disk_full_code(err)
+        try:
+            code = disk_full_code(err)
+        except Exception:  # an exception whose str() fails: not one the disk raised
+            return False
         if code is None:
             return False
         if self.code is None:
