@@ -18,6 +18,13 @@ The same calls work in a plain ``python train.py`` (sealed at exit), in Jupyter 
     sv.log(step=step, loss=loss)            # NaN and infinities are kept
     sv.write_tensor("embeddings", emb)       # .npy in the run, stored as Zarr when it is sealed
     sv.run_dir(), sv.seed(), sv.config(), sv.specimen_id(), sv.run_id()
+
+The lab notebook goes through the CLI too (``SpecimenError`` carries its message)::
+
+    sid = sv.create_specimen("lr_sweep", domain="training", method="fine_tuning", hypothesis="…", expected="…")
+    sv.note(sid, "spike at step 4000")          # run.note("…") for the current run's specimen
+    sv.set_fields(sid, expected_results="…", tags=["sweep"])
+    sv.conclude(sid, "warmup removes the spike")
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import os
 from typing import Any, Dict, Mapping, Optional
 
 from . import _run
+from ._notebook import SpecimenError, conclude, create_specimen, note, set_fields
 from ._run import Run, finish, init
 from ._vault import SpecimenNotFound, VaultNotFound
 from ._version import __version__
@@ -37,6 +45,11 @@ __all__ = [
     "finish",
     "Run",
     "SpecimenNotFound",
+    "SpecimenError",
+    "create_specimen",
+    "note",
+    "set_fields",
+    "conclude",
     "VaultNotFound",
     "write_tensor",
     "run_dir",
@@ -123,7 +136,13 @@ def write_tensor(name: str, array: Any) -> str:
         raise RuntimeError("specimen_vault.write_tensor needs numpy (pip install numpy)") from err
     path = os.path.join(run_dir(), name + ".npy")
     tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        np.save(f, np.ascontiguousarray(array))
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, np.ascontiguousarray(array))
+        os.replace(tmp, path)
+    except OSError as err:
+        run = _run.current_run()
+        if run is not None:
+            run._full.note(err, "tensor", path)  # the run is sealed failed, saying the disk is full
+        raise
     return path

@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any, List, Optional, TextIO
 
-from ._metrics import warn_once
+from ._metrics import DiskFull, warn_once
 
 STDOUT_FILE = "stdout.log"
 STDERR_FILE = "stderr.log"
@@ -31,9 +31,10 @@ STDERR_FILE = "stderr.log"
 class _Tee:
     """A text stream that writes to the original stream and to a log file (line-buffered)."""
 
-    def __init__(self, original: TextIO, path: Path) -> None:
+    def __init__(self, original: TextIO, path: Path, full: DiskFull) -> None:
         self._original = original
         self._path = path
+        self._full = full
         self._file: Optional[TextIO] = None
         self._broken = False
         self._lock = threading.Lock()
@@ -51,6 +52,7 @@ class _Tee:
                     self._file.flush()
             except Exception as err:
                 self._broken = True
+                self._full.note(err, "console", self._path)
                 warn_once(f"console:{self._path.name}", f"console: cannot write {self._path}: {err}; no longer copied")
 
     def write(self, text: str) -> int:
@@ -89,8 +91,9 @@ class _Tee:
 class ConsoleCapture:
     """Copies ``sys.stdout`` and ``sys.stderr`` into ``directory`` between ``start()`` and ``stop()``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, full: Optional[DiskFull] = None) -> None:
         self.directory = directory
+        self.full = full if full is not None else DiskFull()
         self._tees: List[_Tee] = []
 
     @staticmethod
@@ -100,8 +103,8 @@ class ConsoleCapture:
     def start(self) -> None:
         if self._tees or not self.enabled():
             return
-        out = _Tee(sys.stdout, self.directory / STDOUT_FILE)
-        err = _Tee(sys.stderr, self.directory / STDERR_FILE)
+        out = _Tee(sys.stdout, self.directory / STDOUT_FILE, self.full)
+        err = _Tee(sys.stderr, self.directory / STDERR_FILE, self.full)
         self._tees = [out, err]
         sys.stdout = out  # type: ignore[assignment]
         sys.stderr = err  # type: ignore[assignment]

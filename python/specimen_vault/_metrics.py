@@ -16,6 +16,7 @@ and I/O failures are warned about once on stderr and counted::
 
 from __future__ import annotations
 
+import errno
 import json
 from itertools import chain
 import os
@@ -68,6 +69,65 @@ def name_problem(key: Any) -> Optional[str]:
     return None
 
 
+_FULL_ERRNOS = {errno.ENOSPC: "ENOSPC", getattr(errno, "EDQUOT", -1): "EDQUOT"}
+
+
+def disk_full_code(err: BaseException) -> Optional[str]:
+    """``"ENOSPC"`` or ``"EDQUOT"`` when ``err`` (or what caused it) says the disk is full, else None."""
+    e: Optional[BaseException] = err
+    for _ in range(5):
+        if e is None:
+            return None
+        if isinstance(e, OSError) and e.errno in _FULL_ERRNOS:
+            return _FULL_ERRNOS[e.errno]
+        text = str(e)
+        if "No space left on device" in text:
+            return "ENOSPC"
+        if "Disk quota exceeded" in text:
+            return "EDQUOT"
+        e = e.__cause__ or e.__context__
+    return None
+
+
+class DiskFull:
+    """The first full-disk failure among a run's writes (metrics, tensors, console, system metrics).
+
+    Writers ``note`` every I/O failure; one that says the disk is full is kept, and ``Run.finish`` seals the
+    run as failed with a ``StorageFullError`` — the type and message TypeScript writers record
+    (src/storage/disk-full.ts, src/errors.ts), so a sealed run reads the same whichever language filled the
+    disk. Thread-safe; never raises.
+    """
+
+    def __init__(self) -> None:
+        self.subsystem: Optional[str] = None
+        self.file: Optional[str] = None
+        self.code: Optional[str] = None
+
+    def note(self, err: BaseException, subsystem: str, file: Any) -> bool:
+        """Records ``err`` if it is the first full-disk failure; True when ``err`` says the disk is full."""
+        try:
+            code = disk_full_code(err)
+        except Exception:  # an exception whose str() fails: not one the disk raised
+            return False
+        if code is None:
+            return False
+        if self.code is None:
+            self.subsystem, self.file, self.code = subsystem, str(file), code
+        return True
+
+    def error(self) -> Optional[Dict[str, str]]:
+        """The manifest's ``error`` for the first full disk (StorageFullError's type and message), or None."""
+        if self.code is None:
+            return None
+        what = "disk quota exceeded" if self.code == "EDQUOT" else "disk full"
+        return {
+            "type": "StorageFullError",
+            "message": f"{self.subsystem}: no space left on the disk while writing {self.file} ({what}); "
+            "free some space (or raise the quota) and try again; what was written before is kept",
+            "code": self.code,
+        }
+
+
 _DROP = object()
 
 
@@ -102,8 +162,10 @@ def _template(keys: Tuple[str, ...]) -> str:
 class MetricsFile:
     """The buffered writer of one run's ``metrics.jsonl`` (thread-safe; see the module docstring)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, full: Optional[DiskFull] = None) -> None:
         self.path = path
+        self.full = full if full is not None else DiskFull()
+        """Where a full disk is recorded (shared with the run's other writers)."""
         self.rows = 0
         """Rows accepted so far."""
         self.failures = 0
@@ -231,6 +293,7 @@ class MetricsFile:
             self._file.flush()
         except Exception as err:  # disk full, file removed, permissions…: never into the training loop
             self.failures += count
+            self.full.note(err, "metrics", self.path)
             warn_once(
                 "io:" + self.path,
                 f"log: cannot write {self.path}: {err}; rows that cannot be written are counted and dropped",

@@ -32,14 +32,19 @@ from types import TracebackType
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Type, Union
 
 from ._cli import CliError, find_cli, session_call
+from ._code import keep_code, protocol_files, script_of
 from ._console import ConsoleCapture
 from ._system import SystemSampler
-from ._metrics import MetricsFile, warn_once
+from ._metrics import DiskFull, MetricsFile, warn_once
 from ._vault import PathLike, find_vault_root, specimen_dir
 
 PENDING_DIR = "pending"
 BEGIN_FILE = "begin.json"
 FINISH_FILE = "finish.json"
+# Set aside in the run directory by the CLI when it begins a run (src/format/layout.ts); given back to write
+# finish.json when the disk is full, so the sealed run can still say why it failed.
+SPACE_RESERVE_FILE = ".tmp-space-reserve"
+SPACE_RESERVE_BYTES = 128 * 1024  # as the CLI's (SPACE_RESERVE_BYTES); a staged run sets it aside itself
 SERIES_SUFFIX = ".npy-series"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 _STATUSES = ("succeeded", "failed", "interrupted")
@@ -144,11 +149,12 @@ class Run:
         self._cli = cli
         self._protocol = protocol or {}
         self._pid = os.getpid()
-        self._metrics = MetricsFile(str(directory / "metrics.jsonl"))
+        self._full = DiskFull()
+        self._metrics = MetricsFile(str(directory / "metrics.jsonl"), self._full)
         self._exc: Optional[BaseException] = None
         self._lock = threading.Lock()
-        self._console = ConsoleCapture(directory)
-        self._system = SystemSampler(directory)
+        self._console = ConsoleCapture(directory, self._full)
+        self._system = SystemSampler(directory, full=self._full)
         self._exc_printed = False
 
     def __repr__(self) -> str:
@@ -212,6 +218,7 @@ class Run:
         except ImportError:
             warn_once("numpy", "log_tensor needs numpy (pip install numpy); tensors are dropped")
             return
+        tmp: Optional[Path] = None
         try:
             if hasattr(array, "detach"):  # torch
                 array = array.detach().cpu().numpy()
@@ -230,11 +237,32 @@ class Run:
                 np.save(f, arr)
             os.replace(tmp, path)
         except Exception as err:
+            self._full.note(err, "tensor", self.dir / name)
+            if tmp is not None:
+                try:
+                    tmp.unlink()  # a partial array gives its space back
+                except OSError:
+                    pass
             warn_once(f"tensor-io:{name}", f"log_tensor: cannot save {name!r}: {err}; dropped")
 
     def flush(self) -> None:
         """Writes buffered metric rows now."""
         self._metrics.flush()
+
+    def note(self, text: str) -> None:
+        """Appends a dated entry to the field notes of this run's specimen, naming the run (``specimen note``).
+
+        Raises SpecimenError with the command line's message when it refuses, or when none is reachable (a
+        run staged in ``pending/``).
+
+        Example::
+
+            run.note("loss spiked at step 4000; lowering the learning rate")
+        """
+        from ._notebook import note
+
+        prefix = f"Run {self.run_id}: " if self.run_id else ""
+        note(self.specimen_id, prefix + text, vault=self.vault)
 
     # ---- ending ----
 
@@ -265,6 +293,8 @@ class Run:
                 # Raised out of a `with` block: Python prints it after the run is sealed, so the log gets it now.
                 self._console.log_stderr("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
             self._console.stop()
+            if exc is not None:
+                self._full.note(exc, "run", self.dir)  # e.g. write_tensor's OSError, uncaught
             finish: Dict[str, Any] = {"status": status, "ended": _now(), "summary": _jsonable(self.summary, "summary")}
             if exc is not None:
                 finish["error"] = {
@@ -272,6 +302,11 @@ class Run:
                     "message": str(exc),
                     "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
                 }
+            full = self._full.error()
+            if full is not None:
+                # As a TypeScript writer's run: failed, whatever else happened, with the full disk as its error.
+                status = finish["status"] = "failed"
+                finish["error"] = {**full, **({"traceback": finish["error"]["traceback"]} if exc is not None else {})}
             if exit_code not in (None, 0):
                 finish["exit_code"] = exit_code
             if self._metrics.failures:
@@ -279,12 +314,7 @@ class Run:
                 warn_once("lost", f"{self._metrics.failures} metric row(s) could not be written to {self.dir}")
             finish.update(self._protocol)
             self.status = status
-            try:
-                # A run sealed right away needs no fsync of what the seal reads and removes a moment later
-                # (the seal makes the run durable); a staged run's finish.json waits for `specimen adopt`.
-                _write_json_atomic(self.dir / FINISH_FILE, finish, sync=not (self.mode == "cli" and self._cli is not None))
-            except Exception as err:
-                warn_once("finish-io", f"finish: cannot write {self.dir / FINISH_FILE}: {err}")
+            self._write_finish(finish)
             if self.mode == "cli" and self._cli is not None:
                 self._seal()
             elif self.mode == "pending":
@@ -292,7 +322,38 @@ class Run:
                     f"specimen_vault: run staged in {self.dir}; `specimen adopt {self.specimen_id}` "
                     "or `specimen index` seals it\n"
                 )
-            return status
+            return self.status
+
+    def _write_finish(self, finish: Dict[str, Any]) -> None:
+        # A run sealed right away needs no fsync of what the seal reads and removes a moment later (the seal
+        # makes the run durable); a staged run's finish.json waits for `specimen adopt`.
+        sync = not (self.mode == "cli" and self._cli is not None)
+        try:
+            _write_json_atomic(self.dir / FINISH_FILE, finish, sync=sync)
+            return
+        except Exception as err:
+            if not self._full.note(err, "run", self.dir / FINISH_FILE):
+                warn_once("finish-io", f"finish: cannot write {self.dir / FINISH_FILE}: {err}")
+                return
+            first = err
+        # The disk is full: the space the CLI set aside for sealing takes the few bytes of finish.json.
+        try:
+            (self.dir / SPACE_RESERVE_FILE).unlink()
+        except OSError:
+            pass
+        for tmp in self.dir.glob(f".{FINISH_FILE}.*.tmp"):
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+        full = self._full.error()
+        if full is not None:
+            self.status = finish["status"] = "failed"
+            finish["error"] = {**full, **({"traceback": finish["error"]["traceback"]} if "traceback" in finish.get("error", {}) else {})}
+        try:
+            _write_json_atomic(self.dir / FINISH_FILE, finish, sync=sync)
+        except Exception as err:
+            warn_once("finish-io", f"finish: cannot write {self.dir / FINISH_FILE}: {first}; then {err}")
 
     def _seal(self) -> None:
         assert self._cli is not None and self.vault is not None and self.run_id is not None
@@ -355,6 +416,12 @@ def _env_json(name: str) -> Dict[str, Any]:
         return value if isinstance(value, dict) else {}
     except ValueError:
         return {}
+
+
+def _code_files(specimen_dir: Path) -> List[Path]:
+    """What a staged run keeps: the script ``sys.argv`` names, else the specimen's protocol file(s)."""
+    script = script_of(sys.argv, os.getcwd())
+    return [script] if script is not None else protocol_files(specimen_dir)
 
 
 def init(
@@ -463,8 +530,18 @@ def init(
             request["extra"] = {
                 "host": {"hostname": socket.gethostname(), "platform": sys.platform},
                 "runtime": {"python": sys.version.split()[0]},
+                # Kept now, as it runs: `specimen adopt` may come after the script has changed.
+                "code": keep_code(directory, _code_files(sdir), os.getcwd()),
             }
             _write_json_atomic(directory / BEGIN_FILE, request)
+            try:  # best effort: on a disk already too full for it, the first write reports the full disk
+                with open(directory / SPACE_RESERVE_FILE, "wb") as f:
+                    f.write(bytes(SPACE_RESERVE_BYTES))
+            except OSError:
+                try:
+                    (directory / SPACE_RESERVE_FILE).unlink()
+                except OSError:
+                    pass
             run = Run(specimen_id, None, directory, "pending", cfg, seed, root)
     _current = run
     if run.mode != "attached":  # under `specimen run` the runner keeps the console itself

@@ -5,7 +5,9 @@ JSON line of ``system.jsonl`` in the run; sealing converts it to ``system.parque
 Columns: ``time`` (Unix seconds), ``elapsed_s`` (since the run began), ``cpu_percent`` (of one core,
 summed over the process tree, since the previous sample), ``rss_bytes`` (process tree), and with a GPU
 ``gpu_util_percent`` and ``gpu_memory_bytes`` (summed over the GPUs). The process tree is read from
-``/proc`` (Linux); elsewhere only this process's peak RSS is known and CPU is this process's.
+``/proc`` on Linux (RSS in pages of the kernel's page size), elsewhere from ``ps -o pid=,ppid=,rss=,pcpu= -A``
+(where ``cpu_percent`` is the ``%cpu`` ps reports); without ``ps`` only this process's peak RSS is known.
+``SPECIMEN_SYSTEM_SOURCE=ps`` forces ``ps`` on Linux too, only so tests can compare it with ``/proc``.
 
 ``SPECIMEN_SYSTEM_INTERVAL`` sets the interval in seconds (default 5); ``off`` (or 0) turns sampling off.
 Sampling never disturbs the training loop: a failure stops it with one warning.
@@ -30,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from ._metrics import warn_once
+from ._metrics import DiskFull, warn_once
 
 SYSTEM_JSONL_FILE = "system.jsonl"
 DEFAULT_INTERVAL_S = 5.0
@@ -78,10 +80,20 @@ def _proc_tree(root: int) -> List[int]:
     return out
 
 
+_units: Optional[Tuple[int, int]] = None
+
+
+def _proc_units() -> Tuple[int, int]:
+    """Clock ticks per second and the page size (4 KiB on x86-64, 16 or 64 KiB on some kernels), read once."""
+    global _units
+    if _units is None:
+        _units = (os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE"))
+    return _units
+
+
 def _proc_usage(pids: List[int]) -> Tuple[float, int]:
     """CPU seconds (user + system) and RSS bytes summed over ``pids``."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    page = os.sysconf("SC_PAGE_SIZE")
+    ticks, page = _proc_units()
     cpu = 0.0
     rss = 0
     for pid in pids:
@@ -95,6 +107,50 @@ def _proc_usage(pids: List[int]) -> Tuple[float, int]:
         cpu += (int(fields[11]) + int(fields[12])) / ticks
         rss += int(fields[21]) * page
     return cpu, rss
+
+
+def parse_ps(out: str) -> Dict[int, Tuple[int, int, float]]:
+    """pid → (ppid, RSS bytes, %cpu) from ``ps -o pid=,ppid=,rss=,pcpu= -A`` (RSS in KiB); bad lines skipped."""
+    table: Dict[int, Tuple[int, int, float]] = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) != 4:
+            continue
+        try:
+            table[int(parts[0])] = (int(parts[1]), int(parts[2]) * 1024, float(parts[3]))
+        except ValueError:
+            continue
+    return table
+
+
+def _ps_usage(root: int) -> Optional[Tuple[float, int]]:
+    """%cpu and RSS bytes summed over ``root``'s process tree, from ``ps``; None without a working ps."""
+    try:
+        proc = subprocess.Popen(["ps", "-o", "pid=,ppid=,rss=,pcpu=", "-A"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        out, _ = proc.communicate(timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    table = parse_ps(out)
+    table.pop(proc.pid, None)  # ps itself is a child of this process, not part of the run
+    children: Dict[int, List[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    cpu, rss, todo = 0.0, 0, [root] if root in table else []
+    while todo:
+        pid = todo.pop()
+        cpu += table[pid][2]
+        rss += table[pid][1]
+        todo.extend(children.get(pid, []))
+    return cpu, rss
+
+
+def source_from_env() -> str:
+    """``proc`` on Linux, ``ps`` elsewhere or when ``SPECIMEN_SYSTEM_SOURCE=ps``."""
+    if os.environ.get("SPECIMEN_SYSTEM_SOURCE", "").strip().lower() == "ps":
+        return "ps"
+    return "proc" if os.path.isdir("/proc/self") else "ps"
 
 
 def _gpu() -> Optional[Tuple[float, int]]:
@@ -126,20 +182,31 @@ def _gpu() -> Optional[Tuple[float, int]]:
 class SystemSampler:
     """Samples into ``directory/system.jsonl`` every ``interval`` seconds between ``start()`` and ``stop()``."""
 
-    def __init__(self, directory: Path, interval: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        interval: Optional[float] = None,
+        full: Optional[DiskFull] = None,
+        source: Optional[str] = None,
+    ) -> None:
         self.directory = directory
+        self.full = full if full is not None else DiskFull()
         self.interval = interval if interval is not None else interval_from_env()
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._t0 = time.time()
         self._last: Optional[Tuple[float, float]] = None
         self._gpu = shutil.which("nvidia-smi") is not None
-        self._linux = os.path.isdir("/proc/self")
+        self.source = source or source_from_env()
+        """``proc`` or ``ps``: where the process tree is read."""
 
     def sample(self) -> Dict[str, float]:
         now = time.time()
-        if self._linux:
+        ps = _ps_usage(os.getpid()) if self.source == "ps" else None
+        if self.source == "proc":
             cpu_s, rss = _proc_usage(_proc_tree(os.getpid()))
+        elif ps is not None:
+            cpu_s, rss = 0.0, ps[1]
         else:
             import resource
 
@@ -147,7 +214,9 @@ class SystemSampler:
             cpu_s = t.user + t.system
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
         row: Dict[str, float] = {"time": round(now, 3), "elapsed_s": round(now - self._t0, 3)}
-        if self._last is not None and now > self._last[0]:
+        if ps is not None:
+            row["cpu_percent"] = round(ps[0], 2)
+        elif self._last is not None and now > self._last[0]:
             row["cpu_percent"] = round(100.0 * (cpu_s - self._last[1]) / (now - self._last[0]), 2)
         else:
             row["cpu_percent"] = None  # type: ignore[assignment]
@@ -161,8 +230,12 @@ class SystemSampler:
 
     def _write(self) -> None:
         row = self.sample()
-        with open(self.directory / SYSTEM_JSONL_FILE, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+        try:
+            with open(self.directory / SYSTEM_JSONL_FILE, "a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+        except OSError as err:
+            self.full.note(err, "system", self.directory / SYSTEM_JSONL_FILE)
+            raise
 
     def _loop(self) -> None:
         try:

@@ -38,3 +38,20 @@ print("ok")
 """
     r = script(vault, "\n".join(snippets) + checks)
     assert r.stdout.strip().endswith("ok")
+
+
+def test_the_readme_notebook_snippet_runs_as_shown(tmp_path: Path) -> None:
+    text = (REPO / "README.md").read_text()
+    section = text.split("### The lab notebook from Python", 1)[1].split("\n### ", 1)[0]
+    snippets = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(snippets) == 1
+    vault = make_vault(tmp_path / "vault")
+    checks = """
+import json, subprocess, os
+shown = json.loads(subprocess.run([*os.environ["SPECIMEN_CLI"].split(), "show", sid, "--json"], capture_output=True, text=True, check=True).stdout)
+assert shown["status"] == "concluded" and shown["manifest"]["expected_results"] == "no spike above 1.5"
+assert shown["manifest"]["tags"] == ["warmup"] and f"Run {run.run_id}: no spike" in shown["field_notes"]
+print("ok")
+"""
+    r = script(vault, snippets[0] + checks)
+    assert r.stdout.strip().endswith("ok")

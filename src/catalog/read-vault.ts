@@ -23,6 +23,7 @@ import {
   METRICS_FILE,
   RUNS_DIR,
   SUPERSESSIONS_FILE,
+  SYSTEM_FILE,
   stampOf,
   TENSOR_SUFFIX,
 } from '../format/layout.js';
@@ -296,6 +297,11 @@ export interface RunRead {
    * `summary` for summaries (a legacy or unsealed run, or a sealed one without a stored summary).
    */
   inspect?: { file: string; facts: boolean; summary: boolean };
+  /**
+   * Set when the run's peaks (`peak_rss_bytes`, `peak_gpu_memory_bytes`) come from its `system.parquet`:
+   * a run sealed with the file before the manifest's `system` recorded them.
+   */
+  inspectSystem?: string;
   warning?: string;
 }
 
@@ -427,6 +433,11 @@ export function readRun(specimenId: string, rd: RunDir): RunRead {
     // A remote stub (`index --remote`) lists every artifact, but its metrics join the views only once
     // `specimen fetch` has brought the file: a view naming an absent file would fail every query.
     const metricsHere = !isRemoteStub(rd.dir) || fs.existsSync(path.join(rd.dir, METRICS_FILE));
+    if (info.peakRssBytes === null && info.peakGpuMemoryBytes === null) {
+      const system = Object.values(info.artifacts).some((a) => a.path === SYSTEM_FILE);
+      const file = path.join(rd.dir, SYSTEM_FILE);
+      if (system && fs.existsSync(file)) out.inspectSystem = file;
+    }
     for (const [name, a] of Object.entries(info.artifacts)) {
       const isMetrics = a.format === 'parquet' && a.path === METRICS_FILE;
       const cols = isMetrics ? columnsOf(a) : undefined;

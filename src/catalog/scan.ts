@@ -10,6 +10,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { quoteIdent, quoteLiteral } from '../duckdb/node-api.js';
 import { connectShared } from '../duckdb/read-parquet.js';
 import { isVaultError } from '../errors.js';
 import { assertSpecimenId } from '../format/ids.js';
@@ -278,8 +279,50 @@ export function scanSpecimen(
   };
 }
 
-/** Fills in what only the Parquet file can tell: columns, rows and, when not stored, the summaries. */
+/** Whether a run read needs its files before its rows are written (see completeFromFile). */
+export function needsFiles(r: RunRead): boolean {
+  return r.inspect !== undefined || r.inspectSystem !== undefined;
+}
+
+/**
+ * Fills in what only the Parquet files can tell: the metrics' columns, rows and, when not stored, the
+ * summaries; and the peaks of a system.parquet whose manifest does not record them.
+ */
 export async function completeFromFile(r: RunRead, warn: (m: string) => void): Promise<void> {
+  if (r.inspectSystem !== undefined) await completeSystemPeaks(r, r.inspectSystem, warn);
+  if (r.inspect !== undefined) await completeMetrics(r, warn);
+}
+
+/**
+ * The largest `rss_bytes` and `gpu_memory_bytes` of `system.parquet`, as sealing records them in the
+ * manifest's `system` (runner/convert.ts: finite values only), for runs sealed before it did.
+ */
+async function completeSystemPeaks(r: RunRead, file: string, warn: (m: string) => void): Promise<void> {
+  const con = await connectShared();
+  try {
+    const source = `read_parquet(${quoteLiteral(path.resolve(file))})`;
+    const described = await con.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+    const columns = new Set(described.getRowsJS().map((row) => String(row[0])));
+    const peak = (c: string) => {
+      if (!columns.has(c)) return 'NULL';
+      const v = `CAST(${quoteIdent(c)} AS DOUBLE)`;
+      return `max(${v}) FILTER (WHERE isfinite(${v}))`;
+    };
+    const peaks = (
+      await con.runAndReadAll(`SELECT ${peak('rss_bytes')}, ${peak('gpu_memory_bytes')} FROM ${source}`)
+    ).getRowsJS()[0];
+    const asInt = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v) : null);
+    r.run.peak_rss_bytes = asInt(peaks?.[0]);
+    r.run.peak_gpu_memory_bytes = asInt(peaks?.[1]);
+  } catch (err) {
+    // Unreadable (damaged): the run is indexed without peaks, as before.
+    warn(`run ${r.run.specimen_id}/${r.run.run_id}: cannot read ${file}: ${(err as Error).message}`);
+  } finally {
+    con.closeSync();
+  }
+}
+
+async function completeMetrics(r: RunRead, warn: (m: string) => void): Promise<void> {
   const need = r.inspect!;
   const metrics = r.artifacts.find((a) => a.kind === 'metrics');
   // On a connection of its own, never the index's: a file DuckDB fails on (damaged, not Parquet) would

@@ -18,6 +18,7 @@ import {
   CODE_FILE_MAX_BYTES,
   CODE_GIT_DIFF_FILE,
   CODE_UNTRACKED_FILE,
+  PENDING_DIR,
   RUNS_DIR,
 } from '../format/layout.js';
 import type { PlainObject } from '../format/msgpack.js';
@@ -96,12 +97,13 @@ export async function currentCode(options: {
     const status = await git(['status', '--porcelain', '--untracked-files=no'], options.gitCwd);
     if (status?.trim()) {
       // Without --binary git writes "Binary files … differ" for binary changes: the diff stays text.
-      // The run folders themselves are data, not code: left out of the diff and the untracked list.
-      const exclude = `:(top,exclude,glob)**/${RUNS_DIR}/**`;
-      const diff = await git(['diff', 'HEAD', '--', ':(top)', exclude], options.gitCwd);
+      // The run folders themselves (sealed, and staged by a writer without the CLI) are data, not code:
+      // left out of the diff and the untracked list. python/specimen_vault/_code.py follows these rules.
+      const exclude = [RUNS_DIR, PENDING_DIR].map((d) => `:(top,exclude,glob)**/${d}/**`);
+      const diff = await git(['diff', 'HEAD', '--', ':(top)', ...exclude], options.gitCwd);
       if (diff) out.set(CODE_GIT_DIFF_FILE, Buffer.byteLength(diff) > CODE_FILE_MAX_BYTES ? null : diff);
       const untracked = await git(
-        ['ls-files', '--others', '--exclude-standard', '--full-name', '--', ':(top)', exclude],
+        ['ls-files', '--others', '--exclude-standard', '--full-name', '--', ':(top)', ...exclude],
         options.gitCwd,
       );
       if (untracked?.trim()) out.set(CODE_UNTRACKED_FILE, untracked);

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { isVaultError } from '../errors.js';
+import { writeFileAtomic } from '../format/atomic-write.js';
 import {
   METRICS_FILE,
   METRICS_JSONL_FILE,
@@ -24,6 +25,7 @@ import {
   SYSTEM_JSONL_FILE,
   TENSOR_SUFFIX,
 } from '../format/layout.js';
+import { encodeColumnsParquet } from '../parquet/write-columns.js';
 import { MetricsWriter, writeMetricsFile } from '../storage/metrics/index.js';
 import {
   appendJsonLines,
@@ -31,6 +33,8 @@ import {
   type MetricsRow,
   parseMetricsLine,
 } from '../storage/metrics/jsonl.js';
+import { DIRECT_MAX_ROWS } from '../storage/metrics/metrics-writer.js';
+import { toColumns } from '../storage/metrics/write-file.js';
 import { type TensorData, writeZarr } from '../storage/tensors/index.js';
 import { readNpy } from './npy.js';
 
@@ -85,7 +89,16 @@ export async function convertSystemJsonl(
   }
   if (bad > 0) onWarning(`system metrics: ${bad} malformed line(s) of ${SYSTEM_JSONL_FILE} skipped`);
   if (rows.length === 0) return undefined;
-  await writeMetricsFile(path.join(runDir, SYSTEM_FILE), rows, runId);
+  const target = path.join(runDir, SYSTEM_FILE);
+  if (rows.length <= DIRECT_MAX_ROWS) {
+    // Hours of samples at most: encoded here, as MetricsWriter does a short run's metrics, rather than
+    // starting DuckDB at every seal (tens of ms of CPU, the largest part of what sampling costs a run).
+    const table = toColumns(rows, runId);
+    const { bytes } = encodeColumnsParquet(table.columns, table.rows, {
+      constants: [{ name: 'run_id', value: runId }],
+    });
+    await writeFileAtomic(target, bytes, { sync: false });
+  } else await writeMetricsFile(target, rows, runId);
   // The peaks are kept in the manifest so the catalog's `runs` has them without reading every system.parquet.
   const peak = (column: string): number | null => {
     let max: number | null = null;

@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ManifestError, NotFoundError, SealedRunError } from '../errors.js';
+import { ManifestError, NotFoundError, SealedRunError, type StorageFullError } from '../errors.js';
 import {
   BEGIN_FILE,
   FINISH_FILE,
@@ -35,6 +35,7 @@ import {
 import type { RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, readManifestFile, writeManifestFile } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
+import { asStorageFull } from '../storage/disk-full.js';
 import { claimRunDir, effectiveStatus } from '../storage/runs.js';
 import { sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
@@ -311,13 +312,24 @@ async function sealDir(
       const { mergeParts } = await import('../storage/metrics/parts.js');
       await mergeParts(dir);
     }
+    // A full disk while converting (the writer filled it, so its JSON lines leave no room for Parquet):
+    // sealed as failed saying so, as runProtocol does, with the writer's own files kept as they are.
+    let full: StorageFullError | undefined;
     if (hasOutputs(names)) {
       const { convertRunOutputs } = await import('./convert.js');
-      conversion = await convertRunOutputs(dir, runId, onWarning, {
-        zarrFormat: vault.config.pythonZarrFormat,
-      });
+      try {
+        conversion = await convertRunOutputs(dir, runId, onWarning, {
+          zarrFormat: vault.config.pythonZarrFormat,
+        });
+      } catch (err) {
+        full = asStorageFull(err, 'run', dir);
+        if (!full) throw err;
+        // What the conversion had written of them goes, which also gives back space for sealing.
+        await fsp.rm(path.join(dir, PARTS_DIR), { recursive: true, force: true });
+        onWarning(`run: ${runId} sealed as failed: ${full.message}`);
+      }
     }
-    const status = how.status ?? finish?.status ?? how.fallback;
+    const status = full ? 'failed' : (how.status ?? finish?.status ?? how.fallback);
     const ended = finish?.ended ?? (await lastWrite(dir)) ?? new Date().toISOString();
     const started = Date.parse(String(manifest.started));
     const final: PlainObject = {
@@ -330,6 +342,8 @@ async function sealDir(
     if (typeof finish?.exit_code === 'number') final.exit_code = finish.exit_code;
     if (conversion.system) final.system = { ...conversion.system };
     if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;
+    if (full && (final.error as PlainObject | undefined)?.type !== full._tag)
+      final.error = { type: full._tag, message: full.message };
     await sealRunDir(dir, final as RunManifest, {
       status,
       ...(finish?.summary ? { summary: finish.summary } : {}),

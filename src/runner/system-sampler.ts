@@ -1,6 +1,7 @@
 /**
  * System metrics of a `specimen run`: every few seconds the runner samples the protocol's process tree
- * (CPU % and resident memory summed over the child and its descendants, read from `/proc`) and, where
+ * (CPU % and resident memory summed over the child and its descendants, read from `/proc` on Linux and
+ * from `ps -o pid=,ppid=,rss=,pcpu= -A` elsewhere) and, where
  * `nvidia-smi` is present, GPU utilisation and memory, as one JSON line of `system.jsonl` in the run —
  * the same columns the Python package writes (python/specimen_vault/_system.py), so sealing converts
  * either into `system.parquet`.
@@ -17,6 +18,7 @@
  */
 
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { SYSTEM_JSONL_FILE } from '../format/layout.js';
@@ -24,9 +26,39 @@ import { SYSTEM_JSONL_FILE } from '../format/layout.js';
 /** Default sampling interval in seconds (as in the Python package). */
 export const DEFAULT_SYSTEM_INTERVAL_S = 5;
 
-// Linux's USER_HZ (100 on every architecture) and the page size of x86-64 and most arm64 kernels.
-const CLK_TCK = 100;
-const PAGE_SIZE = 4096;
+/** Where the process tree is read from. */
+export type SystemSource = 'proc' | 'ps';
+
+/**
+ * The source used when none is given: `/proc` on Linux, `ps` elsewhere. `SPECIMEN_SYSTEM_SOURCE=ps` forces
+ * `ps` on Linux too — only so tests can check the fallback against `/proc` on the same machine.
+ */
+export function defaultSystemSource(): SystemSource {
+  if (process.env.SPECIMEN_SYSTEM_SOURCE === 'ps') return 'ps';
+  return process.platform === 'linux' ? 'proc' : 'ps';
+}
+
+let procUnits: Promise<{ pageSize: number; clockTicks: number }> | undefined;
+
+/**
+ * The kernel's page size (RSS in `/proc/<pid>/stat` is in pages: 4 KiB on x86-64, 16 or 64 KiB on some
+ * arm64 and POWER kernels) and clock ticks per second, asked of `getconf` once per process.
+ */
+export function procUnitsOnce(): Promise<{ pageSize: number; clockTicks: number }> {
+  const ask = (name: string, fallback: number) =>
+    new Promise<number>((resolve) => {
+      execFile('getconf', [name], { timeout: 5000 }, (err, out) => {
+        const n = Number(String(out).trim());
+        resolve(!err && Number.isInteger(n) && n > 0 ? n : fallback);
+      });
+    });
+  // The fallbacks are Linux's USER_HZ and the common page size, for a system without getconf.
+  procUnits ??= Promise.all([ask('PAGESIZE', 4096), ask('CLK_TCK', 100)]).then(([pageSize, clockTicks]) => ({
+    pageSize,
+    clockTicks,
+  }));
+  return procUnits;
+}
 
 /** Options of SystemSampler. */
 export interface SystemSamplerOptions {
@@ -40,13 +72,19 @@ export interface SystemSamplerOptions {
   onWarning?: (message: string) => void;
   /** `/proc` (tests point it elsewhere). */
   procDir?: string;
+  /** Where the process tree is read (default: defaultSystemSource()). */
+  source?: SystemSource;
 }
 
-/** One parsed `/proc/<pid>/stat`: parent, CPU seconds, RSS bytes. */
+/**
+ * One process: parent, RSS bytes, and CPU as cumulative seconds (`/proc`) or as the `%cpu` `ps` reports
+ * (averaged by `ps` itself, so summed as it is).
+ */
 interface ProcStat {
   ppid: number;
-  cpuS: number;
   rss: number;
+  cpuS?: number;
+  pcpu?: number;
 }
 
 /** Samples a process tree into `system.jsonl` between start() and stop(). */
@@ -58,6 +96,8 @@ export class SystemSampler {
   private readonly options: SystemSamplerOptions;
   private readonly file: string;
   private readonly proc: string;
+  /** Where the process tree is read. */
+  readonly source: SystemSource;
   private readonly t0 = Date.now();
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
@@ -69,6 +109,7 @@ export class SystemSampler {
     this.options = options;
     this.file = path.join(options.dir, SYSTEM_JSONL_FILE);
     this.proc = options.procDir ?? '/proc';
+    this.source = options.source ?? defaultSystemSource();
   }
 
   /** Takes a first sample now, then one every interval. */
@@ -119,18 +160,22 @@ export class SystemSampler {
     const tree = await this.tree();
     if (tree.length === 0) return undefined;
     let cpuS = 0;
+    let pcpu = 0;
     let rss = 0;
     for (const s of tree) {
-      cpuS += s.cpuS;
+      cpuS += s.cpuS ?? 0;
+      pcpu += s.pcpu ?? 0;
       rss += s.rss;
     }
     const row: Record<string, number | null> = {
       time: Math.round(now) / 1000,
       elapsed_s: Math.round(now - this.t0) / 1000,
       cpu_percent:
-        this.last && now > this.last.t
-          ? Math.round((10000 * (cpuS - this.last.cpuS)) / ((now - this.last.t) / 1000)) / 100
-          : null,
+        this.source === 'ps'
+          ? Math.round(pcpu * 100) / 100
+          : this.last && now > this.last.t
+            ? Math.round((10000 * (cpuS - this.last.cpuS)) / ((now - this.last.t) / 1000)) / 100
+            : null,
       rss_bytes: rss,
     };
     this.last = { t: now, cpuS };
@@ -144,16 +189,7 @@ export class SystemSampler {
 
   /** The stats of the root process and its descendants (empty when the root has exited). */
   private async tree(): Promise<ProcStat[]> {
-    const names = await fsp.readdir(this.proc);
-    const stats = new Map<number, ProcStat>();
-    await Promise.all(
-      names
-        .filter((n) => /^\d+$/.test(n))
-        .map(async (n) => {
-          const s = await readStat(path.join(this.proc, n, 'stat'));
-          if (s) stats.set(Number(n), s);
-        }),
-    );
+    const stats = this.source === 'ps' ? await psTable() : await this.procTable();
     const children = new Map<number, number[]>();
     for (const [pid, s] of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), pid]);
     const out: ProcStat[] = [];
@@ -165,6 +201,21 @@ export class SystemSampler {
       todo.push(...(children.get(pid) ?? []));
     }
     return out;
+  }
+
+  /** Every process of `/proc`. */
+  private async procTable(): Promise<Map<number, ProcStat>> {
+    const units = await procUnitsOnce();
+    const names = await fsp.readdir(this.proc);
+    const stats = new Map<number, ProcStat>();
+    // Read synchronously: a /proc file is generated in memory, a few microseconds each, while one promise
+    // per file costs the runner eight times the CPU (four thread-pool round trips per read).
+    for (const n of names) {
+      if (!/^\d+$/.test(n)) continue;
+      const s = readStat(path.join(this.proc, n, 'stat'), units);
+      if (s) stats.set(Number(n), s);
+    }
+    return stats;
   }
 
   /** GPU utilisation and memory summed over the GPUs, or undefined without nvidia-smi. */
@@ -203,13 +254,46 @@ export function parseNvidiaSmi(out: string): { util: number; memory: number } | 
   return seen ? { util, memory } : undefined;
 }
 
+/** Every process as `ps -o pid=,ppid=,rss=,pcpu= -A` lists it (RSS in KiB), for systems without `/proc`. */
+async function psTable(): Promise<Map<number, ProcStat>> {
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile(
+      'ps',
+      ['-o', 'pid=,ppid=,rss=,pcpu=', '-A'],
+      { timeout: 10_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
+    );
+  });
+  return parsePs(out);
+}
+
+/** Parses the lines of `ps -o pid=,ppid=,rss=,pcpu= -A`; lines that do not parse are skipped. */
+export function parsePs(out: string): Map<number, ProcStat> {
+  const stats = new Map<number, ProcStat>();
+  for (const line of out.split('\n')) {
+    const [pid, ppid, rss, pcpu] = line.trim().split(/\s+/).map(Number);
+    if (pid === undefined || ppid === undefined || rss === undefined || pcpu === undefined) continue;
+    if (![pid, ppid, rss].every(Number.isInteger) || !Number.isFinite(pcpu)) continue;
+    stats.set(pid, { ppid, rss: rss * 1024, pcpu });
+  }
+  return stats;
+}
+
 /** Parses `/proc/<pid>/stat`; undefined when the process went away meanwhile. */
-async function readStat(file: string): Promise<ProcStat | undefined> {
+// One buffer for every read: a stat line is a few hundred bytes (the command name is at most 64).
+const STAT_BUFFER = Buffer.alloc(4096);
+
+function readStat(file: string, units: { pageSize: number; clockTicks: number }): ProcStat | undefined {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = await fsp.readFile(file, 'latin1');
+    // open + one read: readFileSync also stats the file and reads again to find its end (a third of the cost).
+    fd = fs.openSync(file, 'r');
+    text = STAT_BUFFER.toString('latin1', 0, fs.readSync(fd, STAT_BUFFER, 0, STAT_BUFFER.length, 0));
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
   // The command name is in parentheses and may hold spaces: fields follow the last ')'.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
@@ -217,7 +301,7 @@ async function readStat(file: string): Promise<ProcStat | undefined> {
   if (fields.length < 22) return undefined;
   return {
     ppid: Number(fields[1]),
-    cpuS: (Number(fields[11]) + Number(fields[12])) / CLK_TCK,
-    rss: Number(fields[21]) * PAGE_SIZE,
+    cpuS: (Number(fields[11]) + Number(fields[12])) / units.clockTicks,
+    rss: Number(fields[21]) * units.pageSize,
   };
 }

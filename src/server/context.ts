@@ -178,27 +178,36 @@ export class ServerContext {
    * object cache (`specimen fetch` puts it in the stub, for the views).
    */
   async runMetrics(run: RunInfo) {
-    if (isRemoteStub(run.path) && !fs.existsSync(path.join(run.path, METRICS_FILE))) {
-      // Read from the object cache (filled now if need be); nothing in the vault changes on a GET.
-      const file = await this.remoteFiles().file(run.path, METRICS_FILE);
-      if (!file) return undefined;
-      if (this.cacheFiles.size >= 10_000) this.cacheFiles.clear();
-      this.cacheFiles.add(file);
-      return this.metrics.get(run.path, run.runId, {
-        kind: 'file',
-        files: [file],
-        signature: `cache:${file}`,
-      });
-    }
+    const cached = await this.stubFile(run, METRICS_FILE);
+    if (cached === null) return undefined;
+    if (cached) return this.metrics.get(run.path, run.runId, cached);
     return this.metrics.get(run.path, run.runId);
   }
 
   /**
    * A run's system metrics (`system.parquet`: CPU %, RSS, GPU over elapsed seconds), or undefined when it
-   * has none (a run sampled without them, one still running, or a remote stub not fetched).
+   * has none (a run sampled without them, or one still running). A remote stub's file is read through the
+   * object cache, as its metrics are (`specimen fetch` puts it in the stub).
    */
   async runSystem(run: RunInfo) {
+    const cached = await this.stubFile(run, SYSTEM_FILE);
+    if (cached === null) return undefined;
+    if (cached) return this.metrics.getSystem(run.path, run.runId, cached);
     return this.metrics.getSystem(run.path, run.runId);
+  }
+
+  /**
+   * For a remote stub without file `rel` in it: the file in the object cache (filled now if need be;
+   * nothing in the vault changes on a GET), or null when its manifest lists no such file. Undefined for
+   * every other run, which reads its own file.
+   */
+  private async stubFile(run: RunInfo, rel: string): Promise<RunMetricsFiles | null | undefined> {
+    if (!isRemoteStub(run.path) || fs.existsSync(path.join(run.path, rel))) return undefined;
+    const file = await this.remoteFiles().file(run.path, rel);
+    if (!file) return null;
+    if (this.cacheFiles.size >= 10_000) this.cacheFiles.clear();
+    this.cacheFiles.add(file);
+    return { kind: 'file', files: [file], signature: `cache:${file}` };
   }
 
   /** On-demand reads of remote stubs (the remote is connected on first use). */

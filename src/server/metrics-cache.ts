@@ -293,10 +293,12 @@ export class MetricsCache {
    * The system metrics of the run at `runDir` (CPU %, RSS, GPU over `elapsed_s`, which becomes `steps`),
    * or undefined when it has none: its sealed `system.parquet`, else the `system.jsonl` a running run's
    * sampler appends to, read incrementally like a live `metrics.jsonl`. Cached under `<runDir>#system`,
-   * within the same byte budget as the runs' metrics.
+   * within the same byte budget as the runs' metrics. `given` says where the file is when not in the run
+   * directory (a remote stub's, in the object cache).
    */
-  async getSystem(runDir: string, runId: string): Promise<RunMetrics | undefined> {
+  async getSystem(runDir: string, runId: string, given?: RunMetricsFiles): Promise<RunMetrics | undefined> {
     const key = `${runDir}#system`;
+    if (given) return this.getTable(key, runDir, runId, given, 'elapsed_s');
     const file = path.join(runDir, SYSTEM_FILE);
     const st = await fsp.stat(file).catch(() => undefined);
     if (!st) return this.getLive(key, path.join(runDir, SYSTEM_JSONL_FILE), 'elapsed_s');

@@ -4,7 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertSystemJsonl } from '../../src/runner/convert.js';
+import type { SeriesResponse } from '../../src/server/api-types.js';
 import { startServer } from '../../src/server/index.js';
+import { SpecimenStorage } from '../../src/storage/specimen-storage.js';
 import type { Vault } from '../../src/storage/vault.js';
 import { tempDir } from '../support/helpers.js';
 import { addRuns, addSpecimen, SPECIMEN, teamVault } from '../support/remote-vault.js';
@@ -137,5 +140,60 @@ describe.skipIf(!HAVE_SERVER)('remote runs read on demand through the object cac
     } finally {
       fs.writeFileSync(file, good);
     }
+  }, 240_000);
+
+  it('fetch brings system.parquet along, and the server reads a stub system series through the cache', async () => {
+    // A run sampled system metrics (system.jsonl converted at seal, as the runner does).
+    const src = await teamVault(s3.server(), 'team', { prefix: 'cache-system' });
+    await addSpecimen(src);
+    const storage = await SpecimenStorage.open(SPECIMEN, { vault: src });
+    const runId = await storage.startRun({});
+    const runDir = path.join(src.specimenDir(SPECIMEN), 'runs', runId);
+    const w = storage.metricsWriter();
+    for (let i = 0; i < 5; i++) w.log({ step: i, loss: 1 / (i + 1) });
+    await w.close();
+    const samples = [0, 1, 2].map((i) => ({
+      time: 1e9 + i,
+      elapsed_s: i,
+      cpu_percent: 50 + i,
+      rss_bytes: (i + 1) << 20,
+    }));
+    fs.writeFileSync(path.join(runDir, 'system.jsonl'), samples.map((r) => JSON.stringify(r)).join('\n'));
+    await convertSystemJsonl(runDir, runId);
+    fs.rmSync(path.join(runDir, 'system.jsonl'));
+    await storage.finish({});
+    expect((await cli(['push', '--vault', src.root])).code).toBe(0);
+    const seriesPath = `/api/series?run=${SPECIMEN}/${runId}&metric=rss_bytes&width=100&source=system`;
+
+    // The server reads the stub's system series through the object cache; the stub is unchanged.
+    const b = await teamVault(s3.server(), 'team', { prefix: 'cache-system' });
+    expect((await cli(['index', '--remote', '--quiet', '--vault', b.root])).code).toBe(0);
+    const stub = path.join(b.specimenDir(SPECIMEN), 'runs', runId);
+    const saved = { ...process.env };
+    Object.assign(process.env, s3.server().env, { SPECIMEN_CACHE_DIR: tempDir('sv-cache-system-') });
+    const server = await startServer({ vaultRoot: b.root, port: 0, index: false });
+    try {
+      const r = await fetch(`${server.url}${seriesPath.slice(1)}`);
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as SeriesResponse;
+      expect(body.series).toHaveLength(1);
+      expect(JSON.stringify(body.series[0])).toContain(String(3 << 20));
+      expect(fs.readdirSync(stub).sort()).toEqual(['.remote-stub', 'manifest.msgpack']);
+    } finally {
+      await server.close();
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+
+    // `specimen fetch` copies it into the stub with the metrics.
+    const fetched = await withCache(['fetch', '--vault', b.root]);
+    expect(fetched.code, fetched.stderr).toBe(0);
+    expect(fetched.stdout).toMatch(/fetched 2 file\(s\) of 1 remote run\(s\)/);
+    expect(fs.readFileSync(path.join(stub, 'system.parquet'))).toEqual(
+      fs.readFileSync(path.join(runDir, 'system.parquet')),
+    );
+    expect(await query(b, `SELECT peak_rss_bytes FROM runs WHERE run_id = '${runId}'`)).toEqual([
+      { peak_rss_bytes: 3 << 20 },
+    ]);
   }, 240_000);
 });

@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openMemory, quoteLiteral } from '../../src/duckdb/node-api.js';
+import { MANIFEST_FILE } from '../../src/format/layout.js';
+import { readManifestFile, writeManifestFile } from '../../src/format/msgpack.js';
 import { SpecimenStorage } from '../../src/storage/specimen-storage.js';
 import { runCli, tempDir } from '../support/helpers.js';
 
@@ -89,6 +91,51 @@ describe.runIf(process.platform === 'linux')('specimen run system metrics', () =
     }[];
     expect(catalogRow!.peak_rss_bytes).toBeGreaterThan(ALLOC);
     expect(catalogRow!.peak_rss_bytes).toBe(system?.peak_rss_bytes);
+  });
+
+  it('the catalog computes the peaks from system.parquet for runs whose manifest does not record them', async () => {
+    const id = '2025_01_02_system_backfill';
+    await newSpecimen(id);
+    const query = async () => {
+      const q = await runCli(
+        [
+          'query',
+          `SELECT run_id, peak_rss_bytes, peak_gpu_memory_bytes FROM runs WHERE specimen_id = '${id}' ORDER BY run_id`,
+          '--format',
+          'json',
+        ],
+        { cwd: vaultDir },
+      );
+      expect(q.code, q.stderr).toBe(0);
+      return JSON.parse(q.stdout) as {
+        peak_rss_bytes: number | null;
+        peak_gpu_memory_bytes: number | null;
+      }[];
+    };
+    const expected: number[] = [];
+    // Twice: the first indexed by a whole build, the second by an update of the existing catalog.
+    for (let i = 0; i < 2; i++) {
+      const r = await runCli(
+        ['run', id, '--system-interval', '0.2', '--', process.execPath, '-e', ALLOCATE],
+        { cwd: vaultDir },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const runs = await (await SpecimenStorage.open(id, { vault: vaultDir })).listRunInfo();
+      const run = runs.at(-1)!;
+      const system = run.manifest?.system as { peak_rss_bytes: number };
+      expected.push(system.peak_rss_bytes);
+      // As sealed before the manifest's `system` recorded peaks.
+      const file = path.join(run.path, MANIFEST_FILE);
+      const { system: _dropped, ...older } = await readManifestFile(file);
+      fs.chmodSync(file, 0o644);
+      await writeManifestFile(file, older);
+      expect((await runCli(['index'], { cwd: vaultDir })).code).toBe(0);
+      const rows = await query();
+      expect(rows).toHaveLength(i + 1);
+      expect(rows.map((row) => row.peak_rss_bytes)).toEqual(expected);
+      expect(rows.every((row) => row.peak_gpu_memory_bytes === null)).toBe(true);
+    }
+    expect(expected[0]).toBeGreaterThan(ALLOC);
   });
 
   it('--no-system writes no system metrics', async () => {

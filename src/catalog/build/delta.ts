@@ -49,6 +49,7 @@ import {
   clashingIds,
   completeFromFile,
   listSpecimenDirs,
+  needsFiles,
   runsUnchanged,
   type SpecimenRecord,
   SpecimenState,
@@ -428,7 +429,7 @@ export async function updateThroughDelta(
         content.manifest.specimens[id] = w.state.toRecord();
         continue;
       }
-      for (const r of w.reads.filter((r) => r.inspect)) {
+      for (const r of w.reads.filter(needsFiles)) {
         db ??= await openMemory();
         await completeFromFile(r, warn);
       }

@@ -44,6 +44,7 @@ import {
   completeFromFile,
   filesOf,
   listSpecimenDirs,
+  needsFiles,
   type SpecimenRecord,
   SpecimenState,
   scanSpecimen,
@@ -215,7 +216,7 @@ async function buildIndex(root: string, options: IndexOptions): Promise<IndexRep
             warn,
           ),
         );
-      const pending = batch.flatMap((w) => w.reads.filter((r) => r.inspect));
+      const pending = batch.flatMap((w) => w.reads.filter(needsFiles));
       if (pending.length > 0) {
         // Legacy and unsealed runs: their columns and summaries come from the files, before their rows.
         queue.push(async () => {

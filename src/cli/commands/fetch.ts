@@ -1,5 +1,6 @@
 /**
- * `specimen fetch [ID…] [--tensors]`: brings the metrics (and with --tensors the tensors) of remote stubs —
+ * `specimen fetch [ID…] [--tensors]`: brings the metrics and system metrics (and with --tensors the tensors)
+ * of remote stubs —
  * runs `index --remote` cataloged without their files — through the local object cache into the stubs,
  * then updates the catalog, so the `exp_` and `metrics` views include them. Files already cached are not
  * downloaded again. Exit 1 when an object's bytes do not match its run manifest (named on stderr).
@@ -11,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { indexVault } from '../../catalog/index.js';
 import { isVaultError } from '../../errors.js';
-import { METRICS_FILE, TENSOR_SUFFIX } from '../../format/layout.js';
+import { METRICS_FILE, SYSTEM_FILE, TENSOR_SUFFIX } from '../../format/layout.js';
 import { decodeManifest } from '../../format/msgpack.js';
 import { formatBytes, painter } from '../output.js';
 import { withRemote } from '../remote-report.js';
@@ -39,7 +40,9 @@ export default async function fetch(
         const manifest = decodeManifest(fs.readFileSync(path.join(runDir, 'manifest.msgpack')), runDir);
         const rels = Object.keys((manifest.files ?? {}) as Record<string, unknown>).filter(
           (rel) =>
-            rel === METRICS_FILE || (opts.tensors === true && rel.split('/')[0]!.endsWith(TENSOR_SUFFIX)),
+            rel === METRICS_FILE ||
+            rel === SYSTEM_FILE ||
+            (opts.tensors === true && rel.split('/')[0]!.endsWith(TENSOR_SUFFIX)),
         );
         try {
           const got = await files.fetchIntoStub(runDir, rels);
