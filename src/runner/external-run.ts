@@ -35,8 +35,9 @@ import {
 import type { RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, readManifestFile, writeManifestFile } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
+import { type Durability, groupCommitFor } from '../storage/durability.js';
 import { claimRunDir, effectiveStatus } from '../storage/runs.js';
-import { sealRunDir } from '../storage/seal.js';
+import { type BatchSeal, sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
 import { keepCode, keptCodeField, protocolFiles, scriptOf } from './code-kept.js';
 import type { ConversionReport } from './convert.js';
@@ -301,6 +302,7 @@ async function sealDir(
   how: SealStatus,
   onWarning: (m: string) => void,
   extra: PlainObject = {},
+  batch?: BatchSeal,
 ): Promise<SealResult> {
   const finish = await takeFinishRequest(dir, onWarning);
   try {
@@ -330,10 +332,12 @@ async function sealDir(
     if (typeof finish?.exit_code === 'number') final.exit_code = finish.exit_code;
     if (conversion.system) final.system = { ...conversion.system };
     if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;
-    await sealRunDir(dir, final as RunManifest, {
-      status,
-      ...(finish?.summary ? { summary: finish.summary } : {}),
-    });
+    await sealRunDir(
+      dir,
+      final as RunManifest,
+      { status, ...(finish?.summary ? { summary: finish.summary } : {}) },
+      batch,
+    );
     return {
       specimen_id: specimenId,
       run_id: runId,
@@ -369,7 +373,7 @@ export async function sealExternalRun(
   vault: Vault,
   specimenId: string,
   runId: string,
-  options: { status?: FinalStatus; onWarning?: (m: string) => void } = {},
+  options: { status?: FinalStatus; onWarning?: (m: string) => void; durability?: Durability } = {},
 ): Promise<SealResult> {
   const specimenDir = await vault.assertSpecimenExists(specimenId);
   const dir = within(path.join(specimenDir, RUNS_DIR), runId);
@@ -379,7 +383,12 @@ export async function sealExternalRun(
   const manifest = await readManifestFile(file);
   if (manifest.status !== 'running') throw new SealedRunError(specimenId, runId, 'seal');
   const how: SealStatus = { fallback: 'succeeded', ...(options.status ? { status: options.status } : {}) };
-  return sealDir(vault, specimenId, runId, dir, manifest, how, options.onWarning ?? (() => {}));
+  // In batch mode (the vault's default) the seal is fsynced with the others of its batch, within a second.
+  const batch =
+    (options.durability ?? vault.config.durability) === 'batch'
+      ? { commit: groupCommitFor(vault.root), specimenId }
+      : undefined;
+  return sealDir(vault, specimenId, runId, dir, manifest, how, options.onWarning ?? (() => {}), {}, batch);
 }
 
 /** Whether the process recorded as `owner` may still be writing (alive here, or on another host). */
