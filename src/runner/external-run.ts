@@ -173,6 +173,8 @@ export async function beginRun(
      * session`: the runs of one writer process share its code, environment and host).
      */
     provenanceCache?: Map<string, Promise<Provenance>>;
+    /** Likewise git's part of the kept code (the diff of a dirty tree), per working directory. */
+    gitCodeCache?: Map<string, Promise<Map<string, string | null>>>;
   } = {},
 ): Promise<BeginResult> {
   const specimenDir = await vault.assertSpecimenExists(specimenId);
@@ -210,7 +212,11 @@ export async function beginRun(
     // The writer's script (`sys.argv[0]`) or else the specimen's protocol file(s), and the git diff.
     const cwd = request.cwd && fs.existsSync(request.cwd) ? request.cwd : specimenDir;
     const script = scriptOf(request.command, request.cwd);
-    const kept = await keepCode(dir, { files: script ? [script] : protocolFiles(specimenDir), gitCwd: cwd });
+    const kept = await keepCode(dir, {
+      files: script ? [script] : protocolFiles(specimenDir),
+      gitCwd: cwd,
+      ...(options.gitCodeCache ? { gitCache: options.gitCodeCache } : {}),
+    });
     manifest.code = keptCodeField(kept);
   }
   // Not fsynced: sealing rewrites it and makes the run durable (storage/seal.ts).

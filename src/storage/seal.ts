@@ -71,9 +71,12 @@ async function sealNow(
   options: FinishOptions,
   unsynced: ((written: { files: string[]; dirs: string[] }) => void) | undefined,
 ): Promise<RunManifest> {
-  // The space set aside when the run began is what the final manifest is written into on a full disk.
-  await fsp.rm(path.join(dir, SPACE_RESERVE_FILE), { force: true });
-  const files = await inventory(dir, SKIP_IN_INVENTORY);
+  // The space set aside when the run began is what the final manifest is written into on a full disk
+  // (the inventory skips it: `.tmp-`).
+  const [, files] = await Promise.all([
+    fsp.rm(path.join(dir, SPACE_RESERVE_FILE), { force: true }),
+    inventory(dir, SKIP_IN_INVENTORY),
+  ]);
   const artifacts: Record<string, Artifact> = { ...(manifest.artifacts ?? {}) };
   let unreadable: MetricsSchemaError | undefined;
   if (files[METRICS_FILE]) {
@@ -168,7 +171,8 @@ async function sealNow(
   const tmp = tempPathFor(manifestFile);
   const filePaths = Object.keys(files).map((f) => path.join(dir, ...f.split('/')));
   try {
-    await fsp.writeFile(tmp, encodeManifest(sealed), { flag: 'wx' });
+    // Read-only from the start: one chmod fewer.
+    await fsp.writeFile(tmp, encodeManifest(sealed), { flag: 'wx', mode: 0o444 });
     // Every file the manifest vouches for is durable before the manifest is renamed into place. One group
     // of concurrent fsyncs (the files were written unsynced) costs about one disk flush; Zarr arrays are
     // fsynced by their writer. In batch mode the group commit does this later, for many runs at once.
@@ -185,7 +189,6 @@ async function sealNow(
     throw asStorageFull(err, 'run', manifestFile) ?? err;
   }
   await Promise.all(filePaths.map((f) => fsp.chmod(f, 0o444).catch(() => {})));
-  await fsp.chmod(manifestFile, 0o444).catch(() => {});
   if (unsynced) {
     // Every file (Zarr chunks too: in batch mode tensors are written unsynced) and every directory that
     // gained an entry: the run's, its subdirectories', `runs/` and the specimen's.

@@ -4,7 +4,8 @@
  * a sweep of short runs pays Node's start-up once instead of twice per run. Each request is answered in
  * order with the same fields `specimen begin --json` and `specimen seal --json` print; a failure is
  * answered with the exit code and message the command would have given. Provenance (git, host,
- * dependencies) is captured once per working directory and interpreter. Seals follow `--durability` (a
+ * dependencies) and the git diff kept with the code are captured once per working directory and
+ * interpreter. Seals follow `--durability` (a
  * request's `durability` overrides it; default the vault's, else `batch`: runs are fsynced together within
  * a second). The helper ends when its stdin closes, once every run it sealed is durable.
  *
@@ -44,6 +45,7 @@ export default async function session(opts: { vault?: string; durability?: strin
     opts.durability === undefined ? undefined : parseDurabilityFlag(opts.durability);
   const vaults = new Map<string, Promise<Vault>>();
   const provenanceCache = new Map();
+  const gitCodeCache = new Map();
   const openVault = (root: string | undefined): Promise<Vault> => {
     const key = root ?? opts.vault ?? '';
     let v = vaults.get(key);
@@ -65,6 +67,7 @@ export default async function session(opts: { vault?: string; durability?: strin
       case 'begin':
         return beginRun(vault, str(req.specimen, 'specimen'), parseBeginRequest(req.request ?? {}), {
           provenanceCache,
+          gitCodeCache,
         });
       case 'seal': {
         const status = req.status;
