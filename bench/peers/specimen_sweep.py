@@ -71,6 +71,14 @@ def main() -> None:
             t0 = time.perf_counter()
             plain_run(baseline_root, 2 * i + (0 if sync else 1), manifest, metrics, sync)
             times[plain_key].append((time.perf_counter() - t0) * 1000)
+    # What the package's system-metrics sampler (a thread and two /proc samples per run) adds: batch runs
+    # without it, for the details.
+    os.environ["SPECIMEN_SYSTEM_INTERVAL"] = "off"
+    times["batch_no_system_ms"] = []
+    for i in range(1, runs + 1):
+        t0 = time.perf_counter()
+        one_run(vault, specimen, i, steps, "batch")
+        times["batch_no_system_ms"].append((time.perf_counter() - t0) * 1000)
     print(json.dumps({"first_ms": first_ms, **times}))
 
 

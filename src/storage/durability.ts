@@ -90,6 +90,8 @@ export function journalDir(root: string): string {
  */
 export class GroupCommit {
   private entryFile: string | undefined;
+  /** When the batch's first entry was written: an entry rewritten for another specimen keeps it. */
+  private batchStart: string | undefined;
   private specimens = new Set<string>();
   private files = new Set<string>();
   private dirs = new Set<string>();
@@ -101,6 +103,10 @@ export class GroupCommit {
   private recording: Promise<void> | undefined;
   /** Entries of writers that died are settled once, before this process's first entry. */
   private recovered = false;
+  /** Files and directories a flush is fsyncing now (the exit handler syncs them too). */
+  private syncing: string[] = [];
+  /** A flush at exit failed: not retried on every `beforeExit` (the entry stays for recovery). */
+  failedAtExit = false;
 
   constructor(readonly root: string) {}
 
@@ -173,7 +179,8 @@ export class GroupCommit {
       host: os.hostname(),
       boot_id: currentBootId(),
       pid_start: processStart(process.pid),
-      started: new Date().toISOString(),
+      // Kept when the entry is rewritten for another specimen: runs of the batch sealed before still count.
+      started: this.batchStart ?? new Date().toISOString(),
       specimens: [...this.specimens].sort(),
     };
     const previous = this.entryFile;
@@ -187,6 +194,7 @@ export class GroupCommit {
       await fh.close();
     }
     this.entryFile = file;
+    this.batchStart = entry.started;
     // The old entry (fewer specimens, same or later start) is covered by the new one.
     if (previous) await fsp.rm(previous, { force: true });
   }
@@ -212,6 +220,7 @@ export class GroupCommit {
     const dirs = [...this.dirs];
     this.files.clear();
     this.dirs.clear();
+    this.syncing = [...files, ...dirs];
     try {
       // Three at a time: libuv runs four file-system requests at once, and the caller's next run needs one.
       await syncFiles(files, { concurrency: 3, missingOk: true });
@@ -220,10 +229,13 @@ export class GroupCommit {
       for (const f of files) this.files.add(f);
       for (const d of dirs) this.dirs.add(d);
       throw err;
+    } finally {
+      this.syncing = [];
     }
     if (this.sealing === 0 && this.files.size === 0 && this.dirs.size === 0 && this.entryFile) {
       const file = this.entryFile;
       this.entryFile = undefined;
+      this.batchStart = undefined;
       this.specimens.clear();
       // Not fsynced: an entry that comes back after a power loss only makes recovery check runs again.
       await fsp.rm(file, { force: true });
@@ -234,7 +246,8 @@ export class GroupCommit {
   flushSync(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const p of [...this.files, ...this.dirs]) {
+    // Including what an unfinished asynchronous flush was syncing when process.exit() came.
+    for (const p of [...this.syncing, ...this.files, ...this.dirs]) {
       try {
         const fd = fs.openSync(p, 'r');
         try {
@@ -255,6 +268,7 @@ export class GroupCommit {
         // Recovery settles an entry left behind.
       }
       this.entryFile = undefined;
+      this.batchStart = undefined;
       this.specimens.clear();
     }
   }
@@ -269,7 +283,11 @@ function installExitHooks(): void {
   // When the event loop empties (a script's natural end) the flush runs asynchronously, as one group;
   // on process.exit() only synchronous work is possible.
   process.on('beforeExit', () => {
-    for (const c of commits.values()) if (c.entryPath) void c.flush().catch(() => {});
+    for (const c of commits.values())
+      if (c.entryPath && !c.failedAtExit)
+        void c.flush().catch(() => {
+          c.failedAtExit = true;
+        });
   });
   process.on('exit', () => {
     for (const c of commits.values()) c.flushSync();

@@ -52,7 +52,12 @@ export async function sealRunDir(
 ): Promise<RunManifest> {
   if (!batch) return sealNow(dir, manifest, options, undefined);
   // The journal entry is on disk before anything of this seal is: a crash from here on is found.
-  await batch.commit.beforeSeal(batch.specimenId);
+  try {
+    await batch.commit.beforeSeal(batch.specimenId);
+  } catch {
+    // No journal (a vault root this process cannot write to): this seal is made durable itself instead.
+    return sealNow(dir, manifest, options, undefined);
+  }
   let written: { files: string[]; dirs: string[] } | undefined;
   try {
     const sealed = await sealNow(dir, manifest, options, (w) => {

@@ -192,6 +192,33 @@ describe('the flush', () => {
     expect(journal(vault)).toEqual([]);
   });
 
+  it('names every specimen of a batch in one entry that keeps the batch start', async () => {
+    const vault = await newVault();
+    const other = '2025_01_02_other';
+    expect(
+      (await runCli(['new', other, '--domain', 'training', '--method', 'fine_tuning', '--vault', vault]))
+        .code,
+    ).toBe(0);
+    const read = (): JournalEntry => {
+      const [name] = journal(vault);
+      return JSON.parse(fs.readFileSync(path.join(vault, JOURNAL_DIR, name!), 'utf8')) as JournalEntry;
+    };
+    const seal = async (id: string): Promise<void> => {
+      const s = await SpecimenStorage.open(id, { vault, durability: 'batch' });
+      await s.startRun();
+      await s.writeMetrics({ step: [0], loss: [1] });
+      await s.finish();
+    };
+    await seal(SPEC);
+    const first = read();
+    await seal(other);
+    expect(journal(vault)).toHaveLength(1);
+    const second = read();
+    expect(second.specimens).toEqual([SPEC, other]);
+    // Recovery checks runs sealed at or after `started`: the first specimen's run must still count.
+    expect(second.started).toBe(first.started);
+  });
+
   it.each(['exit', 'return'] as const)(
     'flushes at %s: no journal entry is left',
     async (end) => {
