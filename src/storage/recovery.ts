@@ -112,7 +112,9 @@ export async function recoverJournal(
         if (typeof check === 'object') {
           found[rd.runId] = { reason: check.reason, found: new Date().toISOString(), what_to_do: WHAT_TO_DO };
           report.damaged.push({ specimenId, runId: rd.runId, reason: check.reason });
-          options.onWarning?.(`run ${specimenId}/${rd.runId} is damaged: ${check.reason}`);
+          options.onWarning?.(
+            `run ${specimenId}/${rd.runId} did not survive an OS restart: ${check.reason}; marked damaged in specimens/${specimenId}/${DAMAGED_FILE} (\`specimen verify\` says what to do)`,
+          );
         }
       }
       if (Object.keys(found).length > 0) await markDamaged(specimenDir, found);

@@ -170,6 +170,8 @@ describe('batch mode, simulated OS crash', () => {
       expect(report.runs.find((x) => x.runId === id)?.result).toBe('verified');
     const text = await runCli(['verify', '--vault', vault]);
     expect(text.stdout).toContain(`DAMAGED ${SPEC}/${damaged}`);
+    const show = await runCli(['show', SPEC, '--vault', vault]);
+    expect(show.stdout).toContain(`damaged ${damaged}: changed since sealing: metrics.parquet`);
     const marks = JSON.parse(fs.readFileSync(path.join(vault, 'specimens', SPEC, 'damaged.json'), 'utf8'));
     expect(Object.keys(marks)).toEqual([damaged]);
     // The run is kept as found, not deleted.
