@@ -323,6 +323,8 @@ async function sealDir(
       const { convertRunOutputs } = await import('./convert.js');
       conversion = await convertRunOutputs(dir, runId, onWarning, {
         zarrFormat: vault.config.pythonZarrFormat,
+        // A batch-mode seal fsyncs every file of the run, the arrays too, with the rest of its batch.
+        ...(batch ? { fsync: false } : {}),
       });
     }
     const status = how.status ?? finish?.status ?? how.fallback;
