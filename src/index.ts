@@ -51,6 +51,7 @@ export { buildReportData, type ReportOptions } from './report/build-report.js';
 export { renderReportHtml } from './report/html.js';
 export { type ExperimentLogOptions, experimentLog } from './report/markdown-log.js';
 export type { ReportData } from './report/report-types.js';
+export { type Durability, flushGroupCommits } from './storage/durability.js';
 export {
   type MetricsFileInfo,
   type MetricsInput,
@@ -65,8 +66,9 @@ export {
   updateNotebook,
   writeFieldNotes,
 } from './storage/notebook.js';
+export { type RecoveryReport, recoverJournal } from './storage/recovery.js';
 export type { EffectiveRunStatus, RunDescription, RunInfo } from './storage/runs.js';
-export { type FinishOptions, sealRunDir } from './storage/seal.js';
+export { type BatchSeal, type FinishOptions, sealRunDir } from './storage/seal.js';
 export { SpecimenStorage, type StartRunOptions } from './storage/specimen-storage.js';
 export {
   type Compressor,

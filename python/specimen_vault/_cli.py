@@ -105,7 +105,7 @@ class _Session:
         try:
             if self.proc.stdin is not None:
                 self.proc.stdin.close()
-            # The session finishes its pending directory fsyncs, then ends.
+            # The session flushes its batch (every run it sealed becomes durable), then ends.
             self.proc.wait(timeout=5)
         except Exception:
             self.proc.kill()

@@ -135,8 +135,10 @@ class Run:
         vault: Optional[Path],
         cli: Optional[List[str]] = None,
         protocol: Optional[Dict[str, Any]] = None,
+        durability: Optional[str] = None,
     ) -> None:
         self.specimen_id = specimen_id
+        self.durability = durability
         self.run_id = run_id
         self.dir = directory
         self.mode = mode
@@ -360,6 +362,9 @@ class Run:
         try:
             payload = {"vault": str(self.vault), "specimen": self.specimen_id, "run": self.run_id, "status": self.status}
             args = ["--vault", str(self.vault), "seal", self.specimen_id, self.run_id, "--status", str(self.status), "--json"]
+            if self.durability is not None:
+                payload["durability"] = self.durability
+                args += ["--durability", self.durability]
             report = session_call(self._cli, "seal", payload, args)
             if isinstance(report, dict):
                 report.pop("warnings", None)
@@ -433,6 +438,7 @@ def init(
     tags: Optional[Iterable[str]] = None,
     notes: Optional[str] = None,
     vault: Optional[PathLike] = None,
+    durability: Optional[str] = None,
 ) -> Run:
     """Starts a run of ``specimen_id`` and returns it (also the target of ``sv.log``).
 
@@ -444,6 +450,10 @@ def init(
     still open is finished first. Raises LookupError for an unknown vault or specimen (naming the closest
     IDs and how to create one).
 
+    ``durability`` is when the sealed run is durable: ``"batch"`` (group commit: fsynced together with the
+    runs sealed within the same second; a crash of this process never loses a sealed run) or ``"run"``
+    (durable when ``finish()`` returns); by default the vault's ``durability`` setting, else ``"batch"``.
+
     Example::
 
         import specimen_vault as sv
@@ -452,6 +462,8 @@ def init(
         sv.finish()
     """
     global _current
+    if durability not in (None, "run", "batch"):
+        raise ValueError(f"init: durability must be 'run' or 'batch', got {durability!r}")
     if _current is not None and _current.status is None and _current._pid == os.getpid():
         _current.finish()
     cfg = _jsonable(dict(config or {}), "config")
@@ -520,7 +532,7 @@ def init(
                 f"in {sdir / PENDING_DIR}/ and sealed by `specimen adopt {specimen_id}` or `specimen index`",
             )
         if begun is not None:
-            run = Run(specimen_id, begun["run_id"], Path(begun["run_dir"]), "cli", cfg, seed, root, cli)
+            run = Run(specimen_id, begun["run_id"], Path(begun["run_dir"]), "cli", cfg, seed, root, cli, durability=durability)
         else:
             started = _now()
             stage = f"{time.strftime('%Y%m%d_%H%M%S', time.gmtime())}-{os.getpid()}-{secrets.token_hex(3)}"

@@ -303,3 +303,32 @@ def test_a_sweep_begins_and_seals_every_run_through_one_session(vault: Path) -> 
 def test_without_the_session_command_each_run_calls_the_cli(vault: Path) -> None:
     script(vault, f"import specimen_vault as sv\nwith sv.init({SPECIMEN!r}) as r:\n    sv.log(x=1)\nassert r.status == 'succeeded'\n", SPECIMEN_SESSION="0")
     assert [r["status"] for r in runs(vault)] == ["succeeded"]
+
+
+SWEEP = f"""
+import specimen_vault as sv
+for i in range(4):
+    with sv.init({SPECIMEN!r}, config={{"i": i}}, seed=i{{durability}}) as run:
+        for step in range(10):
+            run.log({{"loss": 1 / (step + 1)}}, step=step)
+"""
+
+
+def test_durability_passes_through_the_session(vault: Path) -> None:
+    # Batch mode (the default): a journal entry per batch, dropped by the flush when the session ends.
+    script(vault, SWEEP.replace("{durability}", ""))
+    journal = vault / ".specimen-journal"
+    assert journal.is_dir() and list(journal.glob("*.json")) == []
+    assert [r["status"] for r in runs(vault)] == ["succeeded"] * 4
+    assert cli(vault, "verify").returncode == 0
+
+
+def test_run_durability_writes_no_journal(vault: Path) -> None:
+    script(vault, SWEEP.replace("{durability}", ', durability="run"'))
+    assert not (vault / ".specimen-journal").exists()
+    assert [r["status"] for r in runs(vault)] == ["succeeded"] * 4
+
+
+def test_an_unknown_durability_is_refused(vault: Path) -> None:
+    proc = script(vault, f"import specimen_vault as sv\nsv.init({SPECIMEN!r}, durability='sometimes')", check=False)
+    assert proc.returncode != 0 and "durability must be 'run' or 'batch'" in proc.stderr

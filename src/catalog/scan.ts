@@ -16,7 +16,7 @@ import { isVaultError } from '../errors.js';
 import { assertSpecimenId } from '../format/ids.js';
 import { METRICS_FILE, SPECIMENS_DIR } from '../format/layout.js';
 import { effectiveSpecimenStatus } from '../format/manifest.js';
-import { listRunDirs, runDirName } from '../storage/describe.js';
+import { listRunDirs, readDamaged, runDirName } from '../storage/describe.js';
 import { inspectMetricsFile } from '../storage/metrics/summary.js';
 import {
   type CatalogRow,
@@ -231,6 +231,8 @@ export function scanSpecimen(
   const layout = specimenLayout(dir);
   const runDirs = listRunDirs(dir, problems, layout.hasStrata);
   const superseded = layout.hasSupersessions ? readSupersessions(dir, problems) : {};
+  // Runs recovery found damaged after an OS crash: their status is `damaged` whatever the manifest says.
+  const damaged = readDamaged(dir);
   for (const p of problems) warn(p);
   const prevRuns = wasIndexed ? prev!.runs : {};
   const runs: Record<string, RunState> = {};
@@ -238,12 +240,28 @@ export function scanSpecimen(
   const kept: string[] = [];
   for (const rd of runDirs) {
     const old = prevRuns[rd.runId];
-    if (old && runSignature(rd.dir, old.sealed) === old.sig && recheckRunning(old) === old.status) {
+    const isDamaged = damaged[rd.runId] !== undefined;
+    if (
+      old &&
+      (old.status === 'damaged') === isDamaged &&
+      runSignature(rd.dir, old.sealed) === old.sig &&
+      recheckRunning(old) === old.status
+    ) {
       runs[rd.runId] = old;
       kept.push(rd.runId);
       continue;
     }
     const r = readRun(specimenId, rd);
+    if (isDamaged) {
+      // Its files do not match the seal (a truncated metrics file would fail every query of the views):
+      // listed with its artifacts, kept out of the metrics views.
+      r.run.status = 'damaged';
+      r.state.status = 'damaged';
+      r.state.metrics = 0;
+      delete r.metricsFile;
+      delete r.inspect;
+      r.summaries = [];
+    }
     if (r.warning) warn(r.warning);
     runs[rd.runId] = r.state;
     reads.push(r);

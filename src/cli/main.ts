@@ -163,6 +163,10 @@ command('run', "execute a specimen's protocol in a new run, recording provenance
     'seconds between system-metric samples (default: "system.interval_s" in the vault config, else 5)',
   )
   .option('--no-system', 'do not sample system metrics (CPU, memory, GPU) of the protocol')
+  .option(
+    '--durability <mode>',
+    'run: durable when sealed; batch: fsynced with the others within 1 s (default: "durability" in the vault config, else batch)',
+  )
   .addHelpText(
     'after',
     `\nRuns the first of ${listOr(PROTOCOL_FILES)},\nor the command after --.\n` +
@@ -190,13 +194,22 @@ command(
     '--status <status>',
     'succeeded, failed or interrupted (default: what finish.json says, else succeeded)',
   )
+  .option(
+    '--durability <mode>',
+    'run: durable when sealed; batch: fsynced with the others within 1 s (default: "durability" in the vault config, else batch)',
+  )
   .option('--json', 'machine-readable result')
   .action(run(() => import('./commands/seal.js')));
 
 command(
   'session',
   'begin and seal runs for another process over stdin/stdout, one JSON request per line (used by the Python package)',
-).action(run(() => import('./commands/session.js')));
+)
+  .option(
+    '--durability <mode>',
+    'run: durable when sealed; batch: fsynced with the others within 1 s (default: "durability" in the vault config, else batch)',
+  )
+  .action(run(() => import('./commands/session.js')));
 
 command(
   'adopt',

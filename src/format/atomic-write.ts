@@ -64,13 +64,23 @@ export function writeFileAtomicSync(target: string, data: Uint8Array | string): 
 
 /**
  * fsyncs `files` concurrently. Concurrent fsyncs share the file system's journal commits (on ext4 three
- * fsyncs issued together cost about one), where one after another each waits for its own.
+ * fsyncs issued together cost about one), where one after another each waits for its own. With
+ * `missingOk`, a file removed since it was written is skipped (a group commit flushing runs a user removed).
  */
-export async function syncFiles(files: readonly string[]): Promise<void> {
+export async function syncFiles(
+  files: readonly string[],
+  options: { concurrency?: number; missingOk?: boolean } = {},
+): Promise<void> {
   let next = 0;
   const one = async (): Promise<void> => {
     while (next < files.length) {
-      const fh = await fsp.open(files[next++]!, 'r');
+      let fh: fsp.FileHandle;
+      try {
+        fh = await fsp.open(files[next++]!, 'r');
+      } catch (err) {
+        if (options.missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
       try {
         await fh.sync();
       } finally {
@@ -79,7 +89,7 @@ export async function syncFiles(files: readonly string[]): Promise<void> {
     }
   };
   // libuv runs four file-system requests at once by default; more would only queue.
-  await Promise.all(Array.from({ length: Math.min(4, files.length) }, one));
+  await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, files.length) }, one));
 }
 
 /** fsyncs a directory so that entries renamed into it survive a power loss; a no-op where not possible. */

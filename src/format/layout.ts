@@ -20,6 +20,17 @@ export const CATALOG_LOCK_FILE = `${CATALOG_FILE}.lock`;
 /** The indexer's state in CATALOG_DIR, rewritten by every index that changes what queries see. */
 export const CATALOG_STATE_FILE = 'state.json';
 
+/**
+ * At the vault root: the journal of batch-mode writers (docs/format.md, "Durability"), one
+ * `<pid>-<random>.json` entry per writer with runs sealed but not yet fsynced.
+ */
+export const JOURNAL_DIR = '.specimen-journal';
+/**
+ * In a specimen directory: runs found damaged after an OS crash (run_id → {reason, found, what_to_do}),
+ * kept outside the sealed runs, which are never modified.
+ */
+export const DAMAGED_FILE = 'damaged.json';
+
 /** Saved views (report builder pages) at the vault root: `views/<name>.json`. */
 export const VIEWS_DIR = 'views';
 export const VIEW_SUFFIX = '.json';

@@ -25,6 +25,15 @@ export const DEFAULT_PYTHON_ZARR_FORMAT: 2 | 3 = 2;
 const SNAKE = /^[a-z][a-z0-9_]*$/;
 
 /**
+ * When a sealed run is durable (docs/format.md, "Durability"): `run` — when its seal returns; `batch` —
+ * group commit, within a second, many runs sharing one flush (a process crash still loses nothing).
+ */
+export type Durability = 'run' | 'batch';
+export const DURABILITIES: readonly Durability[] = ['run', 'batch'];
+/** The mode of a vault whose config does not say, and of writers given none. */
+export const DEFAULT_DURABILITY: Durability = 'batch';
+
+/**
  * Checks the config's known fields (the file is small and read by every command, so this is plain code
  * rather than a schema library that would add to start-up). Returns the first problem as
  * [field, message], or undefined.
@@ -58,6 +67,11 @@ function configProblem(json: unknown): [string, string] | undefined {
         `must be a positive number of seconds or null (off), got ${JSON.stringify(i)}`,
       ];
   }
+  if (c.durability !== undefined && !DURABILITIES.includes(c.durability as Durability))
+    return [
+      'durability',
+      `must be "run" (each seal durable when it returns) or "batch" (group commit within a second), got ${JSON.stringify(c.durability)}`,
+    ];
   const turnsProblem = turnsConfigProblem(c.turns);
   if (turnsProblem) return turnsProblem;
   if (c.taxonomy === undefined) return undefined;
@@ -106,6 +120,8 @@ export interface VaultConfig {
   pythonZarrFormat: 2 | 3;
   /** Seconds between system-metric samples of `specimen run` (`system.interval_s`), null when off; unset: 5. */
   systemIntervalS?: number | null;
+  /** When sealed runs are durable (`durability`; default `batch`). */
+  durability: Durability;
   /** Metrics whose turn (src/analysis/turns.ts) the indexer records in the `turns` table; default none. */
   turnMetrics: string[];
   /** The raw file contents (unknown fields kept). */
@@ -157,6 +173,7 @@ export async function readVaultConfig(root: string): Promise<VaultConfig> {
         formatVersion: FORMAT_VERSION,
         taxonomy: DEFAULT_TAXONOMY,
         pythonZarrFormat: DEFAULT_PYTHON_ZARR_FORMAT,
+        durability: DEFAULT_DURABILITY,
         turnMetrics: [],
         raw: {},
       };
@@ -177,11 +194,13 @@ export async function readVaultConfig(root: string): Promise<VaultConfig> {
     python?: { zarr_format?: 2 | 3 };
     system?: { interval_s?: number | null };
     turns?: { metrics?: string[] };
+    durability?: Durability;
   };
   const result: VaultConfig = {
     formatVersion: data.format_version ?? FORMAT_VERSION,
     taxonomy: mergeTaxonomy(DEFAULT_TAXONOMY, data.taxonomy?.domains),
     pythonZarrFormat: data.python?.zarr_format ?? DEFAULT_PYTHON_ZARR_FORMAT,
+    durability: data.durability ?? DEFAULT_DURABILITY,
     turnMetrics: [...new Set(data.turns?.metrics ?? [])],
     raw: json as Record<string, unknown>,
   };

@@ -201,8 +201,15 @@ const PQ = {
   PLAIN: 0,
   RLE: 3,
   DATA_PAGE: 0,
+  UNCOMPRESSED: 0,
   GZIP: 2,
 } as const;
+
+/**
+ * Pages smaller than this are stored uncompressed: a short run's column fits one disk block either way,
+ * and a zlib stream costs more to set up (~0.1 ms a page) than the bytes it saves are worth.
+ */
+const COMPRESS_MIN_BYTES = 4096;
 
 /** What `encodeColumnsParquet` produced. */
 export interface EncodedParquet {
@@ -213,7 +220,7 @@ export interface EncodedParquet {
 
 /**
  * Encodes `rows` rows of `columns` (and `constants`) as one Parquet file in memory, in JavaScript: one row
- * group, one PLAIN data page per column, gzip-compressed, the same schema DuckDB writes (optional columns;
+ * group, one PLAIN data page per column, gzip-compressed when over 4 KiB, the same schema DuckDB writes (optional columns;
  * INT64 with INT_64, UTF8 strings, per-column null counts and numeric min/max). For small tables — a short
  * run's metrics — this costs well under a millisecond, where starting DuckDB costs tens; large tables go
  * through `writeColumnsParquet`, whose zstd row groups are smaller.
@@ -246,7 +253,8 @@ export function encodeColumnsParquet(
   let totalBytes = 0;
   for (const col of all) {
     const page = encodeColumn(col, rows);
-    const compressed = gzipSync(page.body, { level: 6 });
+    const gzip = page.body.length >= COMPRESS_MIN_BYTES;
+    const compressed = gzip ? gzipSync(page.body, { level: 6 }) : page.body;
     const header = encodeStruct(
       st([
         fi(1, T.I32, PQ.DATA_PAGE),
@@ -277,7 +285,7 @@ export function encodeColumnsParquet(
             fi(1, T.I32, page.physical),
             fi(2, T.LIST, { kind: 'list', elemType: T.I32, items: [PQ.PLAIN, PQ.RLE] }),
             fi(3, T.LIST, { kind: 'list', elemType: T.BINARY, items: [utf8.encode(col.name)] }),
-            fi(4, T.I32, PQ.GZIP),
+            fi(4, T.I32, gzip ? PQ.GZIP : PQ.UNCOMPRESSED),
             fi(5, T.I64, BigInt(rows)),
             fi(6, T.I64, BigInt(uncompressedSize)),
             fi(7, T.I64, BigInt(header.length + compressed.length)),

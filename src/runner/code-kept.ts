@@ -74,10 +74,40 @@ export function scriptOf(command: string[] | undefined, cwd: string | undefined)
   return fs.statSync(file, { throwIfNoEntry: false })?.isFile() ? file : undefined;
 }
 
-/** The current code of a run's working tree, as keepCode would keep it: name → text (or null if skipped). */
+/** What git adds to the kept code of a dirty tree: `git.diff` and `untracked.txt` (null: too large). */
+type GitCode = Map<string, string | null>;
+
+/**
+ * Git's part of the kept code: in a dirty tree (as provenance counts it: tracked changes) the diff against
+ * HEAD and the untracked names, the run folders left out (they are data, not code).
+ */
+async function gitCode(cwd: string): Promise<GitCode> {
+  const out: GitCode = new Map();
+  const status = await git(['status', '--porcelain', '--untracked-files=no'], cwd);
+  if (!status?.trim()) return out;
+  // Without --binary git writes "Binary files … differ" for binary changes: the diff stays text.
+  // The run folders themselves (sealed, and staged by a writer without the CLI) are data, not code:
+  // left out of the diff and the untracked list. python/specimen_vault/_code.py follows these rules.
+  const exclude = [RUNS_DIR, PENDING_DIR].map((d) => `:(top,exclude,glob)**/${d}/**`);
+  const diff = await git(['diff', 'HEAD', '--', ':(top)', ...exclude], cwd);
+  if (diff) out.set(CODE_GIT_DIFF_FILE, Buffer.byteLength(diff) > CODE_FILE_MAX_BYTES ? null : diff);
+  const untracked = await git(
+    ['ls-files', '--others', '--exclude-standard', '--full-name', '--', ':(top)', ...exclude],
+    cwd,
+  );
+  if (untracked?.trim()) out.set(CODE_UNTRACKED_FILE, untracked);
+  return out;
+}
+
+/**
+ * The current code of a run's working tree, as keepCode would keep it: name → text (or null if skipped).
+ * `gitCache` (per working directory) reuses git's part, as `specimen session` reuses the provenance it
+ * belongs with: git runs up to three times, ~5 ms each, which a sweep of short runs would pay per run.
+ */
 export async function currentCode(options: {
   files: string[];
   gitCwd?: string;
+  gitCache?: Map<string, Promise<GitCode>>;
 }): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   for (const file of options.files) {
@@ -93,21 +123,13 @@ export async function currentCode(options: {
     out.set(name, isBinary(buf) ? null : buf.toString('utf8'));
   }
   if (options.gitCwd) {
-    // Dirty as provenance counts it (tracked changes); untracked files alone do not make a diff.
-    const status = await git(['status', '--porcelain', '--untracked-files=no'], options.gitCwd);
-    if (status?.trim()) {
-      // Without --binary git writes "Binary files … differ" for binary changes: the diff stays text.
-      // The run folders themselves (sealed, and staged by a writer without the CLI) are data, not code:
-      // left out of the diff and the untracked list. python/specimen_vault/_code.py follows these rules.
-      const exclude = [RUNS_DIR, PENDING_DIR].map((d) => `:(top,exclude,glob)**/${d}/**`);
-      const diff = await git(['diff', 'HEAD', '--', ':(top)', ...exclude], options.gitCwd);
-      if (diff) out.set(CODE_GIT_DIFF_FILE, Buffer.byteLength(diff) > CODE_FILE_MAX_BYTES ? null : diff);
-      const untracked = await git(
-        ['ls-files', '--others', '--exclude-standard', '--full-name', '--', ':(top)', ...exclude],
-        options.gitCwd,
-      );
-      if (untracked?.trim()) out.set(CODE_UNTRACKED_FILE, untracked);
+    const cwd = options.gitCwd;
+    let fromGit = options.gitCache?.get(cwd);
+    if (!fromGit) {
+      fromGit = gitCode(cwd);
+      options.gitCache?.set(cwd, fromGit);
     }
+    for (const [name, text] of await fromGit) out.set(name, text);
   }
   return out;
 }
@@ -118,7 +140,7 @@ export async function currentCode(options: {
  */
 export async function keepCode(
   runDir: string,
-  options: { files: string[]; gitCwd?: string },
+  options: { files: string[]; gitCwd?: string; gitCache?: Map<string, Promise<GitCode>> },
 ): Promise<KeptCode> {
   const kept: KeptCode = { files: [], skipped: [] };
   let code: Map<string, string | null>;

@@ -192,6 +192,11 @@ export async function convertMetricsJsonl(
 export interface ConvertTensorOptions {
   /** Zarr format of the arrays written (default 3; runs written from Python use the vault's setting). */
   zarrFormat?: 2 | 3;
+  /**
+   * fsync the arrays as they are written (default true). False when a batch-mode seal makes every file of
+   * the run durable with the rest of its batch (storage/durability.ts).
+   */
+  fsync?: boolean;
 }
 
 /** Converts every `<name>.npy` in the run into `<name>.zarr` (v3); unreadable files are reported and kept. */
@@ -211,6 +216,7 @@ export async function convertNpyFiles(
         shape: arr.shape,
         dtype: arr.dtype,
         ...(options.zarrFormat ? { zarrFormat: options.zarrFormat } : {}),
+        ...(options.fsync !== undefined ? { fsync: options.fsync } : {}),
       });
       await fsp.rm(path.join(runDir, f));
       done.push(name);
@@ -257,7 +263,10 @@ export async function convertNpySeries(
       ) => TensorData & { set(a: ArrayLike<unknown>, o: number): void };
       const stacked = new Ctor(per * arrays.length);
       for (const [i, a] of arrays.entries()) stacked.set(a.data as ArrayLike<unknown>, i * per);
-      const zarr = options.zarrFormat ? { zarrFormat: options.zarrFormat } : {};
+      const zarr = {
+        ...(options.zarrFormat ? { zarrFormat: options.zarrFormat } : {}),
+        ...(options.fsync !== undefined ? { fsync: options.fsync } : {}),
+      };
       const steps = BigInt64Array.from(files, (f) => BigInt(f.slice(0, -4)));
       await writeZarr(path.join(runDir, `${name}${TENSOR_SUFFIX}`), stacked, {
         shape: [arrays.length, ...first.shape],

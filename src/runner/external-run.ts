@@ -36,8 +36,9 @@ import type { RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, readManifestFile, writeManifestFile } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
 import { asStorageFull } from '../storage/disk-full.js';
+import { type Durability, groupCommitFor } from '../storage/durability.js';
 import { claimRunDir, effectiveStatus } from '../storage/runs.js';
-import { sealRunDir } from '../storage/seal.js';
+import { type BatchSeal, sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
 import { keepCode, keptCodeField, protocolFiles, scriptOf } from './code-kept.js';
 import type { ConversionReport } from './convert.js';
@@ -173,6 +174,8 @@ export async function beginRun(
      * session`: the runs of one writer process share its code, environment and host).
      */
     provenanceCache?: Map<string, Promise<Provenance>>;
+    /** Likewise git's part of the kept code (the diff of a dirty tree), per working directory. */
+    gitCodeCache?: Map<string, Promise<Map<string, string | null>>>;
   } = {},
 ): Promise<BeginResult> {
   const specimenDir = await vault.assertSpecimenExists(specimenId);
@@ -210,7 +213,11 @@ export async function beginRun(
     // The writer's script (`sys.argv[0]`) or else the specimen's protocol file(s), and the git diff.
     const cwd = request.cwd && fs.existsSync(request.cwd) ? request.cwd : specimenDir;
     const script = scriptOf(request.command, request.cwd);
-    const kept = await keepCode(dir, { files: script ? [script] : protocolFiles(specimenDir), gitCwd: cwd });
+    const kept = await keepCode(dir, {
+      files: script ? [script] : protocolFiles(specimenDir),
+      gitCwd: cwd,
+      ...(options.gitCodeCache ? { gitCache: options.gitCodeCache } : {}),
+    });
     manifest.code = keptCodeField(kept);
   }
   // Not fsynced: sealing rewrites it and makes the run durable (storage/seal.ts).
@@ -302,6 +309,7 @@ async function sealDir(
   how: SealStatus,
   onWarning: (m: string) => void,
   extra: PlainObject = {},
+  batch?: BatchSeal,
 ): Promise<SealResult> {
   const finish = await takeFinishRequest(dir, onWarning);
   try {
@@ -320,6 +328,8 @@ async function sealDir(
       try {
         conversion = await convertRunOutputs(dir, runId, onWarning, {
           zarrFormat: vault.config.pythonZarrFormat,
+          // A batch-mode seal fsyncs every file of the run, the arrays too, with the rest of its batch.
+          ...(batch ? { fsync: false } : {}),
         });
       } catch (err) {
         full = asStorageFull(err, 'run', dir);
@@ -344,10 +354,12 @@ async function sealDir(
     if (conversion.rejectedLines > 0) final.metrics_rejected_lines = conversion.rejectedLines;
     if (full && (final.error as PlainObject | undefined)?.type !== full._tag)
       final.error = { type: full._tag, message: full.message };
-    await sealRunDir(dir, final as RunManifest, {
-      status,
-      ...(finish?.summary ? { summary: finish.summary } : {}),
-    });
+    await sealRunDir(
+      dir,
+      final as RunManifest,
+      { status, ...(finish?.summary ? { summary: finish.summary } : {}) },
+      batch,
+    );
     return {
       specimen_id: specimenId,
       run_id: runId,
@@ -383,7 +395,7 @@ export async function sealExternalRun(
   vault: Vault,
   specimenId: string,
   runId: string,
-  options: { status?: FinalStatus; onWarning?: (m: string) => void } = {},
+  options: { status?: FinalStatus; onWarning?: (m: string) => void; durability?: Durability } = {},
 ): Promise<SealResult> {
   const specimenDir = await vault.assertSpecimenExists(specimenId);
   const dir = within(path.join(specimenDir, RUNS_DIR), runId);
@@ -393,7 +405,12 @@ export async function sealExternalRun(
   const manifest = await readManifestFile(file);
   if (manifest.status !== 'running') throw new SealedRunError(specimenId, runId, 'seal');
   const how: SealStatus = { fallback: 'succeeded', ...(options.status ? { status: options.status } : {}) };
-  return sealDir(vault, specimenId, runId, dir, manifest, how, options.onWarning ?? (() => {}));
+  // In batch mode (the vault's default) the seal is fsynced with the others of its batch, within a second.
+  const batch =
+    (options.durability ?? vault.config.durability) === 'batch'
+      ? { commit: groupCommitFor(vault.root), specimenId }
+      : undefined;
+  return sealDir(vault, specimenId, runId, dir, manifest, how, options.onWarning ?? (() => {}), {}, batch);
 }
 
 /** Whether the process recorded as `owner` may still be writing (alive here, or on another host). */

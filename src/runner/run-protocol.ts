@@ -38,6 +38,7 @@ import {
   type ProtocolCommand,
 } from '../format/protocols.js';
 import { asStorageFull } from '../storage/disk-full.js';
+import { type Durability, groupCommitFor } from '../storage/durability.js';
 import { claimRunDir } from '../storage/runs.js';
 import { sealRunDir } from '../storage/seal.js';
 import type { Vault } from '../storage/vault.js';
@@ -61,6 +62,8 @@ export interface RunProtocolOptions {
   python?: string;
   /** Extra run-manifest fields (e.g. `reproduction`). */
   extra?: PlainObject;
+  /** When the sealed run is durable (default: the vault's `durability`); batch runs are flushed at exit. */
+  durability?: Durability;
   /** Where the child's output is echoed (default: this process's stdout/stderr; null to silence). */
   echo?: { stdout: NodeJS.WritableStream | null; stderr: NodeJS.WritableStream | null };
   /** Receives conversion warnings (malformed metric lines…). */
@@ -327,10 +330,14 @@ export async function runProtocol(options: RunProtocolOptions): Promise<RunProto
   if (full) final.error = { type: full._tag, message: full.message };
   if (options.beforeSeal && !full) Object.assign(final, await options.beforeSeal(dir, runId));
   const summaryFile = path.join(dir, 'summary.msgpack');
-  const sealed = await sealRunDir(dir, final as RunManifest, {
-    status,
-    summary: { ...(await readSummary(summaryFile)), ...(finish?.summary ?? {}) },
-  });
+  const sealed = await sealRunDir(
+    dir,
+    final as RunManifest,
+    { status, summary: { ...(await readSummary(summaryFile)), ...(finish?.summary ?? {}) } },
+    (options.durability ?? vault.config.durability) === 'batch'
+      ? { commit: groupCommitFor(vault.root), specimenId }
+      : undefined,
+  );
   if (full) {
     options.onWarning?.(`run: ${runId} sealed as failed: the disk filled while it was written`);
     throw full;

@@ -25,6 +25,7 @@ import path from 'node:path';
 import { CorruptManifestError, isVaultError, NotFoundError } from '../errors.js';
 import { assertRunId, closest, compareRunIds } from '../format/ids.js';
 import {
+  DAMAGED_FILE,
   LEGACY_RUN_ID,
   MANIFEST_FILE,
   METRICS_FILE,
@@ -40,8 +41,42 @@ import { secondsBetween, toTimestamp } from '../format/timestamps.js';
 import { listParts } from './metrics/parts.js';
 import type { TensorHandle } from './tensors/types.js';
 
-/** A run's status as seen by readers: `incomplete` is a `running` run whose writer is gone. */
-export type EffectiveRunStatus = RunStatus | 'incomplete';
+/**
+ * A run's status as seen by readers: `incomplete` is a `running` run whose writer is gone; `damaged` a run
+ * that recovery after an OS crash found not to match its seal (listed in the specimen's `damaged.json`).
+ */
+export type EffectiveRunStatus = RunStatus | 'incomplete' | 'damaged';
+
+/** A run recovery found damaged (storage/recovery.ts), as kept in the specimen's `damaged.json`. */
+export interface DamageRecord {
+  /** What failed: the files that differ from the seal, or the manifest that no longer reads. */
+  reason: string;
+  /** When recovery found it (ISO-8601). */
+  found: string;
+  /** What the user can do about it. */
+  what_to_do: string;
+}
+
+/** The damaged runs of the specimen at `specimenDir` (run_id → record); empty when there are none. */
+export function readDamaged(specimenDir: string): Record<string, DamageRecord> {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(specimenDir, DAMAGED_FILE), 'utf8');
+  } catch {
+    return {};
+  }
+  try {
+    const json = JSON.parse(text) as unknown;
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) return {};
+    const out: Record<string, DamageRecord> = {};
+    for (const [id, r] of Object.entries(json as Record<string, Partial<DamageRecord>>))
+      if (r && typeof r.reason === 'string')
+        out[id] = { reason: r.reason, found: String(r.found ?? ''), what_to_do: String(r.what_to_do ?? '') };
+    return out;
+  } catch {
+    return {};
+  }
+}
 
 /** `runs` for runs/<id>/, `strata` for the legacy layout. */
 export type RunLayout = 'runs' | 'strata';
@@ -105,6 +140,8 @@ export interface RunInfo extends RunDescription {
   manifest: RunManifest | undefined;
   /** Set when the manifest exists but cannot be decoded or fails its schema. */
   error?: CorruptManifestError;
+  /** Set for a run found damaged after an OS crash (its status is then `damaged`). */
+  damage?: DamageRecord;
 }
 
 /** What every reader shows of a specimen, from its (normalized) manifest; null where a field is not text. */
@@ -416,7 +453,11 @@ export function readRunDescription(specimenId: string, rd: RunDir): RunDescripti
  * Reads one run for the storage API: the description plus the manifest checked against its schema. Never
  * throws for a missing or corrupt manifest: those show in `status` (`incomplete`) and `error`.
  */
-export async function readRunInfo(specimenId: string, rd: RunDir): Promise<RunInfo> {
+export async function readRunInfo(
+  specimenId: string,
+  rd: RunDir,
+  damaged?: Record<string, DamageRecord>,
+): Promise<RunInfo> {
   const file = path.join(rd.dir, MANIFEST_FILE);
   let raw: PlainObject | undefined;
   let manifest: RunManifest | undefined;
@@ -442,12 +483,23 @@ export async function readRunInfo(specimenId: string, rd: RunDir): Promise<RunIn
     manifest,
   };
   if (error) info.error = error;
+  const damage = (damaged ?? readDamaged(specimenDirOf(rd)))[rd.runId];
+  if (damage) {
+    info.status = 'damaged';
+    info.damage = damage;
+  }
   return info;
+}
+
+/** The specimen directory a run directory belongs to. */
+function specimenDirOf(rd: RunDir): string {
+  return rd.layout === 'strata' ? path.dirname(rd.dir) : path.dirname(path.dirname(rd.dir));
 }
 
 /** Every run of the specimen at `specimenDir` for the storage API, in listRunDirs order. */
 export async function listRunInfos(specimenId: string, specimenDir: string): Promise<RunInfo[]> {
-  return Promise.all(listRunDirs(specimenDir).map((rd) => readRunInfo(specimenId, rd)));
+  const damaged = readDamaged(specimenDir);
+  return Promise.all(listRunDirs(specimenDir).map((rd) => readRunInfo(specimenId, rd, damaged)));
 }
 
 /** Where a run's metrics are: the metrics file, or the parts a live (or crashed) writer has flushed. */

@@ -264,15 +264,25 @@ export async function appendFieldNote(
 }
 
 /**
+ * Specimens this process found not planned while claiming a run. A specimen with runs cannot become
+ * planned again (updateNotebook refuses it), so a sweep reads the specimen manifest once, not per run.
+ */
+const activeSpecimens = new Set<string>();
+
+/**
  * Marks a `planned` specimen `active` (recording `activated` with the time): called by every writer that
  * creates a run. Never fails the run: a manifest it cannot read or write is left alone, and the catalog
  * still shows a planned specimen with runs as active (effectiveSpecimenStatus).
  */
 export async function activatePlanned(specimenDir: string, at: Date = new Date()): Promise<boolean> {
+  if (activeSpecimens.has(specimenDir)) return false;
   const file = path.join(specimenDir, MANIFEST_FILE);
   try {
     // Cheap check first: most specimens are not planned, and a run must not wait for a lock it does not need.
-    if (decodeManifest(await fsp.readFile(file), file).status !== 'planned') return false;
+    if (decodeManifest(await fsp.readFile(file), file).status !== 'planned') {
+      activeSpecimens.add(specimenDir);
+      return false;
+    }
     const done = await withNotebookLock(
       specimenDir,
       async () => {

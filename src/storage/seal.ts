@@ -15,6 +15,7 @@ import { MANIFEST_FILE, METRICS_FILE, SPACE_RESERVE_FILE, TENSOR_SUFFIX } from '
 import type { Artifact, RunManifest, RunStatus } from '../format/manifest.js';
 import { encodeManifest, type PlainObject } from '../format/msgpack.js';
 import { asStorageFull } from './disk-full.js';
+import type { GroupCommit } from './durability.js';
 import { digestOfEntries, type FileEntry, inventory } from './hashing.js';
 import type { MetricColumnSummary } from './metrics/summary.js';
 import type { MetricsFileInfo } from './metrics/types.js';
@@ -31,18 +32,56 @@ export interface FinishOptions {
 const SKIP_IN_INVENTORY = (rel: string): boolean =>
   rel === MANIFEST_FILE || rel.split('/').some((p) => p.startsWith('.tmp-'));
 
+/** A batch-mode seal: the group commit that makes it durable, and the run's specimen (its journal entry). */
+export interface BatchSeal {
+  commit: GroupCommit;
+  specimenId: string;
+}
+
 /**
  * Seals a run directory: inventories every file, describes artifacts, writes the final manifest atomically
- * and makes the files read-only. Shared by `finish()` and the runner.
+ * and makes the files read-only. Shared by `finish()` and the runner. Durable when it returns, unless
+ * `batch` is given: then nothing is fsynced here and the group commit makes the run durable within a second
+ * (src/storage/durability.ts).
  */
 export async function sealRunDir(
   dir: string,
   manifest: RunManifest,
   options: FinishOptions = {},
+  batch?: BatchSeal,
 ): Promise<RunManifest> {
-  // The space set aside when the run began is what the final manifest is written into on a full disk.
-  await fsp.rm(path.join(dir, SPACE_RESERVE_FILE), { force: true });
-  const files = await inventory(dir, SKIP_IN_INVENTORY);
+  if (!batch) return sealNow(dir, manifest, options, undefined);
+  // The journal entry is on disk before anything of this seal is: a crash from here on is found.
+  try {
+    await batch.commit.beforeSeal(batch.specimenId);
+  } catch {
+    // No journal (a vault root this process cannot write to): this seal is made durable itself instead.
+    return sealNow(dir, manifest, options, undefined);
+  }
+  let written: { files: string[]; dirs: string[] } | undefined;
+  try {
+    const sealed = await sealNow(dir, manifest, options, (w) => {
+      written = w;
+    });
+    return sealed;
+  } finally {
+    if (written) batch.commit.afterSeal(written.files, written.dirs);
+    else batch.commit.sealFailed();
+  }
+}
+
+async function sealNow(
+  dir: string,
+  manifest: RunManifest,
+  options: FinishOptions,
+  unsynced: ((written: { files: string[]; dirs: string[] }) => void) | undefined,
+): Promise<RunManifest> {
+  // The space set aside when the run began is what the final manifest is written into on a full disk
+  // (the inventory skips it: `.tmp-`).
+  const [, files] = await Promise.all([
+    fsp.rm(path.join(dir, SPACE_RESERVE_FILE), { force: true }),
+    inventory(dir, SKIP_IN_INVENTORY),
+  ]);
   const artifacts: Record<string, Artifact> = { ...(manifest.artifacts ?? {}) };
   let unreadable: MetricsSchemaError | undefined;
   if (files[METRICS_FILE]) {
@@ -135,26 +174,37 @@ export async function sealRunDir(
   // manifests against the schema.
   const manifestFile = path.join(dir, MANIFEST_FILE);
   const tmp = tempPathFor(manifestFile);
+  const filePaths = Object.keys(files).map((f) => path.join(dir, ...f.split('/')));
   try {
-    await fsp.writeFile(tmp, encodeManifest(sealed), { flag: 'wx' });
+    // Read-only from the start: one chmod fewer.
+    await fsp.writeFile(tmp, encodeManifest(sealed), { flag: 'wx', mode: 0o444 });
     // Every file the manifest vouches for is durable before the manifest is renamed into place. One group
     // of concurrent fsyncs (the files were written unsynced) costs about one disk flush; Zarr arrays are
-    // fsynced by their writer.
-    await syncFiles([
-      tmp,
-      ...Object.keys(files)
-        .filter((f) => !f.split('/')[0]!.endsWith(TENSOR_SUFFIX))
-        .map((f) => path.join(dir, ...f.split('/'))),
-    ]);
+    // fsynced by their writer. In batch mode the group commit does this later, for many runs at once.
+    if (!unsynced)
+      await syncFiles([
+        tmp,
+        ...Object.keys(files)
+          .filter((f) => !f.split('/')[0]!.endsWith(TENSOR_SUFFIX))
+          .map((f) => path.join(dir, ...f.split('/'))),
+      ]);
     await fsp.rename(tmp, manifestFile);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw asStorageFull(err, 'run', manifestFile) ?? err;
   }
-  await Promise.all(
-    Object.keys(files).map((f) => fsp.chmod(path.join(dir, ...f.split('/')), 0o444).catch(() => {})),
-  );
-  await fsp.chmod(manifestFile, 0o444).catch(() => {});
+  await Promise.all(filePaths.map((f) => fsp.chmod(f, 0o444).catch(() => {})));
+  if (unsynced) {
+    // Every file (Zarr chunks too: in batch mode tensors are written unsynced) and every directory that
+    // gained an entry: the run's, its subdirectories', `runs/` and the specimen's.
+    const dirs = new Set([dir, path.dirname(dir), path.dirname(path.dirname(dir))]);
+    for (const f of Object.keys(files)) {
+      const parts = f.split('/');
+      for (let i = 1; i < parts.length; i++) dirs.add(path.join(dir, ...parts.slice(0, i)));
+    }
+    unsynced({ files: [manifestFile, ...filePaths], dirs: [...dirs] });
+    return sealed as RunManifest;
+  }
   // The renames (manifest, metrics file, the run directory itself) become durable within milliseconds.
   syncDirSoon(dir);
   syncDirSoon(path.dirname(dir));

@@ -34,6 +34,7 @@ import { decodeManifest, encodeManifest, type PlainObject, writeManifestFile } f
 import { within } from '../format/paths.js';
 import { findRunDir, listRunInfos, listTensorNames, type RunInfo, readRunInfo } from './describe.js';
 import { asStorageFull } from './disk-full.js';
+import { type Durability, groupCommitFor } from './durability.js';
 import {
   type MetricsFileInfo,
   type MetricsInput,
@@ -43,7 +44,7 @@ import {
   writeMetricsFile,
 } from './metrics/index.js';
 import { claimRunDir } from './runs.js';
-import { type FinishOptions, sealRunDir } from './seal.js';
+import { type BatchSeal, type FinishOptions, sealRunDir } from './seal.js';
 import {
   openTensor,
   type TensorData,
@@ -108,16 +109,35 @@ export class SpecimenStorage {
     /** Absolute specimen directory. */
     readonly path: string,
     private manifestCache: SpecimenManifest,
+    /** When this object's sealed runs are durable (docs/format.md, "Durability"). */
+    readonly durability: Durability,
   ) {}
 
   /**
    * Opens an existing specimen. `vault` is a Vault, a directory, or omitted (nearest vault / SPECIMEN_VAULT).
+   * `durability` overrides the vault's setting (default `batch`: seals are fsynced together within a
+   * second; `run`: each `finish()` is durable when it returns).
    * Throws NotFoundError naming the closest IDs, or CorruptManifestError naming the file.
    */
-  static async open(specimenId: string, options: { vault?: Vault | string } = {}): Promise<SpecimenStorage> {
+  static async open(
+    specimenId: string,
+    options: { vault?: Vault | string; durability?: Durability } = {},
+  ): Promise<SpecimenStorage> {
     const vault = options.vault instanceof Vault ? options.vault : await Vault.open(options.vault);
     const manifest = await vault.readSpecimenManifest(specimenId);
-    return new SpecimenStorage(vault, specimenId, vault.specimenDir(specimenId), manifest);
+    return new SpecimenStorage(
+      vault,
+      specimenId,
+      vault.specimenDir(specimenId),
+      manifest,
+      options.durability ?? vault.config.durability,
+    );
+  }
+
+  /** The group commit a batch-mode seal reports to; undefined in `run` mode. */
+  private batchSeal(): BatchSeal | undefined {
+    if (this.durability !== 'batch') return undefined;
+    return { commit: groupCommitFor(this.vault.root), specimenId: this.specimenId };
   }
 
   /** The specimen manifest as read when opened. */
@@ -262,7 +282,10 @@ export class SpecimenStorage {
       throw new TensorError(
         `tensor: ${JSON.stringify(name)} already exists in run ${run.runId}; tensors of a run are immutable, use another name`,
       );
-    return writeZarr(dir, data, options).catch((err: unknown) => {
+    // In batch mode the chunks are fsynced with the rest of the run by the group commit.
+    const opts =
+      this.durability === 'batch' && options.fsync === undefined ? { ...options, fsync: false } : options;
+    return writeZarr(dir, data, opts).catch((err: unknown) => {
       throw this.noteFull(run, err, 'tensor', dir);
     });
   }
@@ -355,7 +378,7 @@ export class SpecimenStorage {
       openRuns.delete(run);
       return undefined;
     }
-    const sealed = await sealRunDir(run.dir, run.manifest, options);
+    const sealed = await sealRunDir(run.dir, run.manifest, options, this.batchSeal());
     run.manifest = sealed;
     run.sealed = true;
     openRuns.delete(run);

@@ -13,7 +13,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { CorruptManifestError, DuplicateSpecimenError, isVaultError, NotFoundError } from '../errors.js';
 import { assertNewSpecimenId, assertSpecimenId, closest } from '../format/ids.js';
-import { MANIFEST_FILE, SPECIMENS_DIR } from '../format/layout.js';
+import { MANIFEST_FILE, SPECIMENS_DIR, stampOf } from '../format/layout.js';
 import {
   normalizeSpecimenManifest,
   type SpecimenManifest,
@@ -60,6 +60,9 @@ export interface SpecimenEntry {
 }
 
 export class Vault {
+  /** Specimen manifests read through this object, by file, with the stamp of the version read. */
+  private readonly manifests = new Map<string, { stamp: string; manifest: SpecimenManifest }>();
+
   private constructor(
     /** Absolute path of the vault root. */
     readonly root: string,
@@ -118,6 +121,11 @@ export class Vault {
   async readSpecimenManifest(specimenId: string): Promise<SpecimenManifest> {
     const dir = await this.assertSpecimenExists(specimenId);
     const file = path.join(dir, MANIFEST_FILE);
+    // A sweep opens its specimen once per run: a stat tells whether the manifest read last is still the
+    // one on disk (every writer replaces it by temp file + rename, which changes its inode).
+    const st = await fsp.stat(file).catch(() => undefined);
+    const cached = this.manifests.get(file);
+    if (st && cached && cached.stamp === stampOf(st)) return structuredClone(cached.manifest);
     let raw: PlainObject;
     try {
       raw = await readManifestFile(file);
@@ -127,7 +135,9 @@ export class Vault {
       throw err;
     }
     try {
-      return normalizeSpecimenManifest(raw, specimenId, file);
+      const manifest = normalizeSpecimenManifest(raw, specimenId, file);
+      if (st) this.manifests.set(file, { stamp: stampOf(st), manifest: structuredClone(manifest) });
+      return manifest;
     } catch (err) {
       if (isVaultError(err, 'ManifestError'))
         throw new CorruptManifestError(file, err.message, { cause: err });

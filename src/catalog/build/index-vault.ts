@@ -36,6 +36,7 @@ import { CatalogFileError, VaultError, VaultNotFoundError } from '../../errors.j
 import { CATALOG_DIR, CATALOG_LOCK_FILE, fileStamp, SPECIMENS_DIR } from '../../format/layout.js';
 import { isVaultDir, readVaultConfig } from '../../format/vault-config.js';
 import { diskFullCode } from '../../storage/disk-full.js';
+import { journalEntries, recoverJournal } from '../../storage/recovery.js';
 import { type CatalogHandle, catalogPath, openCatalog } from '../connection.js';
 import { toCatalogFileError } from '../errors.js';
 import { specimenSignature } from '../read-vault.js';
@@ -143,6 +144,8 @@ async function buildIndex(root: string, options: IndexOptions): Promise<IndexRep
   let db: CatalogHandle | undefined;
   try {
     removeLeftovers(target);
+    // Batch-mode writers that died leave journal entries: settled first, so the scan sees damaged runs.
+    if (journalEntries(absRoot).length > 0) await recoverJournal(absRoot, { onWarning: warn });
     const { turnMetrics } = await readVaultConfig(absRoot);
     const turnCache = new TurnCache(absRoot);
     let full = options.full === true || !fs.existsSync(target);

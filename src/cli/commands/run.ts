@@ -4,6 +4,7 @@
  */
 import type { PlainObject, PlainValue } from '../../format/msgpack.js';
 import { runProtocol } from '../../runner/run-protocol.js';
+import { parseDurabilityFlag } from '../../storage/durability.js';
 import { Vault } from '../../storage/vault.js';
 import { protocolExitCode, UsageError } from '../exit.js';
 import { formatDuration, keepRunningWhenOutputCloses, painter } from '../output.js';
@@ -18,6 +19,8 @@ export interface RunOptions {
   systemInterval?: string;
   /** false with `--no-system`. */
   system?: boolean;
+  /** `--durability run|batch`. */
+  durability?: string;
 }
 
 /** `--system-interval` and `--no-system` as runProtocol's systemIntervalS (undefined: the vault's default). */
@@ -96,6 +99,7 @@ export default async function run(id: string, command: string[], opts: RunOption
     ...(command.length > 0 ? { command } : {}),
     ...(opts.python ? { python: opts.python } : {}),
     ...(systemIntervalS !== undefined ? { systemIntervalS } : {}),
+    ...(opts.durability !== undefined ? { durability: parseDurabilityFlag(opts.durability) } : {}),
     onWarning: (m) => process.stderr.write(`${paint('yellow', 'warning:')} ${m}\n`),
   });
   const colour = result.status === 'succeeded' ? 'green' : result.status === 'failed' ? 'red' : 'yellow';

@@ -8,6 +8,7 @@
  * # {"specimen_id":"2026_01_02_probe","run_id":"20260102_101500","status":"succeeded","rows":1000,…}
  */
 import { sealExternalRun } from '../../runner/external-run.js';
+import { parseDurabilityFlag } from '../../storage/durability.js';
 import { Vault } from '../../storage/vault.js';
 import { UsageError } from '../exit.js';
 import { painter } from '../output.js';
@@ -17,7 +18,7 @@ const STATUSES = ['succeeded', 'failed', 'interrupted'] as const;
 export default async function seal(
   id: string,
   run: string,
-  opts: { status?: string; json?: boolean; vault?: string },
+  opts: { status?: string; json?: boolean; vault?: string; durability?: string },
 ): Promise<number> {
   const status = opts.status as (typeof STATUSES)[number] | undefined;
   if (status !== undefined && !STATUSES.includes(status))
@@ -28,6 +29,7 @@ export default async function seal(
   const paint = painter(process.stderr);
   const result = await sealExternalRun(vault, id, run, {
     ...(status ? { status } : {}),
+    ...(opts.durability !== undefined ? { durability: parseDurabilityFlag(opts.durability) } : {}),
     onWarning: (m) => process.stderr.write(`${paint('yellow', 'warning:')} ${m}\n`),
   });
   if (opts.json) console.log(JSON.stringify(result));

@@ -4,8 +4,10 @@
  * a sweep of short runs pays Node's start-up once instead of twice per run. Each request is answered in
  * order with the same fields `specimen begin --json` and `specimen seal --json` print; a failure is
  * answered with the exit code and message the command would have given. Provenance (git, host,
- * dependencies) is captured once per working directory and interpreter. The helper ends when its stdin
- * closes.
+ * dependencies) and the git diff kept with the code are captured once per working directory and
+ * interpreter. Seals follow `--durability` (a
+ * request's `durability` overrides it; default the vault's, else `batch`: runs are fsynced together within
+ * a second). The helper ends when its stdin closes, once every run it sealed is durable.
  *
  * @example
  * specimen session --vault ./vault
@@ -19,6 +21,7 @@
 import readline from 'node:readline';
 import { settleDirSyncs } from '../../format/atomic-write.js';
 import { beginRun, parseBeginRequest, sealExternalRun } from '../../runner/external-run.js';
+import { type Durability, flushGroupCommits, parseDurabilityFlag } from '../../storage/durability.js';
 import { Vault } from '../../storage/vault.js';
 import { exitCodeOf, UsageError } from '../exit.js';
 
@@ -33,11 +36,16 @@ interface SessionRequest {
   run?: unknown;
   status?: unknown;
   request?: unknown;
+  /** `run` or `batch` for this seal (default: the session's --durability, else the vault's). */
+  durability?: unknown;
 }
 
-export default async function session(opts: { vault?: string }): Promise<number> {
+export default async function session(opts: { vault?: string; durability?: string }): Promise<number> {
+  const durability: Durability | undefined =
+    opts.durability === undefined ? undefined : parseDurabilityFlag(opts.durability);
   const vaults = new Map<string, Promise<Vault>>();
   const provenanceCache = new Map();
+  const gitCodeCache = new Map();
   const openVault = (root: string | undefined): Promise<Vault> => {
     const key = root ?? opts.vault ?? '';
     let v = vaults.get(key);
@@ -59,6 +67,7 @@ export default async function session(opts: { vault?: string }): Promise<number>
       case 'begin':
         return beginRun(vault, str(req.specimen, 'specimen'), parseBeginRequest(req.request ?? {}), {
           provenanceCache,
+          gitCodeCache,
         });
       case 'seal': {
         const status = req.status;
@@ -67,8 +76,13 @@ export default async function session(opts: { vault?: string }): Promise<number>
             `session: "status" must be one of ${STATUSES.join(', ')}, got ${JSON.stringify(status)}`,
           );
         const warnings: string[] = [];
+        const mode =
+          req.durability === undefined
+            ? durability
+            : parseDurabilityFlag(req.durability, 'session: "durability"');
         const result = await sealExternalRun(vault, str(req.specimen, 'specimen'), str(req.run, 'run'), {
           ...(status ? { status: status as (typeof STATUSES)[number] } : {}),
+          ...(mode ? { durability: mode } : {}),
           onWarning: (m) => warnings.push(m),
         });
         return { ...result, warnings };
@@ -104,6 +118,6 @@ export default async function session(opts: { vault?: string }): Promise<number>
     }
     process.stdout.write(`${JSON.stringify(reply)}\n`);
   }
-  await settleDirSyncs();
+  await Promise.all([settleDirSyncs(), flushGroupCommits()]);
   return 0;
 }

@@ -134,7 +134,12 @@ export default async function show(
       'reproduces',
     ]);
     for (const r of runRows) {
-      const colour = r.status === 'succeeded' ? 'green' : r.status === 'failed' ? 'red' : 'yellow';
+      const colour =
+        r.status === 'succeeded'
+          ? 'green'
+          : r.status === 'failed' || r.status === 'damaged'
+            ? 'red'
+            : 'yellow';
       t.push([
         r.run_id,
         paint(colour, r.status),
@@ -147,6 +152,11 @@ export default async function show(
       ]);
     }
     console.log(t.toString());
+    for (const r of runs)
+      if (r.damage)
+        console.log(
+          `${paint('red', 'damaged')} ${r.runId}: ${r.damage.reason} (\`specimen verify ${storage.specimenId}\` says what to do)`,
+        );
   }
 
   if (run) {

@@ -19,20 +19,26 @@ export default async function verify(
   let verified = 0;
   let unsealed = 0;
   let remote = 0;
+  let damaged = 0;
   for (const r of report.runs) {
     if (r.result === 'verified') verified++;
     else if (r.result === 'unsealed') unsealed++;
     else if (r.result === 'remote') remote++;
-    else {
+    else if (r.result === 'damaged') {
+      damaged++;
+      console.log(`${paint('red', 'DAMAGED')} ${r.specimenId}/${r.runId}: ${r.damage?.reason ?? ''}`);
+      console.log(`  what to do: ${(r.damage?.what_to_do ?? '').replace('<run_id>', r.runId)}`);
+    } else {
       console.log(`${paint('red', 'MODIFIED')} ${r.specimenId}/${r.runId}`);
       for (const f of r.changed) console.log(`  changed  ${f}`);
       for (const f of r.missing) console.log(`  missing  ${f}`);
       for (const f of r.extra) console.log(`  extra    ${f}`);
     }
   }
-  const modified = report.runs.length - verified - unsealed - remote;
+  const modified = report.runs.length - verified - unsealed - remote - damaged;
   console.log(
     `${paint(report.ok ? 'green' : 'red', report.ok ? 'ok' : 'FAILED')}: ${verified} sealed run(s) verified, ${modified} modified, ${unsealed} unsealed (nothing recorded to check)` +
+      (damaged > 0 ? `, ${damaged} damaged by an OS crash (listed in the specimen's damaged.json)` : '') +
       (remote > 0 ? `, ${remote} remote-only (check with --remote)` : ''),
   );
   return report.ok ? 0 : 1;
