@@ -11,6 +11,7 @@ export {
   addNoteEntry,
   deleteView,
   type ExplorerQuery,
+  type GridSpec,
   type GroupsQuery,
   getCatalog,
   getCatalogVersion,
@@ -20,6 +21,8 @@ export {
   getHealth,
   getLogs,
   getMetricsPage,
+  getMultiples,
+  getMultiplesStats,
   getRun,
   getSeries,
   getSlice,
@@ -39,5 +42,5 @@ export {
   saveView,
   type TensorRef,
 } from './routes.js';
-export type { Slice } from './slice.js';
+export type { Multiples, Slice } from './slice.js';
 export type * from './types.js';

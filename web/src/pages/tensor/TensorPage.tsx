@@ -6,6 +6,7 @@
  * dimension can be laid out as small multiples (one small heatmap per index, sortable). The view
  * (dimensions, indices, ranges, colours, grid) lives in the URL.
  */
+import { useLayoutEffect } from 'preact/hooks';
 import { getTensor, type TensorRef } from '../../api/index.js';
 import type { ColormapName } from '../../components/colormap.js';
 import { Card, ErrorBox, Loading } from '../../components/common.js';
@@ -13,6 +14,7 @@ import { fmtBytes } from '../../format.js';
 import { useData } from '../../hooks.js';
 import { href, navigate, type Route, withQuery } from '../../router.js';
 import { DimSelect } from './DimSelect.js';
+import { prefetchMultiples } from './prefetch.js';
 import { RangeInput } from './RangeInput.js';
 import { ScalarView } from './ScalarView.js';
 import { SliceView } from './SliceView.js';
@@ -25,6 +27,16 @@ export function TensorPage({ route }: { route: Route }) {
   const q = route.query;
   const tensor: TensorRef = { specimenId, runId, name };
   const { data: info, error } = useData(`tensor:${tensorKey(tensor)}`, (signal) => getTensor(tensor, signal));
+  // A link to small multiples names all three dimensions: their first slices are asked for now, alongside
+  // the tensor's description, instead of once it has arrived.
+  useLayoutEffect(() => {
+    if (info) return;
+    const dims = ['g', 'r', 'c'].map((k) => q.get(k) ?? '');
+    if (!dims.every((d) => /^\d+$/.test(d))) return;
+    const at = (q.get('at') ?? '').split(',').map((v) => Number(v) || 0);
+    const [grid, rows, cols] = dims.map(Number) as [number, number, number];
+    prefetchMultiples(tensor, { grid, rows, cols, at });
+  }, [tensorKey(tensor), q.toString()]);
 
   const update = (changes: Record<string, string | null>) =>
     navigate(href(['tensor', specimenId, runId, name], withQuery(q, changes)), true);
