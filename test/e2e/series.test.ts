@@ -128,4 +128,39 @@ describe.runIf(fs.existsSync(CHROMIUM))('tensor series linked to the charts', ()
     await expect.poll(() => page.url()).toContain('at=2%2C2%2C0%2C0');
     expect(await page.getByTestId('small-multiples').count()).toBe(0);
   }, 60_000);
+
+  it('takes the cell size from the URL, scales slices by nearest neighbour, and fits the width by default', async () => {
+    await page.goto(`${server.url}#/tensor/${TURN_SPECIMEN}/${runId}/acts?at=2,0,0,0&g=1&cell=256`);
+    const grid = page.getByTestId('sm-grid');
+    await expect.poll(() => grid.getAttribute('data-drawn'), { timeout: 15_000 }).toBe('3');
+    expect(await grid.getAttribute('data-cell')).toBe('256');
+    // A row of pixels through the middle of cell 0: 254 px for 8 elements, so at most 8 colours in at
+    // most 8 runs (smoothing would blend neighbours into many more).
+    const row = await page.getByTestId('sm-atlas').evaluate((c) => {
+      const ctx = (
+        c as unknown as {
+          getContext(k: '2d'): {
+            getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+          };
+        }
+      ).getContext('2d');
+      const d = ctx.getImageData(1, 128, 254, 1).data;
+      return Array.from({ length: 254 }, (_, i) => (d[i * 4]! << 16) | (d[i * 4 + 1]! << 8) | d[i * 4 + 2]!);
+    });
+    const runs = row.filter((v, i) => i === 0 || v !== row[i - 1]).length;
+    expect(new Set(row).size).toBeGreaterThan(1);
+    expect(runs).toBeLessThanOrEqual(8);
+    // The control writes the size into the URL, and the grid follows.
+    await page.getByTestId('sm-cell').fill('128');
+    await expect.poll(() => page.url()).toContain('cell=128');
+    await expect.poll(() => grid.getAttribute('data-cell')).toBe('128');
+    // "fit width": the default, whole rows of cells spanning the grid's width.
+    await page.getByTestId('sm-cell-fit').click();
+    await expect.poll(() => page.url()).not.toContain('cell=');
+    const perRow = Number(await grid.getAttribute('data-per-row'));
+    const pitch = Number(await grid.getAttribute('data-pitch'));
+    const width = await grid.evaluate((g) => (g as unknown as { clientWidth: number }).clientWidth);
+    expect(width - (perRow * pitch - 4)).toBeGreaterThanOrEqual(0);
+    expect(width - (perRow * pitch - 4)).toBeLessThan(perRow);
+  }, 60_000);
 });

@@ -30,10 +30,27 @@ import { ErrorBox } from '../../components/common.js';
 import { fmtNumber } from '../../format.js';
 import { takeMultiples } from './prefetch.js';
 
-/** A cell's size and the gap between cells, in CSS pixels; cells have a 1 px border. */
-const CELL = 72;
+/** Cell sizes the control offers, and the size the default layout aims at (CSS pixels). */
+export const MIN_CELL = 32;
+export const MAX_CELL = 256;
+const AIM_CELL = 72;
+/** The gap between cells, in CSS pixels; cells have a 1 px border. */
 const GAP = 4;
 const BORDER = 1;
+
+/**
+ * Where cells go in a grid `width` px wide: `cell` px each when given (as many per row as fit), else the
+ * default, cells near AIM_CELL sized so that whole rows fill the width exactly.
+ */
+export function gridLayout(width: number, cell: number | null): Layout {
+  if (cell !== null) {
+    const c = Math.min(MAX_CELL, Math.max(MIN_CELL, Math.round(cell)));
+    return { perRow: Math.max(1, Math.floor((width + GAP) / (c + GAP))), cell: c, pitch: c + GAP };
+  }
+  const perRow = Math.max(1, Math.floor((width + GAP) / (AIM_CELL + GAP)));
+  const c = Math.min(MAX_CELL, Math.max(MIN_CELL, Math.floor((width + GAP) / perRow) - GAP));
+  return { perRow, cell: c, pitch: c + GAP };
+}
 
 /** The element under the pointer: slice index, row and column in it. */
 interface Hover {
@@ -88,6 +105,9 @@ export function SmallMultiples(props: {
   colDim: number;
   at: readonly number[];
   cmap: ColormapName;
+  /** Cell size in CSS pixels (MIN_CELL–MAX_CELL), or null for the default that fits the width. */
+  cell: number | null;
+  onCell: (cell: number | null) => void;
   onOpen: (index: number) => void;
 }) {
   const { tensor, info, gridDim, rowDim, colDim, at, cmap } = props;
@@ -237,6 +257,24 @@ export function SmallMultiples(props: {
             ))}
           </select>
         </label>
+        <label>
+          cell
+          <input
+            type="range"
+            min={String(MIN_CELL)}
+            max={String(MAX_CELL)}
+            step="4"
+            value={String(props.cell ?? AIM_CELL)}
+            data-testid="sm-cell"
+            onInput={(e) => props.onCell(Number((e.currentTarget as HTMLInputElement).value))}
+          />
+          <span class="mono small">{props.cell === null ? 'fit' : `${props.cell} px`}</span>
+        </label>
+        {props.cell !== null ? (
+          <button type="button" class="small" data-testid="sm-cell-fit" onClick={() => props.onCell(null)}>
+            fit width
+          </button>
+        ) : null}
         <span class="muted small">
           {n} slices of {rows} × {cols} along dim {gridDim} · click one to open it
         </span>
@@ -252,6 +290,7 @@ export function SmallMultiples(props: {
           slices={slices}
           order={order}
           cmap={cmap}
+          cell={props.cell}
           hover={hover}
           onHover={setHover}
           onOpen={props.onOpen}
@@ -271,6 +310,7 @@ function Grid(props: {
   slices: Slices;
   order: number[];
   cmap: ColormapName;
+  cell: number | null;
   hover: Hover | null;
   onHover: (h: Hover | null) => void;
   onOpen: (index: number) => void;
@@ -287,8 +327,8 @@ function Grid(props: {
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
-  const perRow = Math.max(1, Math.floor((width + GAP) / (CELL + GAP)));
-  const layout: Layout = { perRow, cell: CELL, pitch: CELL + GAP };
+  const layout = gridLayout(width, props.cell);
+  const { perRow } = layout;
   const lines = Math.ceil(order.length / perRow);
   const cssW = perRow * layout.pitch - GAP;
   const cssH = Math.max(0, lines * layout.pitch - GAP);
@@ -301,9 +341,11 @@ function Grid(props: {
     el.height = Math.ceil(cssH * dpr);
     const ctx = el.getContext('2d')!;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    // Slices are scaled by nearest neighbour as they are coloured (drawCells); nothing drawn later smooths.
+    ctx.imageSmoothingEnabled = false;
     const drawn = drawCells(ctx, layout, dpr, slices, order, 0, order.length, rgbaTable(cmap));
     g.dataset.drawn = String(drawn);
-  }, [slices, order, cmap, perRow, width]);
+  }, [slices, order, cmap, perRow, width, layout.cell]);
 
   /** The cell and element under a pointer event, or null between cells. */
   const at = (e: MouseEvent): Hover | null => {

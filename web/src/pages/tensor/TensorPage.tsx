@@ -4,7 +4,7 @@
  * chunks it needs); dimensions longer than 1,024 are shown with a stride. Colour scale with legend; hover
  * shows the element's full index and value. 1-D tensors are drawn as a line, 0-D as a value. A third
  * dimension can be laid out as small multiples (one small heatmap per index, sortable). The view
- * (dimensions, indices, ranges, colours, grid) lives in the URL.
+ * (dimensions, indices, ranges, colours, grid and its cell size) lives in the URL.
  */
 import { useLayoutEffect } from 'preact/hooks';
 import { getTensor, type TensorRef } from '../../api/index.js';
@@ -18,7 +18,7 @@ import { prefetchMultiples } from './prefetch.js';
 import { RangeInput } from './RangeInput.js';
 import { ScalarView } from './ScalarView.js';
 import { SliceView } from './SliceView.js';
-import { SmallMultiples } from './SmallMultiples.js';
+import { MAX_CELL, MIN_CELL, SmallMultiples } from './SmallMultiples.js';
 import { VectorView } from './VectorView.js';
 import { clampDim, parseRange, tensorKey } from './view.js';
 
@@ -79,6 +79,9 @@ export function TensorPage({ route }: { route: Route }) {
       ? clampDim(Number(gridParam), nd)
       : null;
   const symmetric = q.get('sym') === '1';
+  const cellParam = Number(q.get('cell'));
+  const cell =
+    q.get('cell') && Number.isFinite(cellParam) ? Math.min(MAX_CELL, Math.max(MIN_CELL, cellParam)) : null;
   const rowRange = parseRange(q.get('rr'), info.shape[rowDim] ?? 1);
   const colRange = parseRange(q.get('cr'), info.shape[colDim] ?? 1);
   const setAt = (d: number, v: number) => {
@@ -221,6 +224,8 @@ export function TensorPage({ route }: { route: Route }) {
               colDim={colDim}
               at={at}
               cmap={cmap}
+              cell={cell}
+              onCell={(c) => update({ cell: c === null ? null : String(c) })}
               onOpen={(i) => {
                 const next = [...at];
                 next[gridDim] = i;
