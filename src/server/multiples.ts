@@ -8,7 +8,7 @@
  * Query: `grid`, `rows`, `cols` (three distinct dimensions), `at` (an index per dimension, comma-separated;
  * the grid's, rows' and columns' entries are ignored, missing ones are 0), `from`/`to` (the slices
  * [from, to) along the grid, default all; both are clamped to the grid's length, and `to` to the most
- * slices one response holds, so a viewer can ask for a first page before it knows the tensor's shape; the
+ * slices one response holds (or `max` elements, when smaller), so a viewer can ask for a first page before it knows the tensor's shape; the
  * response says which slices it holds).
  *
  * @example
@@ -82,6 +82,10 @@ export function parseMultiples(
   const from = Math.min(n, int(query.get('from'), 'from', 0, Number.MAX_SAFE_INTEGER, 0));
   let to = Math.min(n, int(query.get('to'), 'to', from, Number.MAX_SAFE_INTEGER, n));
   const plane = shape[rows]! * shape[cols]!;
+  // A client may ask for smaller pages than the server's (its own block size).
+  const maxText = query.get('max');
+  if (maxText !== null && maxText !== '')
+    maxElements = Math.min(maxElements, int(maxText, 'max', 1, Number.MAX_SAFE_INTEGER));
   if (plane > maxElements) throw bad(`one slice has ${plane} elements; at most ${maxElements} per request`);
   const fit = plane === 0 ? to - from : Math.floor(maxElements / plane);
   if (to - from > fit) {

@@ -224,14 +224,24 @@ export function getMultiples(
   spec: GridSpec,
   from: number,
   to: number | undefined,
-  options: { codes?: boolean; range?: readonly [number, number] } = {},
+  options: { codes?: boolean; range?: readonly [number, number]; max?: number } = {},
   signal?: AbortSignal,
 ): Promise<Multiples> {
   const { grid, rows, cols, at } = spec;
   const as = options.codes ? 'codes' : undefined;
   const range = options.range?.join(',');
   return fetchMultiples(
-    apiUrl(`${tensorPath(tensor)}/multiples`, { grid, rows, cols, at: at.join(','), from, to, as, range }),
+    apiUrl(`${tensorPath(tensor)}/multiples`, {
+      grid,
+      rows,
+      cols,
+      at: at.join(','),
+      from,
+      to,
+      as,
+      range,
+      max: options.max,
+    }),
     signal,
   );
 }

@@ -17,10 +17,8 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import { SLICE_STATS, type SliceStat } from '../../../../src/analysis/slice-stats.js';
 import {
   type GridSpec,
-  getMultiples,
   getMultiplesStats,
   getSlice,
-  type Multiples,
   type Slice,
   type TensorInfo,
   type TensorRef,
@@ -28,7 +26,7 @@ import {
 import { type ColormapName, lut } from '../../components/colormap.js';
 import { ErrorBox } from '../../components/common.js';
 import { fmtNumber } from '../../format.js';
-import { takeMultiples } from './prefetch.js';
+import { SliceBlocks } from './blocks.js';
 
 /** Cell sizes the control offers, and the size the default layout aims at (CSS pixels). */
 export const MIN_CELL = 32;
@@ -60,16 +58,6 @@ interface Hover {
   /** The cell's place in the grid (CSS pixels), for the hover box. */
   x: number;
   y: number;
-}
-
-interface Slices {
-  /** n × rows × cols colour codes, slice by slice: 0 not finite, 1–255 the scale from min to max. */
-  codes: Uint8Array;
-  rows: number;
-  cols: number;
-  /** The colour scale (NaN when no value is finite). */
-  min: number;
-  max: number;
 }
 
 /** Where cells go: `perRow` cells of `cell` px, `pitch` px apart. */
@@ -111,8 +99,7 @@ export function SmallMultiples(props: {
   onOpen: (index: number) => void;
 }) {
   const { tensor, info, gridDim, rowDim, colDim, at, cmap } = props;
-  const [slices, setSlices] = useState<Slices | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const [statError, setStatError] = useState<unknown>(null);
   const [stat, setStat] = useState<SliceStat>('index');
   const [values, setValues] = useState<{ stat: SliceStat; values: (number | null)[] } | null>(null);
   const [hover, setHover] = useState<Hover | null>(null);
@@ -130,57 +117,21 @@ export function SmallMultiples(props: {
   const spec: GridSpec = { grid: gridDim, rows: rowDim, cols: colDim, at };
   const gridKey = `${tensor.specimenId}/${tensor.runId}/${tensor.name}/${gridDim}/${rowDim}/${colDim}/${atKey}`;
 
-  // A layout effect: the request goes out right after this render, not a frame later. Pages follow one
-  // another (each says where it ends); the first may already be on its way (prefetch.ts).
+  // The slices, block by block as the grid's window needs them; the store is made in render so that its
+  // first requests go out right after it, not a frame later (the first block may be prefetched).
+  const [, setVersion] = useState(0);
+  const store = useMemo(
+    () =>
+      new SliceBlocks(tensor, spec, { n, rows, cols, chunk: info.chunks[gridDim] ?? 1 }, () =>
+        setVersion((v) => v + 1),
+      ),
+    [gridKey],
+  );
   useLayoutEffect(() => {
-    const ctl = new AbortController();
-    setSlices(null);
-    setError(null);
     setValues(null);
-    (async () => {
-      const plane = rows * cols;
-      const early = takeMultiples(tensor, spec, 0);
-      let first =
-        (early && (await early.catch(() => undefined))) ??
-        (await getMultiples(tensor, spec, 0, undefined, { codes: true }, ctl.signal));
-      let range = first.range ?? null;
-      if (first.to < n) {
-        // More than one page: every page is coded on the range of all slices, which the server knows.
-        const all = await getMultiplesStats(tensor, spec, 'index', ctl.signal);
-        range = all.min !== null && all.max !== null ? [all.min, all.max] : null;
-        if (range && (first.range?.[0] !== range[0] || first.range?.[1] !== range[1]))
-          first = await getMultiples(tensor, spec, 0, undefined, { codes: true, range }, ctl.signal);
-      }
-      const pages: Multiples[] = [first];
-      for (let from = first.to; from < n; ) {
-        const page = await getMultiples(
-          tensor,
-          spec,
-          from,
-          undefined,
-          { codes: true, ...(range ? { range } : {}) },
-          ctl.signal,
-        );
-        if (page.to <= from) throw new Error(`small multiples: no slices from ${from}`);
-        pages.push(page);
-        from = page.to;
-      }
-      for (const page of pages)
-        if (page.rows !== rows || page.cols !== cols || !(page.data instanceof Uint8Array))
-          throw new Error('small multiples: the server sent slices of another shape');
-      // One page is used as it came; several are joined.
-      let codes = pages[0]!.data as Uint8Array;
-      if (pages.length > 1) {
-        codes = new Uint8Array(n * plane);
-        for (const page of pages) codes.set(page.data as Uint8Array, page.from * plane);
-      }
-      if (!ctl.signal.aborted)
-        setSlices({ codes, rows, cols, min: range?.[0] ?? Number.NaN, max: range?.[1] ?? Number.NaN });
-    })().catch((err: unknown) => {
-      if (!ctl.signal.aborted) setError(err);
-    });
-    return () => ctl.abort();
-  }, [gridKey]);
+    return () => store.close();
+  }, [store]);
+  const error = store.error ?? statError;
 
   // Statistics come from the server, over every slice, once per statistic and grid.
   useLayoutEffect(() => {
@@ -191,7 +142,7 @@ export function SmallMultiples(props: {
         if (!ctl.signal.aborted) setValues({ stat, values: s.values });
       })
       .catch((err: unknown) => {
-        if (!ctl.signal.aborted) setError(err);
+        if (!ctl.signal.aborted) setStatError(err);
       });
     return () => ctl.abort();
   }, [gridKey, stat]);
@@ -285,9 +236,9 @@ export function SmallMultiples(props: {
         </span>
       </div>
       <ErrorBox error={error} />
-      {slices ? (
+      {store.range !== undefined || !error ? (
         <Grid
-          slices={slices}
+          store={store}
           order={order}
           cmap={cmap}
           cell={props.cell}
@@ -295,19 +246,22 @@ export function SmallMultiples(props: {
           onHover={setHover}
           onOpen={props.onOpen}
         />
-      ) : error ? null : (
-        <p class="muted">Loading {n} slices…</p>
-      )}
+      ) : null}
     </div>
   );
 }
 
+/** Most device pixels the grid's canvas holds (32 MB): a longer grid draws only a window of rows. */
+const CANVAS_BUDGET_PX = 8 * 1024 * 1024;
+
 /**
- * The grid: one canvas with every slice in its cell, in `order`. Redrawn when the order, the colour map or
- * the number of columns changes; the pointer is mapped to a cell and an element from its coordinates.
+ * The grid: one canvas with the slices in their cells, in `order`. A grid whose canvas would pass
+ * CANVAS_BUDGET_PX is virtualised: the canvas covers the rows in view plus a view's height above and below,
+ * moves when the view leaves them, and the store fetches only those rows' slices (the ones in view first).
+ * The pointer is mapped to a cell and an element from its coordinates.
  */
 function Grid(props: {
-  slices: Slices;
+  store: SliceBlocks;
   order: number[];
   cmap: ColormapName;
   cell: number | null;
@@ -315,98 +269,154 @@ function Grid(props: {
   onHover: (h: Hover | null) => void;
   onOpen: (index: number) => void;
 }) {
-  const { slices, order, cmap, hover } = props;
+  const { store, order, cmap, hover } = props;
+  const { rows, cols } = store.shape;
+  const scroller = useRef<HTMLDivElement>(null);
   const grid = useRef<HTMLDivElement>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
   const [width, setWidth] = useState(0);
+  const [view, setView] = useState({ top: 0, height: 0 });
   useLayoutEffect(() => {
     const el = grid.current;
-    if (!el) return;
-    setWidth(el.clientWidth);
-    const ro = new ResizeObserver(() => setWidth(el.clientWidth));
+    const sc = scroller.current;
+    if (!el || !sc) return;
+    const measure = () => {
+      setWidth(el.clientWidth);
+      setView({ top: sc.scrollTop, height: sc.clientHeight });
+    };
+    measure();
+    const ro = new ResizeObserver(measure);
     ro.observe(el);
+    ro.observe(sc);
     return () => ro.disconnect();
   }, []);
   const layout = gridLayout(width, props.cell);
-  const { perRow } = layout;
+  const { perRow, pitch } = layout;
   const lines = Math.ceil(order.length / perRow);
-  const cssW = perRow * layout.pitch - GAP;
-  const cssH = Math.max(0, lines * layout.pitch - GAP);
+  const cssW = perRow * pitch - GAP;
+  const cssH = Math.max(0, lines * pitch - GAP);
+  const dpr = typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
+  const virtual = lines * pitch * cssW * dpr * dpr > CANVAS_BUDGET_PX;
+  // The rows drawn: all of them, or the view's plus a view's height each side. The window only moves
+  // when the rows in view leave it, so scrolling inside it redraws nothing.
+  const win = useRef<[number, number]>([0, 0]);
+  let [l0, l1] = win.current;
+  if (!virtual) [l0, l1] = [0, lines];
+  else {
+    const first = Math.floor(view.top / pitch);
+    const last = Math.min(lines, Math.ceil((view.top + view.height) / pitch));
+    const budgetLines = Math.max(1, Math.floor(CANVAS_BUDGET_PX / (pitch * cssW * dpr * dpr)));
+    if (first < l0 || last > l1 || l1 > lines || l1 - l0 > budgetLines) {
+      const margin = Math.max(
+        1,
+        Math.min(Math.ceil(view.height / pitch), Math.floor((budgetLines - (last - first)) / 2)),
+      );
+      l0 = Math.max(0, first - margin);
+      l1 = Math.min(lines, Math.max(last, first + 1) + margin);
+    }
+  }
+  win.current = [l0, l1];
+  const j0 = l0 * perRow;
+  const j1 = Math.min(order.length, l1 * perRow);
+  const top = l0 * pitch;
+  const winH = Math.max(0, (l1 - l0) * pitch - GAP);
+
   useLayoutEffect(() => {
     const el = canvas.current;
     const g = grid.current;
     if (!el || !g || width === 0) return;
-    const dpr = window.devicePixelRatio || 1;
+    // The slices in view first, then the rest of the window.
+    const firstInView = Math.min(j1, Math.max(j0, Math.floor(view.top / pitch) * perRow));
+    const lastInView = Math.min(j1, Math.ceil((view.top + view.height) / pitch) * perRow);
+    const wanted = [
+      ...order.slice(firstInView, lastInView),
+      ...order.slice(j0, firstInView),
+      ...order.slice(lastInView, j1),
+    ];
+    store.want(wanted);
     el.width = Math.ceil(cssW * dpr);
-    el.height = Math.ceil(cssH * dpr);
+    el.height = Math.ceil(winH * dpr);
     const ctx = el.getContext('2d')!;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     // Slices are scaled by nearest neighbour as they are coloured (drawCells); nothing drawn later smooths.
     ctx.imageSmoothingEnabled = false;
-    const drawn = drawCells(ctx, layout, dpr, slices, order, 0, order.length, rgbaTable(cmap));
+    const drawn =
+      store.range === undefined ? 0 : drawCells(ctx, layout, dpr, store, order, j0, j1, rgbaTable(cmap));
     g.dataset.drawn = String(drawn);
-  }, [slices, order, cmap, perRow, width, layout.cell]);
+    g.dataset.window = `${j0},${j1}`;
+    g.dataset.blocks = String(store.held);
+  });
 
   /** The cell and element under a pointer event, or null between cells. */
   const at = (e: MouseEvent): Hover | null => {
     const box = grid.current!.getBoundingClientRect();
     const x = e.clientX - box.left;
     const y = e.clientY - box.top;
-    const cx = Math.floor(x / layout.pitch);
-    const cy = Math.floor(y / layout.pitch);
+    const cx = Math.floor(x / pitch);
+    const cy = Math.floor(y / pitch);
     const j = cy * perRow + cx;
     if (cx < 0 || cx >= perRow || cy < 0 || j >= order.length) return null;
     const index = order[j]!;
-    const { rows, cols } = slices;
     // The slice fills the cell's inside along its longer side, from the top left.
     const unit = (layout.cell - 2 * BORDER) / Math.max(rows, cols);
-    const col = Math.floor((x - cx * layout.pitch - BORDER) / unit);
-    const row = Math.floor((y - cy * layout.pitch - BORDER) / unit);
+    const col = Math.floor((x - cx * pitch - BORDER) / unit);
+    const row = Math.floor((y - cy * pitch - BORDER) / unit);
     if (row < 0 || col < 0 || row >= rows || col >= cols) return null;
-    return { index, row, col, x: cx * layout.pitch, y: cy * layout.pitch };
+    return { index, row, col, x: cx * pitch, y: cy * pitch };
   };
 
   return (
     <div
-      class="sm-grid"
-      ref={grid}
-      data-testid="sm-grid"
-      data-order={order.join(',')}
-      data-per-row={perRow}
-      data-cell={layout.cell}
-      data-pitch={layout.pitch}
-      style={{ height: `${cssH}px` }}
-      // One control for the whole grid: the pointer picks the cell; Enter opens the one under it.
-      role="application"
-      aria-label={`${order.length} small heatmaps; click one to open it`}
-      onKeyDown={(e) => {
-        if (e.key === 'Enter' && hover) props.onOpen(hover.index);
-      }}
-      onMouseMove={(e) => props.onHover(at(e))}
-      onMouseLeave={() => props.onHover(null)}
-      onClick={(e) => {
-        const h = at(e);
-        if (h) props.onOpen(h.index);
+      class="sm-scroll"
+      ref={scroller}
+      data-testid="sm-scroll"
+      onScroll={(e) => {
+        const sc = e.currentTarget as HTMLDivElement;
+        setView({ top: sc.scrollTop, height: sc.clientHeight });
       }}
     >
-      <canvas
-        ref={canvas}
-        class="sm-atlas"
-        data-testid="sm-atlas"
-        style={{ width: `${cssW}px`, height: `${cssH}px` }}
-      />
-      {hover ? (
-        <div
-          class="sm-hover-box"
-          title={`index ${hover.index}`}
-          style={{
-            left: `${hover.x}px`,
-            top: `${hover.y}px`,
-            width: `${layout.cell}px`,
-            height: `${layout.cell}px`,
-          }}
+      <div
+        class="sm-grid"
+        ref={grid}
+        data-testid="sm-grid"
+        data-order={order.length <= 4096 ? order.join(',') : undefined}
+        data-per-row={perRow}
+        data-cell={layout.cell}
+        data-pitch={pitch}
+        data-lines={lines}
+        style={{ height: `${cssH}px` }}
+        // One control for the whole grid: the pointer picks the cell; Enter opens the one under it.
+        role="application"
+        aria-label={`${order.length} small heatmaps; click one to open it`}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && hover) props.onOpen(hover.index);
+        }}
+        onMouseMove={(e) => props.onHover(at(e))}
+        onMouseLeave={() => props.onHover(null)}
+        onClick={(e) => {
+          const h = at(e);
+          if (h) props.onOpen(h.index);
+        }}
+      >
+        <canvas
+          ref={canvas}
+          class="sm-atlas"
+          data-testid="sm-atlas"
+          style={{ top: `${top}px`, width: `${cssW}px`, height: `${winH}px` }}
         />
-      ) : null}
+        {hover ? (
+          <div
+            class="sm-hover-box"
+            title={`index ${hover.index}`}
+            style={{
+              left: `${hover.x}px`,
+              top: `${hover.y}px`,
+              width: `${layout.cell}px`,
+              height: `${layout.cell}px`,
+            }}
+          />
+        ) : null}
+      </div>
     </div>
   );
 }
@@ -423,14 +433,15 @@ function drawCells(
   ctx: CanvasRenderingContext2D,
   layout: Layout,
   dpr: number,
-  slices: Slices,
+  store: SliceBlocks,
   order: readonly number[],
   j0: number,
   j1: number,
   rgba: Uint32Array,
 ): number {
-  const { rows, cols, codes } = slices;
-  const plane = rows * cols;
+  const { rows, cols } = store.shape;
+  // Rows of cells are counted from the window's first one.
+  const l0 = Math.floor(j0 / layout.perRow);
   // The slice spans the cell's inside along its longer side, from the top left.
   const inner = Math.max(1, Math.round((layout.cell - 2 * BORDER) * dpr));
   const w = Math.max(1, Math.round((inner * cols) / Math.max(rows, cols)));
@@ -443,21 +454,23 @@ function drawCells(
   const words = new Uint32Array(img.data.buffer);
   let drawn = 0;
   for (let j = j0; j < j1; j++) {
-    const base = order[j]! * plane;
+    const slice = store.slice(order[j]!);
+    if (!slice) continue;
+    const { codes, base } = slice;
     for (let y = 0; y < h; y++) {
       const src = base + rowAt[y]!;
       const o = y * w;
       for (let x = 0; x < w; x++) words[o + x] = rgba[codes[src + colAt[x]!]!]!;
     }
-    const x = ((j - j0) % layout.perRow) * layout.pitch + BORDER;
-    const y = Math.floor((j - j0) / layout.perRow) * layout.pitch + BORDER;
+    const x = (j % layout.perRow) * layout.pitch + BORDER;
+    const y = (Math.floor(j / layout.perRow) - l0) * layout.pitch + BORDER;
     ctx.putImageData(img, Math.round(x * dpr), Math.round(y * dpr));
     drawn++;
   }
   ctx.beginPath();
   for (let j = j0; j < j1; j++) {
-    const x = ((j - j0) % layout.perRow) * layout.pitch;
-    const y = Math.floor((j - j0) / layout.perRow) * layout.pitch;
+    const x = (j % layout.perRow) * layout.pitch;
+    const y = (Math.floor(j / layout.perRow) - l0) * layout.pitch;
     ctx.rect(x + 0.5, y + 0.5, layout.cell - 1, layout.cell - 1);
   }
   ctx.strokeStyle = '#ddd';
@@ -468,8 +481,8 @@ function drawCells(
     ctx.textBaseline = 'top';
     ctx.fillStyle = '#fff';
     for (let j = j0; j < j1; j++) {
-      const x = ((j - j0) % layout.perRow) * layout.pitch + 3;
-      const y = Math.floor((j - j0) / layout.perRow) * layout.pitch + 2;
+      const x = (j % layout.perRow) * layout.pitch + 3;
+      const y = (Math.floor(j / layout.perRow) - l0) * layout.pitch + 2;
       ctx.fillText(String(order[j]), x, y);
     }
   }

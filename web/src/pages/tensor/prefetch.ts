@@ -1,5 +1,5 @@
 /**
- * The first page of a small-multiples grid, asked for as soon as the URL names the grid, alongside the
+ * The first block of a small-multiples grid (at most BLOCK_ELEMENTS), asked for as soon as the URL names the grid, alongside the
  * tensor's description rather than after it: the grid then finds its slices in flight when it mounts.
  * Only one prefetch is kept, and only for a few seconds.
  *
@@ -8,6 +8,7 @@
  * const first = takeMultiples(tensor, spec, 0) // the prefetched request, or undefined
  */
 import { type GridSpec, getMultiples, type Multiples, type TensorRef } from '../../api/index.js';
+import { BLOCK_ELEMENTS } from './blocks.js';
 
 let held: { key: string; promise: Promise<Multiples>; at: number } | undefined;
 
@@ -27,7 +28,7 @@ function keyOf(tensor: TensorRef, spec: GridSpec, from: number): string {
 export function prefetchMultiples(tensor: TensorRef, spec: GridSpec): void {
   const key = keyOf(tensor, spec, 0);
   if (held?.key === key && performance.now() - held.at < KEEP_MS) return;
-  const promise = getMultiples(tensor, spec, 0, undefined, { codes: true });
+  const promise = getMultiples(tensor, spec, 0, undefined, { codes: true, max: BLOCK_ELEMENTS });
   // A grid that never comes (the dimensions were not valid after all) leaves nothing unhandled.
   promise.catch(() => {});
   held = { key, promise, at: performance.now() };
