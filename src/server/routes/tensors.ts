@@ -44,6 +44,11 @@ export const MAX_SLICE_ELEMENTS = 4 * 1024 * 1024;
 export const MAX_MULTIPLES_ELEMENTS = 16 * 1024 * 1024;
 /** Most elements of small multiples as colour codes in one request (64 MB of codes). */
 export const MAX_CODES_ELEMENTS = 64 * 1024 * 1024;
+/**
+ * Elements a codes request reads at once (64 MB as float32): a viewer's block (8 M) is one read, which the
+ * codec workers decode in parallel like the library's own read of that size.
+ */
+const CODES_READ_ELEMENTS = 16 * 1024 * 1024;
 
 const WIDE = new Set(['float64', 'int32', 'uint32', 'int64', 'uint64']);
 
@@ -171,7 +176,7 @@ async function sendCodes(
   const elements = count * spec.plane;
   const ranges = new Float64Array(count * 2);
   const blocks: Array<{ from: number; data: Float32Array | Float64Array }> = [];
-  for (const [lo, hi] of count === 0 ? [] : multiplesBlocks(spec, t.chunks[spec.grid]!, MAX_SLICE_ELEMENTS)) {
+  for (const [lo, hi] of count === 0 ? [] : multiplesBlocks(spec, t.chunks[spec.grid]!, CODES_READ_ELEMENTS)) {
     const data = await readMultiples(t, spec, lo, hi, false);
     rangesInto(data, spec.plane, ranges, lo - spec.from);
     blocks.push({ from: lo, data });
