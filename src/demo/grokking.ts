@@ -115,69 +115,175 @@ export function trainModularAddition(
   const act = new Float64Array(H);
   const dact = new Float64Array(H);
   const logits = new Float64Array(P);
+  // Four pairs at a time share each load of W2 (pass4); per pair, every sum runs in the order of the
+  // one-pair loop (over h and k ascending, across pairs in their order), so the numbers are the same.
+  const pre4 = new Float64Array(4 * H);
+  const act4 = new Float64Array(4 * H);
+  const logits4 = new Float64Array(4 * P);
 
-  /** Mean cross-entropy and accuracy over `pairs`; accumulates gradients when `backward`. */
-  function pass(pairs: Int32Array, backward: boolean): { loss: number; acc: number } {
-    const N = pairs.length;
-    let loss = 0;
-    let correct = 0;
-    for (let n = 0; n < N; n++) {
-      const pair = pairs[n]!;
+  /** Forward (and backward) of pair `pair`; adds its loss to `acc[0]` and a correct answer to `acc[1]`. */
+  function one(pair: number, N: number, backward: boolean, acc: Float64Array): void {
+    const a = Math.floor(pair / P);
+    const b = pair % P;
+    const target = (a + b) % P;
+    const oa = a * H;
+    const ob = (P + b) * H;
+    for (let h = 0; h < H; h++) {
+      const z = W1[oa + h]! + W1[ob + h]! + b1[h]!;
+      pre[h] = z;
+      act[h] = z * z;
+    }
+    logits.set(b2);
+    for (let h = 0; h < H; h++) {
+      const ah = act[h]!;
+      const o = h * P;
+      for (let k = 0; k < P; k++) logits[k]! += ah * W2[o + k]!;
+    }
+    softmaxInto(logits, 0, target, N, backward, acc);
+    if (!backward) return;
+    for (let h = 0; h < H; h++) {
+      const ah = act[h]!;
+      const o = h * P;
+      let d = 0;
+      for (let k = 0; k < P; k++) {
+        const g = logits[k]!;
+        d += g * W2[o + k]!;
+        gW2[o + k]! += ah * g;
+      }
+      dact[h] = 2 * pre[h]! * d;
+    }
+    for (let h = 0; h < H; h++) {
+      const d = dact[h]!;
+      gW1[oa + h]! += d;
+      gW1[ob + h]! += d;
+      gb1[h]! += d;
+    }
+  }
+
+  /**
+   * Turns the logits at `lt` into the loss's gradient (when `backward`, adding it to gb2), adding the loss
+   * and whether the argmax is right into `acc`.
+   */
+  function softmaxInto(
+    lg: Float64Array,
+    lt: number,
+    target: number,
+    N: number,
+    backward: boolean,
+    acc: Float64Array,
+  ): void {
+    let max = Number.NEGATIVE_INFINITY;
+    let arg = 0;
+    for (let k = 0; k < P; k++) {
+      if (lg[lt + k]! > max) {
+        max = lg[lt + k]!;
+        arg = k;
+      }
+    }
+    let sum = 0;
+    for (let k = 0; k < P; k++) {
+      lg[lt + k] = Math.exp(lg[lt + k]! - max);
+      sum += lg[lt + k]!;
+    }
+    acc[0] = acc[0]! - Math.log(Math.max(lg[lt + target]! / sum, 1e-300));
+    if (arg === target) acc[1] = acc[1]! + 1;
+    if (!backward) return;
+    // d(mean loss)/d(logits) = (softmax − one-hot) / N
+    for (let k = 0; k < P; k++) lg[lt + k] = lg[lt + k]! / sum / N;
+    lg[lt + target]! -= 1 / N;
+    for (let k = 0; k < P; k++) gb2[k]! += lg[lt + k]!;
+  }
+
+  /** Pairs n … n + 3 of `pairs`, as four calls of `one` in a row would compute them. */
+  function pass4(pairs: Int32Array, n: number, N: number, backward: boolean, acc: Float64Array): void {
+    const oas = [0, 0, 0, 0];
+    const obs = [0, 0, 0, 0];
+    const targets = [0, 0, 0, 0];
+    for (let t = 0; t < 4; t++) {
+      const pair = pairs[n + t]!;
       const a = Math.floor(pair / P);
       const b = pair % P;
-      const target = (a + b) % P;
+      targets[t] = (a + b) % P;
       const oa = a * H;
       const ob = (P + b) * H;
+      oas[t] = oa;
+      obs[t] = ob;
       for (let h = 0; h < H; h++) {
         const z = W1[oa + h]! + W1[ob + h]! + b1[h]!;
-        pre[h] = z;
-        act[h] = z * z;
+        pre4[t * H + h] = z;
+        act4[t * H + h] = z * z;
       }
-      logits.set(b2);
-      for (let h = 0; h < H; h++) {
-        const ah = act[h]!;
-        const o = h * P;
-        for (let k = 0; k < P; k++) logits[k]! += ah * W2[o + k]!;
-      }
-      let max = Number.NEGATIVE_INFINITY;
-      let arg = 0;
+      logits4.set(b2, t * P);
+    }
+    for (let h = 0; h < H; h++) {
+      const a0 = act4[h]!;
+      const a1 = act4[H + h]!;
+      const a2 = act4[2 * H + h]!;
+      const a3 = act4[3 * H + h]!;
+      const o = h * P;
       for (let k = 0; k < P; k++) {
-        if (logits[k]! > max) {
-          max = logits[k]!;
-          arg = k;
-        }
+        const w = W2[o + k]!;
+        logits4[k]! += a0 * w;
+        logits4[P + k]! += a1 * w;
+        logits4[2 * P + k]! += a2 * w;
+        logits4[3 * P + k]! += a3 * w;
       }
-      let sum = 0;
+    }
+    for (let t = 0; t < 4; t++) softmaxInto(logits4, t * P, targets[t]!, N, backward, acc);
+    if (!backward) return;
+    for (let h = 0; h < H; h++) {
+      const a0 = act4[h]!;
+      const a1 = act4[H + h]!;
+      const a2 = act4[2 * H + h]!;
+      const a3 = act4[3 * H + h]!;
+      const o = h * P;
+      let d0 = 0;
+      let d1 = 0;
+      let d2 = 0;
+      let d3 = 0;
       for (let k = 0; k < P; k++) {
-        logits[k] = Math.exp(logits[k]! - max);
-        sum += logits[k]!;
+        const w = W2[o + k]!;
+        const g0 = logits4[k]!;
+        const g1 = logits4[P + k]!;
+        const g2 = logits4[2 * P + k]!;
+        const g3 = logits4[3 * P + k]!;
+        d0 += g0 * w;
+        d1 += g1 * w;
+        d2 += g2 * w;
+        d3 += g3 * w;
+        let gw = gW2[o + k]!;
+        gw += a0 * g0;
+        gw += a1 * g1;
+        gw += a2 * g2;
+        gw += a3 * g3;
+        gW2[o + k] = gw;
       }
-      loss -= Math.log(Math.max(logits[target]! / sum, 1e-300));
-      if (arg === target) correct++;
-      if (!backward) continue;
-      // d(mean loss)/d(logits) = (softmax − one-hot) / N
-      for (let k = 0; k < P; k++) logits[k] = logits[k]! / sum / N;
-      logits[target]! -= 1 / N;
-      for (let k = 0; k < P; k++) gb2[k]! += logits[k]!;
+      pre4[h] = 2 * pre4[h]! * d0;
+      pre4[H + h] = 2 * pre4[H + h]! * d1;
+      pre4[2 * H + h] = 2 * pre4[2 * H + h]! * d2;
+      pre4[3 * H + h] = 2 * pre4[3 * H + h]! * d3;
+    }
+    // pre4 now holds each pair's gradient at the hidden layer, added in the pairs' order.
+    for (let t = 0; t < 4; t++) {
+      const oa = oas[t]!;
+      const ob = obs[t]!;
       for (let h = 0; h < H; h++) {
-        const ah = act[h]!;
-        const o = h * P;
-        let d = 0;
-        for (let k = 0; k < P; k++) {
-          const g = logits[k]!;
-          d += g * W2[o + k]!;
-          gW2[o + k]! += ah * g;
-        }
-        dact[h] = 2 * pre[h]! * d;
-      }
-      for (let h = 0; h < H; h++) {
-        const d = dact[h]!;
+        const d = pre4[t * H + h]!;
         gW1[oa + h]! += d;
         gW1[ob + h]! += d;
         gb1[h]! += d;
       }
     }
-    return { loss: loss / N, acc: correct / N };
+  }
+
+  /** Mean cross-entropy and accuracy over `pairs`; accumulates gradients when `backward`. */
+  function pass(pairs: Int32Array, backward: boolean): { loss: number; acc: number } {
+    const N = pairs.length;
+    const acc = new Float64Array(2);
+    let n = 0;
+    for (; n + 4 <= N; n += 4) pass4(pairs, n, N, backward, acc);
+    for (; n < N; n++) one(pairs[n]!, N, backward, acc);
+    return { loss: acc[0]! / N, acc: acc[1]! / N };
   }
 
   const beta1 = 0.9;

@@ -175,6 +175,17 @@ export interface TensorInfo {
   steps?: number[];
 }
 
+/** `GET …/tensors/:name/multiples/stats`: a statistic of every slice of a small-multiples grid. */
+export interface MultiplesStatsResponse {
+  /** `index` (ranges only), `mean`, `variance`, `fft_low` or `gradient`. */
+  stat: string;
+  /** One value per slice along the grid (null where not finite); empty for `index`. */
+  values: (number | null)[];
+  /** Finite range over every slice (null when none is finite). */
+  min: number | null;
+  max: number | null;
+}
+
 export interface RunResponse {
   run: RunSummary & { config: Json; summary: Json; manifest: Json };
   metrics: { rows: number; has_step: boolean; columns: MetricColumnInfo[] } | null;

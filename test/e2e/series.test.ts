@@ -91,35 +91,76 @@ describe.runIf(fs.existsSync(CHROMIUM))('tensor series linked to the charts', ()
     await page.getByTestId('grid-dim').selectOption('1');
     const grid = page.getByTestId('sm-grid');
     await expect.poll(() => grid.getAttribute('data-drawn'), { timeout: 15_000 }).toBe('3');
-    expect(await grid.locator('[data-index]').count()).toBe(3);
     expect(await grid.getAttribute('data-order')).toBe('0,1,2');
-    // One atlas canvas under the cells, at native resolution: 8 pixels across a cell's 70 px inside, and
-    // every cell's slice drawn (opaque) where its cell is.
-    const drawn = await page.getByTestId('sm-atlas').evaluate((c) => {
-      const canvas = c as unknown as {
-        width: number;
-        getContext(k: '2d'): {
-          getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
-        };
-      };
-      const k = 8 / 70;
-      return [0, 1, 2].map((j) => {
-        const x = Math.round((j * 76 + 1) * k) + 4;
-        return canvas.getContext('2d').getImageData(x, Math.round(k) + 4, 1, 1).data[3];
-      });
-    });
-    expect(drawn).toEqual([255, 255, 255]);
+    // One canvas for the grid, at the display's resolution: every cell's slice drawn (opaque) in its
+    // cell, the gap between cells left clear.
+    const pitch = Number(await grid.getAttribute('data-pitch'));
+    const cellPx = Number(await grid.getAttribute('data-cell'));
+    const alphaAt = (x: number, y: number) =>
+      page.getByTestId('sm-atlas').evaluate(
+        (c, [px, py]) =>
+          (
+            c as unknown as {
+              getContext(k: '2d'): {
+                getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+              };
+            }
+          )
+            .getContext('2d')
+            .getImageData(px!, py!, 1, 1).data[3],
+        [x, y],
+      );
+    const centres = await Promise.all([0, 1, 2].map((j) => alphaAt(j * pitch + cellPx / 2, cellPx / 2)));
+    expect(centres).toEqual([255, 255, 255]);
+    expect(await alphaAt(cellPx + (pitch - cellPx) / 2, cellPx / 2)).toBe(0);
     await page.getByTestId('sm-sort').selectOption('mean');
     await expect.poll(() => grid.getAttribute('data-order')).toBe('0,2,1');
-    // Hover shows the series' step, the slice's index and the element under the pointer.
-    const cell = grid.locator('[data-index="1"]');
-    const cbox = (await cell.boundingBox())!;
-    await page.mouse.move(cbox.x + 1 + 70 * (3.5 / 8), cbox.y + 1 + 70 * (5.5 / 8));
+    // Hover shows the series' step, the slice's index and the element under the pointer (its exact
+    // number, from the slice itself). Index 1 is now third.
+    const gbox = (await grid.boundingBox())!;
+    const inner = cellPx - 2;
+    await page.mouse.move(gbox.x + 2 * pitch + 1 + inner * (3.5 / 8), gbox.y + 1 + inner * (5.5 / 8));
     await expect
       .poll(() => page.getByTestId('sm-hover').textContent())
-      .toMatch(/^step 1000 · index 1 · \[5, 3\] = /);
-    await grid.locator('[data-index="2"]').click();
+      .toMatch(/^step 1000 · index 1 · \[5, 3\] = -?\d/);
+    // Index 2 is second: a click there opens it large.
+    await page.mouse.click(gbox.x + pitch + cellPx / 2, gbox.y + cellPx / 2);
     await expect.poll(() => page.url()).toContain('at=2%2C2%2C0%2C0');
     expect(await page.getByTestId('small-multiples').count()).toBe(0);
+  }, 60_000);
+
+  it('takes the cell size from the URL, scales slices by nearest neighbour, and fits the width by default', async () => {
+    await page.goto(`${server.url}#/tensor/${TURN_SPECIMEN}/${runId}/acts?at=2,0,0,0&g=1&cell=256`);
+    const grid = page.getByTestId('sm-grid');
+    await expect.poll(() => grid.getAttribute('data-drawn'), { timeout: 15_000 }).toBe('3');
+    expect(await grid.getAttribute('data-cell')).toBe('256');
+    // A row of pixels through the middle of cell 0: 254 px for 8 elements, so at most 8 colours in at
+    // most 8 runs (smoothing would blend neighbours into many more).
+    const row = await page.getByTestId('sm-atlas').evaluate((c) => {
+      const ctx = (
+        c as unknown as {
+          getContext(k: '2d'): {
+            getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+          };
+        }
+      ).getContext('2d');
+      const d = ctx.getImageData(1, 128, 254, 1).data;
+      return Array.from({ length: 254 }, (_, i) => (d[i * 4]! << 16) | (d[i * 4 + 1]! << 8) | d[i * 4 + 2]!);
+    });
+    const runs = row.filter((v, i) => i === 0 || v !== row[i - 1]).length;
+    expect(new Set(row).size).toBeGreaterThan(1);
+    expect(runs).toBeLessThanOrEqual(8);
+    // The control writes the size into the URL, and the grid follows.
+    await page.getByTestId('sm-cell').fill('128');
+    await expect.poll(() => page.url()).toContain('cell=128');
+    await expect.poll(() => grid.getAttribute('data-cell')).toBe('128');
+    // "fit width": the default, whole rows of cells spanning the grid's width.
+    await page.getByTestId('sm-cell-fit').click();
+    await expect.poll(() => page.url()).not.toContain('cell=');
+    const perRow = Number(await grid.getAttribute('data-per-row'));
+    const pitch = Number(await grid.getAttribute('data-pitch'));
+    const width = await grid.evaluate((g) => (g as unknown as { clientWidth: number }).clientWidth);
+    expect(width - (perRow * pitch - 4)).toBeGreaterThanOrEqual(0);
+    expect(width - (perRow * pitch - 4)).toBeLessThan(perRow);
   }, 60_000);
 });

@@ -9,18 +9,46 @@
  * are still being decompressed (for a 512 × 512 slice of 128-row zstd chunks that hides the transfer
  * behind the read). The first block is read before the status goes out, so a bad selection or an
  * unreadable first chunk is still a proper error response; a later failure cuts the connection.
+ *
+ * Small multiples (`src/server/multiples.ts`): `GET …/tensors/:name/multiples?grid=&rows=&cols=&at=&from=&to=`
+ * returns slices [from, to) along the grid dimension as one body: the numbers in (slice, row, col) order
+ * (the wire type as above; `as=codes`: one colour code byte each), zero-padded to a multiple of 8 bytes,
+ * then each slice's finite range as float64 (min, max) pairs. `X-Shape` is `count,rows,cols`, `X-Slices`
+ * is `from,to,n`: a response holds at most a page, `to` is cut to one and the next starts there. Numbers
+ * are streamed in chunk-aligned blocks like a slice. `GET …/multiples/stats?…&stat=` answers JSON: a
+ * statistic of every slice and the range over all of them.
  */
+import type { ServerResponse } from 'node:http';
 import { describeTensor } from '../../storage/describe.js';
 import { POOL_THRESHOLD_BYTES } from '../../storage/tensors/read.js';
 import type { Selection, TensorHandle } from '../../storage/tensors/types.js';
 import type { TensorInfo } from '../api-types.js';
 import type { ServerContext } from '../context.js';
 import { applySecurityHeaders, HttpError, sendJson } from '../http.js';
+import {
+  codesInto,
+  multiplesBlocks,
+  multiplesStats,
+  parseMultiples,
+  parseRange,
+  parseStat,
+  rangesInto,
+  readMultiples,
+} from '../multiples.js';
 import type { Router } from '../router.js';
 import { parseSelection, splitSelection } from '../selection.js';
 
 /** Largest slice served, in elements (16 MB as float32). */
 export const MAX_SLICE_ELEMENTS = 4 * 1024 * 1024;
+/** Most elements of small multiples served in one request (64 MB as float32). */
+export const MAX_MULTIPLES_ELEMENTS = 16 * 1024 * 1024;
+/** Most elements of small multiples as colour codes in one request (64 MB of codes). */
+export const MAX_CODES_ELEMENTS = 64 * 1024 * 1024;
+/**
+ * Elements a codes request reads at once (64 MB as float32): a viewer's block (8 M) is one read, which the
+ * codec workers decode in parallel like the library's own read of that size.
+ */
+const CODES_READ_ELEMENTS = 16 * 1024 * 1024;
 
 const WIDE = new Set(['float64', 'int32', 'uint32', 'int64', 'uint64']);
 
@@ -75,6 +103,107 @@ export function registerTensorRoutes(router: Router, ctx: ServerContext): void {
     }
     res.end(bytesOf(block));
   });
+
+  router.get('/api/specimens/:id/runs/:run/tensors/:name/multiples', async ({ params, query, res }) => {
+    const { run } = await ctx.run(params.id!, params.run!);
+    const t = await ctx.tensor(run, params.name!);
+    // Whole gridChunk-aligned pages of at most MAX_MULTIPLES_ELEMENTS: `to` says where the next starts.
+    const codes = query.get('as') === 'codes';
+    if (codes) return sendCodes(res, t, run.sealed, query);
+    const spec = parseMultiples(query, t.shape, MAX_MULTIPLES_ELEMENTS, t.chunks);
+    const count = spec.to - spec.from;
+    const elements = count * spec.plane;
+    const wide = WIDE.has(t.dtype);
+    const bpe = wide ? 8 : 4;
+    const dataBytes = elements * bpe;
+    const pad = (8 - (dataBytes % 8)) % 8;
+    // Large reads go in blocks the codec workers decode in parallel; smaller ones in a few blocks so the
+    // first slices travel while later chunks are decoded.
+    const parts =
+      dataBytes >= 2 * POOL_THRESHOLD_BYTES ? Math.floor(dataBytes / POOL_THRESHOLD_BYTES) : SLICE_BLOCKS;
+    const blocks =
+      count === 0 ? [] : multiplesBlocks(spec, t.chunks[spec.grid]!, Math.ceil(elements / parts));
+    const ranges = new Float64Array(count * 2);
+    let block = blocks[0] ? await readMultiples(t, spec, blocks[0][0], blocks[0][1], wide) : undefined;
+    applySecurityHeaders(res);
+    res.writeHead(200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': dataBytes + pad + ranges.byteLength,
+      'Cache-Control': run.sealed ? 'private, max-age=3600' : 'no-store',
+      'X-Shape': `${count},${t.shape[spec.rows]},${t.shape[spec.cols]}`,
+      'X-Slices': `${spec.from},${spec.to},${spec.n}`,
+      'X-Dtype': wide ? 'float64' : 'float32',
+      'X-Source-Dtype': t.dtype,
+    });
+    if (res.req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    for (let b = 0; b < blocks.length; b++) {
+      rangesInto(block!, spec.plane, ranges, blocks[b]![0] - spec.from);
+      res.write(bytesOf(block!));
+      if (res.destroyed) return;
+      const next = blocks[b + 1];
+      if (next) block = await readMultiples(t, spec, next[0], next[1], wide);
+    }
+    if (pad > 0) res.write(new Uint8Array(pad));
+    res.end(new Uint8Array(ranges.buffer));
+  });
+
+  router.get('/api/specimens/:id/runs/:run/tensors/:name/multiples/stats', async ({ params, query, res }) => {
+    const { run } = await ctx.run(params.id!, params.run!);
+    const t = await ctx.tensor(run, params.name!);
+    const spec = parseMultiples(query, t.shape);
+    const stats = await multiplesStats(t, spec, parseStat(query.get('stat')));
+    sendJson(res, 200, stats);
+  });
+}
+
+/**
+ * Small multiples as colour codes (`as=codes`): one byte per element on the scale `range` (default: the
+ * finite range of the slices sent), so a page is a quarter of its float32 size. Every block is read before
+ * the codes can be computed, so nothing is streamed ahead; the response is small enough not to need it.
+ */
+async function sendCodes(
+  res: ServerResponse,
+  t: TensorHandle,
+  sealed: boolean,
+  query: URLSearchParams,
+): Promise<void> {
+  const spec = parseMultiples(query, t.shape, MAX_CODES_ELEMENTS, t.chunks);
+  const asked = parseRange(query.get('range'));
+  const count = spec.to - spec.from;
+  const elements = count * spec.plane;
+  const ranges = new Float64Array(count * 2);
+  const blocks: Array<{ from: number; data: Float32Array | Float64Array }> = [];
+  for (const [lo, hi] of count === 0 ? [] : multiplesBlocks(spec, t.chunks[spec.grid]!, CODES_READ_ELEMENTS)) {
+    const data = await readMultiples(t, spec, lo, hi, false);
+    rangesInto(data, spec.plane, ranges, lo - spec.from);
+    blocks.push({ from: lo, data });
+  }
+  let [min, max] = asked ?? [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+  if (!asked)
+    for (let i = 0; i < count; i++) {
+      if (ranges[2 * i]! < min) min = ranges[2 * i]!;
+      if (ranges[2 * i + 1]! > max) max = ranges[2 * i + 1]!;
+    }
+  const pad = (8 - (elements % 8)) % 8;
+  const body = new Uint8Array(elements + pad + ranges.byteLength);
+  if (min <= max)
+    for (const b of blocks) codesInto(b.data, min, max, body, (b.from - spec.from) * spec.plane);
+  body.set(new Uint8Array(ranges.buffer), elements + pad);
+  applySecurityHeaders(res);
+  res.writeHead(200, {
+    'Content-Type': 'application/octet-stream',
+    'Content-Length': body.byteLength,
+    'Cache-Control': sealed ? 'private, max-age=3600' : 'no-store',
+    'X-Shape': `${count},${t.shape[spec.rows]},${t.shape[spec.cols]}`,
+    'X-Slices': `${spec.from},${spec.to},${spec.n}`,
+    'X-Dtype': 'codes',
+    'X-Range': min <= max ? `${min},${max}` : '',
+    'X-Source-Dtype': t.dtype,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
 /** Reads `selection` as the wire type: float32 and float64 as read, other dtypes converted. */

@@ -10,7 +10,7 @@ import {
 } from '../../../src/demo/grokking.js';
 import { DEMO_STEPS } from '../../../src/demo/grokking-run.js';
 
-/** The p = 31 runs of the demo's sweep, trained as the demo trains them (~20 s of CPU each). */
+/** The p = 31 runs of the demo's sweep, trained as the demo trains them (~10 s of CPU each), once for every test. */
 const SEEDS = [1, 2, 3];
 const sweep: {
   seed: number;
@@ -28,7 +28,7 @@ beforeAll(() => {
     );
     sweep.push({ seed, rows, result, checkpoints });
   }
-}, 900_000); // ~70 s of CPU; room for a loaded machine
+}, 900_000); // ~30 s of CPU; room for a loaded machine
 
 describe('trainModularAddition', () => {
   it('groks: train accuracy saturates early, test accuracy jumps much later', () => {

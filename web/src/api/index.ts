@@ -11,6 +11,7 @@ export {
   addNoteEntry,
   deleteView,
   type ExplorerQuery,
+  type GridSpec,
   type GroupsQuery,
   getCatalog,
   getCatalogVersion,
@@ -21,6 +22,8 @@ export {
   getHealth,
   getLogs,
   getMetricsPage,
+  getMultiples,
+  getMultiplesStats,
   getPendingLogs,
   getPendingSeries,
   getRun,
@@ -45,5 +48,5 @@ export {
   saveView,
   type TensorRef,
 } from './routes.js';
-export type { Slice } from './slice.js';
+export type { Multiples, Slice } from './slice.js';
 export type * from './types.js';

@@ -9,7 +9,7 @@
  * const { series } = await getSeries({ runs: ['S/R'], metrics: ['loss'], width: 800 }, signal)
  */
 import { apiUrl, getJson, postJson, sendJsonRequest } from './client.js';
-import { fetchSlice, type Slice } from './slice.js';
+import { fetchMultiples, fetchSlice, type Multiples, type Slice } from './slice.js';
 import type {
   CatalogResponse,
   CatalogVersionResponse,
@@ -23,6 +23,7 @@ import type {
   IndexResponse,
   LogsResponse,
   MetricsPage,
+  MultiplesStatsResponse,
   NotesPutRequest,
   PendingListResponse,
   QueryResponse,
@@ -279,6 +280,61 @@ export function getTensor(tensor: TensorRef, signal?: AbortSignal): Promise<Tens
 /** `GET …/tensors/:name/slice?sel=`: one hyper-slab (`sel` NumPy style, one entry per dimension). */
 export function getSlice(tensor: TensorRef, sel: string, signal?: AbortSignal): Promise<Slice> {
   return fetchSlice(apiUrl(`${tensorPath(tensor)}/slice`, { sel }), signal);
+}
+
+/** A small-multiples grid: three distinct dimensions and an index for every other one. */
+export interface GridSpec {
+  grid: number;
+  rows: number;
+  cols: number;
+  /** One index per dimension (those of grid, rows and cols are ignored). */
+  at: readonly number[];
+}
+
+/**
+ * `GET …/tensors/:name/multiples`: slices [from, to) along the grid (to the end when `to` is undefined), in
+ * one binary body; the server may hold back the tail beyond a page (the answer's `to` says where it ends).
+ */
+export function getMultiples(
+  tensor: TensorRef,
+  spec: GridSpec,
+  from: number,
+  to: number | undefined,
+  options: { codes?: boolean; range?: readonly [number, number]; max?: number } = {},
+  signal?: AbortSignal,
+): Promise<Multiples> {
+  const { grid, rows, cols, at } = spec;
+  const as = options.codes ? 'codes' : undefined;
+  const range = options.range?.join(',');
+  return fetchMultiples(
+    apiUrl(`${tensorPath(tensor)}/multiples`, {
+      grid,
+      rows,
+      cols,
+      at: at.join(','),
+      from,
+      to,
+      as,
+      range,
+      max: options.max,
+    }),
+    signal,
+  );
+}
+
+/** `GET …/tensors/:name/multiples/stats`: `stat` of every slice along the grid, and their whole range. */
+export function getMultiplesStats(
+  tensor: TensorRef,
+  spec: GridSpec,
+  stat: string,
+  signal?: AbortSignal,
+): Promise<MultiplesStatsResponse> {
+  const { grid, rows, cols, at } = spec;
+  return getJson(
+    `${tensorPath(tensor)}/multiples/stats`,
+    { grid, rows, cols, at: at.join(','), stat },
+    signal,
+  );
 }
 
 /** `POST /api/query`: one read-only SQL query over the catalog (`maxRows` 1–100,000, default 10,000). */

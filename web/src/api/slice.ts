@@ -51,7 +51,7 @@ export async function fetchSlice(url: string, signal?: AbortSignal): Promise<Sli
  * which overlaps the copy with the transfer (`arrayBuffer()` only starts once the last byte is in: for a
  * 1 MiB slice that is several milliseconds more before the heatmap can be drawn).
  */
-async function readBody(res: Response): Promise<ArrayBuffer> {
+export async function readBody(res: Response): Promise<ArrayBuffer> {
   const length = Number(res.headers.get('Content-Length'));
   const encoded = res.headers.get('Content-Encoding');
   if (!res.body || (encoded && encoded !== 'identity') || !Number.isSafeInteger(length) || length <= 0)
@@ -70,4 +70,61 @@ async function readBody(res: Response): Promise<ArrayBuffer> {
   if (at !== length)
     throw new RequestError(res.status, 'BadResponse', `response cut short: ${at} of ${length} bytes`);
   return out.buffer;
+}
+
+/** Slices [from, to) of a small-multiples grid, as the multiples route returns them. */
+export interface Multiples {
+  /**
+   * count × rows × cols numbers in (slice, row, col) order; as colour codes (`codes`), one byte each: 0
+   * not finite, 1–255 the scale from `range[0]` to `range[1]`.
+   */
+  data: Float32Array | Float64Array | Uint8Array;
+  /** The scale of colour codes (null when no value is finite); undefined for numbers. */
+  range?: [number, number] | null;
+  count: number;
+  rows: number;
+  cols: number;
+  /** Each slice's finite range: (min, max) pairs, NaN when it has no finite value. */
+  ranges: Float64Array;
+  /** The slices held, [from, to) (the server may cut `to` to a page), and the grid's length. */
+  from: number;
+  to: number;
+  n: number;
+}
+
+/** GETs a multiples URL (see `getMultiples` in routes.ts) and splits the body into numbers and ranges. */
+export async function fetchMultiples(url: string, signal?: AbortSignal): Promise<Multiples> {
+  const res = await fetch(url, { signal: signal ?? null });
+  if (!res.ok) return fail(res);
+  const buf = await res.arrayBuffer();
+  const [count = 0, rows = 0, cols = 0] = (res.headers.get('X-Shape') ?? '').split(',').map(Number);
+  const wire = res.headers.get('X-Dtype');
+  const wide = wire === 'float64';
+  const codes = wire === 'codes';
+  const elements = count * rows * cols;
+  const dataBytes = elements * (codes ? 1 : wide ? 8 : 4);
+  const rangesAt = Math.ceil(dataBytes / 8) * 8;
+  if (buf.byteLength !== rangesAt + count * 16)
+    throw new RequestError(
+      res.status,
+      'BadResponse',
+      `multiples: ${buf.byteLength} bytes for ${count} slices`,
+    );
+  const [from = 0, to = count, n = count] = (res.headers.get('X-Slices') ?? '').split(',').map(Number);
+  const range = (res.headers.get('X-Range') ?? '').split(',').map(Number);
+  return {
+    data: codes
+      ? new Uint8Array(buf, 0, elements)
+      : wide
+        ? new Float64Array(buf, 0, elements)
+        : new Float32Array(buf, 0, elements),
+    ...(codes ? { range: range.length === 2 ? ([range[0]!, range[1]!] as [number, number]) : null } : {}),
+    count,
+    rows,
+    cols,
+    ranges: new Float64Array(buf, rangesAt, count * 2),
+    from,
+    to,
+    n,
+  };
 }

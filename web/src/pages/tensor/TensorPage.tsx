@@ -4,8 +4,9 @@
  * chunks it needs); dimensions longer than 1,024 are shown with a stride. Colour scale with legend; hover
  * shows the element's full index and value. 1-D tensors are drawn as a line, 0-D as a value. A third
  * dimension can be laid out as small multiples (one small heatmap per index, sortable). The view
- * (dimensions, indices, ranges, colours, grid) lives in the URL.
+ * (dimensions, indices, ranges, colours, grid and its cell size) lives in the URL.
  */
+import { useLayoutEffect } from 'preact/hooks';
 import { getTensor, type TensorRef } from '../../api/index.js';
 import type { ColormapName } from '../../components/colormap.js';
 import { Card, ErrorBox, Loading } from '../../components/common.js';
@@ -13,10 +14,11 @@ import { fmtBytes } from '../../format.js';
 import { useData } from '../../hooks.js';
 import { href, navigate, type Route, withQuery } from '../../router.js';
 import { DimSelect } from './DimSelect.js';
+import { prefetchMultiples } from './prefetch.js';
 import { RangeInput } from './RangeInput.js';
 import { ScalarView } from './ScalarView.js';
 import { SliceView } from './SliceView.js';
-import { SmallMultiples } from './SmallMultiples.js';
+import { MAX_CELL, MIN_CELL, SmallMultiples } from './SmallMultiples.js';
 import { VectorView } from './VectorView.js';
 import { clampDim, parseRange, tensorKey } from './view.js';
 
@@ -25,6 +27,16 @@ export function TensorPage({ route }: { route: Route }) {
   const q = route.query;
   const tensor: TensorRef = { specimenId, runId, name };
   const { data: info, error } = useData(`tensor:${tensorKey(tensor)}`, (signal) => getTensor(tensor, signal));
+  // A link to small multiples names all three dimensions: their first slices are asked for now, alongside
+  // the tensor's description, instead of once it has arrived.
+  useLayoutEffect(() => {
+    if (info) return;
+    const dims = ['g', 'r', 'c'].map((k) => q.get(k) ?? '');
+    if (!dims.every((d) => /^\d+$/.test(d))) return;
+    const at = (q.get('at') ?? '').split(',').map((v) => Number(v) || 0);
+    const [grid, rows, cols] = dims.map(Number) as [number, number, number];
+    prefetchMultiples(tensor, { grid, rows, cols, at });
+  }, [tensorKey(tensor), q.toString()]);
 
   const update = (changes: Record<string, string | null>) =>
     navigate(href(['tensor', specimenId, runId, name], withQuery(q, changes)), true);
@@ -67,6 +79,9 @@ export function TensorPage({ route }: { route: Route }) {
       ? clampDim(Number(gridParam), nd)
       : null;
   const symmetric = q.get('sym') === '1';
+  const cellParam = Number(q.get('cell'));
+  const cell =
+    q.get('cell') && Number.isFinite(cellParam) ? Math.min(MAX_CELL, Math.max(MIN_CELL, cellParam)) : null;
   const rowRange = parseRange(q.get('rr'), info.shape[rowDim] ?? 1);
   const colRange = parseRange(q.get('cr'), info.shape[colDim] ?? 1);
   const setAt = (d: number, v: number) => {
@@ -209,6 +224,8 @@ export function TensorPage({ route }: { route: Route }) {
               colDim={colDim}
               at={at}
               cmap={cmap}
+              cell={cell}
+              onCell={(c) => update({ cell: c === null ? null : String(c) })}
               onOpen={(i) => {
                 const next = [...at];
                 next[gridDim] = i;
