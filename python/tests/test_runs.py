@@ -131,7 +131,14 @@ def test_console_capture_can_be_turned_off(vault: Path) -> None:
 
 
 def test_system_metrics_are_sampled_into_system_parquet(vault: Path) -> None:
-    code = TRAIN + "\nimport time\nbuf = bytearray(64 * 1024 * 1024)\nt = time.time()\nwhile time.time() - t < 1.2:\n    sum(range(10000))\n"
+    # Busy until the sampler has written at least 5 samples and 1 s of CPU time went by, however loaded the
+    # machine is (a wall-clock loop gets too few samples, or too little CPU, when the cores are shared).
+    code = TRAIN + (
+        "\nimport time\nbuf = bytearray(64 * 1024 * 1024)\nt, t0 = time.process_time(), time.time()\nsamples = run.dir / 'system.jsonl'\n"
+        "while time.time() - t0 < 60 and (time.process_time() - t < 1.0 or not samples.exists()"
+        " or samples.read_bytes().count(b'\\n') < 5):\n"
+        "    sum(range(10000))\n"
+    )
     script(vault, code, SPECIMEN_SYSTEM_INTERVAL="0.2")
     run_dir = vault / "specimens" / SPECIMEN / "runs" / only_run(vault)["run_id"]
     table = pq.read_table(run_dir / "system.parquet")
