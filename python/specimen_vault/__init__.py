@@ -18,6 +18,10 @@ The same calls work in a plain ``python train.py`` (sealed at exit), in Jupyter 
     sv.log(step=step, loss=loss)            # NaN and infinities are kept
     sv.write_tensor("embeddings", emb)       # .npy in the run, stored as Zarr when it is sealed
     sv.run_dir(), sv.seed(), sv.config(), sv.specimen_id(), sv.run_id()
+
+Reading a run back (needs pyarrow)::
+
+    table = sv.read_metrics("2026_01_02_probe", metrics=["loss"])    # latest run; as_="polars" / "pandas"
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import os
 from typing import Any, Dict, Mapping, Optional
 
 from . import _run
+from ._read import RunNotFound, read_metrics
 from ._run import Run, finish, init
 from ._vault import SpecimenNotFound, VaultNotFound
 from ._version import __version__
@@ -38,6 +43,8 @@ __all__ = [
     "Run",
     "SpecimenNotFound",
     "VaultNotFound",
+    "read_metrics",
+    "RunNotFound",
     "write_tensor",
     "run_dir",
     "seed",

@@ -21,7 +21,7 @@ def test_version_is_the_npm_package_version() -> None:
 def test_public_names_are_a_small_explicit_list() -> None:
     assert sv.__all__ == [
         "init", "log", "log_tensor", "finish", "Run", "SpecimenNotFound", "VaultNotFound",
-        "write_tensor", "run_dir", "seed", "config", "specimen_id", "run_id", "__version__",
+        "read_metrics", "RunNotFound", "write_tensor", "run_dir", "seed", "config", "specimen_id", "run_id", "__version__",
     ]
     for name in sv.__all__:
         assert getattr(sv, name) is not None
