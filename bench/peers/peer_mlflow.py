@@ -1,5 +1,5 @@
 """MLflow: `MlflowClient.log_batch` (its documented batch path, ≤ 1,000 metrics a call) into a SQLite store
-(`--store sqlite`, the default) or the file store (`--store file`), `get_metric_history` for the history,
+(`--store sqlite`, the default) or the file store (`--store file`, in maintenance mode in MLflow 3: allowed by MLFLOW_ALLOW_FILE_STORE), `get_metric_history` for the history,
 `search_runs(order_by=["metrics.loss ASC"])` for the 10 best (MLflow's `metrics.loss` is the latest value).
 The store and the experiment are made in `setup`, untimed, as a user's would already exist."""
 
@@ -14,6 +14,9 @@ STORE = "sqlite"
 if len(sys.argv) > 2 and sys.argv[1] == "--store":
     STORE = sys.argv[2]
     del sys.argv[1:3]
+if STORE == "file":
+    # MLflow 3 refuses the file store ("maintenance mode") unless asked for it explicitly.
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
 
 
 def uri(wd: str) -> str:
