@@ -186,7 +186,11 @@ def _read_files(pq: Any, files: List[Path], metrics: Optional[Sequence[str]]) ->
         columns = [c for c in ("step", "wall_time") if c in present and c not in metrics] + list(metrics)
         columns += ["run_id"] if "run_id" in present else []
     try:
-        tables = [h.read(columns=[c for c in columns if c in s.names] if columns else None) for h, s in zip(handles, schemas)]
+        # One thread: a run's metrics file is small, and starting the thread pool costs more than decoding it.
+        tables = [
+            h.read(columns=[c for c in columns if c in s.names] if columns else None, use_threads=False)
+            for h, s in zip(handles, schemas)
+        ]
     finally:
         for h in handles:
             h.close()
