@@ -269,7 +269,12 @@ function prepare(tool: Tool, label: string): string {
       { stdio: 'ignore' },
     );
   } else {
-    runScript(tool, 'setup', wd, []);
+    try {
+      runScript(tool, 'setup', wd, []);
+    } catch (err) {
+      fs.rmSync(wd, { recursive: true, force: true });
+      throw err;
+    }
   }
   return wd;
 }
