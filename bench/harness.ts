@@ -25,6 +25,10 @@ export interface BenchResult {
 export interface BenchOptions {
   /** Smaller sizes for a quick smoke run (`npm run bench -- --quick`). */
   quick: boolean;
+  /** `--json`: a benchmark with a table of its own may also write it into bench/results/. */
+  json?: boolean;
+  /** `--peers=a,b`: the peers to measure in peers.bench.ts (all when empty). */
+  peers?: string[];
 }
 
 export type BenchModule = { run(options: BenchOptions): Promise<BenchResult[]> };

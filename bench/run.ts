@@ -1,6 +1,8 @@
 /**
  * `npm run bench [-- --json] [-- --quick] [-- --only NAME]`: runs every benchmark module in this folder and
  * prints each figure as a ratio against its same-run baseline. `--json` also writes bench/results/latest.json.
+ * `npm run bench -- --peers[=mlflow,aim]` runs only the peer benchmark (peers.bench.ts: MLflow, TensorBoard,
+ * W&B, Trackio, Aim side by side, in a Python environment of its own), which never runs without the flag.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,11 +13,22 @@ const json = args.includes('--json');
 const quick = args.includes('--quick');
 const onlyIdx = args.indexOf('--only');
 const only = onlyIdx >= 0 ? args[onlyIdx + 1] : undefined;
+const peersArg = args.find((a) => a === '--peers' || a.startsWith('--peers='));
+const peers = peersArg?.includes('=')
+  ? peersArg
+      .slice('--peers='.length)
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)
+  : [];
 
 const dir = import.meta.dirname;
+const PEERS_FILE = 'peers.bench.ts';
 const files = fs
   .readdirSync(dir)
   .filter((f) => f.endsWith('.bench.ts'))
+  // The peer benchmark installs and runs other trackers: only on request, and then alone.
+  .filter((f) => (peersArg ? f === PEERS_FILE : f !== PEERS_FILE))
   .filter((f) => !only || f.startsWith(only))
   .sort();
 
@@ -23,7 +36,7 @@ const all: BenchResult[] = [];
 for (const f of files) {
   console.log(`\n== ${f}`);
   const mod = (await import(path.join(dir, f))) as BenchModule;
-  const results = await mod.run({ quick });
+  const results = await mod.run({ quick, json, peers });
   for (const r of results) {
     all.push(r);
     console.log(

@@ -25,6 +25,10 @@ The lab notebook goes through the CLI too (``SpecimenError`` carries its message
     sv.note(sid, "spike at step 4000")          # run.note("…") for the current run's specimen
     sv.set_fields(sid, expected_results="…", tags=["sweep"])
     sv.conclude(sid, "warmup removes the spike")
+
+Reading a run back (needs pyarrow)::
+
+    table = sv.read_metrics("2026_01_02_probe", metrics=["loss"])    # latest run; as_="polars" / "pandas"
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from . import _run
 from ._notebook import SpecimenError, conclude, create_specimen, note, set_fields
+from ._read import RunNotFound, read_metrics
 from ._run import Run, finish, init
 from ._vault import SpecimenNotFound, VaultNotFound
 from ._version import __version__
@@ -51,6 +56,8 @@ __all__ = [
     "set_fields",
     "conclude",
     "VaultNotFound",
+    "read_metrics",
+    "RunNotFound",
     "write_tensor",
     "run_dir",
     "seed",

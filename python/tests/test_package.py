@@ -21,7 +21,8 @@ def test_version_is_the_npm_package_version() -> None:
 def test_public_names_are_a_small_explicit_list() -> None:
     assert sv.__all__ == [
         "init", "log", "log_tensor", "finish", "Run", "SpecimenNotFound", "SpecimenError", "create_specimen",
-        "note", "set_fields", "conclude", "VaultNotFound", "write_tensor", "run_dir", "seed", "config", "specimen_id", "run_id", "__version__",
+        "note", "set_fields", "conclude", "VaultNotFound", "read_metrics", "RunNotFound", "write_tensor", "run_dir",
+        "seed", "config", "specimen_id", "run_id", "__version__",
     ]
     for name in sv.__all__:
         assert getattr(sv, name) is not None

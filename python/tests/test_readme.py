@@ -17,7 +17,7 @@ def readme_snippets() -> list:
 
 def test_the_readme_reads_run_exactly_as_shown(tmp_path: Path) -> None:
     snippets = readme_snippets()
-    assert len(snippets) == 3
+    assert len(snippets) == 4
     vault = make_vault(tmp_path / "vault")
     script(vault, f"""
 import numpy as np
@@ -30,6 +30,7 @@ with sv.init({SPECIMEN!r}, config={{"lr": 0.01}}) as run:
 """)
     cli(vault, "index")
     checks = """
+assert loss.columns == ["step", "loss", "run_id"] and loss.height == 30
 assert table.num_rows == 30 and df.height == 30 and len(pdf) == 30
 assert best[0][1] == 1 / 30 and statuses[0][1] == "succeeded"
 assert weights.shape == (3, 3, 2) and steps.tolist() == [0, 10, 20] and float(last_checkpoint[0, 0]) == 20.0
