@@ -1140,6 +1140,34 @@ describe('VaultQuery', () => {
   });
 });
 
+describe('VaultQuery settings', () => {
+  it('opens its session with the DuckDB settings given, also when it reopens after an index', async () => {
+    const root = emptyVault();
+    writeSpecimen(root, '2025_01_02_alpha');
+    await writeSealedRun(root, '2025_01_02_alpha', '20250102_100000');
+    await indexVault(root);
+    const q = await VaultQuery.open(root, { settings: { threads: '1', allocator_flush_threshold: '32MiB' } });
+    const setting =
+      "SELECT current_setting('threads') AS t, current_setting('allocator_flush_threshold') AS f";
+    try {
+      expect(await q.rows(setting)).toEqual([{ t: 1, f: '32.0 MiB' }]);
+      // A new specimen rewrites the catalog file: the session reopens, with the same settings.
+      writeSpecimen(root, '2025_01_02_beta');
+      await writeSealedRun(root, '2025_01_02_beta', '20250102_100000');
+      await indexVault(root);
+      expect(await q.rows('SELECT count(*) AS n FROM catalog')).toEqual([{ n: 2 }]);
+      expect(await q.rows(setting)).toEqual([{ t: 1, f: '32.0 MiB' }]);
+      // Results are streamed: a failure while rows are produced is still a SqlError naming the statement.
+      await expect(q.rows('SELECT CAST(specimen_id AS INTEGER) AS n FROM catalog')).rejects.toBeInstanceOf(
+        SqlError,
+      );
+      expect((await q.search('SELECT run_id FROM runs ORDER BY specimen_id')).numRows).toBe(2);
+    } finally {
+      q.close();
+    }
+  });
+});
+
 describe('catalog JSON and timestamps', () => {
   it('writes bigint exactly and non-finite numbers as text', () => {
     expect(jsonText({ n: 2n ** 63n - 1n, a: [Number.NaN, Number.POSITIVE_INFINITY, 1.5], s: 'x"y' })).toBe(
