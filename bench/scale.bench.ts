@@ -18,7 +18,8 @@
  * per (variant, run slot) — 8 variants × 5 slots — with its summaries; every run copies the template of its
  * slot and variant and gets its own manifest (run ID, seeds, config, the template's hash and summaries).
  * A sample of specimens is checked with `specimen verify`. The vault lives in os.tmpdir() and is deleted
- * after measuring. Imports the built library and runs the built CLI: `npm run build` first.
+ * after measuring. The manifests, the bare loop and the index and query measurements are shared with the
+ * catalog bench (generated-vault.ts). Imports the built library and runs the built CLI: `npm run build` first.
  *
  * @example
  * npm run build && nice -n 15 node --expose-gc --import tsx bench/run.ts --only scale --quick
@@ -30,10 +31,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { chromium } from 'playwright-core';
-import { indexVault, VaultQuery } from '../dist/catalog/index.js';
-import { encodeManifest, type PlainObject } from '../dist/format/msgpack.js';
+import { encodeManifest } from '../dist/format/msgpack.js';
 import type { RunningServer } from '../dist/server/index.js';
-import { bareLoop } from './catalog.bench.js';
+import {
+  addRun,
+  type IndexFigures,
+  indexFigures,
+  type MetricsFileFacts,
+  metricQueryFigure,
+  metricSummaries,
+  runId,
+  runManifest,
+  specimenManifest,
+} from './generated-vault.js';
 import type { BenchOptions, BenchResult } from './harness.js';
 import { MARKS_SCRIPT } from './page-marks.js';
 import { catalogBench } from './web.bench.js';
@@ -42,7 +52,6 @@ import { explorerBench } from './workbench.bench.js';
 const RUNS_PER_SPECIMEN = 5;
 const ROWS_PER_RUN = 200;
 const VARIANTS = 8;
-const METRICS = ['loss', 'acc', 'lr'] as const;
 const VERIFY_SAMPLE = 20;
 const RSS_LIMIT = 500 * 1024 * 1024;
 const CHROMIUM = '/usr/bin/chromium';
@@ -54,10 +63,26 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
   const runs = specimens * RUNS_PER_SPECIMEN;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sv-bench-scale-'));
   try {
-    const generated = await generate(root, specimens);
+    const generated = await generateScaleVault(root, specimens);
     verifySample(root, specimens);
-    const results = await indexBench(root, specimens, generated);
-    results.push(await queryBench(root, runs));
+    const index = await indexFigures(root, {
+      cold: 2,
+      incremental: 3,
+      addRun: (i) => addRun(root, specimenId(Math.floor(specimens / 2)), i),
+    });
+    const results = indexResults(index, specimens, generated);
+    const query = await metricQueryFigure(root, { repeats: 3, groups: runs });
+    results.push({
+      name: `scale.query.metric.${runs}`,
+      description:
+        "min(value) per run for metric 'loss' over the metrics view (VaultQuery, Arrow) vs raw DuckDB read_parquet with a glob",
+      value: query.oursMs,
+      baseline: query.rawMs,
+      unit: 'ms',
+      ratio: query.oursMs / query.rawMs,
+      target: '≤ 1.2',
+      pass: query.oursMs / query.rawMs <= 1.2,
+    });
     results.push(...(await serveBench(root, specimens, runs)));
     return results;
   } finally {
@@ -65,120 +90,45 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
   }
 }
 
-const gc = () => (globalThis as { gc?: () => void }).gc?.();
-
-async function indexBench(
-  root: string,
+function indexResults(
+  index: IndexFigures,
   specimens: number,
   generated: { ms: number; bytes: number },
-): Promise<BenchResult[]> {
-  const catalog = path.join(root, 'vault.duckdb');
-  let cold = Number.POSITIVE_INFINITY;
-  let bare = Number.POSITIVE_INFINITY;
-  let total = 0;
-  for (let i = 0; i < 2; i++) {
-    gc();
-    const t0 = performance.now();
-    const counted = bareLoop(root);
-    bare = Math.min(bare, performance.now() - t0);
-    fs.rmSync(catalog, { force: true });
-    gc();
-    const t1 = performance.now();
-    const report = await indexVault(root, { full: true });
-    cold = Math.min(cold, performance.now() - t1);
-    total = report.runs.total;
-    if (report.runs.total !== counted.runs)
-      throw new Error(`scale bench: indexed ${report.runs.total} runs, expected ${counted.runs}`);
-  }
-  const results: BenchResult[] = [
+): BenchResult[] {
+  return [
     {
-      name: `scale.index.cold.${total}`,
+      name: `scale.index.cold.${index.runs}`,
       description: `cold index of ${specimens} specimens × ${RUNS_PER_SPECIMEN} runs vs a bare loop reading and decoding the same manifests and Parquet footers`,
-      value: cold,
-      baseline: bare,
+      value: index.coldMs,
+      baseline: index.bareMs,
       unit: 'ms',
-      ratio: cold / bare,
+      ratio: index.coldMs / index.bareMs,
       target: '≤ 3.0',
-      pass: cold / bare <= 3,
+      pass: index.coldMs / index.bareMs <= 3,
       details: {
-        catalogBytes: fs.statSync(catalog).size,
+        catalogBytes: index.catalogBytes,
+        cpuMs: index.coldCpuMs,
+        baselineCpuMs: index.bareCpuMs,
         generateMs: generated.ms,
         vaultBytes: generated.bytes,
       },
     },
+    {
+      name: `scale.index.incremental.${index.runs}`,
+      description: 'incremental index after one specimen gained a run vs the cold index',
+      value: index.incrementalMs,
+      baseline: index.coldMs,
+      unit: 'ms',
+      ratio: index.incrementalMs / index.coldMs,
+      target: '≤ 0.02',
+      pass: index.incrementalMs / index.coldMs <= 0.02,
+      details: { runsReread: index.runsReread },
+    },
   ];
-  let incremental = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 3; i++) {
-    const added = addRun(root, specimens, i);
-    gc();
-    const t0 = performance.now();
-    const report = await indexVault(root);
-    incremental = Math.min(incremental, performance.now() - t0);
-    if (report.specimens.indexed !== 1 || report.runs.indexed !== 1)
-      throw new Error(
-        `scale bench: incremental index re-read ${report.specimens.indexed} specimens, ${report.runs.indexed} runs`,
-      );
-    fs.rmSync(added, { recursive: true, force: true });
-    await indexVault(root);
-  }
-  results.push({
-    name: `scale.index.incremental.${total}`,
-    description: 'incremental index after one specimen gained a run vs the cold index',
-    value: incremental,
-    baseline: cold,
-    unit: 'ms',
-    ratio: incremental / cold,
-    target: '≤ 0.02',
-    pass: incremental / cold <= 0.02,
-  });
-  return results;
-}
-
-async function queryBench(root: string, runs: number): Promise<BenchResult> {
-  const ours = `SELECT specimen_id, run_id, min(value) AS min_loss FROM metrics WHERE metric = 'loss' GROUP BY ALL`;
-  const raw =
-    `SELECT string_split(filename, '/')[-4] AS specimen_id, run_id, min(loss) AS min_loss ` +
-    `FROM read_parquet('${root}/specimens/*/runs/*/metrics.parquet', filename = true) GROUP BY ALL`;
-  const rawDb = await DuckDBInstance.create(':memory:');
-  const rawCon = await rawDb.connect();
-  const q = await VaultQuery.open(root);
-  let oursMs = Number.POSITIVE_INFINITY;
-  let rawMs = Number.POSITIVE_INFINITY;
-  try {
-    for (let i = 0; i < 3; i++) {
-      gc();
-      const t0 = performance.now();
-      const reader = await rawCon.runAndReadAll(raw);
-      rawMs = Math.min(rawMs, performance.now() - t0);
-      gc();
-      const t1 = performance.now();
-      const table = await q.search(ours);
-      oursMs = Math.min(oursMs, performance.now() - t1);
-      if (table.numRows !== runs || reader.currentRowCount !== runs)
-        throw new Error(
-          `scale bench: ${table.numRows} groups from the metrics view, ${reader.currentRowCount} from raw DuckDB, expected ${runs}`,
-        );
-    }
-  } finally {
-    q.close();
-    rawCon.closeSync();
-    rawDb.closeSync();
-  }
-  return {
-    name: `scale.query.metric.${runs}`,
-    description:
-      "min(value) per run for metric 'loss' over the metrics view (VaultQuery, Arrow) vs raw DuckDB read_parquet with a glob",
-    value: oursMs,
-    baseline: rawMs,
-    unit: 'ms',
-    ratio: oursMs / rawMs,
-    target: '≤ 1.2',
-    pass: oursMs / rawMs <= 1.2,
-  };
 }
 
 /** `specimen serve` as a child process, both pages in Chromium, then the child's resident memory. */
-async function serveBench(root: string, specimens: number, runs: number): Promise<BenchResult[]> {
+export async function serveBench(root: string, specimens: number, runs: number): Promise<BenchResult[]> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--no-watch', '--vault', root], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
@@ -269,36 +219,18 @@ function specimenId(s: number): string {
   return `2025_01_01_scale_${String(s).padStart(5, '0')}`;
 }
 
-function runId(r: number): string {
-  return `20250101_12000${r}`;
-}
-
-/** Adds a sealed run to one specimen (a copy of its first run under a new ID); returns its directory. */
-function addRun(root: string, specimens: number, i: number): string {
-  const sid = specimenId(Math.floor(specimens / 2));
-  const runsDir = path.join(root, 'specimens', sid, 'runs');
-  const rid = `20250102_0000${String(i).padStart(2, '0')}`;
-  const dir = path.join(runsDir, rid);
-  fs.mkdirSync(dir);
-  fs.copyFileSync(path.join(runsDir, runId(0), 'metrics.parquet'), path.join(dir, 'metrics.parquet'));
-  fs.writeFileSync(
-    path.join(dir, 'manifest.msgpack'),
-    encodeManifest(runManifest(rid, 0, 0, templates.get(`${Math.floor(specimens / 2) % VARIANTS}/0`)!)),
-  );
-  return dir;
-}
-
-interface Template {
+interface Template extends MetricsFileFacts {
   file: string;
-  bytes: number;
-  sha256: string;
-  summary: PlainObject[];
 }
 
-const templates = new Map<string, Template>();
-
-/** Writes the vault: templates by DuckDB, then every specimen's folders, copies and manifests. */
-async function generate(root: string, specimens: number): Promise<{ ms: number; bytes: number }> {
+/**
+ * Writes the vault: templates by DuckDB, then every specimen's folders, copies and manifests. Exported for
+ * profiling scripts that want the same vault.
+ */
+export async function generateScaleVault(
+  root: string,
+  specimens: number,
+): Promise<{ ms: number; bytes: number }> {
   const t0 = performance.now();
   fs.mkdirSync(path.join(root, 'specimens'));
   fs.writeFileSync(
@@ -307,6 +239,7 @@ async function generate(root: string, specimens: number): Promise<{ ms: number; 
   );
   const scratch = path.join(root, '.templates');
   fs.mkdirSync(scratch);
+  const templates = new Map<string, Template>();
   const db = await DuckDBInstance.create(':memory:');
   const con = await db.connect();
   try {
@@ -317,29 +250,7 @@ async function generate(root: string, specimens: number): Promise<{ ms: number; 
         0.001 * (1.0 - i / ${ROWS_PER_RUN}.0) AS lr,
         '20250101_12000' || r::VARCHAR AS run_id
       FROM range(${VARIANTS}) a(v), range(${RUNS_PER_SPECIMEN}) b(r), range(${ROWS_PER_RUN}) c(i)`);
-    const summaries = new Map<string, PlainObject[]>();
-    for (const m of METRICS) {
-      const reader = await con.runAndReadAll(
-        `SELECT v, r, count(${m}), min(${m}), max(${m}), avg(${m}), arg_min(${m}, step), arg_max(${m}, step),
-                arg_min(step, ${m}), arg_max(step, ${m}) FROM gen GROUP BY v, r`,
-      );
-      for (const [v, r, count, min, max, mean, first, last, smin, smax] of reader.getRowsJS()) {
-        const key = `${v}/${r}`;
-        const list = summaries.get(key) ?? [];
-        list.push({
-          column: m,
-          count: Number(count),
-          min: Number(min),
-          max: Number(max),
-          mean: Number(mean),
-          first: Number(first),
-          last: Number(last),
-          step_of_min: Number(smin),
-          step_of_max: Number(smax),
-        });
-        summaries.set(key, list);
-      }
-    }
+    const summaries = await metricSummaries(con, 'gen', ['v', 'r']);
     for (let v = 0; v < VARIANTS; v++) {
       for (let r = 0; r < RUNS_PER_SPECIMEN; r++) {
         const file = path.join(scratch, `${v}_${r}.parquet`);
@@ -351,6 +262,7 @@ async function generate(root: string, specimens: number): Promise<{ ms: number; 
           file,
           bytes: bytes.length,
           sha256: createHash('sha256').update(bytes).digest('hex'),
+          rows: ROWS_PER_RUN,
           summary: summaries.get(`${v}/${r}`) ?? [],
         });
       }
@@ -364,17 +276,7 @@ async function generate(root: string, specimens: number): Promise<{ ms: number; 
     const sid = specimenId(s);
     const dir = path.join(root, 'specimens', sid);
     fs.mkdirSync(path.join(dir, 'runs'), { recursive: true });
-    const specimen = encodeManifest({
-      specimen_id: sid,
-      created: '2025-01-01T09:00:00.000Z',
-      taxonomy: { domain: 'training', method: 'hyperparameter_sweep' },
-      model: 'gpt2',
-      status: 'active',
-      tags: ['scale', `group_${s % 10}`],
-      description: `Generated specimen ${s}`,
-      dependencies: { node: '>=20' },
-      artifacts: {},
-    });
+    const specimen = encodeManifest(specimenManifest(sid, s, 'hyperparameter_sweep', 'scale'));
     fs.writeFileSync(path.join(dir, 'manifest.msgpack'), specimen);
     bytes += specimen.length;
     for (let r = 0; r < RUNS_PER_SPECIMEN; r++) {
@@ -382,43 +284,12 @@ async function generate(root: string, specimens: number): Promise<{ ms: number; 
       const runDir = path.join(dir, 'runs', runId(r));
       fs.mkdirSync(runDir);
       fs.copyFileSync(t.file, path.join(runDir, 'metrics.parquet'));
-      const manifest = encodeManifest(runManifest(runId(r), s, r, t));
+      const config = { lr: 0.001 * (1 + (s % 5)), batch_size: 32, width: 64 * (1 + (s % 4)), seed: r };
+      const manifest = encodeManifest(runManifest(runId(r), s, r, t, config));
       fs.writeFileSync(path.join(runDir, 'manifest.msgpack'), manifest);
       bytes += t.bytes + manifest.length;
     }
   }
   fs.rmSync(scratch, { recursive: true, force: true });
   return { ms: performance.now() - t0, bytes };
-}
-
-function runManifest(rid: string, s: number, r: number, t: Template): PlainObject {
-  const at = `2025-01-01T12:00:0${r}.000Z`;
-  return {
-    run_id: rid,
-    run_timestamp: at,
-    started: at,
-    ended: `2025-01-01T12:10:0${r}.000Z`,
-    status: 'succeeded',
-    seeds: { global: s * 10 + r },
-    config: { lr: 0.001 * (1 + (s % 5)), batch_size: 32, width: 64 * (1 + (s % 4)), seed: r },
-    summary: { final_loss: (t.summary[0]?.last as number | undefined) ?? null },
-    artifacts: {
-      metrics: {
-        path: 'metrics.parquet',
-        format: 'parquet',
-        bytes: t.bytes,
-        sha256: t.sha256,
-        rows: ROWS_PER_RUN,
-        columns: ['step', 'loss', 'acc', 'lr', 'run_id'],
-        column_types: { step: 'BIGINT', loss: 'DOUBLE', acc: 'DOUBLE', lr: 'DOUBLE', run_id: 'VARCHAR' },
-        summary: t.summary,
-      },
-    },
-    owner: { pid: 1, host: 'bench-host' },
-    files: { 'metrics.parquet': { bytes: t.bytes, sha256: t.sha256 } },
-    sealed_at: `2025-01-01T12:10:0${r}.500Z`,
-    command: ['node', 'protocol.ts'],
-    git: { commit: '0123456789abcdef0123456789abcdef01234567' },
-    exit_code: 0,
-  };
 }

@@ -52,6 +52,11 @@ export interface VaultQueryOptions {
    * of DEFAULT_QUERY_LIMITS when not given. Ignored without `sandbox`.
    */
   limits?: Partial<QueryLimits>;
+  /**
+   * DuckDB settings of a session that is not sandboxed (`threads`, `memory_limit`,
+   * `allocator_flush_threshold`, …); a sandboxed session takes its settings from `limits`.
+   */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /** A JSON-safe result: columns (name, DuckDB type) and rows. */
@@ -206,7 +211,10 @@ export class VaultQuery {
     const values = params === undefined ? undefined : (params as Parameters<typeof con.run>[1]);
     if (!this.options.sandbox) {
       try {
-        return await collect(await con.run(sql, values));
+        // Streamed, not materialized: DuckDB then holds one chunk at a time rather than the whole result
+        // beside the copy `collect` makes, and what it holds is freed when the JavaScript wrapper is
+        // collected, which V8 does not hurry (it does not see native memory).
+        return await collect(await con.stream(sql, values));
       } catch (err) {
         throw toSqlError(err, sql);
       }
@@ -268,7 +276,11 @@ export class VaultQuery {
     this.handle = await openCatalog(this.root, {
       readOnly: true,
       sandbox,
-      ...(sandbox ? { config: sessionLimitConfig(this.limits) } : {}),
+      ...(sandbox
+        ? { config: sessionLimitConfig(this.limits) }
+        : this.options.settings
+          ? { config: { ...this.options.settings } }
+          : {}),
     });
     this.identity = identity;
   }

@@ -37,6 +37,17 @@ import { MetricsCache } from './metrics-cache.js';
 /** How long a sealed run's or tensor's on-disk checks are trusted before they are made again (ms). */
 const RECHECK_MS = 2000;
 
+/**
+ * DuckDB settings of the server's catalog session. It lives as long as the server, and after the pages of
+ * a large vault have queried it DuckDB keeps the memory its queries used in its allocator's caches; these
+ * hand it back to the system as queries finish (background purging, and flushing a thread's cache once a
+ * task has used more than 32 MiB) instead of holding on to it.
+ */
+const CATALOG_SESSION_SETTINGS = {
+  allocator_background_threads: 'true',
+  allocator_flush_threshold: '32MiB',
+};
+
 /** A run reference as the API spells it: `<specimen_id>/<run_id>`. */
 export interface RunRef {
   specimenId: string;
@@ -296,10 +307,12 @@ export class ServerContext {
 
   /** The read-only catalog session (opened on first use; it follows re-indexes by itself). */
   catalog(): Promise<VaultQuery> {
-    this.catalogQuery ??= VaultQuery.open(this.root).catch((err: unknown) => {
-      this.catalogQuery = undefined;
-      throw err;
-    });
+    this.catalogQuery ??= VaultQuery.open(this.root, { settings: CATALOG_SESSION_SETTINGS }).catch(
+      (err: unknown) => {
+        this.catalogQuery = undefined;
+        throw err;
+      },
+    );
     return this.catalogQuery;
   }
 

@@ -349,6 +349,50 @@ export async function updateThroughDelta(
   const current = currentDeltaName(genDir);
   const previousDelta = current === undefined ? undefined : readDeltaManifest(genDir);
   if (!previousDelta) return undefined;
+  // Deltas older than the current one were kept for readers that bound them before the last switch; they
+  // go on the thread pool while this thread compares the specimens (removing a delta's link tree is a few
+  // dozen file-system calls, as long as the comparison itself on a loaded disk).
+  const clearing = removeOlderDeltas(genDir, current!);
+  try {
+    return await compareAndUpdate(root, target, options, t0, turns, state, previousDelta);
+  } finally {
+    await clearing;
+  }
+}
+
+/**
+ * Removes `delta-<k>` for k below the current delta's number; a failure is left to the sweep after the
+ * next switch (writeDelta), which reports it.
+ */
+async function removeOlderDeltas(genDir: string, current: string): Promise<void> {
+  const n = Number(current.slice('delta-'.length));
+  if (!current.startsWith('delta-') || !Number.isInteger(n)) return;
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(genDir);
+  } catch {
+    return;
+  }
+  const older = names.filter((name) => {
+    const k = name.startsWith('delta-') ? Number(name.slice('delta-'.length)) : Number.NaN;
+    return Number.isInteger(k) && k < n;
+  });
+  await Promise.all(
+    older.map((name) =>
+      fs.promises.rm(path.join(genDir, name), { recursive: true, force: true }).catch(() => {}),
+    ),
+  );
+}
+
+async function compareAndUpdate(
+  root: string,
+  target: string,
+  options: IndexOptions,
+  t0: number,
+  turns: { turnMetrics: readonly string[]; turnCache: TurnCache },
+  state: CatalogState,
+  previousDelta: DeltaManifest,
+): Promise<IndexReport | undefined> {
   // Warnings are held back until the update is sure to go this way; a rewrite reports them itself.
   const warnings: string[] = [];
   const warn = (m: string) => void warnings.push(m);
@@ -362,10 +406,19 @@ export async function updateThroughDelta(
   const moved = new Set<string>();
   let opening: ReturnType<typeof openMemory> | undefined;
   let runsTotal = 0;
+  const specimensDir = path.join(root, SPECIMENS_DIR);
   for (const id of ids) {
-    const prev = SpecimenState.fromRecord(base[id]!);
-    const dir = path.join(root, SPECIMENS_DIR, id);
+    const record = base[id]!;
+    // IDs are validated names: joined by hand, as in specimenSignature.
+    const dir = `${specimensDir}${path.sep}${id}`;
     const signature = specimenSignature(dir);
+    // The common case, an indexed specimen whose runs are all sealed and whose directory did not move,
+    // straight from the record.
+    if (signature === record[0] && record[1] === 1 && record[4] === 0) {
+      runsTotal += record[5];
+      continue;
+    }
+    const prev = SpecimenState.fromRecord(record);
     if (signature === prev.signature && (!prev.indexed || runsUnchanged(dir, prev))) {
       if (!prev.indexed && prev.warning) warn(prev.warning);
       if (prev.indexed) runsTotal += prev.runCount;

@@ -806,6 +806,111 @@ describe('incremental index', () => {
     }
   });
 
+  it('notices every kind of change on an incremental index, and agrees with a full rebuild each time', async () => {
+    const root = await twoSpecimens();
+    await indexVault(root);
+    const alpha = path.join(root, 'specimens', '2025_01_02_alpha');
+    /** An incremental index, then its answers against those of a rebuild from scratch. */
+    const step = async (change: () => unknown) => {
+      await change();
+      const report = await indexVault(root);
+      expect(report.full).toBe(false);
+      const incremental = await snapshot(root);
+      await indexVault(root, { full: true });
+      expect(await snapshot(root)).toEqual(incremental);
+      return { report, rows: incremental };
+    };
+    const rows = (s: Record<string, unknown>, table: string) => s[table] as Record<string, unknown>[];
+
+    // A new run.
+    let r = await step(() => writeSealedRun(root, '2025_01_02_alpha', '20250103_090000', { rows: 4 }));
+    expect(r.report.runs).toMatchObject({ total: 3, indexed: 1 });
+    expect(rows(r.rows, 'alpha')).toContainEqual({ run_id: '20250103_090000', n: 4 });
+
+    // A new specimen.
+    r = await step(async () => {
+      writeSpecimen(root, '2025_01_02_gamma');
+      await writeSealedRun(root, '2025_01_02_gamma', '20250102_100000', { rows: 3 });
+    });
+    expect(r.report.specimens).toMatchObject({ total: 3, indexed: 1 });
+    expect(rows(r.rows, 'catalog').map((c) => c.specimen_id)).toContain('2025_01_02_gamma');
+
+    // A manifest changed in place (the directory's own stamp stays), then replaced by a rename.
+    r = await step(() => writeSpecimen(root, '2025_01_02_alpha', { tags: ['in', 'place'] }));
+    expect(r.report.specimens).toMatchObject({ indexed: 1 });
+    expect(rows(r.rows, 'catalog')[0]).toMatchObject({
+      specimen_id: '2025_01_02_alpha',
+      tags: ['in', 'place'],
+    });
+    r = await step(async () => {
+      const vault = await Vault.open(root);
+      await vault.updateSpecimenManifest('2025_01_02_alpha', (m) => {
+        m.tags = ['renamed'];
+      });
+    });
+    expect(rows(r.rows, 'catalog')[0]).toMatchObject({ tags: ['renamed'] });
+
+    // A removed run.
+    r = await step(() => fs.rmSync(path.join(alpha, 'runs', '20250103_090000'), { recursive: true }));
+    expect(r.report.runs).toMatchObject({ total: 3, removed: 1 });
+    expect(rows(r.rows, 'alpha')).toEqual([{ run_id: '20250102_100000', n: 10 }]);
+
+    // Field notes, written in place and by a rename: nothing the catalog holds changes, no run is re-read.
+    r = await step(() => fs.writeFileSync(path.join(alpha, 'field_notes.md'), '# notes\n'));
+    expect(r.report.runs.indexed).toBe(0);
+    r = await step(() => {
+      fs.writeFileSync(path.join(alpha, 'field_notes.md.tmp'), '# notes\nmore\n');
+      fs.renameSync(path.join(alpha, 'field_notes.md.tmp'), path.join(alpha, 'field_notes.md'));
+    });
+    expect(r.report.runs.indexed).toBe(0);
+    expect(r.report.specimens).toMatchObject({ total: 3, skipped: 0 });
+
+    // A run indexed while running, then sealed: only its own directory changes.
+    const run = path.join(alpha, 'runs', '20250104_090000');
+    const writer = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    try {
+      r = await step(() => {
+        fs.mkdirSync(run, { recursive: true });
+        fs.writeFileSync(
+          path.join(run, 'manifest.msgpack'),
+          encodeManifest({
+            run_id: '20250104_090000',
+            run_timestamp: '2025-01-04T09:00:00Z',
+            started: '2025-01-04T09:00:00Z',
+            ended: null,
+            status: 'running',
+            seeds: {},
+            config: {},
+            summary: {},
+            artifacts: {},
+            owner: { pid: writer.pid!, host: os.hostname() },
+          }),
+        );
+      });
+      expect(rows(r.rows, 'runs').find((x) => x.run_id === '20250104_090000')).toMatchObject({
+        status: 'running',
+      });
+      const runsStamp = fs.statSync(path.join(alpha, 'runs')).mtimeMs;
+      r = await step(() => writeSealedRun(root, '2025_01_02_alpha', '20250104_090000', { rows: 2 }));
+      expect(fs.statSync(path.join(alpha, 'runs')).mtimeMs).toBe(runsStamp);
+      expect(r.report.runs).toMatchObject({ indexed: 1 });
+      expect(rows(r.rows, 'runs').find((x) => x.run_id === '20250104_090000')).toMatchObject({
+        status: 'succeeded',
+      });
+      expect(rows(r.rows, 'metrics')).toContainEqual(
+        expect.objectContaining({
+          specimen_id: '2025_01_02_alpha',
+          run_id: '20250104_090000',
+          metric: 'loss',
+          n: 2,
+        }),
+      );
+    } finally {
+      writer.kill('SIGKILL');
+      await new Promise((done) => writer.once('exit', done));
+    }
+  });
+
   it('indexes what SpecimenStorage writes: sealed runs, metrics and tensors', async () => {
     const dir = tempDir('sv-catalog-');
     made.push(dir);
@@ -1029,6 +1134,34 @@ describe('VaultQuery', () => {
       await indexVault(root);
       expect(await q.rows('SELECT count(*) AS n FROM runs')).toEqual([{ n: 2 }]);
       expect(await q.rows('SELECT count(*) AS n FROM exp_2025_01_02_alpha')).toEqual([{ n: 20 }]);
+    } finally {
+      q.close();
+    }
+  });
+});
+
+describe('VaultQuery settings', () => {
+  it('opens its session with the DuckDB settings given, also when it reopens after an index', async () => {
+    const root = emptyVault();
+    writeSpecimen(root, '2025_01_02_alpha');
+    await writeSealedRun(root, '2025_01_02_alpha', '20250102_100000');
+    await indexVault(root);
+    const q = await VaultQuery.open(root, { settings: { threads: '1', allocator_flush_threshold: '32MiB' } });
+    const setting =
+      "SELECT current_setting('threads') AS t, current_setting('allocator_flush_threshold') AS f";
+    try {
+      expect(await q.rows(setting)).toEqual([{ t: 1, f: '32.0 MiB' }]);
+      // A new specimen rewrites the catalog file: the session reopens, with the same settings.
+      writeSpecimen(root, '2025_01_02_beta');
+      await writeSealedRun(root, '2025_01_02_beta', '20250102_100000');
+      await indexVault(root);
+      expect(await q.rows('SELECT count(*) AS n FROM catalog')).toEqual([{ n: 2 }]);
+      expect(await q.rows(setting)).toEqual([{ t: 1, f: '32.0 MiB' }]);
+      // Results are streamed: a failure while rows are produced is still a SqlError naming the statement.
+      await expect(q.rows('SELECT CAST(specimen_id AS INTEGER) AS n FROM catalog')).rejects.toBeInstanceOf(
+        SqlError,
+      );
+      expect((await q.search('SELECT run_id FROM runs ORDER BY specimen_id')).numRows).toBe(2);
     } finally {
       q.close();
     }
