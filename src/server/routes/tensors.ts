@@ -176,7 +176,9 @@ async function sendCodes(
   const elements = count * spec.plane;
   const ranges = new Float64Array(count * 2);
   const blocks: Array<{ from: number; data: Float32Array | Float64Array }> = [];
-  for (const [lo, hi] of count === 0 ? [] : multiplesBlocks(spec, t.chunks[spec.grid]!, CODES_READ_ELEMENTS)) {
+  for (const [lo, hi] of count === 0
+    ? []
+    : multiplesBlocks(spec, t.chunks[spec.grid]!, CODES_READ_ELEMENTS)) {
     const data = await readMultiples(t, spec, lo, hi, false);
     rangesInto(data, spec.plane, ranges, lo - spec.from);
     blocks.push({ from: lo, data });
