@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { indexVault } from '../../src/catalog/index.js';
 import { runSyntheticDemo } from '../../src/demo/run-demo.js';
+import { flushGroupCommits } from '../../src/storage/durability.js';
 import { Vault } from '../../src/storage/vault.js';
 import { tempDir } from '../support/helpers.js';
 import { type Reply, request } from '../support/http.js';
@@ -39,6 +40,9 @@ export async function demoVault(prefix: string): Promise<TestVault> {
   fs.writeFileSync(path.join(outside, 'secret.csv'), `secret\n${SECRET}\n`);
   const vault = await Vault.init(root);
   const { runId } = await runSyntheticDemo({ vault });
+  // The demo's seals are batch-committed: flushed now so the journal entry is gone before tests take
+  // snapshots of the tree (it would vanish a second later, in the middle of a test).
+  await flushGroupCommits();
   await indexVault(root);
   return { dir, root, outside, runId, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
