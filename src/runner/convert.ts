@@ -33,7 +33,7 @@ import {
   type MetricsRow,
   parseMetricsLine,
 } from '../storage/metrics/jsonl.js';
-import { DIRECT_MAX_ROWS } from '../storage/metrics/metrics-writer.js';
+import { DEFAULT_FLUSH_ROWS, DIRECT_MAX_ROWS } from '../storage/metrics/metrics-writer.js';
 import { toColumns } from '../storage/metrics/write-file.js';
 import { type TensorData, writeZarr } from '../storage/tensors/index.js';
 import { readNpy } from './npy.js';
@@ -53,6 +53,12 @@ export interface ConvertMetricsOptions extends JsonLinesOptions {
   /** Rows per Parquet part (MetricsWriter's flushRows). */
   flushRows?: number;
 }
+
+/**
+ * Rows of `metrics.jsonl` up to which the conversion encodes `metrics.parquet` in JavaScript (one row group)
+ * rather than through DuckDB: one full buffer of the writer.
+ */
+const CONVERT_DIRECT_MAX_ROWS = DEFAULT_FLUSH_ROWS;
 
 /** Rejected lines are written out in pieces of about this many characters, so memory stays bounded. */
 const REJECTED_FLUSH_CHARS = 1 << 20;
@@ -144,6 +150,9 @@ export async function convertMetricsJsonl(
     runDir,
     runId,
     flushIntervalMs: 60_000,
+    // A file that fits one buffer is encoded here, without DuckDB: a short run's seal would otherwise
+    // spend most of its time starting DuckDB, in the flush worker and again to summarise the file.
+    directMaxRows: CONVERT_DIRECT_MAX_ROWS,
     ...(options.flushRows ? { flushRows: options.flushRows } : {}),
   });
   try {
