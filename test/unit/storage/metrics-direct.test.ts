@@ -97,6 +97,38 @@ describe('short runs without the flush worker', () => {
     expect(Number(footer.meta.numRows)).toBe(120);
   });
 
+  it('writes integers held as doubles across the whole safe range as the worker does, with their min and max', async () => {
+    const values = [
+      0,
+      -1,
+      1,
+      2 ** 32 - 1,
+      2 ** 32,
+      -(2 ** 32),
+      -(2 ** 32) - 1,
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      12345678901,
+    ];
+    const direct = dir();
+    const viaWorker = dir();
+    const a = new MetricsWriter({ runDir: direct, runId: 'r' });
+    const b = new MetricsWriter({ runDir: viaWorker, runId: 'r' });
+    for (const [i, v] of values.entries()) {
+      a.log({ step: i, n: v, x: v / 2 });
+      b.log({ step: i, n: v, x: v / 2 });
+    }
+    await a.close();
+    await b.flush();
+    await b.close();
+    const cols = await readColumns(direct, 'r');
+    expect(cols.n).toEqual(values.map((v) => BigInt(v)));
+    expect(cols).toEqual(await readColumns(viaWorker, 'r'));
+    const summary = await summarizeMetricsFile(path.join(direct, METRICS_FILE));
+    expect(summary).toEqual(await summarizeMetricsFile(path.join(viaWorker, METRICS_FILE)));
+    expect(summary.find((s) => s.column === 'n')).toMatchObject({ min: -(2 ** 53 - 1), max: 2 ** 53 - 1 });
+  });
+
   it('seals with the summaries DuckDB computes from the file', async () => {
     const runsDir = path.join(dir(), 'runs');
     const { runId, dir: runDir } = await claimRunDir(runsDir);
