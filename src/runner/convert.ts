@@ -35,8 +35,22 @@ import {
 } from '../storage/metrics/jsonl.js';
 import { DEFAULT_FLUSH_ROWS, DIRECT_MAX_ROWS } from '../storage/metrics/metrics-writer.js';
 import { toColumns } from '../storage/metrics/write-file.js';
-import { type TensorData, writeZarr } from '../storage/tensors/index.js';
-import { readNpy } from './npy.js';
+import type { TensorData } from '../storage/tensors/index.js';
+
+/**
+ * The tensor modules (zarrita and its codecs, tens of ms to load) are imported only by a run that has
+ * `.npy` outputs: most seals convert metrics alone.
+ */
+async function tensorModules(): Promise<{
+  readNpy: typeof import('./npy.js').readNpy;
+  writeZarr: typeof import('../storage/tensors/index.js').writeZarr;
+}> {
+  const [{ readNpy }, { writeZarr }] = await Promise.all([
+    import('./npy.js'),
+    import('../storage/tensors/index.js'),
+  ]);
+  return { readNpy, writeZarr };
+}
 
 export interface ConversionReport {
   rows: number;
@@ -215,7 +229,10 @@ export async function convertNpyFiles(
   options: ConvertTensorOptions = {},
 ): Promise<string[]> {
   const done: string[] = [];
-  for (const f of (await fsp.readdir(runDir)).filter((n) => n.endsWith('.npy')).sort()) {
+  const files = (await fsp.readdir(runDir)).filter((n) => n.endsWith('.npy')).sort();
+  if (files.length === 0) return done;
+  const { readNpy, writeZarr } = await tensorModules();
+  for (const f of files) {
     const name = f.slice(0, -4);
     const target = path.join(runDir, `${name}${TENSOR_SUFFIX}`);
     try {
@@ -251,6 +268,8 @@ export async function convertNpySeries(
     .filter((e) => e.isDirectory() && e.name.endsWith(NPY_SERIES_SUFFIX))
     .map((e) => e.name)
     .sort();
+  if (dirs.length === 0) return done;
+  const { readNpy, writeZarr } = await tensorModules();
   for (const d of dirs) {
     const name = d.slice(0, -NPY_SERIES_SUFFIX.length);
     try {
