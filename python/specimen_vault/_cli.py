@@ -123,6 +123,32 @@ def _close_sessions() -> None:
     _sessions.clear()
 
 
+def _sessions_enabled(key: Tuple[str, ...]) -> bool:
+    return os.environ.get("SPECIMEN_SESSION", "1").strip().lower() not in ("0", "no", "false", "off") and key not in _broken
+
+
+def _session_for(key: Tuple[str, ...], cli: List[str]) -> _Session:
+    with _sessions_lock:
+        session = _sessions.get(key)
+        if session is None or session.pid != os.getpid() or session.proc.poll() is not None:
+            # A forked child starts its own: the parent's pipe is the parent's.
+            if not _sessions:
+                atexit.register(_close_sessions)
+            session = _sessions[key] = _Session(cli)
+        return session
+
+
+def start_session(cli: List[str]) -> None:
+    """Starts this interpreter's session now, without waiting for it, so that Node's start-up overlaps
+    what the caller does before its first request; a session that cannot start is left to session_call."""
+    key = tuple(cli)
+    if _sessions_enabled(key):
+        try:
+            _session_for(key, cli)
+        except Exception:
+            pass
+
+
 def session_call(cli: List[str], op: str, payload: Dict[str, Any], args: List[str], request: Optional[Any] = None) -> Any:
     """Runs ``op`` (begin or seal) through this interpreter's session, started on first use.
 
@@ -130,16 +156,10 @@ def session_call(cli: List[str], op: str, payload: Dict[str, Any], args: List[st
     start or has died; CliError when the vault refused the request either way.
     """
     key = tuple(cli)
-    if os.environ.get("SPECIMEN_SESSION", "1").strip().lower() not in ("0", "no", "false", "off") and key not in _broken:
+    if _sessions_enabled(key):
         session: Optional[_Session] = None
         try:
-            with _sessions_lock:
-                session = _sessions.get(key)
-                if session is None or session.pid != os.getpid() or session.proc.poll() is not None:
-                    # A forked child starts its own: the parent's pipe is the parent's.
-                    if not _sessions:
-                        atexit.register(_close_sessions)
-                    session = _sessions[key] = _Session(cli)
+            session = _session_for(key, cli)
             return session.call(op, payload)
         except CliError:
             raise

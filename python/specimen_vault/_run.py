@@ -31,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Type, Union
 
-from ._cli import CliError, find_cli, session_call
+from ._cli import CliError, find_cli, session_call, start_session
 from ._code import keep_code, protocol_files, script_of
 from ._console import ConsoleCapture
 from ._system import SystemSampler
@@ -493,6 +493,10 @@ def init(
             raise ValueError("init: give the specimen ID, e.g. sv.init('2026_01_02_probe') (outside `specimen run`)")
         root = find_vault_root(vault)
         sdir = specimen_dir(root, specimen_id)
+        cli = find_cli()
+        if cli is not None:
+            # Node starts while the packages are listed below (each takes a good part of init's time).
+            start_session(cli)
         request: Dict[str, Any] = {
             "config": cfg,
             "seed": seed,
@@ -508,7 +512,6 @@ def init(
             "python_packages": _installed_packages(),
         }
         request = {k: v for k, v in request.items() if v is not None}
-        cli = find_cli()
         begun: Optional[Dict[str, Any]] = None
         if cli is not None:
             try:

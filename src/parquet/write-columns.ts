@@ -211,6 +211,12 @@ const PQ = {
  */
 const COMPRESS_MIN_BYTES = 4096;
 
+/**
+ * gzip level of the pages: 1 is about twice as fast as 6 on metrics pages (a seal of 25,000 rows spends
+ * tens of ms here) for files about 2% larger.
+ */
+const GZIP_LEVEL = 1;
+
 /** What `encodeColumnsParquet` produced. */
 export interface EncodedParquet {
   bytes: Uint8Array;
@@ -254,7 +260,7 @@ export function encodeColumnsParquet(
   for (const col of all) {
     const page = encodeColumn(col, rows);
     const gzip = page.body.length >= COMPRESS_MIN_BYTES;
-    const compressed = gzip ? gzipSync(page.body, { level: 6 }) : page.body;
+    const compressed = gzip ? gzipSync(page.body, { level: GZIP_LEVEL }) : page.body;
     const header = encodeStruct(
       st([
         fi(1, T.I32, PQ.DATA_PAGE),
@@ -349,6 +355,8 @@ export function encodeColumnsParquet(
 }
 
 const MAGIC_BYTES = new Uint8Array([0x50, 0x41, 0x52, 0x31]);
+const EMPTY_BYTES = new Uint8Array(0);
+const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 
 function fi(id: number, type: number, value: ThriftValue): ThriftField {
   return { id, type, value };
@@ -418,11 +426,18 @@ function encodeColumn(col: ColumnData, rows: number): EncodedPage {
     const strings = col.values as readonly (string | null)[];
     const encoded: Uint8Array[] = [];
     let size = 0;
+    // A string repeated from the row before (the run_id constant, a phase tag) is encoded once.
+    let last: string | undefined;
+    let lastBytes = EMPTY_BYTES;
     for (let i = 0; i < rows; i++) {
       if (isNull(i)) continue;
-      const b = utf8.encode(strings[i] as string);
-      encoded.push(b);
-      size += 4 + b.length;
+      const v = strings[i] as string;
+      if (v !== last) {
+        last = v;
+        lastBytes = utf8.encode(v);
+      }
+      encoded.push(lastBytes);
+      size += 4 + lastBytes.length;
     }
     values = new Uint8Array(size);
     const dv = new DataView(values.buffer);
@@ -449,14 +464,24 @@ function encodeColumn(col: ColumnData, rows: number): EncodedPage {
     const src = col.values as Float64Array | Int32Array | BigInt64Array;
     let lo = Number.POSITIVE_INFINITY;
     let hi = Number.NEGATIVE_INFINITY;
-    let k = 0;
-    for (let i = 0; i < rows; i++) {
-      if (isNull(i)) continue;
-      const v = Number(src[i]!);
-      dv.setFloat64(k * 8, v, true);
-      k++;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
+    if (nullCount === 0 && src instanceof Float64Array && LITTLE_ENDIAN) {
+      // PLAIN doubles are the array's own bytes on a little-endian machine.
+      values.set(new Uint8Array(src.buffer, src.byteOffset, rows * 8));
+      for (let i = 0; i < rows; i++) {
+        const v = src[i]!;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    } else {
+      let k = 0;
+      for (let i = 0; i < rows; i++) {
+        if (isNull(i)) continue;
+        const v = Number(src[i]!);
+        dv.setFloat64(k * 8, v, true);
+        k++;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
     }
     if (lo <= hi) {
       // parquet.thrift: a zero min is written as -0.0 and a zero max as +0.0 (NaN never counts).
@@ -480,8 +505,25 @@ function encodeColumn(col: ColumnData, rows: number): EncodedPage {
       const src = col.values as BigInt64Array;
       for (let i = 0; i < rows; i++) if (!isNull(i)) put(src[i]!);
     } else {
+      // Safe integers held as doubles (steps, epochs): written as two 32-bit words, without a BigInt per
+      // value, which would cost most of the encoding of a long run.
       const src = col.values as Float64Array | Int32Array;
-      for (let i = 0; i < rows; i++) if (!isNull(i)) put(BigInt(src[i]!));
+      let nlo = Number.POSITIVE_INFINITY;
+      let nhi = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < rows; i++) {
+        if (isNull(i)) continue;
+        const v = src[i]!;
+        const high = Math.floor(v / 4294967296);
+        dv.setUint32(k * 8, v - high * 4294967296, true);
+        dv.setInt32(k * 8 + 4, high, true);
+        k++;
+        if (v < nlo) nlo = v;
+        if (v > nhi) nhi = v;
+      }
+      if (nlo <= nhi) {
+        lo = BigInt(nlo);
+        hi = BigInt(nhi);
+      }
     }
     if (lo !== undefined && hi !== undefined) {
       min = i64Bytes(lo);

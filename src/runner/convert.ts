@@ -33,10 +33,24 @@ import {
   type MetricsRow,
   parseMetricsLine,
 } from '../storage/metrics/jsonl.js';
-import { DIRECT_MAX_ROWS } from '../storage/metrics/metrics-writer.js';
+import { DEFAULT_FLUSH_ROWS, DIRECT_MAX_ROWS } from '../storage/metrics/metrics-writer.js';
 import { toColumns } from '../storage/metrics/write-file.js';
-import { type TensorData, writeZarr } from '../storage/tensors/index.js';
-import { readNpy } from './npy.js';
+import type { TensorData } from '../storage/tensors/index.js';
+
+/**
+ * The tensor modules (zarrita and its codecs, tens of ms to load) are imported only by a run that has
+ * `.npy` outputs: most seals convert metrics alone.
+ */
+async function tensorModules(): Promise<{
+  readNpy: typeof import('./npy.js').readNpy;
+  writeZarr: typeof import('../storage/tensors/index.js').writeZarr;
+}> {
+  const [{ readNpy }, { writeZarr }] = await Promise.all([
+    import('./npy.js'),
+    import('../storage/tensors/index.js'),
+  ]);
+  return { readNpy, writeZarr };
+}
 
 export interface ConversionReport {
   rows: number;
@@ -53,6 +67,12 @@ export interface ConvertMetricsOptions extends JsonLinesOptions {
   /** Rows per Parquet part (MetricsWriter's flushRows). */
   flushRows?: number;
 }
+
+/**
+ * Rows of `metrics.jsonl` up to which the conversion encodes `metrics.parquet` in JavaScript (one row group)
+ * rather than through DuckDB: one full buffer of the writer.
+ */
+const CONVERT_DIRECT_MAX_ROWS = DEFAULT_FLUSH_ROWS;
 
 /** Rejected lines are written out in pieces of about this many characters, so memory stays bounded. */
 const REJECTED_FLUSH_CHARS = 1 << 20;
@@ -144,6 +164,9 @@ export async function convertMetricsJsonl(
     runDir,
     runId,
     flushIntervalMs: 60_000,
+    // A file that fits one buffer is encoded here, without DuckDB: a short run's seal would otherwise
+    // spend most of its time starting DuckDB, in the flush worker and again to summarise the file.
+    directMaxRows: CONVERT_DIRECT_MAX_ROWS,
     ...(options.flushRows ? { flushRows: options.flushRows } : {}),
   });
   try {
@@ -206,7 +229,10 @@ export async function convertNpyFiles(
   options: ConvertTensorOptions = {},
 ): Promise<string[]> {
   const done: string[] = [];
-  for (const f of (await fsp.readdir(runDir)).filter((n) => n.endsWith('.npy')).sort()) {
+  const files = (await fsp.readdir(runDir)).filter((n) => n.endsWith('.npy')).sort();
+  if (files.length === 0) return done;
+  const { readNpy, writeZarr } = await tensorModules();
+  for (const f of files) {
     const name = f.slice(0, -4);
     const target = path.join(runDir, `${name}${TENSOR_SUFFIX}`);
     try {
@@ -242,6 +268,8 @@ export async function convertNpySeries(
     .filter((e) => e.isDirectory() && e.name.endsWith(NPY_SERIES_SUFFIX))
     .map((e) => e.name)
     .sort();
+  if (dirs.length === 0) return done;
+  const { readNpy, writeZarr } = await tensorModules();
   for (const d of dirs) {
     const name = d.slice(0, -NPY_SERIES_SUFFIX.length);
     try {

@@ -55,6 +55,14 @@ export interface MetricsWriterOptions {
   flushRows?: number;
   /** A row logged is on disk within about this time of the next log() call (default 5000). */
   flushIntervalMs?: number;
+  /**
+   * At close, at most this many rows never handed over are encoded on the calling thread (default
+   * DIRECT_MAX_ROWS). The seal's conversion of `metrics.jsonl` raises it: there nothing else waits on this
+   * thread, and starting DuckDB (in the worker, then again to summarise the file) costs more than encoding
+   * a buffer of rows in JavaScript.
+   * @internal
+   */
+  directMaxRows?: number;
 }
 
 /** Batches posted to the worker and not yet written; log() waits beyond this. */
@@ -81,6 +89,7 @@ export class MetricsWriter {
   private port!: MessagePort;
   private readonly maxRows: number;
   private readonly flushIntervalMs: number;
+  private readonly directMaxRows: number;
   private readonly timer: NodeJS.Timeout;
   private readonly pool = new Map<number, ArrayBuffer[]>();
   private logged = 0;
@@ -106,6 +115,7 @@ export class MetricsWriter {
       throw new UsageError(`metrics: flushRows must be a positive integer, got ${flushRows}`);
     }
     this.flushIntervalMs = options.flushIntervalMs ?? 5000;
+    this.directMaxRows = options.directMaxRows ?? DIRECT_MAX_ROWS;
     this.maxRows = flushRows;
     this.buffer = new RowBuffer(Math.min(INITIAL_ROWS, flushRows), (bytes) => this.allocate(bytes), 'run_id');
     this.timer = setInterval(() => this.onTimer(), Math.max(10, this.flushIntervalMs / 4));
@@ -209,6 +219,8 @@ export class MetricsWriter {
     if (this.failure) throw this.failure;
     const rows = this.buffer.rows;
     const capacity = this.maxRows;
+    // Everything will be encoded on this thread at close: nothing to start a worker for.
+    if (!this.worker && rows + rowsToCome <= this.directMaxRows) return;
     if (rows >= capacity / 2 && rows + rowsToCome < capacity && rowsToCome <= capacity / 3) this.handOff();
   }
 
@@ -249,7 +261,7 @@ export class MetricsWriter {
         this.closed = true;
         return undefined;
       }
-      if (this.buffer.rows > 0 && this.buffer.rows <= DIRECT_MAX_ROWS && !earlierParts) {
+      if (this.buffer.rows > 0 && this.buffer.rows <= this.directMaxRows && !earlierParts) {
         try {
           return await this.writeDirect();
         } finally {

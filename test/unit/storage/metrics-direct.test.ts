@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parquetFileInfo } from '../../../src/duckdb/read-parquet.js';
 import { METRICS_FILE, PARTS_DIR } from '../../../src/format/layout.js';
 import { readParquetFooter } from '../../../src/parquet/footer.js';
+import { convertMetricsJsonl } from '../../../src/runner/convert.js';
 import { MetricsWriter, readRunMetrics } from '../../../src/storage/metrics/index.js';
 import { DIRECT_MAX_ROWS } from '../../../src/storage/metrics/metrics-writer.js';
 import { summarizeMetricsFile } from '../../../src/storage/metrics/summary.js';
@@ -96,6 +97,38 @@ describe('short runs without the flush worker', () => {
     expect(Number(footer.meta.numRows)).toBe(120);
   });
 
+  it('writes integers held as doubles across the whole safe range as the worker does, with their min and max', async () => {
+    const values = [
+      0,
+      -1,
+      1,
+      2 ** 32 - 1,
+      2 ** 32,
+      -(2 ** 32),
+      -(2 ** 32) - 1,
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+      12345678901,
+    ];
+    const direct = dir();
+    const viaWorker = dir();
+    const a = new MetricsWriter({ runDir: direct, runId: 'r' });
+    const b = new MetricsWriter({ runDir: viaWorker, runId: 'r' });
+    for (const [i, v] of values.entries()) {
+      a.log({ step: i, n: v, x: v / 2 });
+      b.log({ step: i, n: v, x: v / 2 });
+    }
+    await a.close();
+    await b.flush();
+    await b.close();
+    const cols = await readColumns(direct, 'r');
+    expect(cols.n).toEqual(values.map((v) => BigInt(v)));
+    expect(cols).toEqual(await readColumns(viaWorker, 'r'));
+    const summary = await summarizeMetricsFile(path.join(direct, METRICS_FILE));
+    expect(summary).toEqual(await summarizeMetricsFile(path.join(viaWorker, METRICS_FILE)));
+    expect(summary.find((s) => s.column === 'n')).toMatchObject({ min: -(2 ** 53 - 1), max: 2 ** 53 - 1 });
+  });
+
   it('seals with the summaries DuckDB computes from the file', async () => {
     const runsDir = path.join(dir(), 'runs');
     const { runId, dir: runDir } = await claimRunDir(runsDir);
@@ -148,6 +181,40 @@ describe('short runs without the flush worker', () => {
     const cols = await readColumns(runDir, 'r');
     expect(cols.step!.length).toBe(n);
     expect(cols.loss![n - 1]).toBe((n - 1) / 2);
+  });
+
+  it('converts a metrics.jsonl of more than DIRECT_MAX_ROWS rows on this thread, to the table the worker writes', async () => {
+    const n = DIRECT_MAX_ROWS * 2 + 3;
+    // JSON has no NaN, Infinity or BigInt: those rows' values are spelt as numbers it has.
+    const lines = rowsOfEveryKind(n).map((r) =>
+      JSON.stringify({ ...r, big: Number(r.big as bigint) - 2 ** 60 }, (_k, v) =>
+        Number.isNaN(v) ? null : v === Number.POSITIVE_INFINITY ? 1e308 : v,
+      ),
+    );
+    const converted = dir();
+    fs.writeFileSync(path.join(converted, 'metrics.jsonl'), `${lines.join('\n')}\n`);
+    const report = await convertMetricsJsonl(converted, 'r1');
+    expect(report).toMatchObject({ rows: n, rejectedLines: 0 });
+    // One row group, no part files: our encoder wrote it, not DuckDB in the flush worker.
+    expect(fs.existsSync(path.join(converted, PARTS_DIR))).toBe(false);
+    const footer = await readParquetFooter(path.join(converted, METRICS_FILE));
+    expect(Number(footer.meta.numRows)).toBe(n);
+    expect(footer.meta.rowGroups.length).toBe(1);
+    const bytes = fs.readFileSync(path.join(converted, METRICS_FILE));
+    expect(bytes.includes('specimen-vault')).toBe(true); // created_by of our encoder's files
+    expect(bytes.includes('DuckDB')).toBe(false);
+    // The same rows through the worker (flushed as two parts, merged by DuckDB).
+    const viaWorker = dir();
+    const w = new MetricsWriter({ runDir: viaWorker, runId: 'r1' });
+    for (const [i, line] of lines.entries()) {
+      w.log(JSON.parse(line));
+      if (i === DIRECT_MAX_ROWS) await w.flush();
+    }
+    await w.close();
+    expect((await parquetFileInfo(path.join(converted, METRICS_FILE))).columns).toEqual(
+      (await parquetFileInfo(path.join(viaWorker, METRICS_FILE))).columns,
+    );
+    expect(await readColumns(converted, 'r1')).toEqual(await readColumns(viaWorker, 'r1'));
   });
 });
 
