@@ -1041,6 +1041,32 @@ describe('views and paths', () => {
 });
 
 describe('VaultQuery', () => {
+  it('hands rows one by one with the same JSON-safe values as rows()', async () => {
+    const root = referenceCopy();
+    await indexVault(root);
+    const sql = 'SELECT specimen_id, created, tags, run_count FROM catalog ORDER BY specimen_id';
+    for (const sandbox of [false, true]) {
+      const q = await VaultQuery.open(root, { sandbox });
+      try {
+        const seen: unknown[][] = [];
+        let names: string[] = [];
+        await q.eachRow(sql, undefined, {
+          start: (columns) => {
+            names = columns.map((c) => c.name);
+            seen.length = 0;
+          },
+          row: (values) => void seen.push([...values]),
+        });
+        expect(names).toEqual(['specimen_id', 'created', 'tags', 'run_count']);
+        const rows = await q.rows(sql);
+        expect(rows.length).toBeGreaterThan(0);
+        expect(seen).toEqual(rows.map((r) => names.map((n) => r[n])));
+      } finally {
+        q.close();
+      }
+    }
+  });
+
   it('returns Arrow tables with typed columns, rows that are JSON-safe, and specimens by tag', async () => {
     const root = referenceCopy();
     await indexVault(root);
