@@ -119,7 +119,7 @@ export function newGeneration(): string {
 
 /**
  * Layout of `state.json`. Format 2: a JSON header line (everything but the specimens, with `format`),
- * then one line per specimen, `id␉signature␉indexed␉unsealed␉runs␉warning␉runs JSON` (warning as JSON or
+ * then one line per specimen, `id␉signature␉indexed␉unsealed␉run count␉warning␉runs JSON` (warning as JSON or
  * empty). The stamps an incremental index compares come first and the run details stay unparsed text, so
  * loading the state of 100,000 runs is one file read and a split, not a parse of every run. An older state
  * file (format 1 was one JSON object) reads as absent: the next index rewrites the catalog.
