@@ -26,7 +26,15 @@ import { QueryLimitError, QueryTimeoutError, VaultError } from '../errors.js';
 import { CATALOG_DIR, CATALOG_LOCK_FILE, CATALOG_STATE_FILE, fileStamp } from '../format/layout.js';
 import { type CatalogHandle, catalogPath, openCatalog } from './connection.js';
 import { CatalogMissingError, QueryNotAllowedError, SqlError, toSqlError } from './errors.js';
-import { type JsonValue, type ResultColumn, resultColumns, resultToRows, valueText } from './results.js';
+import {
+  type JsonValue,
+  type ResultColumn,
+  type RowVisitor,
+  resultColumns,
+  resultToRows,
+  valueText,
+  visitResultRows,
+} from './results.js';
 import { type CheckedFile, checkViewFiles, inspectUserSelect, recheckFiles } from './sandbox/inspect.js';
 import {
   MAX_VALUE_DEPTH,
@@ -164,6 +172,20 @@ export class VaultQuery {
         ? {}
         : { maxRows: options.maxRows };
     return this.run(sql, params, (r) => resultToRows(r, limits), options.timeoutMs);
+  }
+
+  /**
+   * Runs `sql` and hands its rows to `visitor` as they are fetched (results.ts), for results too large to
+   * hold as row objects. A sandboxed session runs it as query() does, within the session's limits.
+   */
+  async eachRow(sql: string, params: QueryParams | undefined, visitor: RowVisitor): Promise<void> {
+    if (this.options.sandbox === true) {
+      const { columns, rows } = await this.query(sql, params);
+      visitor.start(columns);
+      for (const r of rows) visitor.row(columns.map((c) => r[c.name] ?? null));
+      return;
+    }
+    await this.run(sql, params, (r) => visitResultRows(r, visitor));
   }
 
   /** Column names and DuckDB types of a query's result, without fetching its rows. */

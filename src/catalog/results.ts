@@ -98,6 +98,35 @@ export function toJsonValue(v: DuckDBValue, m: DuckDBModule, type?: string): Jso
   return String(v);
 }
 
+/** Receives a result row by row (see visitResultRows). */
+export interface RowVisitor {
+  /** Called before the first row, and again if the query is run once more (see VaultQuery): start afresh. */
+  start(columns: ResultColumn[]): void;
+  /** One row's JSON-safe values in column order; the array is reused for the next row. */
+  row(values: JsonValue[]): void;
+}
+
+/**
+ * Hands every row of `result` to `visitor` one chunk at a time, without a row object or array per row: a
+ * consumer that serializes rows as they come (the server's catalog of 100,000 runs) holds no copy of the
+ * whole result.
+ */
+export async function visitResultRows(result: DuckDBResult, visitor: RowVisitor): Promise<void> {
+  const m = await loadDuckDB();
+  const columns = resultColumns(result);
+  visitor.start(columns);
+  const values: JsonValue[] = columns.map(() => null);
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const cols = chunk.getColumns();
+    for (let row = 0; row < chunk.rowCount; row++) {
+      for (let c = 0; c < columns.length; c++) values[c] = toJsonValue(cols[c]![row]!, m, columns[c]!.type);
+      visitor.row(values);
+    }
+  }
+}
+
 /** A value's text in an Arrow Utf8 column of a query result: its JSON-safe form, as JSON unless a string. */
 export function valueText(v: DuckDBValue, m: DuckDBModule): string {
   const j = toJsonValue(v, m);

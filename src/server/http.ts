@@ -72,7 +72,16 @@ export function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  const text = toJson(body);
+  sendJsonText(res, status, toJson(body), headers);
+}
+
+/** Sends `text`, already JSON, as sendJson does. */
+export function sendJsonText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
   applySecurityHeaders(res);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',

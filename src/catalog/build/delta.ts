@@ -7,6 +7,7 @@
  *
  * - `state.json`: what the catalog file holds (signature and runs of every specimen, the `metrics` view's
  *   branches), tied to that file by its inode, size and mtime; the generation `<gen>` it was written with.
+ *   A header line, then one line per specimen with its stamps first (CATALOG_STATE_FORMAT).
  * - `<gen>/delta` → `delta-<n>/`: the rows of every specimen that changed since the file was written
  *   (`catalog.parquet`, `runs.parquet`, `artifacts.parquet`, `metric_summaries.parquet`, `turns.parquet`), the list of those
  *   specimens (`changed.parquet`), and per `metrics` view branch a tree of links to the metrics files added
@@ -116,25 +117,90 @@ export function newGeneration(): string {
   return `g${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
-/** Reads `state.json`; undefined when absent or not of this schema. */
+/**
+ * Layout of `state.json`. Format 2: a JSON header line (everything but the specimens, with `format`),
+ * then one line per specimen, `id␉signature␉indexed␉unsealed␉run count␉warning␉runs JSON` (warning as JSON or
+ * empty). The stamps an incremental index compares come first and the run details stay unparsed text, so
+ * loading the state of 100,000 runs is one file read and a split, not a parse of every run. An older state
+ * file (format 1 was one JSON object) reads as absent: the next index rewrites the catalog.
+ */
+export const CATALOG_STATE_FORMAT = 2;
+
+/** Reads `state.json`; undefined when absent, of another format or not of this schema. */
 export function readCatalogState(root: string): CatalogState | undefined {
+  let text: string;
   try {
-    const state = JSON.parse(
-      fs.readFileSync(path.join(catalogDir(root), STATE_FILE), 'utf8'),
-    ) as CatalogState;
-    return state.schema === CATALOG_SCHEMA_VERSION ? state : undefined;
+    text = fs.readFileSync(path.join(catalogDir(root), STATE_FILE), 'utf8');
   } catch {
     return undefined;
   }
+  return parseCatalogState(text);
 }
 
-/** Writes `state.json` (temporary file, then rename); `specimensJson` is `state.specimens` already serialized. */
-export function writeCatalogState(root: string, state: CatalogState, specimensJson?: string): void {
+function parseCatalogState(text: string): CatalogState | undefined {
+  let end = text.indexOf('\n');
+  // Format 1 has no line break: no header line of this format to find.
+  if (end < 0) return undefined;
+  let header: Omit<CatalogState, 'specimens'> & { format?: number };
+  try {
+    header = JSON.parse(text.slice(0, end)) as typeof header;
+  } catch {
+    return undefined;
+  }
+  if (header.format !== CATALOG_STATE_FORMAT || header.schema !== CATALOG_SCHEMA_VERSION) return undefined;
+  const specimens: Record<string, SpecimenRecord> = {};
+  let start = end + 1;
+  while (start < text.length) {
+    end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const f = text.slice(start, end).split('\t');
+    start = end + 1;
+    // A torn or foreign line: the state cannot be trusted, so the index starts afresh.
+    if (f.length !== 7) return undefined;
+    const [id, signature, indexed, unsealed, count, warning, runs] = f as [string, ...string[]];
+    let warningText: string | null = null;
+    if (warning !== '') {
+      try {
+        warningText = JSON.parse(warning!) as string;
+      } catch {
+        return undefined;
+      }
+    }
+    specimens[id] = [
+      signature!,
+      indexed === '1' ? 1 : 0,
+      warningText,
+      runs!,
+      unsealed === '1' ? 1 : 0,
+      Number(count),
+    ];
+  }
+  const { format: _format, ...rest } = header;
+  return { ...rest, specimens };
+}
+
+/** The specimen lines of `state.json` (see CATALOG_STATE_FORMAT). */
+export function serializeSpecimenRecords(specimens: Record<string, SpecimenRecord>): string {
+  const lines: string[] = [];
+  for (const [id, r] of Object.entries(specimens)) {
+    // Signatures are stamps and IDs validated names; JSON text escapes tabs and line breaks.
+    lines.push(
+      `${id}\t${r[0]}\t${r[1]}\t${r[4]}\t${r[5]}\t${r[2] === null ? '' : JSON.stringify(r[2])}\t${r[3]}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Writes `state.json` (temporary file, then rename); `specimensText` is `state.specimens` already
+ * serialized by serializeSpecimenRecords.
+ */
+export function writeCatalogState(root: string, state: CatalogState, specimensText?: string): void {
   const file = path.join(catalogDir(root), STATE_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
   const { specimens, ...rest } = state;
-  const text = JSON.stringify(rest);
-  fs.writeFileSync(tmp, `${text.slice(0, -1)},"specimens":${specimensJson ?? JSON.stringify(specimens)}}`);
+  const header = JSON.stringify({ ...rest, format: CATALOG_STATE_FORMAT });
+  fs.writeFileSync(tmp, `${header}\n${specimensText ?? serializeSpecimenRecords(specimens)}`);
   fs.renameSync(tmp, file);
 }
 

@@ -67,6 +67,7 @@ import {
   newGeneration,
   readCatalogState,
   removeOldGenerations,
+  serializeSpecimenRecords,
   updateThroughDelta,
   writeCatalogState,
   writeDelta,
@@ -275,7 +276,7 @@ async function buildIndex(root: string, options: IndexOptions): Promise<IndexRep
     // The state is serialized while DuckDB writes the file on its own threads; only the file's identity,
     // known once it is closed, is added afterwards.
     const checkpoint = con.run('CHECKPOINT');
-    const specimensJson = JSON.stringify(states);
+    const specimensText = serializeSpecimenRecords(states);
     await checkpoint;
     db.close();
     db = undefined;
@@ -289,7 +290,7 @@ async function buildIndex(root: string, options: IndexOptions): Promise<IndexRep
         turnMetrics,
         specimens: {},
       },
-      specimensJson,
+      specimensText,
     );
     fs.renameSync(build, target);
     syncDir(path.dirname(target));

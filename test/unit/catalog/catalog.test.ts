@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { catalogStatePath, readCatalogState } from '../../../src/catalog/build/delta.js';
 import { locateCaret } from '../../../src/catalog/errors.js';
 import {
   CatalogMissingError,
@@ -439,9 +440,7 @@ describe('incremental index', () => {
   it('gets past a delta update that died half-way, and keeps only the current and previous delta', async () => {
     const root = await twoSpecimens();
     await indexVault(root);
-    const state = JSON.parse(fs.readFileSync(path.join(root, 'vault.duckdb.d', 'state.json'), 'utf8')) as {
-      gen: string;
-    };
+    const state = readCatalogState(root)!;
     const gen = path.join(root, 'vault.duckdb.d', state.gen);
     const deltas = () =>
       fs
@@ -519,6 +518,26 @@ describe('incremental index', () => {
       await rewritten(async () => {
         fs.rmSync(path.join(root, 'vault.duckdb.d', 'state.json'));
         await writeSealedRun(root, '2025_01_02_beta', '20250107_000000');
+      }),
+    ).toBe(true);
+    // A state file of the older format (one JSON object), as an earlier version wrote it.
+    expect(
+      await rewritten(async () => {
+        const state = readCatalogState(root)!;
+        expect(Object.keys(state.specimens).length).toBe(3);
+        fs.writeFileSync(catalogStatePath(root), JSON.stringify(state));
+        expect(readCatalogState(root)).toBeUndefined();
+        await writeSealedRun(root, '2025_01_02_beta', '20250108_000000');
+      }),
+    ).toBe(true);
+    expect(fs.readFileSync(catalogStatePath(root), 'utf8').split('\n')).toHaveLength(4);
+    // A torn specimen line: not trusted either.
+    expect(
+      await rewritten(async () => {
+        const text = fs.readFileSync(catalogStatePath(root), 'utf8');
+        fs.writeFileSync(catalogStatePath(root), text.slice(0, text.lastIndexOf('\t')));
+        expect(readCatalogState(root)).toBeUndefined();
+        await writeSealedRun(root, '2025_01_02_alpha', '20250108_000000');
       }),
     ).toBe(true);
     // A catalog file that is not the one the state describes (restored from a copy).
@@ -1022,6 +1041,32 @@ describe('views and paths', () => {
 });
 
 describe('VaultQuery', () => {
+  it('hands rows one by one with the same JSON-safe values as rows()', async () => {
+    const root = referenceCopy();
+    await indexVault(root);
+    const sql = 'SELECT specimen_id, created, tags, run_count FROM catalog ORDER BY specimen_id';
+    for (const sandbox of [false, true]) {
+      const q = await VaultQuery.open(root, { sandbox });
+      try {
+        const seen: unknown[][] = [];
+        let names: string[] = [];
+        await q.eachRow(sql, undefined, {
+          start: (columns) => {
+            names = columns.map((c) => c.name);
+            seen.length = 0;
+          },
+          row: (values) => void seen.push([...values]),
+        });
+        expect(names).toEqual(['specimen_id', 'created', 'tags', 'run_count']);
+        const rows = await q.rows(sql);
+        expect(rows.length).toBeGreaterThan(0);
+        expect(seen).toEqual(rows.map((r) => names.map((n) => r[n])));
+      } finally {
+        q.close();
+      }
+    }
+  });
+
   it('returns Arrow tables with typed columns, rows that are JSON-safe, and specimens by tag', async () => {
     const root = referenceCopy();
     await indexVault(root);
