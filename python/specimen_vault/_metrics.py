@@ -6,8 +6,9 @@ once that much time has passed, or by a background thread when the loop is busy 
 therefore loses at most the last ~100 ms of rows. Rows with the keys of the previous row (the usual case)
 are stored as tuples and formatted with one template per key set, which is several times faster than
 ``json.dumps`` per row; anything the template cannot express exactly (NaN, booleans, strings, numpy
-scalars…) goes through the careful per-value path. Nothing here raises into the training loop: bad values
-and I/O failures are warned about once on stderr and counted::
+scalars…) goes through the careful per-value path. A flush is written in pieces of whole lines, so a full
+disk leaves only whole rows in the file, and the rows not kept are counted exactly. Nothing here raises into
+the training loop: bad values and I/O failures are warned about once on stderr and counted::
 
     m = MetricsFile(path)
     m.append(("step", "loss"), (0, 1.5))
@@ -31,6 +32,10 @@ FLUSH_INTERVAL_S = 0.1
 """Longest time a logged row stays in memory before it is written (and flushed to the OS)."""
 MAX_BUFFERED_ROWS = 20_000
 """Rows buffered before a write even within the interval, so memory stays small."""
+WRITE_PIECE_BYTES = 64 * 1024
+"""Largest single ``write`` of a flush (whole lines; a longer line is written alone). A full disk then
+costs at most the piece being written: its whole lines that fit are kept, the torn tail is cut off, and
+exactly the rows not on disk are counted as lost."""
 
 _MAX_NAME = 200
 # A value in the template must start like a JSON number; `nan`, `inf`, `True`, `None`, `'text'`,
@@ -169,8 +174,9 @@ class MetricsFile:
         self.rows = 0
         """Rows accepted so far."""
         self.failures = 0
-        """Rows lost to I/O failures."""
-        self._file: Any = None
+        """Rows lost to I/O failures (rows not in the file)."""
+        self._fd: Optional[int] = None
+        self._size = 0
         self._segments: List[Tuple[Tuple[Any, ...], List[Tuple[Any, ...]]]] = []
         self._keys: Optional[Tuple[Any, ...]] = None
         self._rows: List[Tuple[Any, ...]] = []
@@ -217,12 +223,12 @@ class MetricsFile:
         with self._lock:
             self._flush_locked()
             self._closed = True
-            if self._file is not None:
+            if self._fd is not None:
                 try:
-                    self._file.close()
+                    os.close(self._fd)
                 except Exception:
                     pass
-                self._file = None
+                self._fd = None
 
     def _shape(self, keys: Tuple[Any, ...]) -> Tuple[Optional[str], Tuple[int, ...]]:
         """The template of a key set (None when a key needs escaping care) and the indices of valid keys."""
@@ -287,17 +293,60 @@ class MetricsFile:
             text = "\n".join(filter(None, (self._format(k, rows) for k, rows in segments)))
             if not text:
                 return
-            if self._file is None:
-                self._file = open(self.path, "a", encoding="utf-8")
-            self._file.write(text + "\n")
-            self._file.flush()
+            data = (text + "\n").encode("utf-8")
+        except Exception as err:  # pragma: no cover - formatting reports bad values itself
+            self._lost(count, err)
+            return
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                self._size = os.fstat(self._fd).st_size
         except Exception as err:  # disk full, file removed, permissions…: never into the training loop
-            self.failures += count
-            self.full.note(err, "metrics", self.path)
-            warn_once(
-                "io:" + self.path,
-                f"log: cannot write {self.path}: {err}; rows that cannot be written are counted and dropped",
-            )
+            self._lost(data.count(b"\n"), err)
+            return
+        kept, err = self._write_pieces(data)
+        if err is not None:
+            self._lost(data.count(b"\n", kept), err)
+
+    def _write_pieces(self, data: bytes) -> Tuple[int, Optional[BaseException]]:
+        """Writes ``data`` (whole lines) in pieces: the bytes of ``data`` kept (whole lines) and the failure."""
+        assert self._fd is not None
+        view = memoryview(data)
+        start = 0
+        while start < len(data):
+            stop = data.rfind(b"\n", start, start + WRITE_PIECE_BYTES) + 1
+            if stop <= start:  # one line longer than a piece
+                stop = data.index(b"\n", start) + 1
+            done = 0
+            try:
+                while start + done < stop:
+                    n = os.write(self._fd, view[start + done : stop])
+                    if n <= 0:  # pragma: no cover - a regular file either writes or raises
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                    done += n
+            except Exception as err:
+                # The whole lines of this piece that reached the file stay; a torn last line is cut off,
+                # which also gives its bytes back to a full disk.
+                kept = data.rfind(b"\n", start, start + done) + 1 if done else start
+                kept = max(kept, start)
+                self._size += kept - start
+                if kept < start + done:
+                    try:
+                        os.ftruncate(self._fd, self._size)
+                    except OSError:  # the torn line stays; sealing rejects it as an unreadable line
+                        self._size += start + done - kept
+                return kept, err
+            self._size += done
+            start = stop
+        return len(data), None
+
+    def _lost(self, rows: int, err: BaseException) -> None:
+        self.failures += rows
+        self.full.note(err, "metrics", self.path)
+        warn_once(
+            "io:" + self.path,
+            f"log: cannot write {self.path}: {err}; rows that cannot be written are counted and dropped",
+        )
 
 
 _files: "weakref.WeakSet[MetricsFile]" = weakref.WeakSet()

@@ -15,6 +15,7 @@ KeyboardInterrupt or SIGTERM seal it ``interrupted``; ``sys.exit(n)`` with n ≠
 from __future__ import annotations
 
 import atexit
+import errno
 import json
 import math
 import os
@@ -45,6 +46,11 @@ FINISH_FILE = "finish.json"
 # finish.json when the disk is full, so the sealed run can still say why it failed.
 SPACE_RESERVE_FILE = ".tmp-space-reserve"
 SPACE_RESERVE_BYTES = 128 * 1024  # as the CLI's (SPACE_RESERVE_BYTES); a staged run sets it aside itself
+# The writer's own reserve: set aside when the run starts and overwritten in place with finish.json when the
+# disk is full, so the finish record needs no new space (nothing else writing at that moment can take it),
+# and the CLI's reserve above is left whole for sealing. `.tmp-` files are not part of a sealed run.
+FINISH_RESERVE_FILE = ".tmp-finish-reserve"
+FINISH_RESERVE_BYTES = 64 * 1024
 SERIES_SUFFIX = ".npy-series"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 _STATUSES = ("succeeded", "failed", "interrupted")
@@ -104,6 +110,20 @@ def _write_json_atomic(path: Path, data: Any, sync: bool = True) -> None:
     os.replace(tmp, path)
 
 
+def _set_aside(path: Path, size: int) -> None:
+    """Writes ``size`` zero bytes to ``path``, space kept for a full disk. Best effort: on a disk already too
+    full for it, the run's first write reports the full disk."""
+    try:
+        with open(path, "wb") as f:
+            f.write(bytes(size))
+            f.flush()
+    except OSError:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
 class Run:
     """One run of a specimen, from ``init`` to ``finish``. Use it as a context manager to seal on exit.
 
@@ -158,6 +178,7 @@ class Run:
         self._console = ConsoleCapture(directory, self._full)
         self._system = SystemSampler(directory, full=self._full)
         self._exc_printed = False
+        _set_aside(directory / FINISH_RESERVE_FILE, FINISH_RESERVE_BYTES)
 
     def __repr__(self) -> str:
         return f"<Run {self.specimen_id}/{self.run_id or 'pending'} {self.mode} {self.status or 'running'}>"
@@ -330,32 +351,55 @@ class Run:
         # A run sealed right away needs no fsync of what the seal reads and removes a moment later (the seal
         # makes the run durable); a staged run's finish.json waits for `specimen adopt`.
         sync = not (self.mode == "cli" and self._cli is not None)
+        reserve = self.dir / FINISH_RESERVE_FILE
         try:
-            _write_json_atomic(self.dir / FINISH_FILE, finish, sync=sync)
-            return
-        except Exception as err:
-            if not self._full.note(err, "run", self.dir / FINISH_FILE):
-                warn_once("finish-io", f"finish: cannot write {self.dir / FINISH_FILE}: {err}")
-                return
-            first = err
-        # The disk is full: the space the CLI set aside for sealing takes the few bytes of finish.json.
-        try:
-            (self.dir / SPACE_RESERVE_FILE).unlink()
-        except OSError:
-            pass
-        for tmp in self.dir.glob(f".{FINISH_FILE}.*.tmp"):
             try:
-                tmp.unlink()
+                _write_json_atomic(self.dir / FINISH_FILE, finish, sync=sync)
+                return
+            except Exception as err:
+                if not self._full.note(err, "run", self.dir / FINISH_FILE):
+                    warn_once("finish-io", f"finish: cannot write {self.dir / FINISH_FILE}: {err}")
+                    return
+                first = err
+            for tmp in self.dir.glob(f".{FINISH_FILE}.*.tmp"):
+                try:
+                    tmp.unlink()
+                except OSError:
+                    pass
+            full = self._full.error()
+            if full is not None:
+                self.status = finish["status"] = "failed"
+                finish["error"] = {**full, **({"traceback": finish["error"]["traceback"]} if "traceback" in finish.get("error", {}) else {})}
+            # The disk is full: finish.json goes into the space this writer set aside, written in place.
+            data = json.dumps(finish, allow_nan=False).encode("utf-8")
+            try:
+                if len(data) > reserve.stat().st_size:
+                    raise OSError(errno.ENOSPC, "finish.json is larger than the space set aside for it")
+                with open(reserve, "r+b") as f:
+                    f.write(data)
+                    f.truncate(len(data))
+                    f.flush()
+                    if sync:
+                        os.fsync(f.fileno())
+                os.replace(reserve, self.dir / FINISH_FILE)
+                return
+            except Exception:
+                pass
+            # No room of its own (the disk was full when the run started): the CLI's reserve takes it.
+            for name in (FINISH_RESERVE_FILE, SPACE_RESERVE_FILE):
+                try:
+                    (self.dir / name).unlink()
+                except OSError:
+                    pass
+            try:
+                _write_json_atomic(self.dir / FINISH_FILE, finish, sync=sync)
+            except Exception as err:
+                warn_once("finish-io", f"finish: cannot write {self.dir / FINISH_FILE}: {first}; then {err}")
+        finally:
+            try:
+                reserve.unlink()
             except OSError:
                 pass
-        full = self._full.error()
-        if full is not None:
-            self.status = finish["status"] = "failed"
-            finish["error"] = {**full, **({"traceback": finish["error"]["traceback"]} if "traceback" in finish.get("error", {}) else {})}
-        try:
-            _write_json_atomic(self.dir / FINISH_FILE, finish, sync=sync)
-        except Exception as err:
-            warn_once("finish-io", f"finish: cannot write {self.dir / FINISH_FILE}: {first}; then {err}")
 
     def _seal(self) -> None:
         assert self._cli is not None and self.vault is not None and self.run_id is not None
@@ -549,14 +593,7 @@ def init(
                 "code": keep_code(directory, _code_files(sdir), os.getcwd()),
             }
             _write_json_atomic(directory / BEGIN_FILE, request)
-            try:  # best effort: on a disk already too full for it, the first write reports the full disk
-                with open(directory / SPACE_RESERVE_FILE, "wb") as f:
-                    f.write(bytes(SPACE_RESERVE_BYTES))
-            except OSError:
-                try:
-                    (directory / SPACE_RESERVE_FILE).unlink()
-                except OSError:
-                    pass
+            _set_aside(directory / SPACE_RESERVE_FILE, SPACE_RESERVE_BYTES)
             run = Run(specimen_id, None, directory, "pending", cfg, seed, root)
     _current = run
     if run.mode != "attached":  # under `specimen run` the runner keeps the console itself

@@ -5,6 +5,7 @@ under `specimen run`, and staged in pending/ and adopted later."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -17,10 +18,11 @@ import pytest
 
 from conftest import SPECIMEN, child_env, cli, make_vault, run_manifest, runs, script
 
+ROWS = 300_000
 FILL = f"""
 import specimen_vault as sv
 run = sv.init({SPECIMEN!r})
-for i in range(300_000):   # ~40 MB of lines for a 3 MiB disk
+for i in range({ROWS}):   # ~40 MB of lines for a 3 MiB disk
     sv.log({{"loss": 1 / (i + 1), "note": "y" * 100}}, step=i)
 sv.finish()
 print("status", run.status)
@@ -46,6 +48,21 @@ def small_disk() -> Iterator[Path]:
         shutil.rmtree(mnt, ignore_errors=True)
 
 
+def assert_rows_accounted(vault: Path, m: dict) -> None:
+    """Every logged row is either kept (whole lines only) or counted in metrics_lost_rows, exactly."""
+    assert "metrics_rejected_lines" not in m, m  # no torn line was left on disk
+    rows = m.get("artifacts", {}).get("metrics", {}).get("rows")
+    if rows is None:  # the conversion found no room: the writer's own lines are kept as they are
+        text = (vault / "specimens" / SPECIMEN / "runs" / m["run_id"] / "metrics.jsonl").read_bytes()
+        assert text.endswith(b"\n")
+        lines = text.splitlines()
+        for line in (lines[0], lines[-1]):
+            json.loads(line)
+        rows = len(lines)
+    assert rows > 0, "what was written before the disk filled is kept"
+    assert rows + m["metrics_lost_rows"] == ROWS, (rows, m["metrics_lost_rows"])
+
+
 def assert_sealed_full(vault: Path) -> dict:
     listed = runs(vault)
     assert len(listed) == 1 and listed[0]["status"] == "failed", listed
@@ -54,6 +71,7 @@ def assert_sealed_full(vault: Path) -> dict:
     assert m["error"]["type"] == "StorageFullError", m.get("error")
     assert "no space left on the disk while writing" in m["error"]["message"]
     assert m["metrics_lost_rows"] > 0
+    assert_rows_accounted(vault, m)
     # What was written before the disk filled is kept, and the run verifies as sealed.
     verify = cli(vault, "verify", SPECIMEN, check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
@@ -76,7 +94,10 @@ def test_under_specimen_run_the_runner_seals_it_failed_and_exits_5(small_disk: P
     assert r.returncode == 5, r.stdout + r.stderr
     listed = runs(vault)
     assert listed[0]["status"] == "failed"
-    assert run_manifest(vault, listed[0]["run_id"])["error"]["type"] == "StorageFullError"
+    m = run_manifest(vault, listed[0]["run_id"])
+    assert m["error"]["type"] == "StorageFullError"
+    assert m["metrics_lost_rows"] > 0
+    assert_rows_accounted(vault, m)
 
 
 def test_a_staged_run_keeps_the_reason_until_it_is_adopted(small_disk: Path) -> None:

@@ -296,11 +296,16 @@ export class MetricsWriter {
       this.closed = true;
       this.closeWaiter = undefined;
       this.pool.clear();
-      // After 'closed' the worker has released DuckDB and ends by itself; terminate only a stuck one.
+      // After 'closed' the worker has released DuckDB and ends by itself; terminate only a stuck one. The
+      // timer stays ref'd: a worker whose exit event was already emitted keeps nothing alive, and an unref'd
+      // timer would then let the process end here, mid-seal, with exit code 0.
       const exited = new Promise<boolean>((resolve) => {
-        if (worker.threadId < 0) resolve(true);
-        worker.once('exit', () => resolve(true));
-        setTimeout(() => resolve(false), this.failure ? 0 : 5000).unref();
+        if (worker.threadId < 0) return resolve(true);
+        const timer = setTimeout(() => resolve(false), this.failure ? 0 : 5000);
+        worker.once('exit', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
       });
       worker.ref();
       if (!(await exited)) await worker.terminate();
