@@ -3,6 +3,9 @@
  * file I/O) and reports a ratio against it, because machines here are noisy; absolute times are printed
  * for context only.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+
 export interface BenchResult {
   /** Short name, e.g. "metrics.stream.10M". */
   name: string;
@@ -63,4 +66,20 @@ export async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T;
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * The Python the Python-side benchmarks run: $SPECIMEN_TEST_PYTHON, else the first `.venv*` in the checkout
+ * (what `.ci/run` creates), else `python3` on PATH.
+ */
+export function benchPython(): string {
+  if (process.env.SPECIMEN_TEST_PYTHON) return process.env.SPECIMEN_TEST_PYTHON;
+  const root = path.resolve(import.meta.dirname, '..');
+  const venv = fs
+    .readdirSync(root)
+    .filter((d) => d.startsWith('.venv'))
+    .sort()
+    .map((d) => path.join(root, d, 'bin', 'python'))
+    .find((p) => fs.existsSync(p));
+  return venv ?? 'python3';
 }

@@ -8,26 +8,14 @@
  * node --import tsx bench/run.ts --only python
  */
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
-import type { BenchOptions, BenchResult } from './harness.js';
+import { type BenchOptions, type BenchResult, benchPython } from './harness.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
-function python(): string {
-  if (process.env.SPECIMEN_TEST_PYTHON) return process.env.SPECIMEN_TEST_PYTHON;
-  const venv = fs
-    .readdirSync(ROOT)
-    .filter((d) => d.startsWith('.venv'))
-    .sort()
-    .map((d) => path.join(ROOT, d, 'bin', 'python'))
-    .find((p) => fs.existsSync(p));
-  return venv ?? 'python3';
-}
-
 export async function run(options: BenchOptions): Promise<BenchResult[]> {
   const rows = options.quick ? 100_000 : 500_000;
-  const py = python();
+  const py = benchPython();
   const r = spawnSync(py, [path.join(ROOT, 'python', 'bench', 'log_bench.py'), '--rows', String(rows)], {
     encoding: 'utf8',
   });

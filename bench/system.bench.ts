@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { BenchOptions, BenchResult } from './harness.js';
+import { type BenchOptions, type BenchResult, benchPython } from './harness.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -24,17 +24,6 @@ const ID = '2025_01_01_sampler';
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
-}
-
-function python(): string {
-  if (process.env.SPECIMEN_TEST_PYTHON) return process.env.SPECIMEN_TEST_PYTHON;
-  const venv = fs
-    .readdirSync(ROOT)
-    .filter((d) => d.startsWith('.venv'))
-    .sort()
-    .map((d) => path.join(ROOT, d, 'bin', 'python'))
-    .find((p) => fs.existsSync(p));
-  return venv ?? 'python3';
 }
 
 /**
@@ -178,7 +167,7 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
   );
 
   // The Python package's sampler thread, in the training process itself.
-  const py = python();
+  const py = benchPython();
   const pyCalibrate =
     'import time\nt0=time.perf_counter();n=0\nwhile time.perf_counter()-t0<0.5:\n  sum(i*i for i in range(10000)); n+=1\nprint(n)';
   const pyEnv = {
