@@ -10,22 +10,11 @@ import { beginRun } from '../../src/runner/external-run.js';
 import type { SeriesResponse, ValuesAtResponse } from '../../src/server/api-types.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import { Vault } from '../../src/storage/vault.js';
-import { tempDir } from '../support/helpers.js';
+import { tempDir, until } from '../support/helpers.js';
 import { request } from '../support/http.js';
 import { type PythonRun, startPythonRun } from '../support/python-run.js';
 
 const ID = '2026_01_02_live_system';
-
-/** Polls `check` every 50 ms until it returns a value (bounded generously: this is not a timing test). */
-async function until<T>(what: string, check: () => Promise<T | undefined>, limitMs = 30_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.runIf(process.platform === 'linux')('live system metrics over the API', () => {
   let dir: string;

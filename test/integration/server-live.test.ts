@@ -20,22 +20,11 @@ import type {
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import { SpecimenStorage } from '../../src/storage/specimen-storage.js';
 import { Vault } from '../../src/storage/vault.js';
-import { tempDir } from '../support/helpers.js';
+import { tempDir, until } from '../support/helpers.js';
 import { request } from '../support/http.js';
 
 const A = '2026_01_02_first';
 const B = '2026_01_03_second';
-
-/** Polls `check` every 50 ms until it returns a value (bounded generously: this is not a timing test). */
-async function until<T>(what: string, check: () => Promise<T | undefined>, limitMs = 30_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('server keeps the catalog and running runs current', () => {
   let dir: string;

@@ -11,22 +11,11 @@ import { indexVault } from '../../src/catalog/index.js';
 import type { LogsResponse, PendingListResponse, SeriesResponse } from '../../src/server/api-types.js';
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import { Vault } from '../../src/storage/vault.js';
-import { runCli, tempDir } from '../support/helpers.js';
+import { runCli, tempDir, until } from '../support/helpers.js';
 import { request } from '../support/http.js';
 import { type PythonRun, startPythonRun } from '../support/python-run.js';
 
 const ID = '2026_01_02_pending_live';
-
-/** Polls `check` every 50 ms until it returns a value (bounded generously: this is not a timing test). */
-async function until<T>(what: string, check: () => Promise<T | undefined>, limitMs = 30_000): Promise<T> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('pending runs over the API', () => {
   let dir: string;

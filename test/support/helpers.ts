@@ -76,3 +76,18 @@ export function runPython(script: string, args: string[] = []): Promise<string> 
     );
   });
 }
+
+/** Polls `check` every 50 ms until it returns a value (bounded generously: this is not a timing test). */
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  limitMs = 30_000,
+): Promise<T> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
