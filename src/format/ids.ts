@@ -76,13 +76,16 @@ export function compareRunIds(a: string, b: string): number {
   const pa = splitRunId(a);
   const pb = splitRunId(b);
   if (pa.base !== pb.base) return pa.base < pb.base ? -1 : 1;
-  return pa.seq - pb.seq;
+  if (pa.seq !== pb.seq) return pa.seq - pb.seq;
+  // Same key from different spellings (`_01` and `_001`, or two legacy names): plain order keeps the sort total.
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function splitRunId(id: string): { base: string; seq: number } {
   const m = /^(\d{8}_\d{6})(?:_(\d+))?$/.exec(id);
   if (!m) return { base: '', seq: 0 };
-  return { base: m[1]!, seq: m[2] ? Number(m[2]) : 1 };
+  // The bare ID is the first run of its second; any suffix, `_001` included, comes after it.
+  return { base: m[1]!, seq: m[2] ? Number(m[2]) : 0 };
 }
 
 /** Levenshtein distance, for "did you mean" suggestions. */

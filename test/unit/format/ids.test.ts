@@ -67,6 +67,17 @@ describe('run IDs', () => {
     ]);
     expect([...ids].sort()).toEqual([...ids].sort(compareRunIds));
   });
+  it('puts the bare id before every suffix, _001 included, and orders every pair', () => {
+    const ids = ['20251222_201718_001', '20251222_201718', 'strata', '20251222_201718_01', 'legacy'];
+    expect([...ids].sort(compareRunIds)).toEqual([
+      'legacy',
+      'strata',
+      '20251222_201718',
+      '20251222_201718_001',
+      '20251222_201718_01',
+    ]);
+    for (const a of ids) for (const b of ids) if (a !== b) expect(compareRunIds(a, b)).not.toBe(0);
+  });
 });
 
 describe('paths', () => {
