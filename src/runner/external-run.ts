@@ -30,12 +30,13 @@ import {
   PARTS_DIR,
   PENDING_DIR,
   RUNS_DIR,
+  SPACE_RESERVE_FILE,
   SYSTEM_JSONL_FILE,
 } from '../format/layout.js';
 import type { RunManifest, RunStatus } from '../format/manifest.js';
 import { type PlainObject, readManifestFile, writeManifestFile } from '../format/msgpack.js';
 import { within } from '../format/paths.js';
-import { asStorageFull } from '../storage/disk-full.js';
+import { asStorageFull, diskFullCode } from '../storage/disk-full.js';
 import { type Durability, groupCommitFor } from '../storage/durability.js';
 import { claimRunDir, effectiveStatus } from '../storage/runs.js';
 import { type BatchSeal, sealRunDir } from '../storage/seal.js';
@@ -583,6 +584,24 @@ async function visibleSubdirs(dir: string): Promise<string[]> {
     .sort();
 }
 
+/** The Python writer's reserve for its finish record (`_run.py` FINISH_RESERVE_FILE). */
+const WRITER_RESERVE_FILE = '.tmp-finish-reserve';
+
+/**
+ * Writes the running manifest of an adopted run; on a full disk frees the run's seal reserve and tries
+ * once more (sealing needs the manifest first, and rewrites it in place of the reserve's room).
+ */
+async function writeRunningManifest(dir: string, manifest: PlainObject): Promise<void> {
+  const file = path.join(dir, MANIFEST_FILE);
+  try {
+    await writeManifestFile(file, manifest);
+  } catch (err) {
+    if (!diskFullCode(err)) throw err;
+    await fsp.rm(path.join(dir, SPACE_RESERVE_FILE), { force: true });
+    await writeManifestFile(file, manifest);
+  }
+}
+
 /** Turns one staging directory into a sealed run, or says why not. */
 async function adoptStage(
   vault: Vault,
@@ -617,9 +636,25 @@ async function adoptStage(
   const { runId, dir } = await claimRunDir(path.join(vault.specimenDir(specimenId), RUNS_DIR), started);
   const manifest = runningManifest(runId, request, started);
   manifest.adopted = { at: new Date().toISOString(), from: rel, host: os.hostname() };
-  for (const name of await fsp.readdir(claimed))
-    if (name !== BEGIN_FILE) await fsp.rename(path.join(claimed, name), path.join(dir, name));
-  await writeManifestFile(path.join(dir, MANIFEST_FILE), manifest);
+  const moved: string[] = [];
+  try {
+    for (const name of await fsp.readdir(claimed)) {
+      if (name === BEGIN_FILE) continue;
+      await fsp.rename(path.join(claimed, name), path.join(dir, name));
+      moved.push(name);
+    }
+    // The writer's own reserve held room for its finish.json; once adopted it only takes the room the
+    // manifest needs on a full disk.
+    await fsp.rm(path.join(dir, WRITER_RESERVE_FILE), { force: true });
+    await writeRunningManifest(dir, manifest);
+  } catch (err) {
+    // Put the stage back as it was, so nothing is lost and the next adopt tries again.
+    for (const name of moved)
+      await fsp.rename(path.join(dir, name), path.join(claimed, name)).catch(() => {});
+    await fsp.rm(dir, { recursive: true, force: true }).catch(() => {});
+    await fsp.rename(claimed, stageDir).catch(() => {});
+    throw asStorageFull(err, 'adopt', path.join(dir, MANIFEST_FILE)) ?? err;
+  }
   await fsp.rm(claimed, { recursive: true, force: true });
   const sealed = await sealDir(vault, specimenId, runId, dir, manifest, { fallback: 'interrupted' }, warn);
   return { ...sealed, adopted_from: rel };
