@@ -33,8 +33,23 @@ class CliError(RuntimeError):
         self.code = code
 
 
+_found: Dict[Tuple[Optional[str], Optional[str]], Optional[List[str]]] = {}
+
+
 def find_cli() -> Optional[List[str]]:
-    """The command that runs the ``specimen`` CLI, or None when none is reachable."""
+    """The command that runs the ``specimen`` CLI, or None when none is reachable.
+
+    Looked up once per ``$SPECIMEN_CLI`` and ``$PATH`` (every ``init`` asks; a PATH search is a stat per
+    directory).
+    """
+    key = (os.environ.get("SPECIMEN_CLI"), os.environ.get("PATH"))
+    if key not in _found:
+        _found[key] = _lookup_cli()
+    found = _found[key]
+    return list(found) if found is not None else None
+
+
+def _lookup_cli() -> Optional[List[str]]:
     env = os.environ.get("SPECIMEN_CLI")
     if env is not None:
         if env.strip().lower() in ("", "none", "0", "false"):
