@@ -3,6 +3,7 @@
  * file I/O) and reports a ratio against it, because machines here are noisy; absolute times are printed
  * for context only.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -82,4 +83,44 @@ export function benchPython(): string {
     .map((d) => path.join(root, d, 'bin', 'python'))
     .find((p) => fs.existsSync(p));
   return venv ?? 'python3';
+}
+
+/** The two conditions a margin that must hold on a loaded machine is measured under. */
+export const LOADS = ['idle', 'busy'] as const;
+export type Load = (typeof LOADS)[number];
+
+/** A result name for `load`: the idle figure keeps the plain name, the busy one gains `.busy`. */
+export function loadName(name: string, load: Load): string {
+  return load === 'idle' ? name : `${name}.busy`;
+}
+
+/**
+ * Runs `fn` with the machine's other core kept busy (`load` 'busy') or not ('idle'). The load is a child
+ * Node process spinning on a fixed floating-point job, pinned to no core, at normal priority: the scheduler
+ * shares the cores as it would with any other busy program. It has started spinning before `fn` begins and
+ * is stopped (and reaped) after `fn` ends, so only the measured part runs under it.
+ */
+export async function underLoad<T>(load: Load, fn: () => Promise<T> | T): Promise<T> {
+  if (load === 'idle') return await fn();
+  const spinner = spawn(
+    process.execPath,
+    [
+      '-e',
+      // Tell the parent once the loop is running; then spin until killed.
+      "process.stdout.write('spinning\\n'); let x = 0; for (;;) { for (let i = 0; i < 1e6; i++) x += Math.sqrt(i); if (x < 0) break; }",
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = new Promise<void>((resolve) => spinner.once('exit', () => resolve()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      spinner.stdout!.once('data', () => resolve());
+      spinner.once('error', reject);
+      spinner.once('exit', (code) => reject(new Error(`bench: the busy-core process exited ${code}`)));
+    });
+    return await fn();
+  } finally {
+    spinner.kill('SIGKILL');
+    await exited;
+  }
 }

@@ -5,7 +5,9 @@
  *   Also reports the process's peak RSS while streaming (target < 300 MB).
  * - metrics.bulk: writeMetricsFile() with typed-array columns vs the raw data-chunk write of those arrays.
  * Every measurement runs in a fresh child process (clean RSS, no JIT or page-cache carry-over between the
- * two sides), alternating baseline and ours; the best of the repetitions counts.
+ * two sides), alternating baseline and ours; the best of the repetitions counts. The streaming margin must
+ * hold on a loaded machine: it is measured idle (`metrics.stream.10M`) and again with the other core kept
+ * busy (`metrics.stream.10M.busy`), both sides under the same load.
  *
  * @example
  * node --expose-gc --import tsx bench/run.ts --only metrics [--quick]
@@ -14,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { BenchOptions, BenchResult } from './harness.js';
+import { type BenchOptions, type BenchResult, LOADS, type Load, loadName, underLoad } from './harness.js';
 
 type Mode = 'raw-stream' | 'stream' | 'raw-bulk' | 'bulk';
 interface Measurement {
@@ -45,59 +47,67 @@ export async function run(options: BenchOptions): Promise<BenchResult[]> {
   const rows = options.quick ? 1_000_000 : 10_000_000;
   const reps = options.quick ? 1 : 2;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sv-bench-metrics-'));
-  const best: Partial<Record<Mode, Measurement>> = {};
-  const peak: Partial<Record<Mode, number>> = {};
+  type Key = `${Mode}/${Load}`;
+  const best: Partial<Record<Key, Measurement>> = {};
+  const peak: Partial<Record<Key, number>> = {};
+  const record = (key: Key, m: Measurement) => {
+    if (!best[key] || m.ms < best[key].ms) best[key] = m;
+    peak[key] = Math.max(peak[key] ?? 0, m.peakRssBytes);
+  };
   try {
     for (let r = 0; r < reps; r++) {
-      for (const mode of ['raw-stream', 'stream', 'raw-bulk', 'bulk'] as const) {
-        const m = measure(mode, rows, dir);
-        if (!best[mode] || m.ms < best[mode].ms) best[mode] = m;
-        peak[mode] = Math.max(peak[mode] ?? 0, m.peakRssBytes);
-      }
+      for (const mode of ['raw-stream', 'stream', 'raw-bulk', 'bulk'] as const)
+        record(`${mode}/idle`, measure(mode, rows, dir));
+      // Only the streaming margin is held to a loaded machine; the bulk write is measured idle.
+      for (const mode of ['raw-stream', 'stream'] as const)
+        record(`${mode}/busy`, await underLoad('busy', () => measure(mode, rows, dir)));
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   const rate = (m: Measurement) => m.rows / (m.ms / 1000);
-  const stream = best.stream!;
-  const rawStream = best['raw-stream']!;
-  const bulk = best.bulk!;
-  const rawBulk = best['raw-bulk']!;
-  const streamRatio = rate(stream) / rate(rawStream);
-  const bulkRatio = rate(bulk) / rate(rawBulk);
   const rssLimit = 300 * 1024 * 1024;
   const label = `${rows / 1e6}M`;
-  return [
-    {
-      name: `metrics.stream.${label}`,
+  const results: BenchResult[] = LOADS.map((load) => {
+    const stream = best[`stream/${load}`]!;
+    const rawStream = best[`raw-stream/${load}`]!;
+    const ratio = rate(stream) / rate(rawStream);
+    const streamPeak = peak[`stream/${load}`] ?? 0;
+    return {
+      name: loadName(`metrics.stream.${label}`, load),
       description:
-        'rows/s of MetricsWriter.log()+close() vs typed arrays written through raw DuckDB data chunks',
+        'rows/s of MetricsWriter.log()+close() vs typed arrays written through raw DuckDB data chunks' +
+        (load === 'busy' ? ', both with the other core busy' : ', idle'),
       value: rate(stream),
       baseline: rate(rawStream),
       unit: 'rows/s',
-      ratio: streamRatio,
-      target: '≥ 0.70 and peak RSS < 300 MB',
-      pass: streamRatio >= 0.7 && (peak.stream ?? 0) < rssLimit,
+      ratio,
+      target: '≥ 0.80 and peak RSS < 300 MB',
+      pass: ratio >= 0.8 && streamPeak < rssLimit,
       details: {
-        peakRssMB: (peak.stream ?? 0) / 2 ** 20,
-        baselinePeakRssMB: (peak['raw-stream'] ?? 0) / 2 ** 20,
+        peakRssMB: streamPeak / 2 ** 20,
+        baselinePeakRssMB: (peak[`raw-stream/${load}`] ?? 0) / 2 ** 20,
         ms: stream.ms,
         baselineMs: rawStream.ms,
         fileMB: stream.bytes / 2 ** 20,
       },
-    },
-    {
-      name: `metrics.bulk.${label}`,
-      description: 'rows/s of writeMetricsFile(typed-array columns) vs the raw DuckDB data-chunk write',
-      value: rate(bulk),
-      baseline: rate(rawBulk),
-      unit: 'rows/s',
-      ratio: bulkRatio,
-      target: '≥ 0.80',
-      pass: bulkRatio >= 0.8,
-      details: { ms: bulk.ms, baselineMs: rawBulk.ms, peakRssMB: (peak.bulk ?? 0) / 2 ** 20 },
-    },
-  ];
+    };
+  });
+  const bulk = best['bulk/idle']!;
+  const rawBulk = best['raw-bulk/idle']!;
+  const bulkRatio = rate(bulk) / rate(rawBulk);
+  results.push({
+    name: `metrics.bulk.${label}`,
+    description: 'rows/s of writeMetricsFile(typed-array columns) vs the raw DuckDB data-chunk write',
+    value: rate(bulk),
+    baseline: rate(rawBulk),
+    unit: 'rows/s',
+    ratio: bulkRatio,
+    target: '≥ 0.80',
+    pass: bulkRatio >= 0.8,
+    details: { ms: bulk.ms, baselineMs: rawBulk.ms, peakRssMB: (peak['bulk/idle'] ?? 0) / 2 ** 20 },
+  });
+  return results;
 }
 
 // ---- child side -------------------------------------------------------------------------------------------
