@@ -2,7 +2,7 @@
  * Turn detection: finds "the turn" of a training curve — the sharp transition of grokking, where test loss
  * collapses (or test accuracy jumps) long after the training metrics saturated — instead of eyeballing it.
  *
- * Method `log-slope-v2`, on one series of (step, value):
+ * Method `log-slope-v3`, on one series of (step, value):
  * 1. Work on the log of a falling metric when every value is positive (a loss drop from 4.7 to 0.01 and one
  *    from 0.1 to 0.0002 are the same shape), else on the values (accuracies rise on a linear scale); resample onto a uniform step grid of at most
  *    2,000 points (steps may be irregular: eval every N steps).
@@ -11,12 +11,16 @@
  *    sharp turn is placed most precisely at the finest scale, while a broader one (a real network's test
  *    accuracy climbing over a tenth of the run) breaks into bumps there, none a large enough change, and is
  *    seen whole only at a scale near its own width. Steps 3 and 4 apply at each scale.
- * 3. The turn is the steepest point of the smoothed curve in the requested direction (the inflection of a
- *    sigmoid-shaped drop). Its extent is where the slope is at least half the peak slope.
+ * 3. The transition is found at the steepest point of the smoothed curve in the requested direction; its
+ *    extent is where the slope is at least half the peak slope. The turn's step is the midpoint of the jump:
+ *    the first step where the smoothed curve is half-way from its mean level on the plateau before (step 4)
+ *    to its extreme after the onset. On a symmetric sigmoid that is the inflection; on a real network's
+ *    test accuracy, which climbs fast and then slowly to the top, it is where accuracy reaches about half
+ *    its final value, well after the steepest point.
  * 4. It counts only if it is a transition, not a trend: the extent covers at most 35 % of the run; the
  *    curve moves across it by at least 40 % of its whole range, by at least four times the noise (robust
  *    deviation of what the smoothing removed), and by `minChange` (log units, default 1 ≈ a factor of 2.7;
- *    0 on a linear scale); and a calm plateau precedes it (as long as the transition, ≥ 2 % of the run,
+ *    0 on a linear scale); and a calm plateau precedes it (half as long as the transition, ≥ 2 % of the run,
  *    ≥ 5 points), where the mean slope the same way is under a third of the peak. A slow exponential decay
  *    (steepest at the start, no plateau), a single spike (removed by the median) and a flat noisy curve (too
  *    small a change) report no turn.
@@ -30,7 +34,7 @@
  */
 
 /** The method name recorded with each turn; changes when the algorithm's results would. */
-export const TURN_METHOD = 'log-slope-v2';
+export const TURN_METHOD = 'log-slope-v3';
 
 /** Which way the metric moves at the turn: losses fall, accuracies rise; `auto` picks by the name. */
 export type TurnDirection = 'down' | 'up' | 'auto';
@@ -45,7 +49,7 @@ export interface TurnOptions {
 }
 
 export interface Turn {
-  /** The step of the steepest change (the transition's midpoint). */
+  /** The midpoint of the jump: where the smoothed curve is first half-way from its plateau to its extreme after. */
   step: number;
   /** Where the transition starts and ends (slope at least half its peak). */
   onsetStep: number;
@@ -134,17 +138,30 @@ function turnAt(
   }
   if (change < minChange || change < SHARE_OF_RANGE * (highest - lowest)) return undefined;
   if (change < NOISE_MULTIPLE * noiseScale(grid.y, smooth)) return undefined;
-  // A plateau before the transition: at least as long as the transition, and calm.
-  const plateau = Math.max(end - start, 5, Math.round(n * 0.02));
+  // A calm plateau before the transition, at least half as long: a real network climbs for about as long
+  // as it waited, so requiring a full-length wait would miss it, while a trend (steepest at the start) has
+  // no room for any.
+  const plateau = Math.max(Math.round((end - start) / 2), 5, Math.round(n * 0.02));
   if (start < plateau) return undefined;
   let before = 0;
   // Only movement the same way counts against a plateau: test loss often rises while the model memorizes.
   for (let i = start - plateau; i < start; i++) before += Math.max(0, slope[i]!);
   if (before / plateau >= peakSlope / 3) return undefined;
+  // The step is the midpoint of the jump, not its steepest point: a real network's test accuracy climbs
+  // fast at first and slowly to the top, so its steepest point comes well before it is half-way there.
+  let level = 0;
+  for (let i = start - plateau; i < start; i++) level += smooth[i]!;
+  level /= plateau;
+  let extreme = smooth[start]!;
+  for (let i = start; i < n; i++)
+    extreme = sign > 0 ? Math.max(extreme, smooth[i]!) : Math.min(extreme, smooth[i]!);
+  const half = level + (extreme - level) / 2;
+  let mid = start;
+  while (mid < n - 1 && sign * (smooth[mid]! - half) < 0) mid++;
   return {
-    step: Math.round(grid.x[peak]!),
-    onsetStep: Math.round(grid.x[start]!),
-    endStep: Math.round(grid.x[end]!),
+    step: Math.round(grid.x[mid]!),
+    onsetStep: Math.round(grid.x[Math.min(start, mid)]!),
+    endStep: Math.round(grid.x[Math.max(end, mid)]!),
     score: change / width,
     direction,
     method: TURN_METHOD,

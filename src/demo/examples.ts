@@ -100,7 +100,7 @@ console.log(
       { seed: 3, config: { prime: 37 } },
     ],
     notes:
-      'Train accuracy reaches 100 % within a few hundred steps while test accuracy stays at chance; test accuracy turns (see `specimen turns`) some 700–900 steps later, as weight decay shrinks the weights toward the Fourier solution. The p = 31 seed 3 and p = 37 runs start when the web UI does, so they can be watched.',
+      'Train accuracy reaches 100 % within a few hundred steps while test accuracy stays at chance; test accuracy turns (see `specimen turns`: half its final value, at steps 760–1,050) some 600–950 steps later, as weight decay shrinks the weights toward the Fourier solution. The p = 31 seed 3 and p = 37 runs start when the web UI does, so they can be watched.',
   },
   {
     specimen: {

@@ -31,7 +31,7 @@ describe('turns table', () => {
     let rows = await turnRows(vault.root);
     expect(rows).toHaveLength(2);
     const loss = rows.find((r) => r.metric === 'test_loss')!;
-    expect(loss).toMatchObject({ run_id: first, direction: 'down', method: 'log-slope-v2', scored: true });
+    expect(loss).toMatchObject({ run_id: first, direction: 'down', method: 'log-slope-v3', scored: true });
     expect(Math.abs(Number(loss.step) - 800)).toBeLessThanOrEqual(20);
     expect(Number(loss.onset_step)).toBeLessThan(800);
     expect(Number(loss.end_step)).toBeGreaterThan(800);
@@ -72,7 +72,7 @@ describe('turns table', () => {
       {
         specimenId: ID,
         runId: run,
-        turns: { test_loss: expect.objectContaining({ direction: 'down', method: 'log-slope-v2' }) },
+        turns: { test_loss: expect.objectContaining({ direction: 'down', method: 'log-slope-v3' }) },
       },
     ]);
     expect(Math.abs(found[0]!.turns.test_loss!.step - 600)).toBeLessThanOrEqual(20);
