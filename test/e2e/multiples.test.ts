@@ -15,6 +15,7 @@ import { CHROMIUM, launchChromium } from '../support/chromium.js';
 const ID = '2025_06_04_many_multiples';
 const N = 6000;
 const SIDE = 40;
+const SIGNED = 6;
 
 describe.runIf(fs.existsSync(CHROMIUM))('thousands of small multiples', () => {
   let dir: string;
@@ -36,6 +37,10 @@ describe.runIf(fs.existsSync(CHROMIUM))('thousands of small multiples', () => {
     for (let k = 0; k < N; k++) data[k * plane] = k + 0.5;
     // 9.6 M elements: more than one block of the viewer (8 M), so it pages too.
     await storage.writeTensors('acts', data, { shape: [N, SIDE, SIDE], chunks: [100, SIDE, SIDE] });
+    // Six 8 × 8 slices, slice k holding k − 2 everywhere: means −2…3, a range that crosses 0.
+    const signed = new Float32Array(SIGNED * 64);
+    for (let k = 0; k < SIGNED; k++) signed.fill(k - 2, k * 64, (k + 1) * 64);
+    await storage.writeTensors('signed', signed, { shape: [SIGNED, 8, 8], chunks: [SIGNED, 8, 8] });
     await storage.finish();
     runId = storage.runId!;
     server = await startServer({ vaultRoot: dir, port: 0, index: false });
@@ -113,4 +118,19 @@ describe.runIf(fs.existsSync(CHROMIUM))('thousands of small multiples', () => {
     await expect.poll(() => page.url()).toContain(`at=${N - 1}%2C0%2C0`);
     expect(await page.getByTestId('small-multiples').count()).toBe(0);
   }, 180_000);
+
+  it('keeps the sort (statistic and direction) in the URL, so a reload shows the same order', async () => {
+    const grid = page.getByTestId('sm-grid');
+    await page.goto(`${server.url}#/tensor/${ID}/${runId}/signed?g=0&r=1&c=2&sort=-mean`);
+    await expect.poll(() => grid.getAttribute('data-order'), { timeout: 30_000 }).toBe('0,1,2,3,4,5');
+    expect(await page.getByTestId('sm-sort').inputValue()).toBe('mean');
+    await page.reload();
+    await expect.poll(() => grid.getAttribute('data-order'), { timeout: 30_000 }).toBe('0,1,2,3,4,5');
+    await page.getByTestId('sm-sort-dir').click();
+    await expect.poll(() => page.url()).toMatch(/sort=mean(&|$)/);
+    await expect.poll(() => grid.getAttribute('data-order'), { timeout: 30_000 }).toBe('5,4,3,2,1,0');
+    await page.getByTestId('sm-sort').selectOption('index');
+    await expect.poll(() => page.url()).not.toContain('sort=');
+    expect(await grid.getAttribute('data-order')).toBe('0,1,2,3,4,5');
+  }, 60_000);
 });

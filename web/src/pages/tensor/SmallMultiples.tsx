@@ -50,6 +50,43 @@ export function gridLayout(width: number, cell: number | null): Layout {
   return { perRow, cell: c, pitch: c + GAP };
 }
 
+/** How the grid is ordered: by a statistic of each slice, largest first unless `descending` is false. */
+export interface GridSort {
+  stat: SliceStat;
+  descending: boolean;
+}
+
+/**
+ * The grid's sort from the URL: `sort` names a statistic (anything else: index order), `-` before it
+ * means smallest first (`sort=-variance`).
+ */
+export function parseGridSort(text: string | null): GridSort {
+  const descending = !text?.startsWith('-');
+  const id = descending ? text : text!.slice(1);
+  const known = SLICE_STATS.find((s) => s.id === id);
+  return { stat: known ? known.id : 'index', descending };
+}
+
+/** The `sort` URL value of a grid sort (null for index order, the default). */
+export function gridSortParam(sort: GridSort): string | null {
+  if (sort.stat === 'index') return null;
+  return sort.descending ? sort.stat : `-${sort.stat}`;
+}
+
+/**
+ * Slice indices ordered by `values` (largest first when `descending`), slices without a finite statistic
+ * last in either direction, ties in index order.
+ */
+export function sortedOrder(values: readonly (number | null)[], descending: boolean): number[] {
+  const sign = descending ? -1 : 1;
+  return Array.from(values, (_, i) => i).sort((a, b) => {
+    const va = values[a] ?? null;
+    const vb = values[b] ?? null;
+    if (va === null || vb === null) return va === vb ? a - b : va === null ? 1 : -1;
+    return sign * (va - vb) || a - b;
+  });
+}
+
 /** The element under the pointer: slice index, row and column in it. */
 interface Hover {
   index: number;
@@ -96,11 +133,14 @@ export function SmallMultiples(props: {
   /** Cell size in CSS pixels (MIN_CELL–MAX_CELL), or null for the default that fits the width. */
   cell: number | null;
   onCell: (cell: number | null) => void;
+  /** The grid's order: a statistic and its direction (kept in the URL by the page). */
+  sort: GridSort;
+  onSort: (sort: GridSort) => void;
   onOpen: (index: number) => void;
 }) {
   const { tensor, info, gridDim, rowDim, colDim, at, cmap } = props;
   const [statError, setStatError] = useState<unknown>(null);
-  const [stat, setStat] = useState<SliceStat>('index');
+  const { stat, descending } = props.sort;
   const [values, setValues] = useState<{ stat: SliceStat; values: (number | null)[] } | null>(null);
   const [hover, setHover] = useState<Hover | null>(null);
   // The grid holds colour codes; the numbers of the slice under the pointer are asked for when it is
@@ -184,12 +224,8 @@ export function SmallMultiples(props: {
   const order = useMemo(() => {
     const idx = Array.from({ length: n }, (_, i) => i);
     if (stat === 'index' || values?.stat !== stat) return idx;
-    const v = values.values;
-    // Largest first; slices without a finite statistic last, in index order.
-    return idx.sort(
-      (a, b) => (v[b] ?? Number.NEGATIVE_INFINITY) - (v[a] ?? Number.NEGATIVE_INFINITY) || a - b,
-    );
-  }, [n, stat, values]);
+    return sortedOrder(values.values, descending);
+  }, [n, stat, descending, values]);
 
   return (
     <div class="small-multiples" data-testid="small-multiples">
@@ -199,7 +235,9 @@ export function SmallMultiples(props: {
           <select
             value={stat}
             data-testid="sm-sort"
-            onChange={(e) => setStat((e.currentTarget as HTMLSelectElement).value as SliceStat)}
+            onChange={(e) =>
+              props.onSort({ stat: (e.currentTarget as HTMLSelectElement).value as SliceStat, descending })
+            }
           >
             {SLICE_STATS.map((s) => (
               <option key={s.id} value={s.id}>
@@ -208,6 +246,17 @@ export function SmallMultiples(props: {
             ))}
           </select>
         </label>
+        {stat !== 'index' ? (
+          <button
+            type="button"
+            class="small"
+            data-testid="sm-sort-dir"
+            title="reverse the order"
+            onClick={() => props.onSort({ stat, descending: !descending })}
+          >
+            {descending ? 'largest first' : 'smallest first'}
+          </button>
+        ) : null}
         <label>
           cell
           <input

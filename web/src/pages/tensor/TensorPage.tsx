@@ -4,7 +4,7 @@
  * chunks it needs); dimensions longer than 1,024 are shown with a stride. Colour scale with legend; hover
  * shows the element's full index and value. 1-D tensors are drawn as a line, 0-D as a value. A third
  * dimension can be laid out as small multiples (one small heatmap per index, sortable). The view
- * (dimensions, indices, ranges, colours, grid and its cell size) lives in the URL.
+ * (dimensions, indices, ranges, colours, grid, its cell size and sort) lives in the URL.
  */
 import { useLayoutEffect } from 'preact/hooks';
 import { getTensor, type TensorRef } from '../../api/index.js';
@@ -18,7 +18,7 @@ import { prefetchMultiples } from './prefetch.js';
 import { RangeInput } from './RangeInput.js';
 import { ScalarView } from './ScalarView.js';
 import { SliceView } from './SliceView.js';
-import { MAX_CELL, MIN_CELL, SmallMultiples } from './SmallMultiples.js';
+import { gridSortParam, MAX_CELL, MIN_CELL, parseGridSort, SmallMultiples } from './SmallMultiples.js';
 import { VectorView } from './VectorView.js';
 import { clampDim, parseRange, tensorKey } from './view.js';
 
@@ -226,6 +226,8 @@ export function TensorPage({ route }: { route: Route }) {
               cmap={cmap}
               cell={cell}
               onCell={(c) => update({ cell: c === null ? null : String(c) })}
+              sort={parseGridSort(q.get('sort'))}
+              onSort={(s) => update({ sort: gridSortParam(s) })}
               onOpen={(i) => {
                 const next = [...at];
                 next[gridDim] = i;
