@@ -14,6 +14,7 @@
  *   onOpen={(i) => setAt(1, i)} />
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { poolSide } from '../../../../src/analysis/slice-pool.js';
 import { SLICE_STATS, type SliceStat } from '../../../../src/analysis/slice-stats.js';
 import {
   type GridSpec,
@@ -31,10 +32,19 @@ import { SliceBlocks } from './blocks.js';
 /** Cell sizes the control offers, and the size the default layout aims at (CSS pixels). */
 export const MIN_CELL = 32;
 export const MAX_CELL = 256;
-const AIM_CELL = 72;
+export const AIM_CELL = 72;
 /** The gap between cells, in CSS pixels; cells have a 1 px border. */
 const GAP = 4;
 const BORDER = 1;
+
+/**
+ * The side (device pixels) slices are asked at for cells of `cell` CSS pixels: the cell's inside, rounded
+ * up to a pooling step (the server sends slices longer than that mean-pooled to it).
+ */
+export function cellSide(cell: number): number {
+  const dpr = typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
+  return poolSide(Math.round((Math.min(MAX_CELL, Math.max(MIN_CELL, cell)) - 2 * BORDER) * dpr));
+}
 
 /**
  * Where cells go in a grid `width` px wide: `cell` px each when given (as many per row as fit), else the
@@ -382,6 +392,7 @@ function Grid(props: {
       ...order.slice(j0, firstInView),
       ...order.slice(lastInView, j1),
     ];
+    store.side = cellSide(layout.cell);
     store.want(wanted);
     el.width = Math.ceil(cssW * dpr);
     el.height = Math.ceil(winH * dpr);
@@ -495,10 +506,11 @@ function drawCells(
   const inner = Math.max(1, Math.round((layout.cell - 2 * BORDER) * dpr));
   const w = Math.max(1, Math.round((inner * cols) / Math.max(rows, cols)));
   const h = Math.max(1, Math.round((inner * rows) / Math.max(rows, cols)));
+  // Blocks may hold slices at different sizes (pooled for another cell size until replaced): the source
+  // pixel of each cell pixel, per size.
+  let mapped = { rows: -1, cols: -1 };
   const colAt = new Int32Array(w);
-  for (let x = 0; x < w; x++) colAt[x] = Math.min(cols - 1, Math.floor(((x + 0.5) * cols) / w));
   const rowAt = new Int32Array(h);
-  for (let y = 0; y < h; y++) rowAt[y] = Math.min(rows - 1, Math.floor(((y + 0.5) * rows) / h)) * cols;
   const img = ctx.createImageData(w, h);
   const words = new Uint32Array(img.data.buffer);
   let drawn = 0;
@@ -506,6 +518,13 @@ function drawCells(
     const slice = store.slice(order[j]!);
     if (!slice) continue;
     const { codes, base } = slice;
+    if (slice.rows !== mapped.rows || slice.cols !== mapped.cols) {
+      const sr = slice.rows;
+      const sc = slice.cols;
+      for (let x = 0; x < w; x++) colAt[x] = Math.min(sc - 1, Math.floor(((x + 0.5) * sc) / w));
+      for (let y = 0; y < h; y++) rowAt[y] = Math.min(sr - 1, Math.floor(((y + 0.5) * sr) / h)) * sc;
+      mapped = slice;
+    }
     for (let y = 0; y < h; y++) {
       const src = base + rowAt[y]!;
       const o = y * w;

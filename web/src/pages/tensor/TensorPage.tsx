@@ -18,7 +18,15 @@ import { prefetchMultiples } from './prefetch.js';
 import { RangeInput } from './RangeInput.js';
 import { ScalarView } from './ScalarView.js';
 import { SliceView } from './SliceView.js';
-import { gridSortParam, MAX_CELL, MIN_CELL, parseGridSort, SmallMultiples } from './SmallMultiples.js';
+import {
+  AIM_CELL,
+  cellSide,
+  gridSortParam,
+  MAX_CELL,
+  MIN_CELL,
+  parseGridSort,
+  SmallMultiples,
+} from './SmallMultiples.js';
 import { VectorView } from './VectorView.js';
 import { clampDim, parseRange, tensorKey } from './view.js';
 
@@ -35,7 +43,9 @@ export function TensorPage({ route }: { route: Route }) {
     if (!dims.every((d) => /^\d+$/.test(d))) return;
     const at = (q.get('at') ?? '').split(',').map((v) => Number(v) || 0);
     const [grid, rows, cols] = dims.map(Number) as [number, number, number];
-    prefetchMultiples(tensor, { grid, rows, cols, at });
+    // At the cell size the URL names, or the default layout's aim (the grid asks again if it is larger).
+    const cellParam = Number(q.get('cell'));
+    prefetchMultiples(tensor, { grid, rows, cols, at }, cellSide(cellParam || AIM_CELL));
   }, [tensorKey(tensor), q.toString()]);
 
   const update = (changes: Record<string, string | null>) =>
