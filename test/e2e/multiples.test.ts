@@ -1,7 +1,8 @@
 // End to end in Chromium: small multiples of 6,000 slices. The grid is virtualised — its canvas covers
 // only the rows around the view, within the canvas budget, and only the blocks of slices around them are
 // held — and still reaches the last slice: scrolled to the end it is drawn (in the top colour, as the
-// largest slice), and a click there opens it large. Skips without /usr/bin/chromium.
+// largest slice), and a click there opens it large. A small grid keeps its sort in the URL across a reload,
+// and values either side of 0 get blue–white–red with 0 white. Skips without /usr/bin/chromium.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import { SpecimenStorage } from '../../src/storage/specimen-storage.js';
 import { Vault } from '../../src/storage/vault.js';
+import { lut } from '../../web/src/components/colormap.js';
 import { CHROMIUM, launchChromium } from '../support/chromium.js';
 
 const ID = '2025_06_04_many_multiples';
@@ -119,7 +121,7 @@ describe.runIf(fs.existsSync(CHROMIUM))('thousands of small multiples', () => {
     expect(await page.getByTestId('small-multiples').count()).toBe(0);
   }, 180_000);
 
-  it('keeps the sort (statistic and direction) in the URL, so a reload shows the same order', async () => {
+  it('keeps the sort (statistic and direction) in the URL, and centres a grid across 0 on white', async () => {
     const grid = page.getByTestId('sm-grid');
     await page.goto(`${server.url}#/tensor/${ID}/${runId}/signed?g=0&r=1&c=2&sort=-mean`);
     await expect.poll(() => grid.getAttribute('data-order'), { timeout: 30_000 }).toBe('0,1,2,3,4,5');
@@ -132,5 +134,32 @@ describe.runIf(fs.existsSync(CHROMIUM))('thousands of small multiples', () => {
     await page.getByTestId('sm-sort').selectOption('index');
     await expect.poll(() => page.url()).not.toContain('sort=');
     expect(await grid.getAttribute('data-order')).toBe('0,1,2,3,4,5');
+
+    // Values −2…3 cross 0: blue–white–red centred on 0, so slice 2 (all 0) is the middle colour, white,
+    // and slice 5 (3, the largest magnitude) the top one; slice 0 (−2) is not the bottom colour.
+    await expect.poll(() => grid.getAttribute('data-drawn'), { timeout: 30_000 }).toBe(String(SIGNED));
+    expect(await grid.getAttribute('data-colormap')).toBe('rdbu');
+    const pitch = Number(await grid.getAttribute('data-pitch'));
+    const cell = Number(await grid.getAttribute('data-cell'));
+    const at = (k: number) =>
+      page.getByTestId('sm-atlas').evaluate(
+        (c, [px, py]) => {
+          const ctx = (
+            c as unknown as {
+              getContext(k: '2d'): {
+                getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+              };
+            }
+          ).getContext('2d');
+          return Array.from(ctx.getImageData(px!, py!, 1, 1).data.subarray(0, 3));
+        },
+        [k * pitch + cell / 2, cell / 2],
+      );
+    const map = lut('rdbu');
+    const entry = (i: number) => Array.from(map.subarray(i * 3, i * 3 + 3));
+    const near = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]!) <= 4);
+    expect(near(await at(2), entry(128)), `slice 2: ${await at(2)}`).toBe(true);
+    expect(await at(5)).toEqual(entry(255));
+    expect(near(await at(0), entry(43)), `slice 0: ${await at(0)}`).toBe(true);
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 /**
  * Small multiples: every index of one dimension of a tensor as a small heatmap of the (rows, columns)
- * slice there (e.g. all neurons of `(neuron, a, b)` activations), on one shared colour scale. The slices
+ * slice there (e.g. all neurons of `(neuron, a, b)` activations), on one shared colour scale (centred on 0,
+ * blue–white–red by default, when the values cross 0). The slices
  * come from the multiples route in one binary body (numbers plus each slice's range), and are drawn into
  * one canvas at the display's resolution: each slice is scaled to its cell by nearest neighbour as it goes
  * through a shared colour table, into an ImageData put at the cell's place. No element per
@@ -10,7 +11,7 @@
  * slice large.
  *
  * @example
- * <SmallMultiples tensor={ref} info={info} gridDim={1} rowDim={2} colDim={3} at={[4, 0, 0, 0]} cmap="viridis"
+ * <SmallMultiples tensor={ref} info={info} gridDim={1} rowDim={2} colDim={3} at={[4, 0, 0, 0]} cmap={null}
  *   onOpen={(i) => setAt(1, i)} />
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
@@ -24,7 +25,7 @@ import {
   type TensorInfo,
   type TensorRef,
 } from '../../api/index.js';
-import { type ColormapName, lut } from '../../components/colormap.js';
+import { type ColormapName, codeColours, colourScale, defaultColormap } from '../../components/colormap.js';
 import { ErrorBox } from '../../components/common.js';
 import { fmtNumber } from '../../format.js';
 import { SliceBlocks } from './blocks.js';
@@ -114,24 +115,6 @@ interface Layout {
   pitch: number;
 }
 
-/**
- * The colour of each code as an RGBA word in the platform's byte order (ImageData's memory read as words):
- * code 0 (not finite) transparent, codes 1–255 spread over the colour map's 256 entries.
- */
-function rgbaTable(cmap: ColormapName): Uint32Array {
-  const table = lut(cmap);
-  const rgba = new Uint32Array(256);
-  const bytes = new Uint8Array(rgba.buffer);
-  for (let c = 1; c < 256; c++) {
-    const t = Math.round(((c - 1) * 255) / 254);
-    bytes[c * 4] = table[t * 3]!;
-    bytes[c * 4 + 1] = table[t * 3 + 1]!;
-    bytes[c * 4 + 2] = table[t * 3 + 2]!;
-    bytes[c * 4 + 3] = 255;
-  }
-  return rgba;
-}
-
 export function SmallMultiples(props: {
   tensor: TensorRef;
   info: TensorInfo;
@@ -139,7 +122,10 @@ export function SmallMultiples(props: {
   rowDim: number;
   colDim: number;
   at: readonly number[];
-  cmap: ColormapName;
+  /** The colour map chosen, or null: blue–white–red when the grid's values cross 0, else viridis. */
+  cmap: ColormapName | null;
+  /** Centre the scale on 0 (always so for a diverging map on values that cross 0). */
+  symmetric: boolean;
   /** Cell size in CSS pixels (MIN_CELL–MAX_CELL), or null for the default that fits the width. */
   cell: number | null;
   onCell: (cell: number | null) => void;
@@ -300,6 +286,7 @@ export function SmallMultiples(props: {
           store={store}
           order={order}
           cmap={cmap}
+          symmetric={props.symmetric}
           cell={props.cell}
           hover={hover}
           onHover={setHover}
@@ -322,7 +309,8 @@ const CANVAS_BUDGET_PX = 8 * 1024 * 1024;
 function Grid(props: {
   store: SliceBlocks;
   order: number[];
-  cmap: ColormapName;
+  cmap: ColormapName | null;
+  symmetric: boolean;
   cell: number | null;
   hover: Hover | null;
   onHover: (h: Hover | null) => void;
@@ -400,8 +388,16 @@ function Grid(props: {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     // Slices are scaled by nearest neighbour as they are coloured (drawCells); nothing drawn later smooths.
     ctx.imageSmoothingEnabled = false;
-    const drawn =
-      store.range === undefined ? 0 : drawCells(ctx, layout, dpr, store, order, j0, j1, rgbaTable(cmap));
+    const range = store.range;
+    let drawn = 0;
+    if (range !== undefined) {
+      // Codes are made on the grid's range; the colours put it on the scale (centred on 0 for diverging data).
+      const [min, max] = range ?? [0, 1];
+      const map = cmap ?? defaultColormap(min, max);
+      const colours = codeColours(map, [min, max], colourScale(min, max, map, props.symmetric));
+      drawn = drawCells(ctx, layout, dpr, store, order, j0, j1, colours);
+      g.dataset.colormap = map;
+    }
     g.dataset.drawn = String(drawn);
     g.dataset.window = `${j0},${j1}`;
     g.dataset.blocks = String(store.held);

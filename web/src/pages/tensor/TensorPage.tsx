@@ -82,7 +82,9 @@ export function TensorPage({ route }: { route: Route }) {
   const at = info.shape.map((n, d) =>
     Math.min(n - 1, Math.max(0, Number((q.get('at') ?? '').split(',')[d] ?? 0) || 0)),
   );
-  const cmap = (q.get('cmap') ?? 'viridis') as ColormapName;
+  // No map named: viridis for one slice; small multiples pick by their range (diverging when it crosses 0).
+  const cmapParam = (q.get('cmap') || null) as ColormapName | null;
+  const cmap = cmapParam ?? 'viridis';
   const gridParam = q.get('g');
   const gridDim =
     gridParam !== null && gridParam !== '' && Number(gridParam) !== rowDim && Number(gridParam) !== colDim
@@ -141,10 +143,11 @@ export function TensorPage({ route }: { route: Route }) {
             <label>
               colours
               <select
-                value={cmap}
+                value={gridDim !== null ? (cmapParam ?? '') : cmap}
                 data-testid="colormap"
                 onChange={(e) => update({ cmap: (e.currentTarget as HTMLSelectElement).value })}
               >
+                {gridDim !== null ? <option value="">auto (blue–white–red across 0)</option> : null}
                 <option value="viridis">viridis</option>
                 <option value="magma">magma</option>
                 <option value="rdbu">blue–white–red</option>
@@ -233,7 +236,8 @@ export function TensorPage({ route }: { route: Route }) {
               rowDim={rowDim}
               colDim={colDim}
               at={at}
-              cmap={cmap}
+              cmap={cmapParam}
+              symmetric={symmetric}
               cell={cell}
               onCell={(c) => update({ cell: c === null ? null : String(c) })}
               sort={parseGridSort(q.get('sort'))}
