@@ -2,8 +2,10 @@
  * Small multiples: every index of one dimension of a tensor as a small heatmap of the (rows, columns)
  * slice there (e.g. all neurons of `(neuron, a, b)` activations), on one shared colour scale (centred on 0,
  * blue–white–red by default, when the values cross 0). The slices
- * come from the multiples route in one binary body (numbers plus each slice's range), and are drawn into
- * one canvas at the display's resolution: each slice is scaled to its cell by nearest neighbour as it goes
+ * come from the multiples route as colour codes, mean-pooled by the server to the cell's device pixels when
+ * the slice is larger (plus each slice's range), and are drawn into one canvas at the display's
+ * resolution: what is left of the scaling (a slice smaller than its cell, or pooled for the next size up)
+ * is nearest neighbour as it goes
  * through a shared colour table, into an ImageData put at the cell's place. No element per
  * cell: the grid answers the pointer from its coordinates, so thousands of cells cost one canvas.
  * The grid can be sorted by a per-slice statistic (computed by the server over every slice); hovering a
