@@ -212,6 +212,11 @@ export function codesInto(
   }
 }
 
+/** `px=N` of a codes request: the side (device pixels) slices are pooled to; 0 (full size) when absent. */
+export function parsePx(text: string | null): number {
+  return int(text, 'px', 1, 65_536, 0);
+}
+
 /** `range=min,max` of a codes request (finite, min ≤ max), or undefined when absent. */
 export function parseRange(text: string | null): [number, number] | undefined {
   if (text === null || text === '') return undefined;

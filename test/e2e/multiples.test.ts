@@ -1,7 +1,8 @@
 // End to end in Chromium: small multiples of 6,000 slices. The grid is virtualised — its canvas covers
 // only the rows around the view, within the canvas budget, and only the blocks of slices around them are
 // held — and still reaches the last slice: scrolled to the end it is drawn (in the top colour, as the
-// largest slice), and a click there opens it large. Skips without /usr/bin/chromium.
+// largest slice), and a click there opens it large. A small grid keeps its sort in the URL across a reload,
+// and values either side of 0 get blue–white–red with 0 white. Skips without /usr/bin/chromium.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,11 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/index.js';
 import { SpecimenStorage } from '../../src/storage/specimen-storage.js';
 import { Vault } from '../../src/storage/vault.js';
+import { lut } from '../../web/src/components/colormap.js';
 import { CHROMIUM, launchChromium } from '../support/chromium.js';
 
 const ID = '2025_06_04_many_multiples';
 const N = 6000;
 const SIDE = 40;
+const SIGNED = 6;
 
 describe.runIf(fs.existsSync(CHROMIUM))('thousands of small multiples', () => {
   let dir: string;
@@ -36,6 +39,10 @@ describe.runIf(fs.existsSync(CHROMIUM))('thousands of small multiples', () => {
     for (let k = 0; k < N; k++) data[k * plane] = k + 0.5;
     // 9.6 M elements: more than one block of the viewer (8 M), so it pages too.
     await storage.writeTensors('acts', data, { shape: [N, SIDE, SIDE], chunks: [100, SIDE, SIDE] });
+    // Six 8 × 8 slices, slice k holding k − 2 everywhere: means −2…3, a range that crosses 0.
+    const signed = new Float32Array(SIGNED * 64);
+    for (let k = 0; k < SIGNED; k++) signed.fill(k - 2, k * 64, (k + 1) * 64);
+    await storage.writeTensors('signed', signed, { shape: [SIGNED, 8, 8], chunks: [SIGNED, 8, 8] });
     await storage.finish();
     runId = storage.runId!;
     server = await startServer({ vaultRoot: dir, port: 0, index: false });
@@ -113,4 +120,46 @@ describe.runIf(fs.existsSync(CHROMIUM))('thousands of small multiples', () => {
     await expect.poll(() => page.url()).toContain(`at=${N - 1}%2C0%2C0`);
     expect(await page.getByTestId('small-multiples').count()).toBe(0);
   }, 180_000);
+
+  it('keeps the sort (statistic and direction) in the URL, and centres a grid across 0 on white', async () => {
+    const grid = page.getByTestId('sm-grid');
+    await page.goto(`${server.url}#/tensor/${ID}/${runId}/signed?g=0&r=1&c=2&sort=-mean`);
+    await expect.poll(() => grid.getAttribute('data-order'), { timeout: 30_000 }).toBe('0,1,2,3,4,5');
+    expect(await page.getByTestId('sm-sort').inputValue()).toBe('mean');
+    await page.reload();
+    await expect.poll(() => grid.getAttribute('data-order'), { timeout: 30_000 }).toBe('0,1,2,3,4,5');
+    await page.getByTestId('sm-sort-dir').click();
+    await expect.poll(() => page.url()).toMatch(/sort=mean(&|$)/);
+    await expect.poll(() => grid.getAttribute('data-order'), { timeout: 30_000 }).toBe('5,4,3,2,1,0');
+    await page.getByTestId('sm-sort').selectOption('index');
+    await expect.poll(() => page.url()).not.toContain('sort=');
+    expect(await grid.getAttribute('data-order')).toBe('0,1,2,3,4,5');
+
+    // Values −2…3 cross 0: blue–white–red centred on 0, so slice 2 (all 0) is the middle colour, white,
+    // and slice 5 (3, the largest magnitude) the top one; slice 0 (−2) is not the bottom colour.
+    await expect.poll(() => grid.getAttribute('data-drawn'), { timeout: 30_000 }).toBe(String(SIGNED));
+    expect(await grid.getAttribute('data-colormap')).toBe('rdbu');
+    const pitch = Number(await grid.getAttribute('data-pitch'));
+    const cell = Number(await grid.getAttribute('data-cell'));
+    const at = (k: number) =>
+      page.getByTestId('sm-atlas').evaluate(
+        (c, [px, py]) => {
+          const ctx = (
+            c as unknown as {
+              getContext(k: '2d'): {
+                getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+              };
+            }
+          ).getContext('2d');
+          return Array.from(ctx.getImageData(px!, py!, 1, 1).data.subarray(0, 3));
+        },
+        [k * pitch + cell / 2, cell / 2],
+      );
+    const map = lut('rdbu');
+    const entry = (i: number) => Array.from(map.subarray(i * 3, i * 3 + 3));
+    const near = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]!) <= 4);
+    expect(near(await at(2), entry(128)), `slice 2: ${await at(2)}`).toBe(true);
+    expect(await at(5)).toEqual(entry(255));
+    expect(near(await at(0), entry(43)), `slice 0: ${await at(0)}`).toBe(true);
+  }, 60_000);
 });

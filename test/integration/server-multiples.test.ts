@@ -1,6 +1,6 @@
 // Small multiples over HTTP, against a real vault and server: the multiples route returns slices along any
 // dimension as numbers or colour codes equal to the library's own read, with each slice's range; pages are
-// chunk-aligned; the stats route agrees with sliceStat; bad queries are refused before any chunk is read.
+// chunk-aligned; codes can come mean-pooled to a cell's size; the stats route agrees with sliceStat; bad queries are refused before any chunk is read.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,6 +111,44 @@ describe('small multiples route', () => {
       if (Number.isFinite(v) && v >= 0.5) expect(c2[i]).toBe(255);
       if (Number.isFinite(v) && v <= 0) expect(c2[i]).toBe(1);
     });
+  });
+
+  it('with px, codes of each slice mean-pooled to that many pixels along its longer side, exact ranges', async () => {
+    // Slices of 9 × 7 (rows, cols) at px=4: 4 × 3 pixels, each the mean of the finite elements it covers.
+    const res = await fetch(url('grid=0&rows=1&cols=2&at=0,0,0,0&as=codes&px=4'));
+    expect(res.headers.get('x-shape')).toBe(`${SHAPE[0]},4,3`);
+    const [min, max] = res.headers.get('x-range')!.split(',').map(Number) as [number, number];
+    const full = expected(0, 1, 2, [0, 0, 0, 0], 0, SHAPE[0]);
+    expect([min, max]).toEqual(sliceRange(Float32Array.from(full), 0, full.length));
+    const means: number[] = [];
+    for (let g = 0; g < SHAPE[0]; g++)
+      for (let y = 0; y < 4; y++)
+        for (let x = 0; x < 3; x++) {
+          const vs: number[] = [];
+          for (let r = 0; r < SHAPE[1]; r++)
+            for (let c = 0; c < SHAPE[2]; c++) {
+              const v = full[(g * SHAPE[1] + r) * SHAPE[2] + c]!;
+              if (
+                Math.floor((r * 4) / SHAPE[1]) === y &&
+                Math.floor((c * 3) / SHAPE[2]) === x &&
+                Number.isFinite(v)
+              )
+                vs.push(v);
+            }
+          means.push(vs.reduce((a, b) => a + b, 0) / vs.length);
+        }
+    const mine = new Uint8Array(means.length);
+    codesInto(Float32Array.from(means), min, max, mine, 0);
+    const body = await res.arrayBuffer();
+    expect(Array.from(new Uint8Array(body, 0, means.length))).toEqual(Array.from(mine));
+    // Each slice's range is of its elements, not of the means.
+    const ranges = new Float64Array(body, Math.ceil(means.length / 8) * 8, SHAPE[0] * 2);
+    const plane = SHAPE[1] * SHAPE[2];
+    expect(Array.from(ranges.subarray(0, 2))).toEqual(sliceRange(Float32Array.from(full), 0, plane));
+    // A px not smaller than the slice sends it whole.
+    const whole = await fetch(url('grid=0&rows=1&cols=2&as=codes&px=9'));
+    expect(whole.headers.get('x-shape')).toBe(`${SHAPE[0]},9,7`);
+    expect((await fetch(url('grid=0&rows=1&cols=2&as=codes&px=x'))).status).toBe(400);
   });
 
   it('agrees with the library read of the same tensor', async () => {

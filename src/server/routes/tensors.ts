@@ -12,13 +12,15 @@
  *
  * Small multiples (`src/server/multiples.ts`): `GET …/tensors/:name/multiples?grid=&rows=&cols=&at=&from=&to=`
  * returns slices [from, to) along the grid dimension as one body: the numbers in (slice, row, col) order
- * (the wire type as above; `as=codes`: one colour code byte each), zero-padded to a multiple of 8 bytes,
+ * (the wire type as above; `as=codes`: one colour code byte each, and with `px=N` each slice mean-pooled
+ * to N pixels along its longer side when it is longer, `src/analysis/slice-pool.ts`), zero-padded to a multiple of 8 bytes,
  * then each slice's finite range as float64 (min, max) pairs. `X-Shape` is `count,rows,cols`, `X-Slices`
  * is `from,to,n`: a response holds at most a page, `to` is cut to one and the next starts there. Numbers
  * are streamed in chunk-aligned blocks like a slice. `GET …/multiples/stats?…&stat=` answers JSON: a
  * statistic of every slice and the range over all of them.
  */
 import type { ServerResponse } from 'node:http';
+import { pooledShape, poolInto } from '../../analysis/slice-pool.js';
 import { describeTensor } from '../../storage/describe.js';
 import { POOL_THRESHOLD_BYTES } from '../../storage/tensors/read.js';
 import type { Selection, TensorHandle } from '../../storage/tensors/types.js';
@@ -30,6 +32,7 @@ import {
   multiplesBlocks,
   multiplesStats,
   parseMultiples,
+  parsePx,
   parseRange,
   parseStat,
   rangesInto,
@@ -172,16 +175,28 @@ async function sendCodes(
 ): Promise<void> {
   const spec = parseMultiples(query, t.shape, MAX_CODES_ELEMENTS, t.chunks);
   const asked = parseRange(query.get('range'));
+  const R = t.shape[spec.rows]!;
+  const C = t.shape[spec.cols]!;
+  const [h, w] = pooledShape(R, C, parsePx(query.get('px')));
+  const pooled = h < R || w < C;
   const count = spec.to - spec.from;
-  const elements = count * spec.plane;
+  const sent = h * w;
+  const elements = count * sent;
   const ranges = new Float64Array(count * 2);
   const blocks: Array<{ from: number; data: Float32Array | Float64Array }> = [];
   for (const [lo, hi] of count === 0
     ? []
     : multiplesBlocks(spec, t.chunks[spec.grid]!, CODES_READ_ELEMENTS)) {
     const data = await readMultiples(t, spec, lo, hi, false);
-    rangesInto(data, spec.plane, ranges, lo - spec.from);
-    blocks.push({ from: lo, data });
+    if (pooled) {
+      // Ranges (of the elements) come from the same pass as the means.
+      const means = new Float32Array((hi - lo) * sent);
+      poolInto(data, hi - lo, R, C, h, w, means, ranges, lo - spec.from);
+      blocks.push({ from: lo, data: means });
+    } else {
+      rangesInto(data, spec.plane, ranges, lo - spec.from);
+      blocks.push({ from: lo, data });
+    }
   }
   let [min, max] = asked ?? [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
   if (!asked)
@@ -191,15 +206,14 @@ async function sendCodes(
     }
   const pad = (8 - (elements % 8)) % 8;
   const body = new Uint8Array(elements + pad + ranges.byteLength);
-  if (min <= max)
-    for (const b of blocks) codesInto(b.data, min, max, body, (b.from - spec.from) * spec.plane);
+  if (min <= max) for (const b of blocks) codesInto(b.data, min, max, body, (b.from - spec.from) * sent);
   body.set(new Uint8Array(ranges.buffer), elements + pad);
   applySecurityHeaders(res);
   res.writeHead(200, {
     'Content-Type': 'application/octet-stream',
     'Content-Length': body.byteLength,
     'Cache-Control': sealed ? 'private, max-age=3600' : 'no-store',
-    'X-Shape': `${count},${t.shape[spec.rows]},${t.shape[spec.cols]}`,
+    'X-Shape': `${count},${h},${w}`,
     'X-Slices': `${spec.from},${spec.to},${spec.n}`,
     'X-Dtype': 'codes',
     'X-Range': min <= max ? `${min},${max}` : '',

@@ -300,7 +300,8 @@ export function getMultiples(
   spec: GridSpec,
   from: number,
   to: number | undefined,
-  options: { codes?: boolean; range?: readonly [number, number]; max?: number } = {},
+  /** `px`: colour codes mean-pooled to this many pixels along a slice's longer side, when it is longer. */
+  options: { codes?: boolean; range?: readonly [number, number]; max?: number; px?: number } = {},
   signal?: AbortSignal,
 ): Promise<Multiples> {
   const { grid, rows, cols, at } = spec;
@@ -317,6 +318,7 @@ export function getMultiples(
       as,
       range,
       max: options.max,
+      px: options.px || undefined,
     }),
     signal,
   );

@@ -1,11 +1,11 @@
 /**
  * The heatmap of one 2-D slice: the selection built from the chosen dimensions, indices and ranges (long
  * axes strided), transposed when the row dimension comes after the column one, coloured over the slice's
- * finite range (or symmetric around 0).
+ * finite range (or symmetric around 0: when asked, and always for the diverging map on values that cross 0).
  */
 import { useMemo } from 'preact/hooks';
 import { getSlice, type TensorInfo, type TensorRef } from '../../api/index.js';
-import type { ColormapName } from '../../components/colormap.js';
+import { type ColormapName, colourScale } from '../../components/colormap.js';
 import { ErrorBox, Loading } from '../../components/common.js';
 import { Heatmap } from '../../components/Heatmap.js';
 import { fmtNumber } from '../../format.js';
@@ -49,13 +49,12 @@ export function SliceView(props: {
   }, [data, rowDim, colDim]);
   if (error) return <ErrorBox error={error} />;
   if (!data || !view) return <Loading what="slice" />;
-  let lo = Number.isFinite(data.min) ? data.min : 0;
-  let hi = Number.isFinite(data.max) ? data.max : 1;
-  if (symmetric) {
-    const m = Math.max(Math.abs(lo), Math.abs(hi));
-    lo = -m;
-    hi = m;
-  }
+  const [lo, hi] = colourScale(
+    Number.isFinite(data.min) ? data.min : 0,
+    Number.isFinite(data.max) ? data.max : 1,
+    cmap,
+    symmetric,
+  );
   const describe = (i: number, j: number) =>
     `[${info.shape.map((_, d) => (d === rowDim ? r.start + i * r.step : d === colDim ? c.start + j * c.step : at[d])).join(', ')}]`;
   return (

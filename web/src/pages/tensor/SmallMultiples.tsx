@@ -1,8 +1,11 @@
 /**
  * Small multiples: every index of one dimension of a tensor as a small heatmap of the (rows, columns)
- * slice there (e.g. all neurons of `(neuron, a, b)` activations), on one shared colour scale. The slices
- * come from the multiples route in one binary body (numbers plus each slice's range), and are drawn into
- * one canvas at the display's resolution: each slice is scaled to its cell by nearest neighbour as it goes
+ * slice there (e.g. all neurons of `(neuron, a, b)` activations), on one shared colour scale (centred on 0,
+ * blue–white–red by default, when the values cross 0). The slices
+ * come from the multiples route as colour codes, mean-pooled by the server to the cell's device pixels when
+ * the slice is larger (plus each slice's range), and are drawn into one canvas at the display's
+ * resolution: what is left of the scaling (a slice smaller than its cell, or pooled for the next size up)
+ * is nearest neighbour as it goes
  * through a shared colour table, into an ImageData put at the cell's place. No element per
  * cell: the grid answers the pointer from its coordinates, so thousands of cells cost one canvas.
  * The grid can be sorted by a per-slice statistic (computed by the server over every slice); hovering a
@@ -10,10 +13,11 @@
  * slice large.
  *
  * @example
- * <SmallMultiples tensor={ref} info={info} gridDim={1} rowDim={2} colDim={3} at={[4, 0, 0, 0]} cmap="viridis"
+ * <SmallMultiples tensor={ref} info={info} gridDim={1} rowDim={2} colDim={3} at={[4, 0, 0, 0]} cmap={null}
  *   onOpen={(i) => setAt(1, i)} />
  */
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { poolSide } from '../../../../src/analysis/slice-pool.js';
 import { SLICE_STATS, type SliceStat } from '../../../../src/analysis/slice-stats.js';
 import {
   type GridSpec,
@@ -23,7 +27,7 @@ import {
   type TensorInfo,
   type TensorRef,
 } from '../../api/index.js';
-import { type ColormapName, lut } from '../../components/colormap.js';
+import { type ColormapName, codeColours, colourScale, defaultColormap } from '../../components/colormap.js';
 import { ErrorBox } from '../../components/common.js';
 import { fmtNumber } from '../../format.js';
 import { SliceBlocks } from './blocks.js';
@@ -31,10 +35,19 @@ import { SliceBlocks } from './blocks.js';
 /** Cell sizes the control offers, and the size the default layout aims at (CSS pixels). */
 export const MIN_CELL = 32;
 export const MAX_CELL = 256;
-const AIM_CELL = 72;
+export const AIM_CELL = 72;
 /** The gap between cells, in CSS pixels; cells have a 1 px border. */
 const GAP = 4;
 const BORDER = 1;
+
+/**
+ * The side (device pixels) slices are asked at for cells of `cell` CSS pixels: the cell's inside, rounded
+ * up to a pooling step (the server sends slices longer than that mean-pooled to it).
+ */
+export function cellSide(cell: number): number {
+  const dpr = typeof window === 'undefined' ? 1 : window.devicePixelRatio || 1;
+  return poolSide(Math.round((Math.min(MAX_CELL, Math.max(MIN_CELL, cell)) - 2 * BORDER) * dpr));
+}
 
 /**
  * Where cells go in a grid `width` px wide: `cell` px each when given (as many per row as fit), else the
@@ -48,6 +61,43 @@ export function gridLayout(width: number, cell: number | null): Layout {
   const perRow = Math.max(1, Math.floor((width + GAP) / (AIM_CELL + GAP)));
   const c = Math.min(MAX_CELL, Math.max(MIN_CELL, Math.floor((width + GAP) / perRow) - GAP));
   return { perRow, cell: c, pitch: c + GAP };
+}
+
+/** How the grid is ordered: by a statistic of each slice, largest first unless `descending` is false. */
+export interface GridSort {
+  stat: SliceStat;
+  descending: boolean;
+}
+
+/**
+ * The grid's sort from the URL: `sort` names a statistic (anything else: index order), `-` before it
+ * means smallest first (`sort=-variance`).
+ */
+export function parseGridSort(text: string | null): GridSort {
+  const descending = !text?.startsWith('-');
+  const id = descending ? text : text!.slice(1);
+  const known = SLICE_STATS.find((s) => s.id === id);
+  return { stat: known ? known.id : 'index', descending };
+}
+
+/** The `sort` URL value of a grid sort (null for index order, the default). */
+export function gridSortParam(sort: GridSort): string | null {
+  if (sort.stat === 'index') return null;
+  return sort.descending ? sort.stat : `-${sort.stat}`;
+}
+
+/**
+ * Slice indices ordered by `values` (largest first when `descending`), slices without a finite statistic
+ * last in either direction, ties in index order.
+ */
+export function sortedOrder(values: readonly (number | null)[], descending: boolean): number[] {
+  const sign = descending ? -1 : 1;
+  return Array.from(values, (_, i) => i).sort((a, b) => {
+    const va = values[a] ?? null;
+    const vb = values[b] ?? null;
+    if (va === null || vb === null) return va === vb ? a - b : va === null ? 1 : -1;
+    return sign * (va - vb) || a - b;
+  });
 }
 
 /** The element under the pointer: slice index, row and column in it. */
@@ -67,24 +117,6 @@ interface Layout {
   pitch: number;
 }
 
-/**
- * The colour of each code as an RGBA word in the platform's byte order (ImageData's memory read as words):
- * code 0 (not finite) transparent, codes 1–255 spread over the colour map's 256 entries.
- */
-function rgbaTable(cmap: ColormapName): Uint32Array {
-  const table = lut(cmap);
-  const rgba = new Uint32Array(256);
-  const bytes = new Uint8Array(rgba.buffer);
-  for (let c = 1; c < 256; c++) {
-    const t = Math.round(((c - 1) * 255) / 254);
-    bytes[c * 4] = table[t * 3]!;
-    bytes[c * 4 + 1] = table[t * 3 + 1]!;
-    bytes[c * 4 + 2] = table[t * 3 + 2]!;
-    bytes[c * 4 + 3] = 255;
-  }
-  return rgba;
-}
-
 export function SmallMultiples(props: {
   tensor: TensorRef;
   info: TensorInfo;
@@ -92,15 +124,21 @@ export function SmallMultiples(props: {
   rowDim: number;
   colDim: number;
   at: readonly number[];
-  cmap: ColormapName;
+  /** The colour map chosen, or null: blue–white–red when the grid's values cross 0, else viridis. */
+  cmap: ColormapName | null;
+  /** Centre the scale on 0 (always so for a diverging map on values that cross 0). */
+  symmetric: boolean;
   /** Cell size in CSS pixels (MIN_CELL–MAX_CELL), or null for the default that fits the width. */
   cell: number | null;
   onCell: (cell: number | null) => void;
+  /** The grid's order: a statistic and its direction (kept in the URL by the page). */
+  sort: GridSort;
+  onSort: (sort: GridSort) => void;
   onOpen: (index: number) => void;
 }) {
   const { tensor, info, gridDim, rowDim, colDim, at, cmap } = props;
   const [statError, setStatError] = useState<unknown>(null);
-  const [stat, setStat] = useState<SliceStat>('index');
+  const { stat, descending } = props.sort;
   const [values, setValues] = useState<{ stat: SliceStat; values: (number | null)[] } | null>(null);
   const [hover, setHover] = useState<Hover | null>(null);
   // The grid holds colour codes; the numbers of the slice under the pointer are asked for when it is
@@ -184,12 +222,8 @@ export function SmallMultiples(props: {
   const order = useMemo(() => {
     const idx = Array.from({ length: n }, (_, i) => i);
     if (stat === 'index' || values?.stat !== stat) return idx;
-    const v = values.values;
-    // Largest first; slices without a finite statistic last, in index order.
-    return idx.sort(
-      (a, b) => (v[b] ?? Number.NEGATIVE_INFINITY) - (v[a] ?? Number.NEGATIVE_INFINITY) || a - b,
-    );
-  }, [n, stat, values]);
+    return sortedOrder(values.values, descending);
+  }, [n, stat, descending, values]);
 
   return (
     <div class="small-multiples" data-testid="small-multiples">
@@ -199,7 +233,9 @@ export function SmallMultiples(props: {
           <select
             value={stat}
             data-testid="sm-sort"
-            onChange={(e) => setStat((e.currentTarget as HTMLSelectElement).value as SliceStat)}
+            onChange={(e) =>
+              props.onSort({ stat: (e.currentTarget as HTMLSelectElement).value as SliceStat, descending })
+            }
           >
             {SLICE_STATS.map((s) => (
               <option key={s.id} value={s.id}>
@@ -208,6 +244,17 @@ export function SmallMultiples(props: {
             ))}
           </select>
         </label>
+        {stat !== 'index' ? (
+          <button
+            type="button"
+            class="small"
+            data-testid="sm-sort-dir"
+            title="reverse the order"
+            onClick={() => props.onSort({ stat, descending: !descending })}
+          >
+            {descending ? 'largest first' : 'smallest first'}
+          </button>
+        ) : null}
         <label>
           cell
           <input
@@ -241,6 +288,7 @@ export function SmallMultiples(props: {
           store={store}
           order={order}
           cmap={cmap}
+          symmetric={props.symmetric}
           cell={props.cell}
           hover={hover}
           onHover={setHover}
@@ -263,7 +311,8 @@ const CANVAS_BUDGET_PX = 8 * 1024 * 1024;
 function Grid(props: {
   store: SliceBlocks;
   order: number[];
-  cmap: ColormapName;
+  cmap: ColormapName | null;
+  symmetric: boolean;
   cell: number | null;
   hover: Hover | null;
   onHover: (h: Hover | null) => void;
@@ -333,6 +382,7 @@ function Grid(props: {
       ...order.slice(j0, firstInView),
       ...order.slice(lastInView, j1),
     ];
+    store.side = cellSide(layout.cell);
     store.want(wanted);
     el.width = Math.ceil(cssW * dpr);
     el.height = Math.ceil(winH * dpr);
@@ -340,8 +390,16 @@ function Grid(props: {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     // Slices are scaled by nearest neighbour as they are coloured (drawCells); nothing drawn later smooths.
     ctx.imageSmoothingEnabled = false;
-    const drawn =
-      store.range === undefined ? 0 : drawCells(ctx, layout, dpr, store, order, j0, j1, rgbaTable(cmap));
+    const range = store.range;
+    let drawn = 0;
+    if (range !== undefined) {
+      // Codes are made on the grid's range; the colours put it on the scale (centred on 0 for diverging data).
+      const [min, max] = range ?? [0, 1];
+      const map = cmap ?? defaultColormap(min, max);
+      const colours = codeColours(map, [min, max], colourScale(min, max, map, props.symmetric));
+      drawn = drawCells(ctx, layout, dpr, store, order, j0, j1, colours);
+      g.dataset.colormap = map;
+    }
     g.dataset.drawn = String(drawn);
     g.dataset.window = `${j0},${j1}`;
     g.dataset.blocks = String(store.held);
@@ -446,10 +504,11 @@ function drawCells(
   const inner = Math.max(1, Math.round((layout.cell - 2 * BORDER) * dpr));
   const w = Math.max(1, Math.round((inner * cols) / Math.max(rows, cols)));
   const h = Math.max(1, Math.round((inner * rows) / Math.max(rows, cols)));
+  // Blocks may hold slices at different sizes (pooled for another cell size until replaced): the source
+  // pixel of each cell pixel, per size.
+  let mapped = { rows: -1, cols: -1 };
   const colAt = new Int32Array(w);
-  for (let x = 0; x < w; x++) colAt[x] = Math.min(cols - 1, Math.floor(((x + 0.5) * cols) / w));
   const rowAt = new Int32Array(h);
-  for (let y = 0; y < h; y++) rowAt[y] = Math.min(rows - 1, Math.floor(((y + 0.5) * rows) / h)) * cols;
   const img = ctx.createImageData(w, h);
   const words = new Uint32Array(img.data.buffer);
   let drawn = 0;
@@ -457,6 +516,13 @@ function drawCells(
     const slice = store.slice(order[j]!);
     if (!slice) continue;
     const { codes, base } = slice;
+    if (slice.rows !== mapped.rows || slice.cols !== mapped.cols) {
+      const sr = slice.rows;
+      const sc = slice.cols;
+      for (let x = 0; x < w; x++) colAt[x] = Math.min(sc - 1, Math.floor(((x + 0.5) * sc) / w));
+      for (let y = 0; y < h; y++) rowAt[y] = Math.min(sr - 1, Math.floor(((y + 0.5) * sr) / h)) * sc;
+      mapped = slice;
+    }
     for (let y = 0; y < h; y++) {
       const src = base + rowAt[y]!;
       const o = y * w;

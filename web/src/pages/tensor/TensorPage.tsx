@@ -4,7 +4,7 @@
  * chunks it needs); dimensions longer than 1,024 are shown with a stride. Colour scale with legend; hover
  * shows the element's full index and value. 1-D tensors are drawn as a line, 0-D as a value. A third
  * dimension can be laid out as small multiples (one small heatmap per index, sortable). The view
- * (dimensions, indices, ranges, colours, grid and its cell size) lives in the URL.
+ * (dimensions, indices, ranges, colours, grid, its cell size and sort) lives in the URL.
  */
 import { useLayoutEffect } from 'preact/hooks';
 import { getTensor, type TensorRef } from '../../api/index.js';
@@ -18,7 +18,15 @@ import { prefetchMultiples } from './prefetch.js';
 import { RangeInput } from './RangeInput.js';
 import { ScalarView } from './ScalarView.js';
 import { SliceView } from './SliceView.js';
-import { MAX_CELL, MIN_CELL, SmallMultiples } from './SmallMultiples.js';
+import {
+  AIM_CELL,
+  cellSide,
+  gridSortParam,
+  MAX_CELL,
+  MIN_CELL,
+  parseGridSort,
+  SmallMultiples,
+} from './SmallMultiples.js';
 import { VectorView } from './VectorView.js';
 import { clampDim, parseRange, tensorKey } from './view.js';
 
@@ -35,7 +43,9 @@ export function TensorPage({ route }: { route: Route }) {
     if (!dims.every((d) => /^\d+$/.test(d))) return;
     const at = (q.get('at') ?? '').split(',').map((v) => Number(v) || 0);
     const [grid, rows, cols] = dims.map(Number) as [number, number, number];
-    prefetchMultiples(tensor, { grid, rows, cols, at });
+    // At the cell size the URL names, or the default layout's aim (the grid asks again if it is larger).
+    const cellParam = Number(q.get('cell'));
+    prefetchMultiples(tensor, { grid, rows, cols, at }, cellSide(cellParam || AIM_CELL));
   }, [tensorKey(tensor), q.toString()]);
 
   const update = (changes: Record<string, string | null>) =>
@@ -72,7 +82,9 @@ export function TensorPage({ route }: { route: Route }) {
   const at = info.shape.map((n, d) =>
     Math.min(n - 1, Math.max(0, Number((q.get('at') ?? '').split(',')[d] ?? 0) || 0)),
   );
-  const cmap = (q.get('cmap') ?? 'viridis') as ColormapName;
+  // No map named: viridis for one slice; small multiples pick by their range (diverging when it crosses 0).
+  const cmapParam = (q.get('cmap') || null) as ColormapName | null;
+  const cmap = cmapParam ?? 'viridis';
   const gridParam = q.get('g');
   const gridDim =
     gridParam !== null && gridParam !== '' && Number(gridParam) !== rowDim && Number(gridParam) !== colDim
@@ -131,10 +143,11 @@ export function TensorPage({ route }: { route: Route }) {
             <label>
               colours
               <select
-                value={cmap}
+                value={gridDim !== null ? (cmapParam ?? '') : cmap}
                 data-testid="colormap"
                 onChange={(e) => update({ cmap: (e.currentTarget as HTMLSelectElement).value })}
               >
+                {gridDim !== null ? <option value="">auto (blue–white–red across 0)</option> : null}
                 <option value="viridis">viridis</option>
                 <option value="magma">magma</option>
                 <option value="rdbu">blue–white–red</option>
@@ -223,9 +236,12 @@ export function TensorPage({ route }: { route: Route }) {
               rowDim={rowDim}
               colDim={colDim}
               at={at}
-              cmap={cmap}
+              cmap={cmapParam}
+              symmetric={symmetric}
               cell={cell}
               onCell={(c) => update({ cell: c === null ? null : String(c) })}
+              sort={parseGridSort(q.get('sort'))}
+              onSort={(s) => update({ sort: gridSortParam(s) })}
               onOpen={(i) => {
                 const next = [...at];
                 next[gridDim] = i;

@@ -7,8 +7,11 @@
  * @example
  * const store = new SliceBlocks(tensor, spec, { n: 10_000, rows: 113, cols: 113, chunk: 1 }, () => redraw())
  * store.want([0, 1, 2, …])          // fetches the blocks holding these slices, in this order
- * store.slice(7)                    // { codes, base } once its block is in, else undefined
+ * store.side = 80                   // slices pooled to 80 px along their longer side
+ * store.slice(7)                    // { codes, base, rows, cols } once its block is in, else undefined
  */
+
+import { pooledShape } from '../../../../src/analysis/slice-pool.js';
 import {
   type GridSpec,
   getMultiples,
@@ -36,7 +39,12 @@ export class SliceBlocks {
   /** The colour scale (null: no finite value), undefined until known. */
   range: [number, number] | null | undefined;
   error: unknown;
-  readonly #blocks = new Map<number, Uint8Array>();
+  /**
+   * The side (device pixels) slices are wanted at, 0 for full size: the server mean-pools longer slices to
+   * it. A held block at least that large is kept; a smaller one is drawn until its replacement comes.
+   */
+  side = 0;
+  readonly #blocks = new Map<number, { codes: Uint8Array; rows: number; cols: number }>();
   readonly #pending = new Set<number>();
   readonly #ctl = new AbortController();
   #rangeAsked: Promise<void> | undefined;
@@ -72,10 +80,18 @@ export class SliceBlocks {
   }
 
   /** The codes of slice `index` (at `base` in `codes`), or undefined while its block is not in. */
-  slice(index: number): { codes: Uint8Array; base: number } | undefined {
+  slice(index: number): { codes: Uint8Array; base: number; rows: number; cols: number } | undefined {
     const b = Math.floor(index / this.per);
-    const codes = this.#blocks.get(b);
-    return codes ? { codes, base: (index - b * this.per) * this.plane } : undefined;
+    const block = this.#blocks.get(b);
+    return block ? { ...block, base: (index - b * this.per) * block.rows * block.cols } : undefined;
+  }
+
+  /** Whether block `b` is held at the wanted side or larger. */
+  #sharp(b: number): boolean {
+    const block = this.#blocks.get(b);
+    if (!block) return false;
+    const [h, w] = pooledShape(this.shape.rows, this.shape.cols, this.side);
+    return block.rows >= h && block.cols >= w;
   }
 
   /**
@@ -94,12 +110,12 @@ export class SliceBlocks {
       }
     }
     let spare = 0;
-    for (const [b, codes] of this.#blocks) {
+    for (const [b, { codes }] of this.#blocks) {
       if (seen.has(b)) continue;
       spare += codes.byteLength;
       if (spare > KEEP_BYTES) this.#blocks.delete(b);
     }
-    const missing = order.filter((b) => !this.#blocks.has(b) && !this.#pending.has(b));
+    const missing = order.filter((b) => !this.#sharp(b) && !this.#pending.has(b));
     if (missing.length === 0) return;
     const single = this.per >= this.shape.n;
     if (!single && this.range === undefined) {
@@ -123,7 +139,7 @@ export class SliceBlocks {
         this.spec,
         from,
         to,
-        { codes: true, ...(range ? { range } : {}) },
+        { codes: true, px: this.side, ...(range ? { range } : {}) },
         this.#ctl.signal,
       )
         .then((page) => this.#took(b, page))
@@ -144,16 +160,18 @@ export class SliceBlocks {
     if (
       page.from !== from ||
       page.to !== to ||
-      page.rows !== this.shape.rows ||
-      page.cols !== this.shape.cols ||
+      page.rows > this.shape.rows ||
+      page.cols > this.shape.cols ||
       !(page.data instanceof Uint8Array)
     ) {
       this.#fail(new Error(`small multiples: the server sent other slices than ${from}:${to}`));
       return;
     }
     if (this.range === undefined) this.range = page.range ?? null;
-    this.#blocks.set(b, page.data);
+    this.#blocks.set(b, { codes: page.data, rows: page.rows, cols: page.cols });
     this.onChange();
+    // Asked at another side than is now wanted (the cell was resized meanwhile): ask again.
+    if (!this.#sharp(b)) this.want(this.#wanted);
   }
 
   #fail(err: unknown): void {

@@ -4,7 +4,7 @@
  * Only one prefetch is kept, and only for a few seconds.
  *
  * @example
- * prefetchMultiples(tensor, { grid: 0, rows: 1, cols: 2, at: [0, 0, 0] })
+ * prefetchMultiples(tensor, { grid: 0, rows: 1, cols: 2, at: [0, 0, 0] }, 80)
  * const first = takeMultiples(tensor, spec, 0) // the prefetched request, or undefined
  */
 import { type GridSpec, getMultiples, type Multiples, type TensorRef } from '../../api/index.js';
@@ -24,11 +24,14 @@ function keyOf(tensor: TensorRef, spec: GridSpec, from: number): string {
   return `${tensor.specimenId}/${tensor.runId}/${tensor.name}/${spec.grid}/${spec.rows}/${spec.cols}/${at}/${from}`;
 }
 
-/** Starts fetching the slices from index 0 (one page) of the grid, unless that is already under way. */
-export function prefetchMultiples(tensor: TensorRef, spec: GridSpec): void {
+/**
+ * Starts fetching the slices from index 0 (one page) of the grid, pooled to `px` (the side the grid's
+ * cells are expected at; 0: full size), unless that is already under way.
+ */
+export function prefetchMultiples(tensor: TensorRef, spec: GridSpec, px: number): void {
   const key = keyOf(tensor, spec, 0);
   if (held?.key === key && performance.now() - held.at < KEEP_MS) return;
-  const promise = getMultiples(tensor, spec, 0, undefined, { codes: true, max: BLOCK_ELEMENTS });
+  const promise = getMultiples(tensor, spec, 0, undefined, { codes: true, max: BLOCK_ELEMENTS, px });
   // A grid that never comes (the dimensions were not valid after all) leaves nothing unhandled.
   promise.catch(() => {});
   held = { key, promise, at: performance.now() };
