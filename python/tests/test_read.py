@@ -64,8 +64,10 @@ def test_polars_and_pandas_and_an_unknown_format(two_runs: Path) -> None:
 
 
 def test_unknown_runs_and_specimens_say_what_to_do(two_runs: Path, tmp_path: Path) -> None:
+    ids = {r["run_id"] for r in runs(two_runs)}
     first = runs(two_runs)[0]["run_id"]
-    near = first[:-1] + ("0" if first[-1] != "0" else "1")
+    # One digit off the first run's ID, and not the other run's (two runs may start a second apart).
+    near = next(first[:-1] + d for d in "0123456789" if first[:-1] + d not in ids)
     with pytest.raises(sv.RunNotFound, match=rf"did you mean .*'{first}'"):
         sv.read_metrics(SPECIMEN, run_id=near, vault=two_runs)
     with pytest.raises(sv.RunNotFound, match="not a run ID"):

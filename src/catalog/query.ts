@@ -358,10 +358,13 @@ function isDeltaRace(err: unknown): boolean {
   );
 }
 
-/** True for DuckDB's errors of a Parquet file it could not decode (its footer's Thrift, magic bytes, size). */
+/**
+ * True for DuckDB's errors of a Parquet file it could not decode (its footer's Thrift, magic bytes, size),
+ * e.g. `Invalid Error: TProtocolException: Invalid data` for a footer read while the file was replaced.
+ */
 function isParquetReadError(err: unknown): boolean {
   const message = err instanceof SqlError ? err.duckdbMessage : err instanceof Error ? err.message : '';
-  return /don't know what type|No magic bytes found|too small to be a Parquet file|Invalid (Input )?Error.*(Thrift|parquet)/i.test(
+  return /don't know what type|No magic bytes found|too small to be a Parquet file|TProtocolException|Invalid (Input )?Error.*(Thrift|parquet)/i.test(
     message,
   );
 }
